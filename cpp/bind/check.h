@@ -1,0 +1,89 @@
+// Argument validation shared by the binding files. Everything a kernel relies on is checked here,
+// before the GIL is released and before any kernel runs; failures raise ValueError (TypeError for
+// a wrong type), naming the function, the argument and the shapes involved.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace nnforge_bind {
+namespace py = pybind11;
+
+// A float32 array as received: py::array (no implicit conversion; we check and refuse instead).
+using farray = py::array;
+
+inline std::string shape_str(const py::array& a) {
+  std::ostringstream os;
+  os << "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
+  if (a.ndim() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+[[noreturn]] inline void fail(const std::string& fn, const std::string& msg) {
+  throw py::value_error(fn + ": " + msg);
+}
+
+// Checks dtype float32, C-contiguity, alignment, optional writeability and ndim (-1: any).
+inline void check_f32(const std::string& fn, const char* name, const py::array& a, int ndim,
+                      bool writeable) {
+  if (!a.dtype().is(py::dtype::of<float>()))
+    fail(fn, std::string("argument '") + name + "' must have dtype float32, got " +
+                 std::string(py::str(a.dtype())) + " with shape " + shape_str(a));
+  if (!(a.flags() & py::array::c_style))
+    fail(fn, std::string("argument '") + name + "' must be C-contiguous, got shape " +
+                 shape_str(a) + " with other strides");
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) != 0)
+    fail(fn, std::string("argument '") + name + "' is not aligned for float32");
+  if (writeable && !a.writeable())
+    fail(fn, std::string("argument '") + name + "' must be writeable");
+  if (ndim >= 0 && a.ndim() != ndim)
+    fail(fn, std::string("argument '") + name + "' must be " + std::to_string(ndim) +
+                 "-D, got shape " + shape_str(a));
+}
+
+inline void check_i64(const std::string& fn, const char* name, const py::array& a, int ndim) {
+  if (!a.dtype().is(py::dtype::of<int64_t>()))
+    fail(fn, std::string("argument '") + name + "' must have dtype int64, got " +
+                 std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style))
+    fail(fn, std::string("argument '") + name + "' must be C-contiguous");
+  if (ndim >= 0 && a.ndim() != ndim)
+    fail(fn, std::string("argument '") + name + "' must be " + std::to_string(ndim) +
+                 "-D, got shape " + shape_str(a));
+}
+
+inline void check_i32(const std::string& fn, const char* name, const py::array& a, int ndim,
+                      bool writeable) {
+  if (!a.dtype().is(py::dtype::of<int32_t>()))
+    fail(fn, std::string("argument '") + name + "' must have dtype int32, got " +
+                 std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style))
+    fail(fn, std::string("argument '") + name + "' must be C-contiguous");
+  if (writeable && !a.writeable()) fail(fn, std::string("argument '") + name + "' must be writeable");
+  if (ndim >= 0 && a.ndim() != ndim)
+    fail(fn, std::string("argument '") + name + "' must be " + std::to_string(ndim) +
+                 "-D, got shape " + shape_str(a));
+}
+
+inline void check_same_shape(const std::string& fn, const char* na, const py::array& a,
+                             const char* nb, const py::array& b) {
+  bool same = a.ndim() == b.ndim();
+  for (py::ssize_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  if (!same)
+    fail(fn, std::string("arguments '") + na + "' " + shape_str(a) + " and '" + nb + "' " +
+                 shape_str(b) + " must have the same shape");
+}
+
+inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }
+inline float* fmut(py::array& a) { return static_cast<float*>(a.mutable_data()); }
+
+// Optional array argument: None -> nullptr.
+inline bool is_none(const py::object& o) { return o.is_none(); }
+
+}  // namespace nnforge_bind

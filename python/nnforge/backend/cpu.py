@@ -1,0 +1,216 @@
+"""CPU implementation of the backend array functions: NumPy arrays in, NumPy arrays out.
+
+Every function here takes float32, C-contiguous NumPy arrays that the caller (``nnforge.ops``)
+has already converted, allocates the outputs with NumPy and calls one ``nnforge._cpu`` kernel.
+``nnforge.backend.cuda`` implements the same functions, with the same signatures, for CuPy arrays.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from nnforge import _cpu
+
+xp = np
+name = "cpu"
+
+ACT_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+def empty(shape, dtype=np.float32):
+    return np.empty(shape, dtype=dtype)
+
+
+def zeros(shape, dtype=np.float32):
+    return np.zeros(shape, dtype=dtype)
+
+
+def asarray(x, dtype=np.float32):
+    """A C-contiguous array of ``dtype`` (no copy when it already is one)."""
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def to_numpy(x) -> np.ndarray:
+    return np.asarray(x)
+
+
+def synchronize() -> None:
+    return None
+
+
+# ---- GEMM -------------------------------------------------------------------------------------
+
+def matmul(a, b, trans_a: bool = False, trans_b: bool = False, bias=None, act: int = 0,
+           out=None):
+    """``act(op(a) @ op(b) + bias)`` for 2-D a, b. Returns the (M, N) result."""
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=np.float32)
+    if bias is None and act == 0:
+        _cpu.sgemm(a, b, out, trans_a, trans_b, 1.0, 0.0)
+    else:
+        _cpu.sgemm_bias_act(a, b, bias, out, trans_a, trans_b, act)
+    return out
+
+
+def gemm_(a, b, c, trans_a: bool = False, trans_b: bool = False, alpha: float = 1.0,
+          beta: float = 0.0) -> None:
+    """In place: ``c = alpha * op(a) @ op(b) + beta * c``."""
+    _cpu.sgemm(a, b, c, trans_a, trans_b, float(alpha), float(beta))
+
+
+# ---- activations, softmax, bias ---------------------------------------------------------------
+
+def activation(x, act: int):
+    y = np.empty_like(x)
+    _cpu.activation_forward(x, y, act)
+    return y
+
+
+def activation_(x, act: int):
+    """In place."""
+    _cpu.activation_forward(x, x, act)
+    return x
+
+
+def activation_grad(y, dy, act: int):
+    dx = np.empty_like(dy)
+    _cpu.activation_backward(y, dy, dx, act)
+    return dx
+
+
+def softmax(x):
+    """Softmax over the last axis."""
+    y = np.empty_like(x)
+    cols = x.shape[-1] if x.ndim else 1
+    _cpu.softmax_forward(x.reshape(-1, cols), y.reshape(-1, cols))
+    return y
+
+
+def softmax_grad(y, dy):
+    dx = np.empty_like(dy)
+    cols = y.shape[-1]
+    _cpu.softmax_backward(y.reshape(-1, cols), dy.reshape(-1, cols), dx.reshape(-1, cols))
+    return dx
+
+
+def bias_add_(y, bias) -> None:
+    """In place: ``y[..., c] += bias[c]``."""
+    _cpu.bias_add(y.reshape(-1, bias.shape[0]), bias)
+
+
+def bias_grad(dy, units: int):
+    db = np.empty((units,), dtype=np.float32)
+    _cpu.bias_grad(dy.reshape(-1, units), db)
+    return db
+
+
+# ---- convolution -----------------------------------------------------------------------------
+
+def conv2d(x, w, bias, strides: Tuple[int, int], dilation: Tuple[int, int],
+           pad: Tuple[int, int], out_hw: Tuple[int, int], act: int = 0):
+    y = np.empty((x.shape[0], out_hw[0], out_hw[1], w.shape[3]), dtype=np.float32)
+    _cpu.conv2d_forward(x, w, bias, y, act, strides, dilation, pad)
+    return y
+
+
+def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
+    dx = np.empty(tuple(x_shape), dtype=np.float32)
+    _cpu.conv2d_backward_input(dy, w, dx, strides, dilation, pad)
+    return dx
+
+
+def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
+                       with_bias: bool):
+    dw = np.empty(tuple(w_shape), dtype=np.float32)
+    db = np.empty((w_shape[3],), dtype=np.float32) if with_bias else None
+    _cpu.conv2d_backward_filter(x, dy, dw, db, strides, dilation, pad)
+    return dw, db
+
+
+def im2col(x, kernel, strides, dilation, pad, out_hw):
+    n, _, _, c = x.shape
+    cols = np.empty((n * out_hw[0] * out_hw[1], kernel[0] * kernel[1] * c), dtype=np.float32)
+    _cpu.im2col(x, cols, kernel, strides, dilation, pad, out_hw)
+    return cols
+
+
+def col2im(cols, x_shape, kernel, strides, dilation, pad, out_hw):
+    dx = np.empty(tuple(x_shape), dtype=np.float32)
+    _cpu.col2im(cols, dx, kernel, strides, dilation, pad, out_hw)
+    return dx
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+
+def max_pool2d(x, pool, strides, pad, out_hw, need_argmax: bool):
+    n, _, _, c = x.shape
+    y = np.empty((n, out_hw[0], out_hw[1], c), dtype=np.float32)
+    argmax = np.empty(y.shape, dtype=np.int32) if need_argmax else None
+    _cpu.max_pool2d_forward(x, y, argmax, pool, strides, pad)
+    return y, argmax
+
+
+def max_pool2d_grad(dy, argmax, x_shape):
+    dx = np.empty(tuple(x_shape), dtype=np.float32)
+    _cpu.max_pool2d_backward(dy, argmax, dx)
+    return dx
+
+
+def avg_pool2d(x, pool, strides, pad, out_hw):
+    n, _, _, c = x.shape
+    y = np.empty((n, out_hw[0], out_hw[1], c), dtype=np.float32)
+    _cpu.avg_pool2d_forward(x, y, pool, strides, pad)
+    return y
+
+
+def avg_pool2d_grad(dy, x_shape, pool, strides, pad):
+    dx = np.empty(tuple(x_shape), dtype=np.float32)
+    _cpu.avg_pool2d_backward(dy, dx, pool, strides, pad)
+    return dx
+
+
+# ---- losses (per-sample losses and, optionally, scale * d loss_i / d y_pred) ------------------
+
+def _loss_buffers(y_pred, want_grad: bool):
+    losses = np.empty((y_pred.shape[0],), dtype=np.float32)
+    grad = np.empty_like(y_pred) if want_grad else None
+    return losses, grad
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits: bool, want_grad: bool, scale: float):
+    losses, grad = _loss_buffers(y_pred, want_grad)
+    _cpu.categorical_crossentropy(y_true, y_pred, losses, grad, from_logits, scale)
+    return losses, grad
+
+
+def sparse_categorical_crossentropy(labels, y_pred, from_logits: bool, want_grad: bool,
+                                    scale: float):
+    losses, grad = _loss_buffers(y_pred, want_grad)
+    _cpu.sparse_categorical_crossentropy(labels, y_pred, losses, grad, from_logits, scale)
+    return losses, grad
+
+
+def binary_crossentropy(y_true, y_pred, from_logits: bool, want_grad: bool, scale: float):
+    losses, grad = _loss_buffers(y_pred, want_grad)
+    _cpu.binary_crossentropy(y_true, y_pred, losses, grad, from_logits, scale)
+    return losses, grad
+
+
+def mean_squared_error(y_true, y_pred, want_grad: bool, scale: float):
+    losses, grad = _loss_buffers(y_pred, want_grad)
+    _cpu.mean_squared_error(y_true, y_pred, losses, grad, scale)
+    return losses, grad
+
+
+# ---- optimizer updates (in place) ------------------------------------------------------------
+
+def sgd_update_(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> None:
+    _cpu.sgd_update(p, g, velocity, lr, momentum, nesterov)
+
+
+def adam_update_(p, g, m, v, vhat, lr: float, beta1: float, beta2: float, epsilon: float,
+                 t: int) -> None:
+    _cpu.adam_update(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t)
