@@ -1,0 +1,105 @@
+// Bindings: sgemm and sgemm_bias_act (docs/KERNELS.md).
+#include "nnforge/gemm.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "bind/check.h"
+
+namespace py = pybind11;
+using namespace nnforge_bind;
+
+namespace {
+
+struct Dims {
+  int64_t M, N, K, lda, ldb, ldc;
+};
+
+// Validates a, b, c (and returns the GEMM sizes) for sgemm-like functions.
+Dims check_gemm(const std::string& fn, const py::array& a, const py::array& b, const py::array& c,
+                bool trans_a, bool trans_b) {
+  check_f32(fn, "a", a, 2, false);
+  check_f32(fn, "b", b, 2, false);
+  check_f32(fn, "c", c, 2, true);
+  const int64_t M = trans_a ? a.shape(1) : a.shape(0);
+  const int64_t Ka = trans_a ? a.shape(0) : a.shape(1);
+  const int64_t Kb = trans_b ? b.shape(1) : b.shape(0);
+  const int64_t N = trans_b ? b.shape(0) : b.shape(1);
+  const std::string desc = "a " + shape_str(a) + (trans_a ? " (trans_a)" : "") + ", b " +
+                           shape_str(b) + (trans_b ? " (trans_b)" : "") + ", c " + shape_str(c);
+  if (Ka != Kb)
+    fail(fn, "inner dimensions of 'a' and 'b' differ (" + std::to_string(Ka) + " vs " +
+                 std::to_string(Kb) + "): " + desc);
+  if (c.shape(0) != M || c.shape(1) != N)
+    fail(fn, "argument 'c' must have shape (" + std::to_string(M) + ", " + std::to_string(N) +
+                 "): " + desc);
+  if (c.size() > 0) {
+    // Output must not overlap the inputs (the kernel writes C while reading A and B).
+    auto lo = [](const py::array& x) { return reinterpret_cast<uintptr_t>(x.data()); };
+    auto hi = [](const py::array& x) { return reinterpret_cast<uintptr_t>(x.data()) + x.nbytes(); };
+    if ((a.size() > 0 && lo(a) < hi(c) && lo(c) < hi(a)) ||
+        (b.size() > 0 && lo(b) < hi(c) && lo(c) < hi(b)))
+      fail(fn, "argument 'c' must not share memory with 'a' or 'b': " + desc);
+  }
+  Dims d;
+  d.M = M;
+  d.N = N;
+  d.K = Ka;
+  d.lda = std::max<int64_t>(1, a.shape(1));
+  d.ldb = std::max<int64_t>(1, b.shape(1));
+  d.ldc = std::max<int64_t>(1, N);
+  return d;
+}
+
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  m.def(
+      "sgemm",
+      [](const py::array& a, const py::array& b, py::array& c, bool trans_a, bool trans_b,
+         float alpha, float beta) {
+        const Dims d = check_gemm("sgemm", a, b, c, trans_a, trans_b);
+        const float* pa = fptr(a);
+        const float* pb = fptr(b);
+        float* pc = fmut(c);
+        py::gil_scoped_release nogil;
+        nnforge::sgemm(trans_a, trans_b, d.M, d.N, d.K, alpha, pa, d.lda, pb, d.ldb, beta, pc,
+                       d.ldc);
+      },
+      py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
+      py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
+      "c = alpha * op(a) @ op(b) + beta * c (float32, C-contiguous; beta == 0: c not read).");
+  m.def(
+      "sgemm_bias_act",
+      [](const py::array& a, const py::array& b, const py::object& bias, py::array& c,
+         bool trans_a, bool trans_b, int act) {
+        const std::string fn = "sgemm_bias_act";
+        const Dims d = check_gemm(fn, a, b, c, trans_a, trans_b);
+        if (act < 0 || act > 3)
+          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
+                       std::to_string(act));
+        const float* pbias = nullptr;
+        py::array bias_arr;
+        if (!is_none(bias)) {
+          if (!py::isinstance<py::array>(bias))
+            throw py::type_error(fn + ": argument 'bias' must be a numpy array or None");
+          bias_arr = py::reinterpret_borrow<py::array>(bias);
+          check_f32(fn, "bias", bias_arr, 1, false);
+          if (bias_arr.shape(0) != d.N)
+            fail(fn, "argument 'bias' must have shape (" + std::to_string(d.N) + ",), got " +
+                         shape_str(bias_arr) + " for c " + shape_str(c));
+          pbias = fptr(bias_arr);
+        }
+        const float* pa = fptr(a);
+        const float* pb = fptr(b);
+        float* pc = fmut(c);
+        py::gil_scoped_release nogil;
+        nnforge::sgemm_bias_act(trans_a, trans_b, d.M, d.N, d.K, pa, d.lda, pb, d.ldb, pbias,
+                                static_cast<nnforge::Act>(act), pc, d.ldc);
+      },
+      py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
+      py::arg("trans_b") = false, py::arg("act") = 0,
+      "c = act(op(a) @ op(b) + bias); bias (N,) or None; act 0 linear, 1 relu, 2 sigmoid, 3 tanh.");
+}

@@ -1,0 +1,277 @@
+// SGEMM driver: BLIS-style blocking and packing around the run-time-chosen micro-kernels.
+//
+// Loop nest per thread (each thread owns a rectangle of C; see the partition in gemm_impl):
+//   for ib (MC rows of A)          A block lives in L3
+//     for pc (KC slice of K)       fixed K blocking: depends only on K, never on threads
+//       pack A[ib:ib+mc, pc:pc+kc] into row micro-panels (mr x kc each)
+//       for jb (NC columns)        packed B block kc x nc lives in L2
+//         pack B[pc:pc+kc, jb:jb+nc] into column micro-panels (kc x NR each, zero padded)
+//         for ir (A micro-panel: stays in L1)  for jr (B micro-panel): micro-kernel
+// The micro-kernel applies alpha/beta and, on the last K slice, bias + activation to the
+// accumulators before its single store of the tile (gemm_kernels.h).
+// Threads split C by rows (multiples of MR) and/or columns (multiples of NR), never K, so every
+// element is computed by the same sequence of operations for any thread count.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "gemm_kernels.h"
+#include "nnforge/gemm.h"
+
+namespace nnforge {
+namespace detail {
+namespace {
+
+const KernelSet& active_kernels() {
+  static const KernelSet* ks = [] {
+    const char* isa = cpu_isa();
+    if (std::strcmp(isa, "avx512") == 0) return &kernels_avx512();
+    if (std::strcmp(isa, "avx2") == 0) return &kernels_avx2();
+    return &kernels_generic();
+  }();
+  return *ks;
+}
+
+// Per-thread, 64-byte aligned, grow-only scratch (no malloc per call once warm).
+struct Scratch {
+  float* p = nullptr;
+  size_t cap = 0;  // floats
+  ~Scratch() { std::free(p); }
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) {
+        cap = 0;
+        throw std::bad_alloc();
+      }
+      cap = bytes / sizeof(float);
+    }
+    return p;
+  }
+};
+thread_local Scratch tl_a, tl_b;
+
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha, beta;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+  const float* bias;
+  int act;
+};
+
+// Pack op(A)[i0:i0+mc, k0:k0+kc] as consecutive micro-panels of MR rows (last one mr rows),
+// each stored k-major: panel[k*mr + r].
+void pack_a(const Problem& p, int MR, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+    if (p.ta) {  // A stored K x M: rows of op(A) are columns
+      const float* src = p.A + k0 * p.lda + (i0 + ir);
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = src + k * p.lda;
+        float* d = dst + k * mr;
+        for (int r = 0; r < mr; ++r) d[r] = s[r];
+      }
+    } else {  // A stored M x K
+      for (int r = 0; r < mr; ++r) {
+        const float* s = p.A + (i0 + ir + r) * p.lda + k0;
+        float* d = dst + r;
+        for (int64_t k = 0; k < kc; ++k) d[k * mr] = s[k];
+      }
+    }
+    dst += kc * mr;
+  }
+}
+
+// Pack op(B)[k0:k0+kc, j0:j0+nc] as consecutive micro-panels of NR = NV*VL columns (last one
+// ceil(nr/VL)*VL columns, zero padded), each stored k-major.
+void pack_b(const Problem& p, const KernelSet& ks, int64_t j0, int64_t nc, int64_t k0, int64_t kc,
+            float* dst) {
+  const int NR = ks.NV * ks.VL;
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    const int w = (nr + ks.VL - 1) / ks.VL * ks.VL;
+    if (!p.tb) {  // B stored K x N
+      const float* src = p.B + k0 * p.ldb + (j0 + jr);
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = src + k * p.ldb;
+        float* d = dst + k * w;
+        int c = 0;
+        for (; c < nr; ++c) d[c] = s[c];
+        for (; c < w; ++c) d[c] = 0.f;
+      }
+    } else {  // B stored N x K: columns of op(B) are rows
+      for (int c = 0; c < nr; ++c) {
+        const float* s = p.B + (j0 + jr + c) * p.ldb + k0;
+        float* d = dst + c;
+        for (int64_t k = 0; k < kc; ++k) d[k * w] = s[k];
+      }
+      for (int c = nr; c < w; ++c)
+        for (int64_t k = 0; k < kc; ++k) dst[k * w + c] = 0.f;
+    }
+    dst += kc * w;
+  }
+}
+
+// K blocking: ceil(K/KC) slices of (almost) equal size. Depends only on K and the kernel set.
+inline int64_t k_block(const KernelSet& ks, int64_t K) {
+  int64_t nk = (K + ks.KC - 1) / ks.KC;
+  return (K + nk - 1) / nk;
+}
+
+void run_region(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
+                int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return;
+  const int MR = ks.MR, VL = ks.VL, NR = ks.NV * ks.VL;
+  const int64_t kcb = k_block(ks, p.K);
+  const int64_t MC = std::min<int64_t>(ks.MC, m1 - m0);
+  const int64_t NC = std::min<int64_t>(ks.NC, (n1 - n0 + VL - 1) / VL * VL);
+  float* abuf = tl_a.get(static_cast<size_t>(MC * kcb));
+  float* bbuf = tl_b.get(static_cast<size_t>(kcb * ((NC + NR - 1) / NR * NR)));
+
+  for (int64_t ib = m0; ib < m1; ib += MC) {
+    const int64_t mc = std::min<int64_t>(MC, m1 - ib);
+    for (int64_t pc = 0; pc < p.K; pc += kcb) {
+      const int64_t kc = std::min<int64_t>(kcb, p.K - pc);
+      Epilogue ep;
+      ep.alpha = p.alpha;
+      ep.beta = pc == 0 ? p.beta : 1.f;
+      ep.act = p.act;
+      ep.last = pc + kc >= p.K;
+      pack_a(p, MR, ib, mc, pc, kc, abuf);
+      for (int64_t jb = n0; jb < n1; jb += NC) {
+        const int64_t nc = std::min<int64_t>(NC, n1 - jb);
+        pack_b(p, ks, jb, nc, pc, kc, bbuf);
+        const float* ap = abuf;
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+          float* crow = p.C + (ib + ir) * p.ldc;
+          const float* bp = bbuf;
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+            const int nv = (nr + VL - 1) / VL;
+            const int64_t j = jb + jr;
+            ep.bias = p.bias ? p.bias + j : nullptr;
+            ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
+            bp += kc * nv * VL;
+          }
+          ap += kc * mr;
+        }
+      }
+    }
+  }
+}
+
+// C = beta*C (+bias, act) for K == 0 or alpha == 0.
+void scale_only(const Problem& p, const KernelSet& ks) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    float* c = p.C + i * p.ldc;
+    if (p.beta == 0.f) {
+      std::fill(c, c + p.N, 0.f);
+    } else if (p.beta != 1.f) {
+      for (int64_t j = 0; j < p.N; ++j) c[j] *= p.beta;
+    }
+    if (p.bias || p.act) ks.bias_act_row(c, p.bias, p.N, p.act);
+  }
+}
+
+// Tiny problems: no packing, no threads.
+void small_direct(const Problem& p) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    float* c = p.C + i * p.ldc;
+    for (int64_t j = 0; j < p.N; ++j) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < p.K; ++k) {
+        const float a = p.ta ? p.A[k * p.lda + i] : p.A[i * p.lda + k];
+        const float b = p.tb ? p.B[j * p.ldb + k] : p.B[k * p.ldb + j];
+        acc += a * b;
+      }
+      float x = p.alpha * acc;
+      if (p.beta != 0.f) x = p.beta * c[j] + x;
+      if (p.bias) x = x + p.bias[j];
+      if (p.act) x = act_scalar(x, p.act);
+      c[j] = x;
+    }
+  }
+}
+
+constexpr double kSmallDirectMNK = 4096.0;     // M*N*K at or below: direct loops
+constexpr double kParallelFlops = 2.0e6;       // below: one thread (fork/join would dominate)
+
+void gemm_impl(const Problem& p) {
+  if (p.M <= 0 || p.N <= 0) return;
+  const KernelSet& ks = active_kernels();
+  if (p.K <= 0 || p.alpha == 0.f) {
+    scale_only(p, ks);
+    return;
+  }
+  const double mnk = double(p.M) * double(p.N) * double(p.K);
+  if (mnk <= kSmallDirectMNK) {
+    small_direct(p);
+    return;
+  }
+  int T = get_num_threads();
+  if (2.0 * mnk < kParallelFlops) T = 1;
+  const int MR = ks.MR, NR = ks.NV * ks.VL;
+  const int64_t pm = (p.M + MR - 1) / MR, pn = (p.N + NR - 1) / NR;
+  T = static_cast<int>(std::min<int64_t>(T, pm * pn));
+  if (T <= 1) {
+    run_region(p, ks, 0, p.M, 0, p.N);
+    return;
+  }
+  // Choose a tm x tn grid of threads (tm*tn == T) minimising the largest rectangle.
+  int best_tm = T;
+  double best_cost = 1e300;
+  for (int tm = T; tm >= 1; --tm) {
+    if (T % tm) continue;
+    const int tn = T / tm;
+    const double rows = double((pm + tm - 1) / tm) * MR, cols = double((pn + tn - 1) / tn) * NR;
+    // Work of the biggest rectangle plus its packing (A once per NC block, B once per MC block).
+    const double cost = rows * cols * double(p.K) +
+                        rows * double(p.K) * std::max(1.0, cols / ks.NC) * 4.0 +
+                        cols * double(p.K) * std::max(1.0, rows / ks.MC) * 4.0;
+    if (cost < best_cost * 0.999) {
+      best_cost = cost;
+      best_tm = tm;
+    }
+  }
+  const int tm = best_tm, tn = T / tm;
+#pragma omp parallel num_threads(T)
+  {
+    const int t = omp_get_thread_num();
+    const int ti = t / tn, tj = t % tn;
+    const int64_t r0 = pm * ti / tm * MR, r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
+    const int64_t c0 = pn * tj / tn * NR, c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
+    run_region(p, ks, r0, r1, c0, c1);
+  }
+}
+
+}  // namespace
+}  // namespace detail
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+           int64_t ldc) {
+  detail::Problem p{trans_a, trans_b, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, nullptr, 0};
+  detail::gemm_impl(p);
+}
+
+void sgemm_bias_act(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                    const float* A, int64_t lda, const float* B, int64_t ldb,
+                    const float* bias, Act act, float* C, int64_t ldc) {
+  detail::Problem p{trans_a, trans_b, M,       N,   K, 1.f, 0.f, A, lda, B, ldb,
+                    C,       ldc,     bias,    static_cast<int>(act)};
+  detail::gemm_impl(p);
+}
+
+}  // namespace nnforge

@@ -1,0 +1,168 @@
+// AVX-512 GEMM micro-kernels (compiled with -mavx512f/vl/bw/dq by CMake because of the suffix).
+// Register blocking: up to 14 rows x 32 columns (28 zmm accumulators, 2 zmm of B, 1 broadcast).
+// The epilogue (alpha/beta, bias, activation) is applied to the accumulators in registers and
+// stored once with masked stores for the column edge.
+#include <immintrin.h>
+
+// GCC 12 warns about the undefined vectors inside its own AVX-512 intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <cmath>
+
+#include "gemm_kernels.h"
+
+namespace nnforge {
+namespace detail {
+namespace {
+
+constexpr int VL = 16;
+
+// exp(x) with the Cephes expf polynomial; |rel err| ~ 2 ulp. scalef handles overflow/underflow.
+inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(100.f), _mm512_max_ps(_mm512_set1_ps(-100.f), x));
+  __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500E-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507E-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894E-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459E-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201E-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(y, fx);
+}
+
+inline __m512 sigmoid512(__m512 x) {
+  __m512 one = _mm512_set1_ps(1.f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+inline __m512 tanh512(__m512 x) {
+  const __m512 sign = _mm512_set1_ps(-0.f);
+  __m512 ax = _mm512_andnot_ps(sign, x);
+  // |x| < 0.625: Cephes tanhf odd polynomial.
+  __m512 z = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_set1_ps(-5.70498872745E-3f);
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954E-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531E-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036E-1f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422E-1f));
+  __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+  // otherwise 1 - 2/(exp(2|x|)+1), with the sign of x.
+  __m512 e = exp512(_mm512_add_ps(ax, ax));
+  __m512 big = _mm512_sub_ps(_mm512_set1_ps(1.f),
+                             _mm512_div_ps(_mm512_set1_ps(2.f), _mm512_add_ps(e, _mm512_set1_ps(1.f))));
+  big = _mm512_or_ps(big, _mm512_and_ps(sign, x));
+  __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+  return _mm512_mask_blend_ps(is_small, big, small);
+}
+
+inline __m512 apply_act(__m512 x, int act) {
+  switch (act) {
+    case 1: return _mm512_max_ps(_mm512_setzero_ps(), x);
+    case 2: return sigmoid512(x);
+    case 3: return tanh512(x);
+    default: return x;
+  }
+}
+
+inline __mmask16 col_mask(int nr, int v) {
+  int n = nr - v * VL;
+  if (n >= VL) return 0xFFFF;
+  if (n <= 0) return 0;
+  return static_cast<__mmask16>((1u << n) - 1u);
+}
+
+template <int MR, int NV>
+void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float* __restrict C,
+         int64_t ldc, int nr, const Epilogue& ep) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
+    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * NV * VL), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 a = _mm512_set1_ps(A[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+    A += MR;
+    B += NV * VL;
+  }
+
+  const __m512 alpha = _mm512_set1_ps(ep.alpha);
+  const bool use_beta = ep.beta != 0.f;
+  const __m512 beta = _mm512_set1_ps(ep.beta);
+  __m512 bias[NV];
+  const bool use_bias = ep.last && ep.bias != nullptr;
+  __mmask16 m[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    m[v] = col_mask(nr, v);
+    bias[v] = use_bias ? _mm512_maskz_loadu_ps(m[v], ep.bias + v * VL) : _mm512_setzero_ps();
+  }
+  const int act = ep.last ? ep.act : 0;
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    float* c = C + r * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = _mm512_mul_ps(alpha, acc[r][v]);
+      if (use_beta) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m[v], c + v * VL), x);
+      if (use_bias) x = _mm512_add_ps(x, bias[v]);
+      if (act) x = apply_act(x, act);
+      _mm512_mask_storeu_ps(c + v * VL, m[v], x);
+    }
+  }
+}
+
+void bias_act_row(float* x, const float* bias, int64_t n, int act) {
+  int64_t j = 0;
+  for (; j < n; j += VL) {
+    __mmask16 m = n - j >= VL ? __mmask16(0xFFFF) : __mmask16((1u << (n - j)) - 1u);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + j));
+    v = apply_act(v, act);
+    _mm512_mask_storeu_ps(x + j, m, v);
+  }
+}
+
+template <int R>
+void fill(KernelSet& ks) {
+  ks.ukr[R - 1][0] = &ukr<R, 1>;
+  ks.ukr[R - 1][1] = &ukr<R, 2>;
+  if constexpr (R > 1) fill<R - 1>(ks);
+}
+
+KernelSet make() {
+  KernelSet ks{};
+  ks.name = "avx512";
+  ks.MR = 14;
+  ks.VL = VL;
+  ks.NV = 2;
+  ks.KC = 384;
+  ks.NC = 384;
+  ks.MC = 14 * 300;
+  fill<14>(ks);
+  ks.bias_act_row = &bias_act_row;
+  return ks;
+}
+
+}  // namespace
+
+const KernelSet& kernels_avx512() {
+  static const KernelSet ks = make();
+  return ks;
+}
+
+}  // namespace detail
+}  // namespace nnforge

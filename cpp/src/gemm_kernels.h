@@ -1,0 +1,60 @@
+// Private to the GEMM implementation: micro-kernel interface shared by gemm.cpp (driver) and the
+// ISA-specific micro-kernel files (gemm_avx512.cpp, gemm_avx2.cpp, gemm_generic.cpp).
+//
+// Packed formats (see gemm.cpp):
+//   A micro-panel of mr rows (mr <= MR): for k in [0,kc): mr consecutive floats  A(i0+r, k0+k).
+//   B micro-panel of nv vectors (nv*VL >= nr): for k in [0,kc): nv*VL consecutive floats
+//     B(k0+k, j0+c), zero-padded for c >= nr.
+// A micro-kernel ukr[mr-1][nv-1] computes acc = Apanel @ Bpanel (mr x nv*VL, the k-sum in
+// increasing k, one FMA per k per element) and writes the first nr columns of the mr x nr tile:
+//   first K block:  C = alpha*acc + beta*C   (beta == 0: C is not read)
+//   later K blocks: C = C + alpha*acc        (the driver passes beta = 1)
+//   last K block additionally: C = act(C + bias[j])   (bias may be null, act may be Linear)
+// Every element's arithmetic is the same whatever mr/nv/thread split, so results do not depend
+// on the number of threads.
+#pragma once
+#include <cstdint>
+
+#include "nnforge/common.h"
+
+namespace nnforge {
+namespace detail {
+
+struct Epilogue {
+  float alpha;
+  float beta;          // 0: C not read
+  const float* bias;   // nullptr or &bias[j0]; used only when last
+  int act;             // Act as int; used only when last
+  bool last;           // last K block: apply bias and act
+};
+
+using ukr_fn = void (*)(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int nr,
+                        const Epilogue& ep);
+
+constexpr int kMaxMR = 16;
+constexpr int kMaxNV = 4;
+
+struct KernelSet {
+  const char* name;
+  int MR;   // max rows of a micro-tile
+  int VL;   // floats per vector
+  int NV;   // max vectors per micro-tile row (NR = NV*VL)
+  int KC;   // K block
+  int NC;   // N block (multiple of NR)
+  int MC;   // M block (multiple of MR)
+  ukr_fn ukr[kMaxMR][kMaxNV];
+  // Vectorised in-place epilogue over a contiguous row: x = act(x + bias) (bias may be null).
+  void (*bias_act_row)(float* x, const float* bias, int64_t n, int act);
+};
+
+// Each returns a fully initialised set. The avx512/avx2 ones must only be called (and their
+// kernels only run) on a CPU that supports them.
+const KernelSet& kernels_avx512();
+const KernelSet& kernels_avx2();
+const KernelSet& kernels_generic();
+
+// Scalar reference activation (used by the generic kernels and the K == 0 path).
+float act_scalar(float x, int act);
+
+}  // namespace detail
+}  // namespace nnforge
