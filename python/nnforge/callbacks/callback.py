@@ -1,0 +1,82 @@
+"""Base class of all callbacks (Keras 3's ``keras.callbacks.Callback``)."""
+from __future__ import annotations
+
+
+class Callback:
+    """Base class used to build new callbacks.
+
+    ``fit``/``evaluate``/``predict`` call these hooks through a ``CallbackList``. ``logs``
+    holds the running (batch hooks) or final (epoch/end hooks) metric values, keyed by name
+    (``'loss'``, metric names, and ``'val_*'`` at the end of an epoch with validation).
+
+    Attributes:
+        params: dict of training parameters (``verbose``, ``epochs``, ``steps``).
+        model: the model being trained (set by ``set_model``).
+    """
+
+    def __init__(self):
+        self.params = None
+        self._model = None
+
+    def set_params(self, params):
+        self.params = params
+
+    def set_model(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    @model.setter
+    def model(self, model):
+        self._model = model
+
+    # Backwards-compatible aliases: the default train-batch hooks forward to them.
+    def on_batch_begin(self, batch, logs=None):
+        """Alias called by the default ``on_train_batch_begin``."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Alias called by the default ``on_train_batch_end``."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Start of an epoch (training only)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """End of an epoch; ``logs`` has the epoch's metrics and the ``val_*`` ones."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Start of a batch in ``evaluate`` (or the validation pass of ``fit``)."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """End of a batch in ``evaluate``; ``logs`` has the running metrics."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Start of a batch in ``predict``."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """End of a batch in ``predict``; ``logs`` may hold ``'outputs'``."""
+
+    def on_train_begin(self, logs=None):
+        """Start of ``fit``."""
+
+    def on_train_end(self, logs=None):
+        """End of ``fit``."""
+
+    def on_test_begin(self, logs=None):
+        """Start of ``evaluate`` (or of ``fit``'s validation pass)."""
+
+    def on_test_end(self, logs=None):
+        """End of ``evaluate``."""
+
+    def on_predict_begin(self, logs=None):
+        """Start of ``predict``."""
+
+    def on_predict_end(self, logs=None):
+        """End of ``predict``."""

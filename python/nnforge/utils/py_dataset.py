@@ -1,0 +1,76 @@
+"""``PyDataset``: base class for Python data pipelines that yield whole batches."""
+from __future__ import annotations
+
+
+class PyDataset:
+    """Base class for a dataset that returns one batch per index, as ``keras.utils.PyDataset``.
+
+    Subclasses implement ``__getitem__(index)`` returning a batch (``(x, y)`` or
+    ``(x, y, sample_weight)``, or ``x`` alone for prediction) and usually ``__len__()`` giving
+    the number of batches per epoch; without ``__len__`` the dataset is treated as infinite
+    (``num_batches`` is ``None``) and ``steps_per_epoch`` must be given to ``fit``.
+    ``on_epoch_begin``/``on_epoch_end`` are called by the training loop around every epoch
+    (shuffle there).
+
+    Args:
+        workers: number of workers the training loop may use to fetch batches in parallel.
+        use_multiprocessing: whether those workers may be processes rather than threads.
+        max_queue_size: how many batches may be prepared ahead.
+
+    Subclasses must call ``super().__init__(**kwargs)`` so these arguments are recorded.
+    """
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive integer; got {workers!r}")
+        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int) \
+                or max_queue_size < 1:
+            raise ValueError(f"max_queue_size must be a positive integer; got {max_queue_size!r}")
+        self._workers = workers
+        self._use_multiprocessing = bool(use_multiprocessing)
+        self._max_queue_size = max_queue_size
+
+    # Keras reads these through properties so subclasses that forget super().__init__ still
+    # get the defaults.
+    @property
+    def workers(self):
+        return getattr(self, "_workers", 1)
+
+    @workers.setter
+    def workers(self, value):
+        self._workers = value
+
+    @property
+    def use_multiprocessing(self):
+        return getattr(self, "_use_multiprocessing", False)
+
+    @use_multiprocessing.setter
+    def use_multiprocessing(self, value):
+        self._use_multiprocessing = value
+
+    @property
+    def max_queue_size(self):
+        return getattr(self, "_max_queue_size", 10)
+
+    @max_queue_size.setter
+    def max_queue_size(self, value):
+        self._max_queue_size = value
+
+    def __getitem__(self, index):
+        """Batch number ``index`` (0-based)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __getitem__(index) returning one batch"
+        )
+
+    @property
+    def num_batches(self):
+        """Batches per epoch: ``len(self)`` when the subclass defines ``__len__``, else None."""
+        if hasattr(self, "__len__"):
+            return len(self)
+        return None
+
+    def on_epoch_begin(self):
+        """Called at the start of every epoch."""
+
+    def on_epoch_end(self):
+        """Called at the end of every epoch (shuffle the index order here)."""
