@@ -89,7 +89,7 @@ class Progbar:
         self._values = {}
         self._values_order = []
         self._start = _now()
-        self._last_update = 0.0
+        self._last_update = float("-inf")  # the first update always draws
         self._time_after_first_step = None
         self._prev_total_width = 0
 
