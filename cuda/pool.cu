@@ -1,0 +1,159 @@
+// 2-D max and average pooling on NHWC tensors, with the semantics of cpp/include/nnforge/pool.h:
+// explicit top/left padding, bottom/right implied by OH, OW; padding never wins a max and is
+// never counted by the average. Forward: one thread per output element (channels fastest, so
+// reads and writes are coalesced). Average backward is a gather (no atomics); max backward
+// scatters through argmax with atomicAdd into a zeroed dx (the CPU signature carries no window
+// geometry to gather with).
+#include "common.cuh"
+
+namespace nnforge {
+namespace cuda {
+
+namespace {
+
+__global__ void max_fwd_kernel(const float* __restrict__ x, float* __restrict__ y,
+                               int32_t* __restrict__ argmax, Pool2DShape s, int64_t total) {
+  NNF_GRID_LOOP(i, total) {
+    int64_t t = i;
+    const int64_t c = t % s.C; t /= s.C;
+    const int64_t ow = t % s.OW; t /= s.OW;
+    const int64_t oh = t % s.OH;
+    const int64_t n = t / s.OH;
+    const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
+    const float* xn = x + n * s.H * s.W * s.C;
+    float best = 0.f;
+    int64_t idx = -1;  // stays -1 only for a window made entirely of padding (y = 0)
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      const int64_t ih = h0 + kh;
+      if (ih < 0 || ih >= s.H) continue;
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = w0 + kw;
+        if (iw < 0 || iw >= s.W) continue;
+        const int64_t j = (ih * s.W + iw) * s.C + c;
+        const float v = xn[j];
+        if (idx < 0 || v > best) {  // first maximum wins ties
+          best = v;
+          idx = j;
+        }
+      }
+    }
+    y[i] = best;
+    if (argmax != nullptr) argmax[i] = static_cast<int32_t>(idx);
+  }
+}
+
+__global__ void max_bwd_kernel(const float* __restrict__ dy, const int32_t* __restrict__ argmax,
+                               float* __restrict__ dx, Pool2DShape s, int64_t total) {
+  const int64_t image = s.H * s.W * s.C;
+  const int64_t per_out = s.OH * s.OW * s.C;
+  NNF_GRID_LOOP(i, total) {
+    const int64_t a = argmax[i];
+    if (a < 0 || a >= image) continue;  // no winner (all padding) or a corrupt index
+    atomicAdd(dx + (i / per_out) * image + a, dy[i]);
+  }
+}
+
+__device__ __forceinline__ int64_t window_count(const Pool2DShape& s, int64_t oh, int64_t ow) {
+  const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
+  const int64_t hs = h0 < 0 ? 0 : h0, he = h0 + s.KH < s.H ? h0 + s.KH : s.H;
+  const int64_t ws = w0 < 0 ? 0 : w0, we = w0 + s.KW < s.W ? w0 + s.KW : s.W;
+  const int64_t ch = he - hs, cw = we - ws;
+  return (ch > 0 && cw > 0) ? ch * cw : 0;
+}
+
+__global__ void avg_fwd_kernel(const float* __restrict__ x, float* __restrict__ y, Pool2DShape s,
+                               int64_t total) {
+  NNF_GRID_LOOP(i, total) {
+    int64_t t = i;
+    const int64_t c = t % s.C; t /= s.C;
+    const int64_t ow = t % s.OW; t /= s.OW;
+    const int64_t oh = t % s.OH;
+    const int64_t n = t / s.OH;
+    const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
+    const float* xn = x + n * s.H * s.W * s.C;
+    float acc = 0.f;
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      const int64_t ih = h0 + kh;
+      if (ih < 0 || ih >= s.H) continue;
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = w0 + kw;
+        if (iw < 0 || iw >= s.W) continue;
+        acc += xn[(ih * s.W + iw) * s.C + c];
+      }
+    }
+    const int64_t cnt = window_count(s, oh, ow);
+    y[i] = cnt > 0 ? acc / static_cast<float>(cnt) : 0.f;
+  }
+}
+
+// floor(a / b) for b > 0 and any sign of a.
+__device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+// dx[n, ih, iw, c] = sum over windows (oh, ow) containing (ih, iw) of dy / count(oh, ow).
+__global__ void avg_bwd_kernel(const float* __restrict__ dy, float* __restrict__ dx,
+                               Pool2DShape s, int64_t total) {
+  NNF_GRID_LOOP(i, total) {
+    int64_t t = i;
+    const int64_t c = t % s.C; t /= s.C;
+    const int64_t iw = t % s.W; t /= s.W;
+    const int64_t ih = t % s.H;
+    const int64_t n = t / s.H;
+    // oh*SH - pt <= ih <= oh*SH - pt + KH - 1
+    int64_t oh_lo = floor_div(ih + s.pad_top - s.KH, s.SH) + 1;
+    int64_t oh_hi = floor_div(ih + s.pad_top, s.SH);
+    int64_t ow_lo = floor_div(iw + s.pad_left - s.KW, s.SW) + 1;
+    int64_t ow_hi = floor_div(iw + s.pad_left, s.SW);
+    if (oh_lo < 0) oh_lo = 0;
+    if (ow_lo < 0) ow_lo = 0;
+    if (oh_hi >= s.OH) oh_hi = s.OH - 1;
+    if (ow_hi >= s.OW) ow_hi = s.OW - 1;
+    float acc = 0.f;
+    for (int64_t oh = oh_lo; oh <= oh_hi; ++oh)
+      for (int64_t ow = ow_lo; ow <= ow_hi; ++ow) {
+        const int64_t cnt = window_count(s, oh, ow);
+        if (cnt > 0) acc += dy[((n * s.OH + oh) * s.OW + ow) * s.C + c] / static_cast<float>(cnt);
+      }
+    dx[i] = acc;
+  }
+}
+
+}  // namespace
+
+cudaError_t max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
+                               cudaStream_t st) {
+  const int64_t total = s.N * s.OH * s.OW * s.C;
+  if (total == 0) return cudaSuccess;
+  max_fwd_kernel<<<grid_for(total), kThreads, 0, st>>>(x, y, argmax, s, total);
+  return last_error();
+}
+
+cudaError_t max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx,
+                                const Pool2DShape& s, cudaStream_t st) {
+  const int64_t nx = s.N * s.H * s.W * s.C;
+  if (nx == 0) return cudaSuccess;
+  NNF_CUDA_TRY(cudaMemsetAsync(dx, 0, static_cast<size_t>(nx) * sizeof(float), st));
+  const int64_t total = s.N * s.OH * s.OW * s.C;
+  if (total == 0) return cudaSuccess;
+  max_bwd_kernel<<<grid_for(total), kThreads, 0, st>>>(dy, argmax, dx, s, total);
+  return last_error();
+}
+
+cudaError_t avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s, cudaStream_t st) {
+  const int64_t total = s.N * s.OH * s.OW * s.C;
+  if (total == 0) return cudaSuccess;
+  avg_fwd_kernel<<<grid_for(total), kThreads, 0, st>>>(x, y, s, total);
+  return last_error();
+}
+
+cudaError_t avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s,
+                                cudaStream_t st) {
+  const int64_t total = s.N * s.H * s.W * s.C;
+  if (total == 0) return cudaSuccess;
+  avg_bwd_kernel<<<grid_for(total), kThreads, 0, st>>>(dy, dx, s, total);
+  return last_error();
+}
+
+}  // namespace cuda
+}  // namespace nnforge
