@@ -14,6 +14,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -129,18 +131,23 @@ inline int64_t k_block(const KernelSet& ks, int64_t K) {
   return (K + nk - 1) / nk;
 }
 
-void run_region(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
-                int64_t n1) {
-  if (m0 >= m1 || n0 >= n1) return;
+// Rows [m0,m1) x columns [n0,n1) of C, computed by a team of T threads (this is thread t):
+// rows are split among the team in whole micro-panels; each B block (kc x nc) is packed once,
+// cooperatively, into the team-shared bbuf; each thread packs its own A rows into abuf.
+// With T > 1 this must be called by all T threads of an OpenMP parallel region (it contains
+// barriers, reached the same number of times by every thread).
+void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
+              int64_t n1, int T, int t, float* bbuf, float* abuf) {
   const int MR = ks.MR, VL = ks.VL, NR = ks.NV * ks.VL;
   const int64_t kcb = k_block(ks, p.K);
-  const int64_t MC = std::min<int64_t>(ks.MC, m1 - m0);
-  const int64_t NC = std::min<int64_t>(ks.NC, (n1 - n0 + VL - 1) / VL * VL);
-  float* abuf = tl_a.get(static_cast<size_t>(MC * kcb));
-  float* bbuf = tl_b.get(static_cast<size_t>(kcb * ((NC + NR - 1) / NR * NR)));
+  const int64_t NC = ks.NC;
+  const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration (multiple of MR)
 
-  for (int64_t ib = m0; ib < m1; ib += MC) {
-    const int64_t mc = std::min<int64_t>(MC, m1 - ib);
+  for (int64_t ib = m0; ib < m1; ib += chunk) {
+    const int64_t ie = std::min<int64_t>(m1, ib + chunk);
+    const int64_t npm = (ie - ib + MR - 1) / MR;
+    const int64_t r0 = std::min<int64_t>(ie, ib + npm * t / T * MR);
+    const int64_t r1 = std::min<int64_t>(ie, ib + npm * (t + 1) / T * MR);
     for (int64_t pc = 0; pc < p.K; pc += kcb) {
       const int64_t kc = std::min<int64_t>(kcb, p.K - pc);
       Epilogue ep;
@@ -148,28 +155,53 @@ void run_region(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, i
       ep.beta = pc == 0 ? p.beta : 1.f;
       ep.act = p.act;
       ep.last = pc + kc >= p.K;
-      pack_a(p, MR, ib, mc, pc, kc, abuf);
+      ep.bias = nullptr;
+      bool a_packed = false;
       for (int64_t jb = n0; jb < n1; jb += NC) {
         const int64_t nc = std::min<int64_t>(NC, n1 - jb);
-        pack_b(p, ks, jb, nc, pc, kc, bbuf);
-        const float* ap = abuf;
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-          float* crow = p.C + (ib + ir) * p.ldc;
-          const float* bp = bbuf;
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-            const int nv = (nr + VL - 1) / VL;
-            const int64_t j = jb + jr;
-            ep.bias = p.bias ? p.bias + j : nullptr;
-            ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
-            bp += kc * nv * VL;
+        const int64_t npn = (nc + NR - 1) / NR;
+        const int64_t q0 = npn * t / T, q1 = npn * (t + 1) / T;
+        if (q1 > q0)
+          pack_b(p, ks, jb + q0 * NR, std::min<int64_t>(nc, q1 * NR) - q0 * NR, pc, kc,
+                 bbuf + q0 * NR * kc);
+        if (T > 1) {
+#pragma omp barrier
+        }
+        if (r1 > r0) {
+          if (!a_packed) {
+            pack_a(p, MR, r0, r1 - r0, pc, kc, abuf);
+            a_packed = true;
           }
-          ap += kc * mr;
+          const float* ap = abuf;
+          for (int64_t i = r0; i < r1; i += MR) {
+            const int mr = static_cast<int>(std::min<int64_t>(MR, r1 - i));
+            float* crow = p.C + i * p.ldc;
+            const float* bp = bbuf;
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+              const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+              const int nv = (nr + VL - 1) / VL;
+              const int64_t j = jb + jr;
+              ep.bias = p.bias ? p.bias + j : nullptr;
+              ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
+              bp += kc * nv * VL;
+            }
+            ap += kc * mr;
+          }
+        }
+        if (T > 1) {
+#pragma omp barrier
         }
       }
     }
   }
+}
+
+inline size_t abuf_floats(const KernelSet& ks, int64_t K) {
+  return static_cast<size_t>(int64_t(ks.MC) * k_block(ks, K));
+}
+inline size_t bbuf_floats(const KernelSet& ks, int64_t K) {
+  const int NR = ks.NV * ks.VL;
+  return static_cast<size_t>(k_block(ks, K) * ((int64_t(ks.NC) + NR - 1) / NR * NR));
 }
 
 // C = beta*C (+bias, act) for K == 0 or alpha == 0.
@@ -226,34 +258,59 @@ void gemm_impl(const Problem& p) {
   const int64_t pm = (p.M + MR - 1) / MR, pn = (p.N + NR - 1) / NR;
   T = static_cast<int>(std::min<int64_t>(T, pm * pn));
   if (T <= 1) {
-    run_region(p, ks, 0, p.M, 0, p.N);
+    run_team(p, ks, 0, p.M, 0, p.N, 1, 0, tl_b.get(bbuf_floats(ks, p.K)),
+             tl_a.get(abuf_floats(ks, p.K)));
     return;
   }
-  // Choose a tm x tn grid of threads (tm*tn == T) minimising the largest rectangle.
+  // Thread grid tm x tn (tm*tn == T). tn == 1: one team splits the rows and shares each packed
+  // B block. tn > 1: every thread owns a rectangle (rows x columns) and packs its own panels.
+  // Pick the grid with the least work for the busiest thread (FMAs + packing, in flops).
   int best_tm = T;
   double best_cost = 1e300;
   for (int tm = T; tm >= 1; --tm) {
     if (T % tm) continue;
     const int tn = T / tm;
-    const double rows = double((pm + tm - 1) / tm) * MR, cols = double((pn + tn - 1) / tn) * NR;
-    // Work of the biggest rectangle plus its packing (A once per NC block, B once per MC block).
-    const double cost = rows * cols * double(p.K) +
-                        rows * double(p.K) * std::max(1.0, cols / ks.NC) * 4.0 +
-                        cols * double(p.K) * std::max(1.0, rows / ks.MC) * 4.0;
+    const double rows = double((pm + tm - 1) / tm) * MR;
+    const double cols = double((pn + tn - 1) / tn) * NR;
+    // packing one float costs about as much as 8 FMAs; in a team (tn == 1) B is packed once
+    // for all T threads, otherwise every thread packs its own columns of B and rows of A.
+    double cost = rows * cols * double(p.K) + 8.0 * rows * double(p.K);
+    cost += 8.0 * cols * double(p.K) * (tn == 1 ? 1.0 / T : 1.0);
     if (cost < best_cost * 0.999) {
       best_cost = cost;
       best_tm = tm;
     }
   }
   const int tm = best_tm, tn = T / tm;
+  std::atomic<bool> failed{false};
+  float* shared_b = nullptr;
+  if (tn == 1) shared_b = tl_b.get(bbuf_floats(ks, p.K));  // the master's buffer, shared
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num();
-    const int ti = t / tn, tj = t % tn;
-    const int64_t r0 = pm * ti / tm * MR, r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
-    const int64_t c0 = pn * tj / tn * NR, c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
-    run_region(p, ks, r0, r1, c0, c1);
+    float* abuf = nullptr;
+    float* bbuf = shared_b;
+    try {
+      abuf = tl_a.get(abuf_floats(ks, p.K));
+      if (tn > 1) bbuf = tl_b.get(bbuf_floats(ks, p.K));
+    } catch (...) {
+      failed = true;
+    }
+#pragma omp barrier
+    if (!failed.load()) {
+      if (tn == 1) {
+        run_team(p, ks, 0, p.M, 0, p.N, T, t, bbuf, abuf);
+      } else {
+        const int ti = t / tn, tj = t % tn;
+        const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
+        const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
+        const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
+        const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
+        if (r0 < r1 && c0 < c1) run_team(p, ks, r0, r1, c0, c1, 1, 0, bbuf, abuf);
+      }
+    }
   }
+  if (failed.load()) throw std::bad_alloc();
 }
 
 }  // namespace

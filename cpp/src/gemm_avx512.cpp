@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "gemm_kernels.h"
 
@@ -83,6 +84,12 @@ void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  // Bring the C tile in while the k loop runs (its rows are ldc apart: L1 set / TLB misses).
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T0);
+  }
 
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b[NV];
@@ -152,6 +159,9 @@ KernelSet make() {
   ks.KC = 384;
   ks.NC = 384;
   ks.MC = 14 * 300;
+  if (const char* e = std::getenv("NNF_KC")) ks.KC = std::atoi(e);  // TUNING ONLY (remove)
+  if (const char* e = std::getenv("NNF_NC")) ks.NC = std::atoi(e);
+  if (const char* e = std::getenv("NNF_MC")) ks.MC = std::atoi(e);
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;
   return ks;
