@@ -132,6 +132,9 @@ def measured_peak(threads):
     return best
 
 
+SETTLE_S = 0.15
+
+
 def make(M, K, N, ta, rng):
     a = rng.standard_normal((K, M) if ta else (M, K)).astype(np.float32)
     b = rng.standard_normal((K, N)).astype(np.float32)
@@ -165,6 +168,11 @@ def bench_shape(M, K, N, ta, repeats, min_time):
     times = {k: [] for k in runners}
     for _ in range(repeats):
         for name, f in runners.items():
+            # Let the other library's worker threads stop spinning before timing this one: on a
+            # 2-core machine an OpenBLAS or OpenMP thread busy-waiting after its last call takes
+            # a whole core away from the next library (OpenBLAS spins for tens of ms).
+            time.sleep(SETTLE_S)
+            f()
             t0 = time.perf_counter()
             for _ in range(inner):
                 f()
@@ -179,7 +187,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip 2048^3")
     args = ap.parse_args()
-    repeats, min_time = (5, 0.02) if args.quick else (15, 0.05)
+    repeats, min_time = (5, 0.02) if args.quick else (11, 0.05)
     threads = _cpu.get_num_threads()
     print(f"nnforge isa={_cpu.cpu_isa()} threads={threads}")
     print(f"numpy {np.__version__}: {openblas_info()}")

@@ -72,26 +72,24 @@ struct Problem {
   int act;
 };
 
-// Pack op(A)[i0:i0+mc, k0:k0+kc] as consecutive micro-panels of MR rows (last one mr rows),
-// each stored k-major: panel[k*mr + r].
-void pack_a(const Problem& p, int MR, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    if (p.ta) {  // A stored K x M: rows of op(A) are columns
-      const float* src = p.A + k0 * p.lda + (i0 + ir);
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* s = src + k * p.lda;
-        float* d = dst + k * mr;
-        for (int r = 0; r < mr; ++r) d[r] = s[r];
-      }
-    } else {  // A stored M x K
-      for (int r = 0; r < mr; ++r) {
-        const float* s = p.A + (i0 + ir + r) * p.lda + k0;
-        float* d = dst + r;
-        for (int64_t k = 0; k < kc; ++k) d[k * mr] = s[k];
-      }
+// Pack op(A)[i0:i0+mr, k0:k0+kc] as one micro-panel stored k-major: dst[k*mr + r].
+void pack_a_panel(const Problem& p, const KernelSet& ks, int64_t i0, int mr, int64_t k0,
+                  int64_t kc, float* dst) {
+  if (p.ta) {  // A stored K x M: rows of op(A) are columns, each k gives mr contiguous floats
+    const float* src = p.A + k0 * p.lda + i0;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* s = src + k * p.lda;
+      float* d = dst + k * mr;
+      for (int r = 0; r < mr; ++r) d[r] = s[r];
     }
-    dst += kc * mr;
+  } else if (ks.transpose_pack && mr <= 16) {  // A stored M x K: transpose 16 k at a time
+    ks.transpose_pack(p.A + i0 * p.lda + k0, p.lda, mr, mr, kc, dst, mr);
+  } else {
+    for (int r = 0; r < mr; ++r) {
+      const float* s = p.A + (i0 + r) * p.lda + k0;
+      float* d = dst + r;
+      for (int64_t k = 0; k < kc; ++k) d[k * mr] = s[k];
+    }
   }
 }
 
@@ -112,7 +110,13 @@ void pack_b(const Problem& p, const KernelSet& ks, int64_t j0, int64_t nc, int64
         for (; c < nr; ++c) d[c] = s[c];
         for (; c < w; ++c) d[c] = 0.f;
       }
-    } else {  // B stored N x K: columns of op(B) are rows
+    } else if (ks.transpose_pack) {  // B stored N x K: transpose in slices of 16 columns
+      for (int c0 = 0; c0 < w; c0 += 16) {
+        const int rows = std::max(0, std::min(16, nr - c0));
+        const int lanes = std::min(16, w - c0);
+        ks.transpose_pack(p.B + (j0 + jr + c0) * p.ldb + k0, p.ldb, rows, lanes, kc, dst + c0, w);
+      }
+    } else {
       for (int c = 0; c < nr; ++c) {
         const float* s = p.B + (j0 + jr + c) * p.ldb + k0;
         float* d = dst + c;
@@ -168,13 +172,12 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
 #pragma omp barrier
         }
         if (r1 > r0) {
-          if (!a_packed) {
-            pack_a(p, MR, r0, r1 - r0, pc, kc, abuf);
-            a_packed = true;
-          }
-          const float* ap = abuf;
+          float* ap = abuf;
           for (int64_t i = r0; i < r1; i += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, r1 - i));
+            // A micro-panels are packed on first use (hot in L1 for the kernel), reused for the
+            // following column blocks.
+            if (!a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
             float* crow = p.C + i * p.ldc;
             const float* bp = bbuf;
             for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -187,6 +190,7 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
             }
             ap += kc * mr;
           }
+          a_packed = true;
         }
         if (T > 1) {
 #pragma omp barrier

@@ -143,6 +143,63 @@ void bias_act_row(float* x, const float* bias, int64_t n, int act) {
   }
 }
 
+// In-register 16x16 transpose: afterwards r[i] holds column i of the input rows.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  // u[4g + c] holds, in each 128-bit lane L, column (4L + c) of rows 4g..4g+3.
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    // lanes 0,2 / 1,3 of groups (0,1) and (2,3)
+    t[c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);        // L0g0 L2g0 L0g1 L2g1
+    t[4 + c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);    // L1g0 L3g0 L1g1 L3g1
+    t[8 + c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);            // L0: column c
+    r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);        // L2: column 8 + c
+    r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);   // L1: column 4 + c
+    r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);  // L3: column 12 + c
+  }
+}
+
+void transpose_pack(const float* src, int64_t lds, int rows, int lanes, int64_t kc, float* dst,
+                    int64_t dst_stride) {
+  const __mmask16 sm = static_cast<__mmask16>((1u << lanes) - 1u);
+  __m512 v[16];
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r)
+      v[r] = r < rows ? _mm512_loadu_ps(src + r * lds + k) : _mm512_setzero_ps();
+    transpose16(v);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(dst + (k + i) * dst_stride, sm, v[i]);
+  }
+  if (k < kc) {
+    const int rem = static_cast<int>(kc - k);
+    const __mmask16 lm = static_cast<__mmask16>((1u << rem) - 1u);
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r)
+      v[r] = r < rows ? _mm512_maskz_loadu_ps(lm, src + r * lds + k) : _mm512_setzero_ps();
+    transpose16(v);
+    for (int i = 0; i < rem; ++i) _mm512_mask_storeu_ps(dst + (k + i) * dst_stride, sm, v[i]);
+  }
+}
+
 template <int R>
 void fill(KernelSet& ks) {
   ks.ukr[R - 1][0] = &ukr<R, 1>;
@@ -164,6 +221,7 @@ KernelSet make() {
   if (const char* e = std::getenv("NNF_MC")) ks.MC = std::atoi(e);
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;
+  ks.transpose_pack = &transpose_pack;
   return ks;
 }
 

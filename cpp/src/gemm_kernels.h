@@ -45,6 +45,11 @@ struct KernelSet {
   ukr_fn ukr[kMaxMR][kMaxNV];
   // Vectorised in-place epilogue over a contiguous row: x = act(x + bias) (bias may be null).
   void (*bias_act_row)(float* x, const float* bias, int64_t n, int act);
+  // Transposing pack (nullable: the driver then uses scalar loops), rows <= lanes <= 16:
+  //   dst[k*dst_stride + r] = src[r*lds + k]  for r < rows, k < kc
+  //   dst[k*dst_stride + r] = 0               for rows <= r < lanes
+  void (*transpose_pack)(const float* src, int64_t lds, int rows, int lanes, int64_t kc,
+                         float* dst, int64_t dst_stride);
 };
 
 // Each returns a fully initialised set. The avx512/avx2 ones must only be called (and their
