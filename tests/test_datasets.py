@@ -1,6 +1,6 @@
 """Tests of nnforge.datasets: the shipped MNIST, CIFAR-10 and IMDB loaders, the restricted
 unpickler, and the safe download/extract helpers. No network is used: downloads are simulated
-by replacing ``_files._urlopen``."""
+by replacing ``nnforge.utils.file_utils._urlopen``."""
 import hashlib
 import io
 import json
@@ -16,6 +16,7 @@ import pytest
 
 from nnforge.datasets import cifar10, imdb, mnist
 from nnforge.datasets import _files
+from nnforge.utils import file_utils
 from nnforge.datasets._safe_pickle import UnsafePickleError, restricted_loads
 
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
@@ -268,7 +269,7 @@ def test_cifar10_download_failure_names_folder(data_dir, monkeypatch):
     def no_network(url):
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(_files, "_urlopen", no_network)
+    monkeypatch.setattr(file_utils, "_urlopen", no_network)
     with pytest.raises(FileNotFoundError) as info:
         cifar10.load_data()
     assert os.path.join(str(data_dir), "cifar-10-batches-py") in str(info.value)
@@ -298,7 +299,7 @@ def test_cifar10_download_verify_extract(data_dir, tmp_path, monkeypatch):
         urls.append(url)
         return io.BytesIO(blob)
 
-    monkeypatch.setattr(_files, "_urlopen", fake_urlopen)
+    monkeypatch.setattr(file_utils, "_urlopen", fake_urlopen)
     (x_train, y_train), (x_test, _) = cifar10.load_data()
     assert urls == [cifar10.ORIGIN]
     assert x_train.shape == (10, 32, 32, 3) and y_train.shape == (10, 1)
@@ -312,7 +313,7 @@ def test_cifar10_download_verify_extract(data_dir, tmp_path, monkeypatch):
 def test_cifar10_download_with_wrong_digest_is_rejected(data_dir, tmp_path, monkeypatch):
     blob = _cifar_targz(tmp_path)
     monkeypatch.setenv("NNFORGE_OFFLINE", "0")
-    monkeypatch.setattr(_files, "_urlopen", lambda url: io.BytesIO(blob))
+    monkeypatch.setattr(file_utils, "_urlopen", lambda url: io.BytesIO(blob))
     # the real md5/sha256 do not match our small archive
     with pytest.raises(ValueError, match="md5"):
         cifar10.load_data()

@@ -1,6 +1,7 @@
 """Tests of nnforge.utils: to_categorical, normalize, pad_sequences, set_random_seed,
 PyDataset and the Keras-format Progbar (output compared character for character)."""
 import io
+import os
 import random
 import sys
 
@@ -319,3 +320,113 @@ def test_print_msg_ascii_terminal(monkeypatch):
     io_utils.print_msg(f"1/2 {BAR * 3} ok")
     stream.flush()
     assert raw.getvalue() == b"1/2 === ok\n"
+
+
+# --------------------------------------------------------------------------- get_file
+import hashlib  # noqa: E402
+import tarfile  # noqa: E402
+import zipfile  # noqa: E402
+import urllib.error  # noqa: E402
+
+from nnforge.utils import Sequence, extract_archive, get_file, validate_file  # noqa: E402
+from nnforge.utils import file_utils  # noqa: E402
+
+
+@pytest.fixture
+def fake_net(monkeypatch):
+    """A dict url -> bytes served instead of the network; records the URLs fetched."""
+    served, fetched = {}, []
+
+    def urlopen(url):
+        fetched.append(url)
+        if url not in served:
+            raise urllib.error.URLError("unreachable")
+        return io.BytesIO(served[url])
+
+    monkeypatch.setattr(file_utils, "_urlopen", urlopen)
+    return served, fetched
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_sequence_alias():
+    assert Sequence is PyDataset
+
+
+def test_get_file_download_cache_and_hash(tmp_path, fake_net):
+    served, fetched = fake_net
+    url = "https://example.invalid/files/data.bin"
+    served[url] = b"hello"
+    sha = hashlib.sha256(b"hello").hexdigest()
+    path = get_file(origin=url, file_hash=sha, cache_dir=str(tmp_path))
+    assert path == str(tmp_path / "datasets" / "data.bin")
+    assert _read(path) == b"hello" and fetched == [url]
+    assert get_file("data.bin", url, file_hash=sha, cache_dir=str(tmp_path)) == path
+    assert fetched == [url]  # cached and valid: no second download
+    assert validate_file(path, sha) and validate_file(path, hashlib.md5(b"hello").hexdigest())
+    # a corrupted cached copy is fetched again, with a warning
+    with open(path, "wb") as f:
+        f.write(b"junk")
+    with pytest.warns(UserWarning, match="re-download"):
+        get_file("data.bin", url, file_hash=sha, cache_dir=str(tmp_path))
+    assert _read(path) == b"hello" and len(fetched) == 2
+
+
+def test_get_file_rejects_bad_digest_and_reports_network_errors(tmp_path, fake_net):
+    served, _ = fake_net
+    url = "https://example.invalid/x.bin"
+    served[url] = b"tampered"
+    with pytest.raises(ValueError, match="sha256"):
+        get_file(origin=url, file_hash="0" * 64, cache_dir=str(tmp_path))
+    assert list((tmp_path / "datasets").iterdir()) == []
+    with pytest.raises(OSError, match="URL fetch failure"):
+        get_file(origin="https://example.invalid/missing.bin", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="origin"):
+        get_file("x.bin")
+
+
+def test_get_file_extract_and_untar(tmp_path, fake_net):
+    served, _ = fake_net
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"content"
+        info = tarfile.TarInfo("pkg/inner.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    served["https://example.invalid/pkg.tar.gz"] = buf.getvalue()
+    out = get_file(origin="https://example.invalid/pkg.tar.gz", extract=True,
+                   cache_dir=str(tmp_path))
+    assert out == str(tmp_path / "datasets" / "pkg_extracted")
+    assert _read(os.path.join(out, "pkg", "inner.txt")) == b"content"
+    out = get_file("pkg", origin="https://example.invalid/pkg.tar.gz", untar=True,
+                   cache_dir=str(tmp_path), cache_subdir="other")
+    assert out == str(tmp_path / "other" / "pkg")
+    assert _read(os.path.join(out, "inner.txt")) == b"content"
+
+
+def test_extract_archive_zip_refuses_traversal(tmp_path):
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("a/b.txt", "B")
+    assert extract_archive(str(good), str(tmp_path / "out"))
+    assert (tmp_path / "out" / "a" / "b.txt").read_text() == "B"
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        zf.writestr("../../escaped.txt", "bad")
+    with pytest.raises(ValueError, match="unsafe member path"):
+        extract_archive(str(evil), str(tmp_path / "out2"))
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out2").exists()
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("l")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ValueError, match="link or special file"):
+        extract_archive(str(link), str(tmp_path / "out3"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("not an archive")
+    assert extract_archive(str(plain), str(tmp_path / "out4")) is False
