@@ -82,3 +82,26 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     return of(x).to_numpy(x)
+
+
+def clear_session() -> None:
+    """Reset default layer names (``keras.backend.clear_session``)."""
+    from nnforge import naming
+    naming.reset()
+
+
+def backend() -> str:
+    """The name of the running backend (``keras.backend.backend()``)."""
+    return "nnforge"
+
+
+def floatx() -> str:
+    return "float32"
+
+
+def epsilon() -> float:
+    return 1e-7
+
+
+def image_data_format() -> str:
+    return "channels_last"

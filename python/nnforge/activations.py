@@ -1,0 +1,116 @@
+"""Activation functions by name (``keras.activations``)."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+from nnforge import ops
+
+# Activations that the Dense/Conv kernels fuse into their GEMM epilogue (softmax: Dense only).
+FUSABLE = ("linear", "relu", "sigmoid", "tanh")
+
+
+def linear(x):
+    return ops.linear(x)
+
+
+def relu(x, negative_slope: float = 0.0, max_value=None, threshold: float = 0.0):
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops.relu(x)
+    y = ops.leaky_relu(x, negative_slope) if negative_slope else ops.relu(x)
+    if max_value is not None:
+        y = ops.minimum(y, max_value)
+    return y
+
+
+def sigmoid(x):
+    return ops.sigmoid(x)
+
+
+def tanh(x):
+    return ops.tanh(x)
+
+
+def softmax(x, axis: int = -1):
+    return ops.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis: int = -1):
+    return ops.log_softmax(x, axis=axis)
+
+
+def elu(x, alpha: float = 1.0):
+    return ops.elu(x, alpha)
+
+
+def selu(x):
+    return ops.selu(x)
+
+
+def gelu(x, approximate: bool = False):
+    return ops.gelu(x, approximate)
+
+
+def silu(x):
+    return ops.silu(x)
+
+
+swish = silu
+
+
+def softplus(x):
+    return ops.softplus(x)
+
+
+def softsign(x):
+    return ops.softsign(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.2):
+    return ops.leaky_relu(x, negative_slope)
+
+
+def relu6(x):
+    return ops.relu6(x)
+
+
+def hard_sigmoid(x):
+    return ops.hard_sigmoid(x)
+
+
+def exponential(x):
+    return ops.exponential(x)
+
+
+_ALL = {f.__name__: f for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,
+                                gelu, silu, softplus, softsign, leaky_relu, relu6, hard_sigmoid,
+                                exponential)}
+_ALL["swish"] = silu
+
+
+def get(identifier: Union[str, Callable, None]) -> Callable:
+    """The activation function for a name, a callable, or None (linear)."""
+    if identifier is None:
+        return linear
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str):
+        fn = _ALL.get(identifier.lower())
+        if fn is not None:
+            return fn
+        raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_ALL)}")
+    if isinstance(identifier, dict) and "config" in identifier:
+        return get(identifier["config"].get("name", identifier.get("class_name")))
+    raise TypeError(f"Could not interpret activation {identifier!r}")
+
+
+def serialize(fn: Callable) -> Optional[str]:
+    name = getattr(fn, "__name__", None)
+    if name in _ALL:
+        return name
+    raise ValueError(f"Cannot serialize custom activation {fn!r}; pass it in custom_objects")
+
+
+def name_of(fn: Callable) -> Optional[str]:
+    """The registered name of an activation function, or None for a custom one."""
+    name = getattr(fn, "__name__", None)
+    return name if name in _ALL and _ALL[name] is fn else None

@@ -1,0 +1,213 @@
+"""Weight initializers (``keras.initializers``) drawing from nnforge's random state."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from nnforge import random_state
+
+
+def _fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive = float(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: ``init(shape, dtype)`` returns a NumPy array."""
+
+    def __call__(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+class Constant(Initializer):
+    def __init__(self, value: float = 0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype="float32"):
+        return np.full(shape, self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return np.zeros(shape, dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return np.ones(shape, dtype=dtype)
+
+
+class _Random(Initializer):
+    def __init__(self, seed: Optional[int] = None):
+        self.seed = seed
+
+    def _rng(self):
+        return random_state.make_rng(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class RandomUniform(_Random):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype="float32"):
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(_Random):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype="float32"):
+        return self._rng().normal(self.mean, self.stddev, shape).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    def __call__(self, shape, dtype="float32"):
+        rng = self._rng()
+        out = rng.normal(0.0, 1.0, shape)
+        bad = np.abs(out) > 2
+        while bad.any():
+            out[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+            bad = np.abs(out) > 2
+        return (self.mean + self.stddev * out).astype(dtype)
+
+
+class VarianceScaling(_Random):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed=None):
+        super().__init__(seed)
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"VarianceScaling: invalid mode {mode!r}")
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform", "normal"):
+            raise ValueError(f"VarianceScaling: invalid distribution {distribution!r}")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype="float32"):
+        fan_in, fan_out = _fans(tuple(shape))
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        scale = self.scale / max(1.0, n)
+        rng = self._rng()
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * scale)
+            return rng.uniform(-limit, limit, shape).astype(dtype)
+        if self.distribution == "truncated_normal":
+            std = math.sqrt(scale) / 0.87962566103423978
+            return TruncatedNormal(0.0, std, seed=int(rng.integers(2**62)))(shape, dtype)
+        return rng.normal(0.0, math.sqrt(scale), shape).astype(dtype)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+def _named(name, scale, mode, distribution):
+    class _Init(VarianceScaling):
+        def __init__(self, seed=None):
+            super().__init__(scale, mode, distribution, seed)
+
+        def get_config(self):
+            return {"seed": self.seed}
+    _Init.__name__ = _Init.__qualname__ = name
+    return _Init
+
+
+GlorotUniform = _named("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _named("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _named("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _named("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _named("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _named("LecunNormal", 1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(_Random):
+    def __init__(self, gain: float = 1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: shape must be at least 2-D, got {shape}")
+        rows = int(np.prod(shape[:-1]))
+        cols = shape[-1]
+        a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+_ALIASES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
+    "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+}
+_CLASSES = {c.__name__: c for c in set(_ALIASES.values())}
+
+zeros, ones, constant = Zeros, Ones, Constant
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
+random_uniform, random_normal, truncated_normal, orthogonal = (RandomUniform, RandomNormal,
+                                                               TruncatedNormal, Orthogonal)
+
+
+def get(identifier) -> Initializer:
+    if identifier is None:
+        return None
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown initializer {identifier!r}; known: {sorted(_ALIASES)}")
+        return cls()
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name")) or _ALIASES.get(
+            str(identifier.get("class_name")).lower())
+        if cls is None:
+            raise ValueError(f"Unknown initializer {identifier!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret initializer {identifier!r}")
+
+
+def serialize(init) -> dict:
+    return {"module": "keras.initializers", "class_name": type(init).__name__,
+            "config": init.get_config(), "registered_name": None}

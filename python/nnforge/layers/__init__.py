@@ -1,0 +1,19 @@
+"""nnforge.layers: Keras's layers, one per file, calling nnforge.ops."""
+from .layer import Layer
+from .input_layer import Input, InputLayer
+from .dense import Dense
+from .conv2d import Conv2D
+from .pooling2d import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from .core_layers import Activation, Dropout, Flatten
+
+Convolution2D = Conv2D
+
+
+def serialize(layer) -> dict:
+    from nnforge.saving.serialization import serialize_layer
+    return serialize_layer(layer)
+
+
+def deserialize(config: dict, custom_objects=None):
+    from nnforge.saving.serialization import deserialize_layer
+    return deserialize_layer(config, custom_objects)

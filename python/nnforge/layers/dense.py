@@ -1,0 +1,93 @@
+"""Densely connected layer."""
+from __future__ import annotations
+
+from nnforge import activations, constraints, initializers, ops, regularizers
+
+from .layer import Layer
+
+
+class Dense(Layer):
+    """Just your regular densely-connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Bias and relu/sigmoid/tanh activations are fused into the GEMM's output pass.
+
+    Args:
+        units: positive integer, dimensionality of the output space.
+        activation: activation name or function (default: linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializers (glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: optional regularizers.
+        kernel_constraint, bias_constraint: optional constraints.
+
+    Input shape: ``(batch_size, ..., input_dim)``. Output shape: ``(batch_size, ..., units)``.
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+        super().__init__(activity_regularizer=regularizers.get(activity_regularizer), **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense '{self.name}': units must be a positive integer, "
+                             f"got {units!r}")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self._act_name = activations.name_of(self.activation)
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        in_dim = input_shape[-1] if len(input_shape) else None
+        if in_dim is None:
+            raise ValueError(f"Dense '{self.name}': the last dimension of the input must be "
+                             f"known, got input shape {tuple(input_shape)}")
+        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def _check_input_spec(self, inputs) -> None:
+        if len(getattr(inputs, "shape", (0,))) < 1:
+            raise ValueError(f"Dense '{self.name}': input must be at least 1-D")
+
+    def call(self, inputs):
+        shape = getattr(inputs, "shape", None)
+        if shape is None or len(shape) == 0 or shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 "
+                f"of input shape to have value {self.kernel.shape[0]}, but received input with "
+                f"shape {tuple(shape) if shape is not None else None}")
+        fused = self._act_name if self._act_name in ("linear", "relu", "sigmoid", "tanh",
+                                                     "softmax") else None
+        y = ops.dense(inputs, self.kernel, self.bias, fused)
+        if fused is None:
+            y = self.activation(y)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        })
+        return config

@@ -1,0 +1,360 @@
+"""The ``Layer`` base class: weights, build/call, symbolic calls for the functional API, config."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from nnforge import backend, initializers, naming
+from nnforge.core.tape import stop_recording
+from nnforge.core.tensor import KerasTensor, Tensor, Variable
+
+from .node import Node, flatten, map_structure
+
+_SIGNATURE_CACHE: Dict[type, Tuple[bool, bool]] = {}
+
+
+def _call_flags(cls) -> Tuple[bool, bool]:
+    flags = _SIGNATURE_CACHE.get(cls)
+    if flags is None:
+        params = inspect.signature(cls.call).parameters
+        var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+        flags = ("training" in params or var_kw, "mask" in params or var_kw)
+        _SIGNATURE_CACHE[cls] = flags
+    return flags
+
+
+def dtype_policy_config(dtype: str = "float32") -> dict:
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype},
+            "registered_name": None}
+
+
+def shape_of(x) -> Tuple:
+    if isinstance(x, (KerasTensor, Tensor)):
+        return tuple(x.shape)
+    return tuple(np.shape(x))
+
+
+class Layer:
+    """Base class of all layers (``keras.layers.Layer``).
+
+    Subclasses create weights in ``build(input_shape)`` with ``add_weight`` and compute in
+    ``call(inputs, training=None)`` with ``nnforge.ops``. Calling a layer on a symbolic
+    ``keras.Input`` tensor builds a functional graph; calling it on arrays runs it.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: the layer's name (unique default from its class name).
+        dtype: the dtype of its weights and computations (float32).
+        input_shape: (first layer of a Sequential model) the shape of one sample.
+    """
+
+    def __init__(self, trainable: bool = True, name: Optional[str] = None,
+                 dtype: Any = None, autocast: bool = True, activity_regularizer=None,
+                 **kwargs):
+        object.__setattr__(self, "_tracking", False)
+        input_shape = kwargs.pop("input_shape", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        batch_size = kwargs.pop("batch_size", None)
+        kwargs.pop("input_length", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword arguments "
+                            f"{sorted(kwargs)}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        if isinstance(dtype, dict):
+            dtype = dtype.get("config", {}).get("name", "float32")
+        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self._trainable = bool(trainable)
+        self.built = False
+        self._own_weights: List[Variable] = []
+        self._layers: List["Layer"] = []
+        self._inbound_nodes: List[Node] = []
+        self._added_losses: list = []
+        self.activity_regularizer = activity_regularizer
+        self.supports_masking = False
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        elif input_dim is not None:
+            self._batch_input_shape = (batch_size, int(input_dim))
+        object.__setattr__(self, "_tracking", True)
+
+    # -- tracking ------------------------------------------------------------------------------
+    def __setattr__(self, key: str, value: Any) -> None:
+        if getattr(self, "_tracking", False) and not key.startswith("__"):
+            if isinstance(value, Layer):
+                if value not in self._layers:
+                    self._layers.append(value)
+            elif isinstance(value, (list, tuple)) and value and all(
+                    isinstance(v, Layer) for v in value):
+                for v in value:
+                    if v not in self._layers:
+                        self._layers.append(v)
+            elif isinstance(value, Variable):
+                if not any(value is w for w in self._own_weights):
+                    self._own_weights.append(value)
+        object.__setattr__(self, key, value)
+
+    # -- weights -------------------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True,
+                   autocast: bool = True, regularizer=None, constraint=None,
+                   aggregation: str = "none", name: Optional[str] = None) -> Variable:
+        """Create a weight of this layer (``Layer.add_weight``)."""
+        shape = tuple(int(s) for s in (shape or ()))
+        if any(s < 0 for s in shape):
+            raise ValueError(f"Layer '{self.name}': add_weight got a negative dimension in "
+                             f"shape {shape}")
+        dtype = str(np.dtype(dtype)) if dtype is not None else self.dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
+        init = initializers.get(initializer)
+        var = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
+                       name=name or f"variable_{len(self._own_weights)}")
+        var._path = f"{self.name}/{var.name}"
+        from nnforge import regularizers, constraints
+        var.regularizer = regularizers.get(regularizer)
+        var.constraint = constraints.get(constraint)
+        self._own_weights.append(var)
+        return var
+
+    def _all_weights(self) -> List[Variable]:
+        seen, out = set(), []
+        for w in self._own_weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._layers:
+            for w in layer._all_weights():
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def weights(self) -> List[Variable]:
+        """Trainable weights first, then non-trainable ones (as Keras orders them)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self) -> List[Variable]:
+        return self.weights
+
+    @property
+    def trainable_weights(self) -> List[Variable]:
+        if not self._trainable:
+            return []
+        out = [w for w in self._own_weights if w.trainable]
+        seen = {id(w) for w in out}
+        for layer in self._layers:
+            for w in layer.trainable_weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> List[Variable]:
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self._all_weights() if id(w) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> List[np.ndarray]:
+        """The values of ``weights`` as NumPy arrays (copies)."""
+        return [np.array(w.numpy(), copy=True) for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set ``weights`` from a list of arrays of the same shapes."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(f"Layer '{self.name}': set_weights expected {len(params)} arrays "
+                             f"(shapes {[p.shape for p in params]}), got {len(weights)}")
+        for p, w in zip(params, weights):
+            shape = tuple(np.shape(w))
+            if shape != p.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{p.name}' has shape {p.shape}, "
+                                 f"got an array of shape {shape}")
+        for p, w in zip(params, weights):
+            p.assign(np.asarray(w, dtype=p.dtype))
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built yet: call it on data or build "
+                             "it first, then count_params().")
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # -- losses (regularization and add_loss) ----------------------------------------------------
+    def add_loss(self, loss) -> None:
+        self._added_losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        out = list(self._added_losses)
+        for w in self._own_weights:
+            if w.regularizer is not None and w.trainable:
+                out.append(w.regularizer(w))
+        for layer in self._layers:
+            out.extend(layer.losses)
+        return out
+
+    def _clear_losses(self) -> None:
+        self._added_losses = []
+        for layer in self._layers:
+            layer._clear_losses()
+
+    # -- build / call --------------------------------------------------------------------------
+    def build(self, input_shape=None) -> None:
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Shape of the output for ``input_shape`` (batch dimension may be None). The default
+        runs the layer once on zeros with unknown dimensions set to 1."""
+        def concrete(s):
+            return tuple(1 if d is None else d for d in s)
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], tuple):
+            dummy = [np.zeros(concrete(s), dtype=self.dtype) for s in input_shape]
+        else:
+            dummy = np.zeros(concrete(input_shape), dtype=self.dtype)
+        with stop_recording():
+            out = self._eager_call(dummy, (), {"training": False})
+        def sym(t):
+            s = tuple(t.shape)
+            first = input_shape[0] if isinstance(input_shape, list) else input_shape
+            return ((first[0],) + s[1:]) if len(s) and len(first) and first[0] is None else s
+        return map_structure(sym, out)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask if self.supports_masking else None
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        flat = flatten(inputs)
+        shapes = [shape_of(t) for t in flat]
+        shape = shapes[0] if not isinstance(inputs, (list, tuple)) else shapes
+        if isinstance(inputs, tuple) and not isinstance(inputs, list):
+            shape = list(shapes)
+        self.build(shape)
+        self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        flat = flatten((inputs, args, kwargs)) if (args or kwargs or isinstance(
+            inputs, (list, tuple, dict))) else (inputs,)
+        if any(isinstance(t, KerasTensor) for t in flat):
+            return self._symbolic_call(inputs, args, kwargs)
+        return self._eager_call(inputs, args, kwargs)
+
+    def _eager_call(self, inputs, args, kwargs):
+        if not self.built:
+            self._check_input_spec(inputs)
+            self._maybe_build(inputs)
+        accepts_training, accepts_mask = _call_flags(type(self))
+        if not accepts_training:
+            kwargs.pop("training", None)
+        if accepts_mask and "mask" not in kwargs:
+            m = getattr(inputs, "_keras_mask", None)
+            if m is not None:
+                kwargs["mask"] = m
+        elif not accepts_mask:
+            kwargs.pop("mask", None)
+        out = self.call(inputs, *args, **kwargs)
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            prev = getattr(inputs, "_keras_mask", None)
+            mask = self.compute_mask(inputs, prev)
+            if mask is not None and isinstance(out, Tensor):
+                out._keras_mask = mask
+        if self.activity_regularizer is not None and isinstance(out, Tensor):
+            self.add_loss(self.activity_regularizer(out))
+        return out
+
+    def _check_input_spec(self, inputs) -> None:
+        """Hook for layers to validate input rank/shape before building."""
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        if not self.built:
+            self._maybe_build(inputs)
+        shape_in = map_structure(lambda t: tuple(t.shape) if isinstance(t, KerasTensor) else t,
+                                 inputs)
+        if isinstance(shape_in, tuple) and shape_in and isinstance(shape_in[0], tuple):
+            shape_in = list(shape_in)
+        try:
+            out_shape = self.compute_output_shape(shape_in)
+        except ValueError:
+            raise
+        except Exception as e:  # a layer's own shape logic failed: say which layer
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be called on "
+                             f"inputs of shape {shape_in}: {e}") from e
+        node_index = len(self._inbound_nodes)
+        counter = [0]
+
+        def make(s):
+            i = counter[0]
+            counter[0] += 1
+            return KerasTensor(s, dtype=self.dtype, name=f"keras_tensor_{id(self)}_{i}",
+                               history=(self, node_index, i))
+
+        if isinstance(out_shape, tuple) and (not out_shape or not isinstance(out_shape[0], tuple)):
+            outputs = make(out_shape)
+        else:
+            outputs = map_structure(make, list(out_shape)) if isinstance(out_shape, list) \
+                else map_structure(make, out_shape)
+            if isinstance(out_shape, tuple):
+                outputs = list(outputs)
+        self._inbound_nodes.append(Node(self, (inputs,) + tuple(args), kwargs, outputs))
+        return outputs
+
+    # -- functional API helpers ----------------------------------------------------------------
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic "
+                                 "input, so it has no defined input.")
+        node = self._inbound_nodes[0]
+        return node.args[0]
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic "
+                                 "input, so it has no defined output.")
+        return self._inbound_nodes[0].outputs
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": dtype_policy_config(self.dtype)}
+        if hasattr(self, "_batch_input_shape"):
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if "batch_input_shape" in config and config["batch_input_shape"] is not None:
+            config["batch_input_shape"] = tuple(config["batch_input_shape"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

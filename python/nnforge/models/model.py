@@ -1,0 +1,299 @@
+"""``Model``: the functional API (``Model(inputs, outputs)``) and the base of subclassed models.
+
+A functional model keeps the graph of layer calls recorded on symbolic ``KerasTensor``s and runs
+those layers in topological order on real data. Training, evaluation and prediction come from
+``Trainer`` (models/trainer.py)."""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tensor import KerasTensor, Tensor
+from nnforge.layers.input_layer import InputLayer
+from nnforge.layers.layer import Layer, dtype_policy_config
+from nnforge.layers.node import flatten, map_structure
+
+from .trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A model grouping layers, with training and inference features.
+
+    Functional API:
+
+    >>> inputs = nnforge.Input(shape=(784,))
+    >>> x = nnforge.layers.Dense(64, activation="relu")(inputs)
+    >>> outputs = nnforge.layers.Dense(10, activation="softmax")(x)
+    >>> model = nnforge.Model(inputs=inputs, outputs=outputs)
+
+    Subclassing: define layers in ``__init__`` and the forward pass in ``call``.
+
+    Args:
+        inputs: the model's input(s): a KerasTensor from ``keras.Input``, or a list/dict of them.
+        outputs: the output tensor(s) computed from ``inputs`` by layer calls.
+        name: the model's name.
+    """
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", None)
+        outputs = kwargs.pop("outputs", None)
+        if args:
+            inputs = args[0] if inputs is None else inputs
+            if len(args) > 1:
+                outputs = args[1] if outputs is None else outputs
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        self._is_functional = False
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model: pass both `inputs` and `outputs` for the functional "
+                                 "API, or neither when subclassing")
+            self._init_functional(inputs, outputs)
+
+    # -- functional graph ----------------------------------------------------------------------
+    def _init_functional(self, inputs, outputs) -> None:
+        flat_in, flat_out = flatten(inputs), flatten(outputs)
+        for t in flat_in:
+            if not isinstance(t, KerasTensor) or not isinstance(t._keras_history[0], InputLayer):
+                raise ValueError(f"Model '{self.name}': every input must come from keras.Input(), "
+                                 f"got {t!r}")
+        for t in flat_out:
+            if not isinstance(t, KerasTensor):
+                raise ValueError(f"Model '{self.name}': every output must be a symbolic tensor "
+                                 f"computed from the inputs by layers, got {type(t).__name__}")
+        self._is_functional = True
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flat_in
+        self.outputs = flat_out
+        input_ids = {id(t) for t in flat_in}
+        order, seen = [], set()
+        for out in flat_out:
+            stack = [(out, False)]
+            while stack:
+                t, done = stack.pop()
+                layer, node_index, _ = t._keras_history
+                node = layer._inbound_nodes[node_index]
+                if done:
+                    if id(node) not in seen:
+                        seen.add(id(node))
+                        order.append(node)
+                    continue
+                if id(node) in seen:
+                    continue
+                if isinstance(layer, InputLayer):
+                    if id(t) not in input_ids:
+                        raise ValueError(
+                            f"Model '{self.name}': graph disconnected: output {out!r} depends on "
+                            f"input '{layer.name}', which is not among the model's inputs")
+                    continue
+                stack.append((t, True))
+                for parent in reversed(node.input_tensors):
+                    stack.append((parent, False))
+        self._nodes = order
+        layers: List[Layer] = [t._keras_history[0] for t in flat_in]
+        for node in order:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        object.__setattr__(self, "_layers", layers)
+        self.built = True
+
+    @property
+    def layers(self) -> List[Layer]:
+        return list(self._layers)
+
+    @property
+    def input_names(self) -> List[str]:
+        return [t._keras_history[0].name for t in self.inputs] if self._is_functional else []
+
+    @property
+    def output_names(self) -> List[str]:
+        if not self._is_functional:
+            return []
+        return [t._keras_history[0].name for t in self.outputs]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input(self):
+        return self._inputs_struct if self._is_functional else Layer.input.fget(self)
+
+    @property
+    def output(self):
+        return self._outputs_struct if self._is_functional else Layer.output.fget(self)
+
+    def _flat_inputs(self, inputs) -> list:
+        if isinstance(inputs, dict):
+            names = self.input_names
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}': missing inputs {missing}; got keys "
+                                 f"{sorted(inputs)}")
+            return [inputs[n] for n in names]
+        flat = flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) "
+                             f"{[t.shape for t in self.inputs]}, but it received "
+                             f"{len(flat)} input tensors")
+        return flat
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._is_functional:
+            raise NotImplementedError(f"Model '{self.name}': a subclassed Model must implement "
+                                      "call(self, inputs, training=None)")
+        flat = self._flat_inputs(inputs)
+        values = {}
+        for kt, v in zip(self.inputs, flat):
+            shape = tuple(getattr(v, "shape", ()))
+            spec = kt.shape
+            if len(shape) != len(spec) or any(
+                    s is not None and s != d for s, d in zip(spec[1:], shape[1:])):
+                raise ValueError(
+                    f"Input '{kt._keras_history[0].name}' of model '{self.name}' is incompatible: "
+                    f"expected shape {spec}, but received input with shape {shape}")
+            values[id(kt)] = v
+        for node in self._nodes:
+            def get(t):
+                return values[id(t)] if isinstance(t, KerasTensor) else t
+            args = map_structure(get, node.args)
+            kwargs = map_structure(get, node.kwargs)
+            out = node.layer(*args, training=training, **kwargs)
+            for kt, v in zip(node.output_tensors, flatten(out)):
+                values[id(kt)] = v
+        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+
+    def compute_output_shape(self, input_shape):
+        if self._is_functional:
+            return map_structure(lambda t: t.shape, self._outputs_struct)
+        return Layer.compute_output_shape(self, input_shape)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+            inputs = self._standardize_inputs(inputs)
+        return Layer.__call__(self, inputs, *args, **kwargs)
+
+    def _input_dtypes(self) -> list:
+        if self._is_functional:
+            return [t.dtype for t in self.inputs]
+        return []
+
+    def _standardize_inputs(self, inputs):
+        """Host arrays -> arrays on the model's device; floats -> the input dtype (float32)."""
+        dtypes = self._input_dtypes()
+        be = backend.current()
+        counter = [0]
+
+        def conv(a):
+            i = counter[0]
+            counter[0] += 1
+            if a is None or isinstance(a, Tensor):
+                return a
+            if isinstance(a, (list, tuple)) and not a:
+                return a
+            arr = a if backend.is_array(a) else np.asarray(a)
+            want = dtypes[i] if i < len(dtypes) else None
+            if want is not None and np.dtype(want).kind == "f":
+                target = np.dtype(want)
+            elif arr.dtype.kind == "f" and arr.dtype != np.float32:
+                target = np.float32
+            elif want is not None:
+                target = np.dtype(want)
+            else:
+                target = arr.dtype
+            if backend.of(arr) is not be:
+                return be.asarray(backend.to_numpy(arr), dtype=target)
+            return arr if arr.dtype == target and arr.flags.c_contiguous else \
+                be.xp.ascontiguousarray(arr, dtype=target)
+
+        if isinstance(inputs, dict):
+            return {k: conv(v) for k, v in inputs.items()}
+        return map_structure(conv, inputs)
+
+    # -- summaries and lookups -----------------------------------------------------------------
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """The layer with this name, or at this index of ``layers``."""
+        if index is not None and name is not None:
+            raise ValueError("get_layer: pass either name or index, not both")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model with "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[l.name for l in self.layers]}.")
+        raise ValueError("get_layer: provide a layer name or index")
+
+    def _summary_entries(self):
+        entries = []
+        if self._is_functional:
+            multi = len(self.inputs) > 1 or any(len(n.input_tensors) > 1 for n in self._nodes)
+            for layer in self.layers:
+                nodes = [n for n in layer._inbound_nodes if any(
+                    n is m for m in self._nodes)] or layer._inbound_nodes[:1]
+                shapes = [t.shape for n in nodes for t in n.output_tensors]
+                shape = shapes[0] if len(shapes) == 1 else shapes
+                conn = None
+                if multi:
+                    parts = []
+                    for n in nodes:
+                        for t in n.input_tensors:
+                            lyr, ni, ti = t._keras_history
+                            parts.append(f"{lyr.name}[{ni}][{ti}]")
+                    conn = ", ".join(parts) if parts else "-"
+                params = sum(int(np.prod(w.shape)) for w in layer.weights)
+                entries.append((layer.name, type(layer).__name__, shape, params, conn))
+            return entries
+        for layer in self.layers:
+            shape = None
+            if layer._inbound_nodes:
+                out = layer._inbound_nodes[-1].outputs
+                shape = out.shape if isinstance(out, KerasTensor) else None
+            params = sum(int(np.prod(w.shape)) for w in layer.weights) if layer.built else 0
+            entries.append((layer.name, type(layer).__name__, shape, params, None))
+        return entries
+
+    def summary(self, line_length: Optional[int] = None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False,
+                layer_range=None) -> None:
+        """Print Keras's table of layers, output shapes and parameter counts."""
+        if not self.built:
+            raise ValueError(f"Model '{self.name}' has not been built yet: call it on data, "
+                             "build it, or give its first layer an input shape")
+        from .summary import print_summary
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable,
+                      layer_range)
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        if not self._is_functional:
+            return {"name": self.name, "trainable": self.trainable}
+        from nnforge.saving.serialization import functional_config
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            from nnforge.saving.serialization import functional_from_config
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        import json
+        from nnforge.saving.serialization import serialize_layer
+        return json.dumps(serialize_layer(self), **kwargs)

@@ -1,0 +1,104 @@
+"""Helpers shared by the op modules: argument conversion and broadcasting gradients."""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tensor import KerasTensor, Tensor
+
+_NUMERIC_KINDS = "biufc"
+
+
+def data_of(x: Any, fn: str = "op", arg: str = "x"):
+    """The backend array behind ``x`` (Tensor, Variable, NumPy/CuPy array, scalar or nested list).
+
+    Non-numeric input raises TypeError naming ``fn`` and ``arg``; a symbolic KerasTensor raises
+    TypeError too (it has no value)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if backend.is_array(x):
+        return x
+    if isinstance(x, KerasTensor):
+        raise TypeError(f"{fn}: argument '{arg}' is a symbolic KerasTensor from keras.Input; "
+                        "ops on it run only inside a layer's call() of a built model")
+    try:
+        a = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{fn}: argument '{arg}' cannot be converted to an array: {e}") from None
+    if a.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{fn}: argument '{arg}' must be numeric, got dtype {a.dtype} "
+                        f"with shape {a.shape}")
+    if a.dtype == np.float64 and a.ndim == 0:
+        a = a.astype(np.float32)  # Python floats follow floatx, as in Keras
+    return a
+
+
+def float_data(x: Any, fn: str = "op", arg: str = "x", like=None):
+    """``x`` as a C-contiguous float32 array on the backend of ``like`` (or its own)."""
+    a = data_of(x, fn, arg)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: argument '{arg}' must be real-valued, got dtype {a.dtype}")
+    be = backend.of(like if like is not None else a)
+    if be is not backend.of(a):
+        a = be.asarray(backend.to_numpy(a))
+    return be.asarray(a, dtype=np.float32)
+
+
+def same_backend(*arrays):
+    """Move arrays to one backend (the GPU if any of them is on it)."""
+    mods = [backend.of(a) for a in arrays]
+    target = next((m for m in mods if m is not backend.cpu), backend.cpu)
+    if all(m is target for m in mods):
+        return arrays
+    return tuple(a if m is target else target.asarray(backend.to_numpy(a), dtype=a.dtype)
+                 for a, m in zip(arrays, mods))
+
+
+def unbroadcast(g, shape: Tuple[int, ...]):
+    """Sum ``g`` over the axes along which an input of ``shape`` was broadcast."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    nd = g.ndim - len(shape)
+    if nd > 0:
+        g = g.sum(axis=tuple(range(nd)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def normalize_tuple(value, n: int, name: str, fn: str) -> Tuple[int, ...]:
+    """An int or a sequence of ``n`` ints, each >= 1, as a tuple."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        t = (int(value),) * n
+    else:
+        try:
+            t = tuple(int(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{fn}: '{name}' must be an int or a tuple of {n} ints, "
+                            f"got {value!r}") from None
+        if len(t) != n:
+            raise ValueError(f"{fn}: '{name}' must have {n} values, got {value!r}")
+    if any(v < 1 for v in t):
+        raise ValueError(f"{fn}: '{name}' values must be >= 1, got {value!r}")
+    return t
+
+
+def conv_geometry(size: int, k: int, s: int, d: int, padding: str, fn: str, dim: str):
+    """Output size and leading pad of one spatial dimension, as TensorFlow computes them."""
+    eff = (k - 1) * d + 1
+    if padding == "valid":
+        out = (size - eff) // s + 1 if size >= eff else 0
+        if out < 1:
+            raise ValueError(f"{fn}: with padding='valid' the {dim} of the input ({size}) is "
+                             f"smaller than the (dilated) window ({eff})")
+        return out, 0
+    if padding == "same":
+        out = -(-size // s)
+        if size < 1:
+            raise ValueError(f"{fn}: the input {dim} must be >= 1, got {size}")
+        total = max((out - 1) * s + eff - size, 0)
+        return out, total // 2
+    raise ValueError(f"{fn}: padding must be 'valid' or 'same', got {padding!r}")

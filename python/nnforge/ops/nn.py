@@ -1,0 +1,438 @@
+"""Neural-network ops backed by our kernels: matmul, dense, activations, softmax, convolution,
+pooling, cross-entropy losses and dropout. Each op computes its forward with one backend call and
+records a backward made of backend calls."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tape import is_recording, record
+from nnforge.core.tensor import Tensor
+
+from ._util import conv_geometry, data_of, float_data, normalize_tuple, same_backend
+
+ACT_CODES = {"linear": 0, None: 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+def _be(a):
+    return backend.of(a)
+
+
+# ---- matmul and dense ----------------------------------------------------------------------------
+
+def matmul(x1, x2) -> Tensor:
+    """Matrix product (``keras.ops.matmul``); 2-D float32 products run on our sgemm."""
+    a = data_of(x1, "matmul", "x1")
+    b = data_of(x2, "matmul", "x2")
+    a, b = same_backend(a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(f"matmul: inner dimensions differ: x1 has shape {tuple(a.shape)}, "
+                             f"x2 has shape {tuple(b.shape)}")
+        be = _be(a)
+        a = be.asarray(a)
+        b = be.asarray(b)
+        y = be.matmul(a, b)
+
+        def backward(g, needs):
+            g = be.asarray(g)
+            return (be.matmul(g, b, trans_b=True) if needs[0] else None,
+                    be.matmul(a, g, trans_a=True) if needs[1] else None)
+
+        return record(y, (x1, x2), backward)
+    xp = _be(a).xp
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: arguments must be at least 1-D")
+    y = xp.matmul(a, b)
+
+    def backward_nd(g, needs):
+        from ._util import unbroadcast
+        ga = gb = None
+        if needs[0]:
+            if b.ndim == 1:
+                ga = g[..., None] * b
+            else:
+                gg = g[..., None, :] if a.ndim == 1 else g
+                ga = xp.matmul(gg, xp.swapaxes(b, -1, -2))
+                ga = ga[..., 0, :] if a.ndim == 1 else ga
+            ga = unbroadcast(ga, a.shape)
+        if needs[1]:
+            if a.ndim == 1:
+                gb = a[:, None] * (g[..., None, :] if b.ndim > 1 else g)
+            else:
+                gg = g[..., None] if b.ndim == 1 else g
+                gb = xp.matmul(xp.swapaxes(a, -1, -2), gg)
+                gb = gb[..., 0] if b.ndim == 1 else gb
+            gb = unbroadcast(gb, b.shape)
+        return ga, gb
+
+    return record(y, (x1, x2), backward_nd)
+
+
+def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
+    """``activation(x @ kernel + bias)`` over the last axis of ``x``, with bias and activation
+    fused into the GEMM's output pass. ``activation`` is one of linear/relu/sigmoid/tanh/softmax.
+    For softmax the logits are kept on the result (``_keras_logits``) so that a cross-entropy
+    loss on it can use the stable fused logits path, as Keras does."""
+    k = data_of(kernel, "dense", "kernel")
+    xd = data_of(x, "dense", "inputs")
+    be = _be(k)
+    if xd.shape[-1] != k.shape[0]:
+        raise ValueError(f"dense: the last axis of the input has size {xd.shape[-1]} but the "
+                         f"kernel expects {k.shape[0]} (input shape {tuple(xd.shape)}, kernel "
+                         f"shape {tuple(k.shape)})")
+    xd = float_data(xd, "dense", "inputs", like=k)
+    lead = xd.shape[:-1]
+    x2 = xd.reshape(-1, k.shape[0])
+    b = data_of(bias, "dense", "bias") if bias is not None else None
+    softmax_out = activation == "softmax"
+    code = 0 if softmax_out else ACT_CODES[activation]
+    y2 = be.matmul(x2, k, bias=b, act=code)
+    units = k.shape[1]
+
+    def backward(g, needs):
+        g2 = be.asarray(g).reshape(-1, units)
+        dz = be.activation_grad(y2, g2, code) if code else g2
+        gx = be.matmul(dz, k, trans_b=True).reshape(xd.shape) if needs[0] else None
+        gk = be.matmul(x2, dz, trans_a=True) if needs[1] else None
+        gb = be.bias_grad(dz, units) if (b is not None and needs[2]) else None
+        return gx, gk, gb
+
+    inputs = (x, kernel, bias) if bias is not None else (x, kernel)
+    bw = backward if bias is not None else (lambda g, needs: backward(g, needs + (False,))[:2])
+    z = record(y2.reshape(lead + (units,)), inputs, bw)
+    if softmax_out:
+        out = softmax(z)
+        out._keras_logits = z
+        return out
+    return z
+
+
+# ---- activations ---------------------------------------------------------------------------------
+
+def _kernel_activation(name: str, x) -> Tensor:
+    code = ACT_CODES[name]
+    a = float_data(x, name, "x")
+    be = _be(a)
+    y = be.activation(a, code)
+    return record(y, (x,), lambda g, n: (be.activation_grad(y, be.asarray(g), code),))
+
+
+def relu(x) -> Tensor:
+    return _kernel_activation("relu", x)
+
+
+def sigmoid(x) -> Tensor:
+    return _kernel_activation("sigmoid", x)
+
+
+def tanh(x) -> Tensor:
+    return _kernel_activation("tanh", x)
+
+
+def linear(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(data_of(x, "linear"))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    a = float_data(x, "softmax", "x")
+    be = _be(a)
+    if a.ndim == 0:
+        raise ValueError("softmax: input must be at least 1-D")
+    ax = axis % a.ndim
+    if ax != a.ndim - 1:
+        a_t = be.xp.ascontiguousarray(be.xp.moveaxis(a, ax, -1))
+        y_t = be.softmax(a_t)
+        y = be.xp.moveaxis(y_t, -1, ax)
+        return record(y, (x,), lambda g, n: (be.xp.moveaxis(
+            be.softmax_grad(y_t, be.asarray(be.xp.moveaxis(g, ax, -1))), -1, ax),))
+    y = be.softmax(a)
+    return record(y, (x,), lambda g, n: (be.softmax_grad(y, be.asarray(g)),))
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    a = float_data(x, "log_softmax", "x")
+    xp = _be(a).xp
+    m = a.max(axis=axis, keepdims=True)
+    lse = xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True)) + m
+    y = a - lse
+    return record(y, (x,), lambda g, n: (g - xp.exp(y) * g.sum(axis=axis, keepdims=True),))
+
+
+def _elementwise(name, x, fwd, grad):
+    a = float_data(x, name, "x")
+    xp = _be(a).xp
+    y = fwd(a, xp)
+    return record(y, (x,), lambda g, n: (grad(g, a, y, xp),))
+
+
+def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:
+    s = np.float32(negative_slope)
+    return _elementwise("leaky_relu", x, lambda a, xp: xp.where(a > 0, a, a * s),
+                        lambda g, a, y, xp: g * xp.where(a > 0, 1, s).astype(g.dtype))
+
+
+def relu6(x) -> Tensor:
+    return _elementwise("relu6", x, lambda a, xp: xp.clip(a, 0, 6),
+                        lambda g, a, y, xp: g * ((a > 0) & (a < 6)))
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    al = np.float32(alpha)
+    return _elementwise("elu", x, lambda a, xp: xp.where(a > 0, a, al * xp.expm1(xp.minimum(a, 0))),
+                        lambda g, a, y, xp: g * xp.where(a > 0, 1, y + al).astype(g.dtype))
+
+
+_SELU_A = np.float32(1.6732632423543772)
+_SELU_S = np.float32(1.0507009873554805)
+
+
+def selu(x) -> Tensor:
+    return _elementwise(
+        "selu", x,
+        lambda a, xp: _SELU_S * xp.where(a > 0, a, _SELU_A * xp.expm1(xp.minimum(a, 0))),
+        lambda g, a, y, xp: g * xp.where(a > 0, _SELU_S, y + _SELU_S * _SELU_A).astype(g.dtype))
+
+
+def gelu(x, approximate: bool = True) -> Tensor:
+    c = np.float32(np.sqrt(2 / np.pi))
+    if approximate:
+        def fwd(a, xp):
+            return 0.5 * a * (1 + xp.tanh(c * (a + 0.044715 * a ** 3)))
+
+        def grad(g, a, y, xp):
+            t = xp.tanh(c * (a + 0.044715 * a ** 3))
+            return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * c * (1 + 3 * 0.044715 * a * a))
+    else:
+        from math import erf as _erf
+        verf = np.vectorize(_erf, otypes=[np.float32])
+
+        def fwd(a, xp):
+            return (0.5 * a * (1 + verf(backend.to_numpy(a) / np.sqrt(2)))).astype(np.float32)
+
+        def grad(g, a, y, xp):
+            cdf = 0.5 * (1 + verf(backend.to_numpy(a) / np.sqrt(2)))
+            pdf = np.exp(-0.5 * backend.to_numpy(a) ** 2) / np.sqrt(2 * np.pi)
+            return g * (cdf + a * pdf).astype(np.float32)
+    return _elementwise("gelu", x, fwd, grad)
+
+
+def silu(x) -> Tensor:
+    def fwd(a, xp):
+        return a / (1 + xp.exp(-a))
+
+    def grad(g, a, y, xp):
+        s = 1 / (1 + xp.exp(-a))
+        return g * (s + a * s * (1 - s))
+    return _elementwise("silu", x, fwd, grad)
+
+
+swish = silu
+
+
+def softplus(x) -> Tensor:
+    return _elementwise("softplus", x,
+                        lambda a, xp: xp.logaddexp(a, 0).astype(np.float32),
+                        lambda g, a, y, xp: g / (1 + xp.exp(-a)))
+
+
+def softsign(x) -> Tensor:
+    return _elementwise("softsign", x, lambda a, xp: a / (1 + xp.abs(a)),
+                        lambda g, a, y, xp: g / (1 + xp.abs(a)) ** 2)
+
+
+def hard_sigmoid(x) -> Tensor:
+    return _elementwise("hard_sigmoid", x, lambda a, xp: xp.clip(a / 6 + 0.5, 0, 1),
+                        lambda g, a, y, xp: g * ((a > -3) & (a < 3)) / 6)
+
+
+def exponential(x) -> Tensor:
+    return _elementwise("exponential", x, lambda a, xp: xp.exp(a), lambda g, a, y, xp: g * y)
+
+
+# ---- convolution and pooling -------------------------------------------------------------------
+
+def _check_format(fn, data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{fn}: only data_format='channels_last' (NHWC) is supported, got "
+                         f"{data_format!r}")
+
+
+def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
+         dilation_rate=1, bias=None, activation: Optional[str] = None) -> Tensor:
+    """2-D convolution, NHWC input and (kh, kw, in, out) kernel (``keras.ops.conv``), through
+    im2col + sgemm, with optional fused bias and activation (linear/relu/sigmoid/tanh)."""
+    _check_format("conv", data_format)
+    w = float_data(kernel, "conv", "kernel")
+    x = float_data(inputs, "conv", "inputs", like=w)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv: expected a 4-D NHWC input and a 4-D kernel, got input shape "
+                         f"{tuple(x.shape)} and kernel shape {tuple(w.shape)}")
+    if x.shape[3] != w.shape[2]:
+        raise ValueError(f"conv: the input has {x.shape[3]} channels but the kernel expects "
+                         f"{w.shape[2]} (input shape {tuple(x.shape)}, kernel shape "
+                         f"{tuple(w.shape)})")
+    padding = str(padding).lower()
+    s = normalize_tuple(strides, 2, "strides", "conv")
+    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv")
+    oh, pt = conv_geometry(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
+    ow, pl = conv_geometry(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
+    be = _be(w)
+    b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
+    code = ACT_CODES[activation]
+    y = be.conv2d(x, w, b, s, d, (pt, pl), (oh, ow), code)
+    xshape, wshape = x.shape, w.shape
+
+    def backward(g, needs):
+        dz = be.asarray(g)
+        if code:
+            dz = be.activation_grad(y, dz, code)
+        gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
+        gw = gb = None
+        if needs[1] or (len(needs) > 2 and needs[2]):
+            gw, gb = be.conv2d_grad_filter(x, dz, wshape, s, d, (pt, pl), b is not None)
+        return (gx, gw, gb) if b is not None else (gx, gw)
+
+    return record(y, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)
+
+
+def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
+    _check_format(fn, data_format)
+    x = float_data(inputs, fn, "inputs")
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: expected a 4-D NHWC input, got shape {tuple(x.shape)}")
+    p = normalize_tuple(pool_size, 2, "pool_size", fn)
+    s = normalize_tuple(strides if strides is not None else p, 2, "strides", fn)
+    padding = str(padding).lower()
+    oh, pt = conv_geometry(x.shape[1], p[0], s[0], 1, padding, fn, "height")
+    ow, pl = conv_geometry(x.shape[2], p[1], s[1], 1, padding, fn, "width")
+    return x, p, s, (pt, pl), (oh, ow)
+
+
+def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
+             data_format=None) -> Tensor:
+    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins."""
+    x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding, data_format)
+    be = _be(x)
+    y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
+    xshape = x.shape
+    return record(y, (inputs,), lambda g, n: (be.max_pool2d_grad(be.asarray(g), arg, xshape),))
+
+
+def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
+                 data_format=None) -> Tensor:
+    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only."""
+    x, p, s, pad, out = _pool_setup("average_pool", inputs, pool_size, strides, padding,
+                                    data_format)
+    be = _be(x)
+    y = be.avg_pool2d(x, p, s, pad, out)
+    xshape = x.shape
+    return record(y, (inputs,),
+                  lambda g, n: (be.avg_pool2d_grad(be.asarray(g), xshape, p, s, pad),))
+
+
+# ---- losses (per-sample values; reduced by nnforge.losses) ---------------------------------------
+
+def _rows(a, fn, arg):
+    if a.ndim == 0:
+        raise ValueError(f"{fn}: '{arg}' must be at least 1-D, got a scalar")
+    if a.ndim == 1:
+        return a.reshape(-1, 1) if arg == "y_pred_binary" else a.reshape(1, -1)
+    return a.reshape(-1, a.shape[-1])
+
+
+def _per_sample(fn, kind, y_true, y_pred, from_logits):
+    if (not from_logits and isinstance(y_pred, Tensor) and y_pred._keras_logits is not None
+            and kind in ("cce", "scce", "bce_softmax")):
+        y_pred = y_pred._keras_logits
+        from_logits = True
+    p = float_data(y_pred, fn, "y_pred")
+    be = _be(p)
+    lead = p.shape[:-1] if p.ndim > 1 else ()
+    p2 = p.reshape(-1, p.shape[-1]) if p.ndim > 1 else p.reshape(1, -1)
+    want = is_recording() and isinstance(y_pred, Tensor) and (y_pred.node is not None or
+                                                             _watched(y_pred))
+    if kind == "scce":
+        t = data_of(y_true, fn, "y_true")
+        t = same_backend(t, p)[0]
+        if t.dtype.kind == "f":
+            if not bool(be.xp.all(t == be.xp.floor(t))):
+                raise ValueError(f"{fn}: sparse labels must be integers, got non-integral "
+                                 f"values in y_true")
+        n_rows = p2.shape[0]
+        if t.size != n_rows:
+            raise ValueError(f"{fn}: y_true has {t.size} labels but y_pred has {n_rows} rows "
+                             f"(y_true shape {tuple(t.shape)}, y_pred shape {tuple(p.shape)})")
+        labels = be.asarray(t.reshape(-1), dtype=np.int64)
+        losses, grad = be.sparse_categorical_crossentropy(labels, p2, from_logits, want, 1.0)
+    else:
+        t = float_data(y_true, fn, "y_true", like=p)
+        if t.shape != p.shape:
+            if t.size == p.size:
+                t = t.reshape(p.shape)
+            else:
+                raise ValueError(f"{fn}: y_true and y_pred must have the same shape, got "
+                                 f"{tuple(t.shape)} and {tuple(p.shape)}")
+        t2 = t.reshape(p2.shape)
+        if kind == "cce":
+            losses, grad = be.categorical_crossentropy(t2, p2, from_logits, want, 1.0)
+        elif kind == "bce":
+            losses, grad = be.binary_crossentropy(t2, p2, from_logits, want, 1.0)
+        elif kind == "mse":
+            losses, grad = be.mean_squared_error(t2, p2, want, 1.0)
+        else:
+            raise ValueError(kind)
+    losses = losses.reshape(lead)
+    pshape = p.shape
+
+    def backward(g, needs):
+        gg = be.asarray(g).reshape(-1, 1)
+        return (None, (grad * gg).reshape(pshape))
+
+    return record(losses, (y_true, y_pred), backward)
+
+
+def _watched(t) -> bool:
+    from nnforge.core.tape import _tracked
+    return _tracked(t)
+
+
+def categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1) -> Tensor:
+    """Per-sample categorical cross-entropy (``keras.ops.categorical_crossentropy``)."""
+    return _per_sample("categorical_crossentropy", "cce", target, output, from_logits)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
+                                    axis: int = -1) -> Tensor:
+    """Per-sample sparse categorical cross-entropy; target holds integer class ids."""
+    return _per_sample("sparse_categorical_crossentropy", "scce", target, output, from_logits)
+
+
+def binary_crossentropy_mean(target, output, from_logits: bool = False) -> Tensor:
+    """Binary cross-entropy averaged over the last axis (what ``keras.losses`` reduces)."""
+    return _per_sample("binary_crossentropy", "bce", target, output, from_logits)
+
+
+def mean_squared_error(target, output) -> Tensor:
+    """Squared error averaged over the last axis."""
+    return _per_sample("mean_squared_error", "mse", target, output, False)
+
+
+# ---- dropout ------------------------------------------------------------------------------------
+
+def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tensor:
+    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by
+    1 / (1 - rate). ``rng`` is a NumPy Generator (masks are drawn on the CPU)."""
+    a = float_data(x, "dropout", "x")
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    shape = tuple(a.shape) if noise_shape is None else tuple(
+        a.shape[i] if d is None else d for i, d in enumerate(noise_shape))
+    keep = (rng.random(shape, dtype=np.float32) >= rate).astype(np.float32)
+    keep *= np.float32(1.0 / (1.0 - rate))
+    be = _be(a)
+    mask = be.asarray(keep)
+    y = a * mask
+    return record(y, (x,), lambda g, n: (g * mask,))

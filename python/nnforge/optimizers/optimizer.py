@@ -1,0 +1,193 @@
+"""The ``Optimizer`` base class: learning rate (float or schedule), iteration count, per-variable
+slots allocated once, gradient clipping, weight decay, and constraints after each update."""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tensor import Tensor, Variable
+
+from .schedules import LearningRateSchedule, deserialize as _deserialize_schedule
+from .schedules import serialize as _serialize_schedule
+
+
+class Optimizer:
+    """Base class of optimizers (``keras.optimizers.Optimizer``).
+
+    Args:
+        learning_rate: a float or a ``LearningRateSchedule``.
+        weight_decay: decoupled weight decay factor (None: none).
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to [-clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm.
+        name: the optimizer's name.
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name: Optional[str] = None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and "
+                             "global_clipnorm can be set")
+        for n, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                     ("global_clipnorm", global_clipnorm)):
+            if v is not None and v <= 0:
+                raise ValueError(f"{type(self).__name__}: {n} must be positive, got {v}")
+        from nnforge.naming import to_snake_case
+        self.name = name or to_snake_case(type(self).__name__)
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.iterations = 0
+        self._slots: Dict[int, Tuple[Variable, ...]] = {}
+        self._slot_order: List[int] = []
+        self.built = False
+
+    # -- learning rate -------------------------------------------------------------------------
+    @property
+    def learning_rate(self):
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            return lr(self.iterations)
+        return lr
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(value, Tensor):
+            value = float(value.numpy())
+        if not isinstance(value, LearningRateSchedule):
+            if callable(value):
+                self._learning_rate = value
+                return
+            value = float(value)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative "
+                                 f"float or a schedule, got {value}")
+        self._learning_rate = value
+
+    lr = learning_rate
+
+    def _current_lr(self) -> float:
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            return float(lr(self.iterations))
+        if callable(lr):
+            return float(lr())
+        return lr
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _slot_names(self) -> Tuple[str, ...]:
+        return ()
+
+    def build(self, var_list: Iterable[Variable]) -> None:
+        """Create every slot variable once (zeros shaped like each variable)."""
+        for v in var_list:
+            self._ensure_slots(v)
+        self.built = True
+
+    def _ensure_slots(self, v: Variable):
+        slots = self._slots.get(id(v))
+        if slots is None:
+            be = backend.of(v.data)
+            names = self._slot_names()
+            slots = tuple(Variable(be.zeros(v.shape, v.data.dtype), trainable=False,
+                                   name=f"{v.name}_{n}") for n in names)
+            for s, n in zip(slots, names):
+                s._path = f"{self.name}/{v.path.replace('/', '_')}_{n}"
+            self._slots[id(v)] = slots
+            self._slot_order.append(id(v))
+            self._slot_owner = getattr(self, "_slot_owner", {})
+            self._slot_owner[id(v)] = v
+        return slots
+
+    @property
+    def variables(self) -> List[Variable]:
+        """Slot variables in creation order (the iteration count is ``iterations``)."""
+        return [s for k in self._slot_order for s in self._slots[k]]
+
+    # -- updates -------------------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars) -> int:
+        """Apply ``zip(grads, vars)``; gradients may be Tensors or arrays (None: skipped)."""
+        pairs = []
+        for g, v in grads_and_vars:
+            if g is None:
+                continue
+            if not isinstance(v, Variable):
+                raise TypeError(f"{type(self).__name__}.apply_gradients: expected Variables, got "
+                                f"{type(v).__name__}")
+            gd = g.data if isinstance(g, Tensor) else g
+            if not backend.is_array(gd):
+                gd = np.asarray(gd, dtype=np.float32)
+            if tuple(gd.shape) != v.shape:
+                raise ValueError(f"{type(self).__name__}.apply_gradients: gradient of shape "
+                                 f"{tuple(gd.shape)} for variable '{v.path}' of shape {v.shape}")
+            be = backend.of(v.data)
+            if backend.of(gd) is not be:
+                gd = be.asarray(backend.to_numpy(gd))
+            pairs.append((be.asarray(gd, dtype=v.data.dtype), v))
+        if not pairs:
+            return self.iterations
+        pairs = self._clip(pairs)
+        lr = self._current_lr()
+        step = self.iterations + 1
+        for g, v in pairs:
+            if self.weight_decay:
+                v.data -= v.data * np.float32(self.weight_decay * lr)
+            self.update_step(g, v, lr, step, self._ensure_slots(v))
+            if v.constraint is not None:
+                v.data[...] = v.constraint(v.data)
+        self.iterations = step
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None) -> int:
+        if trainable_variables is None:
+            raise ValueError(f"{type(self).__name__}.apply: pass trainable_variables")
+        return self.apply_gradients(zip(grads, trainable_variables))
+
+    def _clip(self, pairs):
+        if self.clipvalue is not None:
+            c = np.float32(self.clipvalue)
+            pairs = [(backend.of(g).xp.clip(g, -c, c), v) for g, v in pairs]
+        if self.clipnorm is not None:
+            out = []
+            for g, v in pairs:
+                n = float(backend.of(g).xp.sqrt((g * g).sum()))
+                out.append((g * np.float32(self.clipnorm / n) if n > self.clipnorm else g, v))
+            pairs = out
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(float((g * g).sum()) for g, _ in pairs))
+            if total > self.global_clipnorm:
+                s = np.float32(self.global_clipnorm / total)
+                pairs = [(g * s, v) for g, v in pairs]
+        return pairs
+
+    def update_step(self, gradient, variable: Variable, learning_rate: float, step: int,
+                    slots: tuple) -> None:
+        raise NotImplementedError
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        return {
+            "name": self.name,
+            "learning_rate": _serialize_schedule(lr) if isinstance(lr, LearningRateSchedule)
+            else float(lr),
+            "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+            "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+            "loss_scale_factor": None, "gradient_accumulation_steps": None,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            config["learning_rate"] = _deserialize_schedule(lr)
+        return cls(**config)
