@@ -75,7 +75,9 @@ struct Problem {
 // Pack op(A)[i0:i0+mr, k0:k0+kc] as one micro-panel stored k-major: dst[k*mr + r].
 void pack_a_panel(const Problem& p, const KernelSet& ks, int64_t i0, int mr, int64_t k0,
                   int64_t kc, float* dst) {
-  if (p.ta) {  // A stored K x M: rows of op(A) are columns, each k gives mr contiguous floats
+  if (p.ta && ks.copy_pack && mr <= 32) {
+    ks.copy_pack(p.A + k0 * p.lda + i0, p.lda, mr, mr, kc, dst);
+  } else if (p.ta) {  // A stored K x M: rows of op(A) are columns, each k gives mr floats
     const float* src = p.A + k0 * p.lda + i0;
     for (int64_t k = 0; k < kc; ++k) {
       const float* s = src + k * p.lda;
@@ -101,7 +103,9 @@ void pack_b(const Problem& p, const KernelSet& ks, int64_t j0, int64_t nc, int64
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
     const int w = (nr + ks.VL - 1) / ks.VL * ks.VL;
-    if (!p.tb) {  // B stored K x N
+    if (!p.tb && ks.copy_pack && w <= 32) {
+      ks.copy_pack(p.B + k0 * p.ldb + (j0 + jr), p.ldb, nr, w, kc, dst);
+    } else if (!p.tb) {  // B stored K x N
       const float* src = p.B + k0 * p.ldb + (j0 + jr);
       for (int64_t k = 0; k < kc; ++k) {
         const float* s = src + k * p.ldb;

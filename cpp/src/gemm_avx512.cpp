@@ -200,6 +200,22 @@ void transpose_pack(const float* src, int64_t lds, int rows, int lanes, int64_t 
   }
 }
 
+void copy_pack(const float* src, int64_t lds, int cols, int w, int64_t kc, float* dst) {
+  const __mmask16 l0 = col_mask(cols, 0), l1 = col_mask(cols, 1);
+  const __mmask16 s0 = col_mask(w, 0), s1 = col_mask(w, 1);
+  if (w > 16) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* s = src + k * lds;
+      __m512 a = _mm512_maskz_loadu_ps(l0, s), b = _mm512_maskz_loadu_ps(l1, s + 16);
+      _mm512_mask_storeu_ps(dst + k * w, s0, a);
+      _mm512_mask_storeu_ps(dst + k * w + 16, s1, b);
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      _mm512_mask_storeu_ps(dst + k * w, s0, _mm512_maskz_loadu_ps(l0, src + k * lds));
+  }
+}
+
 template <int R>
 void fill(KernelSet& ks) {
   ks.ukr[R - 1][0] = &ukr<R, 1>;
@@ -222,6 +238,7 @@ KernelSet make() {
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;
   ks.transpose_pack = &transpose_pack;
+  ks.copy_pack = &copy_pack;
   return ks;
 }
 

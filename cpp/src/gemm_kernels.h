@@ -50,6 +50,9 @@ struct KernelSet {
   //   dst[k*dst_stride + r] = 0               for rows <= r < lanes
   void (*transpose_pack)(const float* src, int64_t lds, int rows, int lanes, int64_t kc,
                          float* dst, int64_t dst_stride);
+  // Copying pack (nullable), cols <= w <= 32:
+  //   dst[k*w + c] = src[k*lds + c] for c < cols;  0 for cols <= c < w.
+  void (*copy_pack)(const float* src, int64_t lds, int cols, int w, int64_t kc, float* dst);
 };
 
 // Each returns a fully initialised set. The avx512/avx2 ones must only be called (and their
