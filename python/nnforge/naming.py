@@ -8,9 +8,9 @@ _counts: "defaultdict[str, int]" = defaultdict(int)
 
 
 def to_snake_case(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
-    return s.lstrip("_")
+    s = re.sub(r"\W+", "", name)
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", s)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(base: str) -> str:

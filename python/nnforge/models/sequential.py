@@ -30,7 +30,7 @@ class Sequential(Model):
     def __init__(self, layers: Optional[list] = None, trainable: bool = True,
                  name: Optional[str] = None):
         Model.__init__(self, name=name, trainable=trainable)
-        self._input_layer: Optional[InputLayer] = None
+        object.__setattr__(self, "_input_layer", None)
         self._last_symbolic: Optional[KerasTensor] = None
         object.__setattr__(self, "_layers", [])
         for layer in layers or []:
@@ -55,7 +55,7 @@ class Sequential(Model):
             if self._layers or self._input_layer is not None:
                 raise ValueError(f"Sequential '{self.name}': an Input can only be the first "
                                  "element of the model")
-            self._input_layer = layer
+            object.__setattr__(self, "_input_layer", layer)
             self._last_symbolic = layer.output_tensor
             return
         if any(layer is l for l in self._layers):
@@ -66,8 +66,8 @@ class Sequential(Model):
                              f"'{layer.name}' is already used")
         if not self._layers and self._input_layer is None and hasattr(layer,
                                                                       "_batch_input_shape"):
-            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape,
-                                           dtype=layer.dtype)
+            object.__setattr__(self, "_input_layer", InputLayer(
+                batch_shape=layer._batch_input_shape, dtype=layer.dtype))
             self._last_symbolic = self._input_layer.output_tensor
         self._layers.append(layer)
         if self._last_symbolic is not None:
@@ -94,7 +94,8 @@ class Sequential(Model):
         if self._input_layer is None:
             if input_shape is None:
                 raise ValueError(f"Sequential '{self.name}': build needs an input shape")
-            self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:])
+            object.__setattr__(self, "_input_layer",
+                               InputLayer(batch_shape=(None,) + tuple(input_shape)[1:]))
         self._rebuild_symbolic()
         self.built = True
 

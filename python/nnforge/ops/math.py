@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+import builtins as _b
+
 import numpy as np
 
 from nnforge import backend
@@ -209,9 +211,9 @@ def _axes(axis, ndim):
         axis = (int(axis),)
     out = []
     for ax in axis:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -ndim <= ax < _b.max(ndim, 1):
             raise ValueError(f"axis {ax} is out of bounds for a tensor of rank {ndim}")
-        out.append(ax % max(ndim, 1))
+        out.append(ax % _b.max(ndim, 1))
     return tuple(out)
 
 
@@ -234,7 +236,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes(axis, a.ndim)
     count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
     y = _float(a).mean(axis=axes, keepdims=keepdims)
-    return record(y, (x,), lambda g, n: (_expand_back(g / max(count, 1), a.shape, axes,
+    return record(y, (x,), lambda g, n: (_expand_back(g / _b.max(count, 1), a.shape, axes,
                                                        keepdims),))
 
 
