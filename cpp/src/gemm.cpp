@@ -133,6 +133,8 @@ void pack_b(const Problem& p, const KernelSet& ks, int64_t j0, int64_t nc, int64
   }
 }
 
+constexpr int64_t kDirectMaxN = 128;  // widest C (per thread) that reads row-major A in place
+
 // K blocking: ceil(K/KC) slices of (almost) equal size. Depends only on K and the kernel set.
 inline int64_t k_block(const KernelSet& ks, int64_t K) {
   int64_t nk = (K + ks.KC - 1) / ks.KC;
@@ -150,6 +152,9 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
   const int64_t kcb = k_block(ks, p.K);
   const int64_t NC = ks.NC;
   const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration (multiple of MR)
+  // Row-major A used in place when each A micro-panel would serve only a couple of kernel calls
+  // (narrow C): the transposing pack would not pay for itself.
+  const bool direct_a = !p.ta && ks.ukr_direct[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
 
   for (int64_t ib = m0; ib < m1; ib += chunk) {
     const int64_t ie = std::min<int64_t>(m1, ib + chunk);
@@ -179,17 +184,21 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
           float* ap = abuf;
           for (int64_t i = r0; i < r1; i += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, r1 - i));
-            // A micro-panels are packed on first use (hot in L1 for the kernel), reused for the
-            // following column blocks.
-            if (!a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
             float* crow = p.C + i * p.ldc;
+            const float* a_in = p.A + i * p.lda + pc;
+            // A micro-panels are packed on first use (hot in L1 for the kernel) and reused for
+            // the following column blocks; or read in place (direct_a).
+            if (!direct_a && !a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
             const float* bp = bbuf;
             for (int64_t jr = 0; jr < nc; jr += NR) {
               const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
               const int nv = (nr + VL - 1) / VL;
               const int64_t j = jb + jr;
               ep.bias = p.bias ? p.bias + j : nullptr;
-              ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
+              if (direct_a)
+                ks.ukr_direct[mr - 1][nv - 1](kc, a_in, p.lda, bp, crow + j, p.ldc, nr, ep);
+              else
+                ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
               bp += kc * nv * VL;
             }
             ap += kc * mr;

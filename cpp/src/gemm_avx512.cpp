@@ -77,35 +77,8 @@ inline __mmask16 col_mask(int nr, int v) {
 }
 
 template <int MR, int NV>
-void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float* __restrict C,
-         int64_t ldc, int nr, const Epilogue& ep) {
-  __m512 acc[MR][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
-  // Bring the C tile in while the k loop runs (its rows are ldc apart: L1 set / TLB misses).
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T0);
-  }
-
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
-    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * NV * VL), _MM_HINT_T0);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      __m512 a = _mm512_set1_ps(A[r]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
-    }
-    A += MR;
-    B += NV * VL;
-  }
-
+inline void store_tile(__m512 (&acc)[MR][NV], float* __restrict C, int64_t ldc, int nr,
+                       const Epilogue& ep) {
   const __m512 alpha = _mm512_set1_ps(ep.alpha);
   const bool use_beta = ep.beta != 0.f;
   const __m512 beta = _mm512_set1_ps(ep.beta);
@@ -130,6 +103,68 @@ void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float
       _mm512_mask_storeu_ps(c + v * VL, m[v], x);
     }
   }
+}
+
+template <int MR, int NV>
+inline void prefetch_c(const float* C, int64_t ldc) {
+  // Bring the C tile in while the k loop runs (its rows are ldc apart: L1 set / TLB misses).
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T0);
+  }
+}
+
+// A packed: A(r, k) = A[k*MR + r].
+template <int MR, int NV>
+void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float* __restrict C,
+         int64_t ldc, int nr, const Epilogue& ep) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  prefetch_c<MR, NV>(C, ldc);
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
+    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * NV * VL), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 a = _mm512_set1_ps(A[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+    A += MR;
+    B += NV * VL;
+  }
+  store_tile<MR, NV>(acc, C, ldc, nr, ep);
+}
+
+// A in place, row-major: A(r, k) = A[r*lda + k]. Same arithmetic as ukr.
+template <int MR, int NV>
+void ukr_direct(int64_t kc, const float* __restrict A, int64_t lda, const float* __restrict B,
+                float* __restrict C, int64_t ldc, int nr, const Epilogue& ep) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  prefetch_c<MR, NV>(C, ldc);
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 a = _mm512_set1_ps(A[r * lda + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+    B += NV * VL;
+  }
+  store_tile<MR, NV>(acc, C, ldc, nr, ep);
 }
 
 void bias_act_row(float* x, const float* bias, int64_t n, int act) {
@@ -220,6 +255,8 @@ template <int R>
 void fill(KernelSet& ks) {
   ks.ukr[R - 1][0] = &ukr<R, 1>;
   ks.ukr[R - 1][1] = &ukr<R, 2>;
+  ks.ukr_direct[R - 1][0] = &ukr_direct<R, 1>;
+  ks.ukr_direct[R - 1][1] = &ukr_direct<R, 2>;
   if constexpr (R > 1) fill<R - 1>(ks);
 }
 

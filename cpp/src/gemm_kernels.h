@@ -28,6 +28,10 @@ struct Epilogue {
   bool last;           // last K block: apply bias and act
 };
 
+// Same as ukr_fn but A is read in place from row-major storage: A(r, k) = A[r*lda + k].
+using ukr_direct_fn = void (*)(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
+                               int64_t ldc, int nr, const Epilogue& ep);
+
 using ukr_fn = void (*)(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int nr,
                         const Epilogue& ep);
 
@@ -43,6 +47,7 @@ struct KernelSet {
   int NC;   // N block (multiple of NR)
   int MC;   // M block (multiple of MR)
   ukr_fn ukr[kMaxMR][kMaxNV];
+  ukr_direct_fn ukr_direct[kMaxMR][kMaxNV];  // nullable: then A is always packed
   // Vectorised in-place epilogue over a contiguous row: x = act(x + bias) (bias may be null).
   void (*bias_act_row)(float* x, const float* bias, int64_t n, int act);
   // Transposing pack (nullable: the driver then uses scalar loops), rows <= lanes <= 16:
