@@ -141,6 +141,14 @@ inline int64_t k_block(const KernelSet& ks, int64_t K) {
   return (K + nk - 1) / nk;
 }
 
+inline size_t abuf_floats(const KernelSet& ks, int64_t K) {
+  return static_cast<size_t>(int64_t(ks.MC) * k_block(ks, K));
+}
+inline size_t bbuf_floats(const KernelSet& ks, int64_t K) {
+  const int NR = ks.NV * ks.VL;
+  return static_cast<size_t>(k_block(ks, K) * ((int64_t(ks.NC) + NR - 1) / NR * NR));
+}
+
 // Rows [m0,m1) x columns [n0,n1) of C, computed by a team of T threads (this is thread t):
 // rows are split among the team in whole micro-panels; each B block (kc x nc) is packed once,
 // cooperatively, into the team-shared bbuf; each thread packs its own A rows into abuf.
@@ -156,11 +164,13 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
   // (narrow C): the transposing pack would not pay for itself.
   const bool direct_a = !p.ta && ks.ukr_direct[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
 
+  const size_t bstep = bbuf_floats(ks, p.K);  // team: B blocks alternate between two halves
+  int64_t step = 0;
   for (int64_t ib = m0; ib < m1; ib += chunk) {
     const int64_t ie = std::min<int64_t>(m1, ib + chunk);
-    const int64_t npm = (ie - ib + MR - 1) / MR;
-    const int64_t r0 = std::min<int64_t>(ie, ib + npm * t / T * MR);
-    const int64_t r1 = std::min<int64_t>(ie, ib + npm * (t + 1) / T * MR);
+    // This thread's rows: an even share of the chunk, cut into near-equal micro-panels <= MR.
+    const int64_t r0 = ib + (ie - ib) * t / T, r1 = ib + (ie - ib) * (t + 1) / T;
+    const int64_t npanels = (r1 - r0 + MR - 1) / MR;
     for (int64_t pc = 0; pc < p.K; pc += kcb) {
       const int64_t kc = std::min<int64_t>(kcb, p.K - pc);
       Epilogue ep;
@@ -170,55 +180,46 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
       ep.last = pc + kc >= p.K;
       ep.bias = nullptr;
       bool a_packed = false;
-      for (int64_t jb = n0; jb < n1; jb += NC) {
+      for (int64_t jb = n0; jb < n1; jb += NC, ++step) {
         const int64_t nc = std::min<int64_t>(NC, n1 - jb);
         const int64_t npn = (nc + NR - 1) / NR;
         const int64_t q0 = npn * t / T, q1 = npn * (t + 1) / T;
+        float* bblk = T > 1 ? bbuf + (step & 1) * bstep : bbuf;
         if (q1 > q0)
           pack_b(p, ks, jb + q0 * NR, std::min<int64_t>(nc, q1 * NR) - q0 * NR, pc, kc,
-                 bbuf + q0 * NR * kc);
+                 bblk + q0 * NR * kc);
+        // One barrier per block: the block is complete for everyone, and (double buffering)
+        // everyone is done with the block before the previous one, whose half is packed next.
         if (T > 1) {
 #pragma omp barrier
         }
-        if (r1 > r0) {
-          float* ap = abuf;
-          for (int64_t i = r0; i < r1; i += MR) {
-            const int mr = static_cast<int>(std::min<int64_t>(MR, r1 - i));
-            float* crow = p.C + i * p.ldc;
-            const float* a_in = p.A + i * p.lda + pc;
-            // A micro-panels are packed on first use (hot in L1 for the kernel) and reused for
-            // the following column blocks; or read in place (direct_a).
-            if (!direct_a && !a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
-            const float* bp = bbuf;
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-              const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-              const int nv = (nr + VL - 1) / VL;
-              const int64_t j = jb + jr;
-              ep.bias = p.bias ? p.bias + j : nullptr;
-              if (direct_a)
-                ks.ukr_direct[mr - 1][nv - 1](kc, a_in, p.lda, bp, crow + j, p.ldc, nr, ep);
-              else
-                ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
-              bp += kc * nv * VL;
-            }
-            ap += kc * mr;
+        float* ap = abuf;
+        for (int64_t q = 0; q < npanels; ++q) {
+          const int64_t i = r0 + (r1 - r0) * q / npanels;
+          const int mr = static_cast<int>(r0 + (r1 - r0) * (q + 1) / npanels - i);
+          float* crow = p.C + i * p.ldc;
+          const float* a_in = p.A + i * p.lda + pc;
+          // A micro-panels are packed on first use (hot in L1 for the kernel) and reused for
+          // the following column blocks; or read in place (direct_a).
+          if (!direct_a && !a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
+          const float* bp = bblk;
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+            const int nv = (nr + VL - 1) / VL;
+            const int64_t j = jb + jr;
+            ep.bias = p.bias ? p.bias + j : nullptr;
+            if (direct_a)
+              ks.ukr_direct[mr - 1][nv - 1](kc, a_in, p.lda, bp, crow + j, p.ldc, nr, ep);
+            else
+              ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
+            bp += kc * nv * VL;
           }
-          a_packed = true;
+          ap += kc * mr;
         }
-        if (T > 1) {
-#pragma omp barrier
-        }
+        a_packed = true;
       }
     }
   }
-}
-
-inline size_t abuf_floats(const KernelSet& ks, int64_t K) {
-  return static_cast<size_t>(int64_t(ks.MC) * k_block(ks, K));
-}
-inline size_t bbuf_floats(const KernelSet& ks, int64_t K) {
-  const int NR = ks.NV * ks.VL;
-  return static_cast<size_t>(k_block(ks, K) * ((int64_t(ks.NC) + NR - 1) / NR * NR));
 }
 
 // C = beta*C (+bias, act) for K == 0 or alpha == 0.
@@ -301,7 +302,7 @@ void gemm_impl(const Problem& p) {
   const int tm = best_tm, tn = T / tm;
   std::atomic<bool> failed{false};
   float* shared_b = nullptr;
-  if (tn == 1) shared_b = tl_b.get(bbuf_floats(ks, p.K));  // the master's buffer, shared
+  if (tn == 1) shared_b = tl_b.get(2 * bbuf_floats(ks, p.K));  // master's, double buffered
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num();

@@ -8,7 +8,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <cmath>
-#include <cstdlib>
 
 #include "gemm_kernels.h"
 
@@ -269,9 +268,6 @@ KernelSet make() {
   ks.KC = 384;
   ks.NC = 384;
   ks.MC = 14 * 300;
-  if (const char* e = std::getenv("NNF_KC")) ks.KC = std::atoi(e);  // TUNING ONLY (remove)
-  if (const char* e = std::getenv("NNF_NC")) ks.NC = std::atoi(e);
-  if (const char* e = std::getenv("NNF_MC")) ks.MC = std::atoi(e);
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;
   ks.transpose_pack = &transpose_pack;
