@@ -1,16 +1,23 @@
 // SGEMM driver: BLIS-style blocking and packing around the run-time-chosen micro-kernels.
 //
-// Loop nest per thread (each thread owns a rectangle of C; see the partition in gemm_impl):
-//   for ib (MC rows of A)          A block lives in L3
-//     for pc (KC slice of K)       fixed K blocking: depends only on K, never on threads
-//       pack A[ib:ib+mc, pc:pc+kc] into row micro-panels (mr x kc each)
-//       for jb (NC columns)        packed B block kc x nc lives in L2
-//         pack B[pc:pc+kc, jb:jb+nc] into column micro-panels (kc x NR each, zero padded)
-//         for ir (A micro-panel: stays in L1)  for jr (B micro-panel): micro-kernel
+// Loop nest of one team of T threads (run_team; T == 1 is the serial case):
+//   for ib (chunks of MC*T rows; each thread takes an even share, cut into micro-panels <= MR)
+//     for pc (KC slice of K)         fixed K blocking: depends only on K, never on threads
+//       for jb (NC columns)          B block kc x nc: packed once, cooperatively, into a shared
+//                                    double buffer (L2); one barrier per block
+//         for each A micro-panel     packed on first use (stays in L1), reused for later jb; or,
+//                                    for narrow C and row-major A, read in place (direct kernel)
+//           for jr (B micro-panel)   micro-kernel: mr x nr tile, K slice in registers
 // The micro-kernel applies alpha/beta and, on the last K slice, bias + activation to the
-// accumulators before its single store of the tile (gemm_kernels.h).
-// Threads split C by rows (multiples of MR) and/or columns (multiples of NR), never K, so every
-// element is computed by the same sequence of operations for any thread count.
+// accumulators before its single store of the tile (gemm_kernels.h): no second pass over C.
+//
+// Threads: a T x 1 grid (one team splitting rows, sharing B) or, when C is short and wide, a
+// tm x tn grid of single-thread rectangles (each packs its own panels); chosen by a cost model.
+// K is never split, and each element's arithmetic (its FMA chain over k, K slices, epilogue)
+// does not depend on the split, so results are bitwise identical for any thread count.
+// Problems under kParallelFlops run on the calling thread (no fork/join); tiny ones
+// (M*N*K <= kSmallDirectMNK) skip packing altogether. Packing buffers are thread_local,
+// 64-byte aligned and grow-only: no allocation per call once warm.
 #include <omp.h>
 
 #include <algorithm>
@@ -272,6 +279,9 @@ void gemm_impl(const Problem& p) {
   }
   int T = get_num_threads();
   if (2.0 * mnk < kParallelFlops) T = 1;
+  // Called from inside a parallel region (e.g. a kernel parallel over images calling sgemm per
+  // image): stay on this thread rather than nest.
+  if (T > 1 && omp_in_parallel()) T = 1;
   const int MR = ks.MR, NR = ks.NV * ks.VL;
   const int64_t pm = (p.M + MR - 1) / MR, pn = (p.N + NR - 1) / NR;
   T = static_cast<int>(std::min<int64_t>(T, pm * pn));
@@ -315,7 +325,11 @@ void gemm_impl(const Problem& p) {
       failed = true;
     }
 #pragma omp barrier
-    if (!failed.load()) {
+    if (omp_get_num_threads() != T) {
+      // The runtime gave us fewer threads than asked (thread limit, nesting): the team split
+      // assumes exactly T, so thread 0 does it all (same arithmetic, same result).
+      if (t == 0 && !failed.load()) run_team(p, ks, 0, p.M, 0, p.N, 1, 0, bbuf, abuf);
+    } else if (!failed.load()) {
       if (tn == 1) {
         run_team(p, ks, 0, p.M, 0, p.N, T, t, bbuf, abuf);
       } else {

@@ -293,3 +293,33 @@ def test_output_aliasing_input_rejected():
     buf = np.ones((4, 4), np.float32)
     with pytest.raises(ValueError, match=r"sgemm.*share memory"):
         _cpu.sgemm(buf, np.ones((4, 4), np.float32), buf)
+
+
+def test_fewer_threads_than_requested():
+    # OMP_THREAD_LIMIT=1: the runtime grants one thread while get_num_threads() says 2; the
+    # result must still be complete and identical.
+    code = r"""
+import numpy as np
+from nnforge import _cpu
+_cpu.set_num_threads(2)
+rng = np.random.default_rng(3)
+a = rng.standard_normal((700, 300)).astype(np.float32)
+b = rng.standard_normal((300, 500)).astype(np.float32)
+c = np.full((700, 500), np.nan, np.float32)
+_cpu.sgemm(a, b, c)
+ref = a.astype(np.float64) @ b.astype(np.float64)
+assert np.abs(c - ref).max() < 1e-3, np.abs(c - ref).max()
+np.save(__import__("sys").argv[1], c)
+"""
+    import tempfile
+    outs = []
+    for limit in ("1", "2"):
+        with tempfile.NamedTemporaryFile(suffix=".npy", delete=False) as f:
+            path = f.name
+        env = dict(os.environ, OMP_THREAD_LIMIT=limit)
+        r = subprocess.run([sys.executable, "-c", code, path], env=env, capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        outs.append(np.load(path))
+        os.unlink(path)
+    assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
