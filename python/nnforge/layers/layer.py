@@ -279,6 +279,8 @@ class Layer:
         elif not accepts_mask:
             kwargs.pop("mask", None)
         out = self.call(inputs, *args, **kwargs)
+        if not isinstance(out, Tensor) and backend.is_array(out):
+            out = Tensor(out)
         if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
             prev = getattr(inputs, "_keras_mask", None)
             mask = self.compute_mask(inputs, prev)

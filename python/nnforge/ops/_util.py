@@ -19,6 +19,9 @@ def data_of(x: Any, fn: str = "op", arg: str = "x"):
     if isinstance(x, Tensor):
         return x.data
     if backend.is_array(x):
+        if x.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"{fn}: argument '{arg}' must be numeric, got dtype {x.dtype} "
+                            f"with shape {tuple(x.shape)}")
         return x
     if isinstance(x, KerasTensor):
         raise TypeError(f"{fn}: argument '{arg}' is a symbolic KerasTensor from keras.Input; "
@@ -39,7 +42,8 @@ def float_data(x: Any, fn: str = "op", arg: str = "x", like=None):
     """``x`` as a C-contiguous float32 array on the backend of ``like`` (or its own)."""
     a = data_of(x, fn, arg)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{fn}: argument '{arg}' must be real-valued, got dtype {a.dtype}")
+        raise TypeError(f"{fn}: argument '{arg}' must be real-valued numeric data, got dtype "
+                        f"{a.dtype}")
     be = backend.of(like if like is not None else a)
     if be is not backend.of(a):
         a = be.asarray(backend.to_numpy(a))

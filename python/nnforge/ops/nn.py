@@ -76,7 +76,7 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
     fused into the GEMM's output pass. ``activation`` is one of linear/relu/sigmoid/tanh/softmax.
     For softmax the logits are kept on the result (``_keras_logits``) so that a cross-entropy
     loss on it can use the stable fused logits path, as Keras does."""
-    k = data_of(kernel, "dense", "kernel")
+    k = float_data(kernel, "dense", "kernel")
     xd = data_of(x, "dense", "inputs")
     be = _be(k)
     if xd.shape[-1] != k.shape[0]:
@@ -86,7 +86,7 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
     xd = float_data(xd, "dense", "inputs", like=k)
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, k.shape[0])
-    b = data_of(bias, "dense", "bias") if bias is not None else None
+    b = float_data(bias, "dense", "bias", like=k) if bias is not None else None
     softmax_out = activation == "softmax"
     code = 0 if softmax_out else ACT_CODES[activation]
     y2 = be.matmul(x2, k, bias=b, act=code)
