@@ -159,7 +159,7 @@ def max_pool2d(x, pool, strides, pad, out_hw):
     y = np.zeros((N, out_hw[0], out_hw[1], C))
     arg = np.zeros((N, out_hw[0], out_hw[1], C), np.int64)
     for oh, ow, a, b, c, d in _windows(H, W, pool, strides, pad, out_hw):
-        win = x[:, a:b, c:d, :].reshape(N, -1, C)
+        win = x[:, a:b, c:d, :].reshape(N, (b - a) * (d - c), C)
         k = win.argmax(axis=1)  # first maximum
         y[:, oh, ow, :] = np.take_along_axis(win, k[:, None, :], axis=1)[:, 0, :]
         ih = a + k // (d - c)
@@ -171,8 +171,8 @@ def max_pool2d(x, pool, strides, pad, out_hw):
 def max_pool2d_grad(dy, argmax, x_shape):
     N, H, W, C = x_shape
     dx = np.zeros((N, H * W * C))
-    dy = np.asarray(dy, np.float64).reshape(N, -1)
-    a = np.asarray(argmax).reshape(N, -1)
+    dy = np.asarray(dy, np.float64).reshape(N, -1) if N else dy
+    a = np.asarray(argmax).reshape(N, -1) if N else argmax
     for n in range(N):
         np.add.at(dx[n], a[n], dy[n])
     return dx.reshape(x_shape)

@@ -1,0 +1,226 @@
+// Bindings: max_pool2d_forward/backward, avg_pool2d_forward/backward (docs/KERNELS.md).
+// Geometry: pool, strides >= 1; pad >= 0; OH, OW >= 1 when N > 0; and every window must hold at
+// least one real element (padding never wins a max and is never averaged, so an all-padding
+// window has no value). argmax indices are scanned before max_pool2d_backward scatters with them.
+#include "nnforge/pool.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "bind/check.h"
+
+namespace py = pybind11;
+using namespace nnforge_bind;
+
+namespace {
+
+using Pair = std::array<int64_t, 2>;
+constexpr int64_t kMaxGeom = std::numeric_limits<int32_t>::max();
+
+py::array arr(const std::string& fn, const char* name, const py::object& o) {
+  if (!py::isinstance<py::array>(o))
+    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(o).attr("__name__"))));
+  return py::reinterpret_borrow<py::array>(o);
+}
+
+std::string pair_str(const Pair& p) {
+  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+Pair pair_arg(const std::string& fn, const char* name, const py::object& o, int64_t lo) {
+  const std::string what = std::string("argument '") + name + "'";
+  if (!(py::isinstance<py::tuple>(o) || py::isinstance<py::list>(o)))
+    fail(fn, what + " must be a tuple of 2 ints, got " +
+                 std::string(py::str(py::type::of(o).attr("__name__"))));
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
+  if (seq.size() != 2)
+    fail(fn, what + " must have 2 entries, got " + std::to_string(seq.size()));
+  Pair p{};
+  for (size_t i = 0; i < 2; ++i) {
+    py::object v = seq[i];
+    if (!py::isinstance<py::int_>(v) && !py::hasattr(v, "__index__"))
+      fail(fn, what + " must hold ints, got " + std::string(py::str(o)));
+    try {
+      p[i] = py::int_(v).cast<int64_t>();
+    } catch (const py::error_already_set&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    } catch (const py::cast_error&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    }
+    if (p[i] < lo || p[i] > kMaxGeom)
+      fail(fn, what + " entries must be in [" + std::to_string(lo) + ", " +
+                   std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
+  }
+  return p;
+}
+
+int64_t mul(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
+  return r;
+}
+
+void no_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,
+                const py::array& b) {
+  if (a.size() == 0 || b.size() == 0) return;
+  const auto lo_a = reinterpret_cast<uintptr_t>(a.data()), hi_a = lo_a + a.nbytes();
+  const auto lo_b = reinterpret_cast<uintptr_t>(b.data()), hi_b = lo_b + b.nbytes();
+  if (lo_a < hi_b && lo_b < hi_a)
+    fail(fn, std::string("output '") + na + "' " + shape_str(a) + " must not share memory with '" +
+                 nb + "' " + shape_str(b));
+}
+
+void check_aligned(const std::string& fn, const char* name, const py::array& a, size_t align) {
+  if (reinterpret_cast<uintptr_t>(a.data()) % align != 0)
+    fail(fn, std::string("argument '") + name + "' is not aligned for its dtype");
+}
+
+// x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry.
+nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const py::array& y,
+                                const char* xn, const char* yn, const py::object& pool,
+                                const py::object& strides, const py::object& pad) {
+  const Pair k = pair_arg(fn, "pool", pool, 1);
+  const Pair st = pair_arg(fn, "strides", strides, 1);
+  const Pair pd = pair_arg(fn, "pad", pad, 0);
+  const std::string desc = std::string(xn) + " " + shape_str(x) + ", " + yn + " " + shape_str(y) +
+                           ", pool " + pair_str(k) + ", strides " + pair_str(st) + ", pad " +
+                           pair_str(pd);
+  if (x.shape(0) != y.shape(0)) fail(fn, "batch sizes differ: " + desc);
+  if (x.shape(3) != y.shape(3)) fail(fn, "channel counts differ: " + desc);
+  nnforge::Pool2DShape s;
+  s.N = x.shape(0); s.H = x.shape(1); s.W = x.shape(2); s.C = x.shape(3);
+  s.KH = k[0]; s.KW = k[1]; s.SH = st[0]; s.SW = st[1];
+  s.pad_top = pd[0]; s.pad_left = pd[1];
+  s.OH = y.shape(1); s.OW = y.shape(2);
+  mul(fn, mul(fn, mul(fn, s.N, s.OH, "N*OH"), s.OW, "N*OH*OW"), s.C, "N*OH*OW*C: " + desc);
+  mul(fn, mul(fn, mul(fn, s.N, s.H, "N*H"), s.W, "N*H*W"), s.C, "N*H*W*C: " + desc);
+  if (s.N > 0) {
+    if (s.OH < 1 || s.OW < 1)
+      fail(fn, "output size (OH, OW) must be >= 1 when the batch is not empty: " + desc);
+    if (s.H < 1 || s.W < 1)
+      fail(fn, "input height and width must be >= 1 when the batch is not empty: " + desc);
+    // Window starts oh*SH - pad_top range over [-pad_top, (OH-1)*SH - pad_top]; each window
+    // [start, start + KH) meets [0, H) iff pad_top < KH and the last start < H.
+    const int64_t last_h = mul(fn, s.OH - 1, s.SH, "(OH-1)*SH") - s.pad_top;
+    const int64_t last_w = mul(fn, s.OW - 1, s.SW, "(OW-1)*SW") - s.pad_left;
+    if (s.pad_top >= s.KH || s.pad_left >= s.KW || last_h >= s.H || last_w >= s.W)
+      fail(fn, "some pooling windows hold only padding (need pad < pool and "
+               "(OH-1)*SH - pad_top < H, (OW-1)*SW - pad_left < W): " + desc);
+  }
+  return s;
+}
+
+}  // namespace
+
+void bind_pool(py::module_& m) {
+  m.def(
+      "max_pool2d_forward",
+      [](py::object xo, py::object yo, py::object ao, py::object pool, py::object strides,
+         py::object pad) {
+        const std::string fn = "max_pool2d_forward";
+        py::array x = arr(fn, "x", xo), y = arr(fn, "y", yo);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "y", y, 4, true);
+        const auto s = make_shape(fn, x, y, "x", "y", pool, strides, pad);
+        no_overlap(fn, "y", y, "x", x);
+        int32_t* pa = nullptr;
+        py::array a;
+        if (!ao.is_none()) {
+          a = arr(fn, "argmax", ao);
+          check_i32(fn, "argmax", a, 4, true);
+          check_aligned(fn, "argmax", a, alignof(int32_t));
+          check_same_shape(fn, "y", y, "argmax", a);
+          if (s.H * s.W * s.C > std::numeric_limits<int32_t>::max())
+            fail(fn, "H*W*C = " + std::to_string(s.H * s.W * s.C) +
+                         " does not fit the int32 argmax: x " + shape_str(x));
+          no_overlap(fn, "argmax", a, "x", x);
+          no_overlap(fn, "argmax", a, "y", y);
+          pa = static_cast<int32_t*>(a.mutable_data());
+        }
+        const float* px = fptr(x);
+        float* py_ = fmut(y);
+        py::gil_scoped_release nogil;
+        nnforge::max_pool2d_forward(px, py_, pa, s);
+      },
+      py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("pool"), py::arg("strides"),
+      py::arg("pad"),
+      "Max pooling NHWC; argmax (int32, or None) gets (ih*W + iw)*C + c of each winner.");
+
+  m.def(
+      "max_pool2d_backward",
+      [](py::object dyo, py::object ao, py::object dxo) {
+        const std::string fn = "max_pool2d_backward";
+        py::array dy = arr(fn, "dy", dyo), a = arr(fn, "argmax", ao), dx = arr(fn, "dx", dxo);
+        check_f32(fn, "dy", dy, 4, false);
+        check_i32(fn, "argmax", a, 4, false);
+        check_aligned(fn, "argmax", a, alignof(int32_t));
+        check_f32(fn, "dx", dx, 4, true);
+        check_same_shape(fn, "dy", dy, "argmax", a);
+        const std::string desc =
+            "dy " + shape_str(dy) + ", argmax " + shape_str(a) + ", dx " + shape_str(dx);
+        if (dy.shape(0) != dx.shape(0)) fail(fn, "batch sizes differ: " + desc);
+        if (dy.shape(3) != dx.shape(3)) fail(fn, "channel counts differ: " + desc);
+        nnforge::Pool2DShape s{};
+        s.N = dx.shape(0); s.H = dx.shape(1); s.W = dx.shape(2); s.C = dx.shape(3);
+        s.OH = dy.shape(1); s.OW = dy.shape(2);
+        s.KH = s.KW = s.SH = s.SW = 1;
+        const int64_t img = mul(fn, mul(fn, s.H, s.W, "H*W"), s.C, "H*W*C: " + desc);
+        mul(fn, s.N, img, "N*H*W*C: " + desc);
+        no_overlap(fn, "dx", dx, "dy", dy);
+        no_overlap(fn, "dx", dx, "argmax", a);
+        // Every index must point inside its image.
+        const int32_t* pa = static_cast<const int32_t*>(a.data());
+        const int64_t total = static_cast<int64_t>(a.size());
+        for (int64_t i = 0; i < total; ++i)
+          if (pa[i] < 0 || pa[i] >= img)
+            fail(fn, "argmax value " + std::to_string(pa[i]) + " at flat index " +
+                         std::to_string(i) + " is outside [0, H*W*C = " + std::to_string(img) +
+                         "): " + desc);
+        const float* pdy = fptr(dy);
+        float* pdx = fmut(dx);
+        py::gil_scoped_release nogil;
+        nnforge::max_pool2d_backward(pdy, pa, pdx, s);
+      },
+      py::arg("dy"), py::arg("argmax"), py::arg("dx"),
+      "dx (overwritten) = zeros with dy scattered (accumulated) to the argmax positions.");
+
+  m.def(
+      "avg_pool2d_forward",
+      [](py::object xo, py::object yo, py::object pool, py::object strides, py::object pad) {
+        const std::string fn = "avg_pool2d_forward";
+        py::array x = arr(fn, "x", xo), y = arr(fn, "y", yo);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "y", y, 4, true);
+        const auto s = make_shape(fn, x, y, "x", "y", pool, strides, pad);
+        no_overlap(fn, "y", y, "x", x);
+        const float* px = fptr(x);
+        float* py_ = fmut(y);
+        py::gil_scoped_release nogil;
+        nnforge::avg_pool2d_forward(px, py_, s);
+      },
+      py::arg("x"), py::arg("y"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
+      "Average pooling NHWC over the real (non-padding) elements of each window.");
+
+  m.def(
+      "avg_pool2d_backward",
+      [](py::object dyo, py::object dxo, py::object pool, py::object strides, py::object pad) {
+        const std::string fn = "avg_pool2d_backward";
+        py::array dy = arr(fn, "dy", dyo), dx = arr(fn, "dx", dxo);
+        check_f32(fn, "dy", dy, 4, false);
+        check_f32(fn, "dx", dx, 4, true);
+        const auto s = make_shape(fn, dx, dy, "dx", "dy", pool, strides, pad);
+        no_overlap(fn, "dx", dx, "dy", dy);
+        const float* pdy = fptr(dy);
+        float* pdx = fmut(dx);
+        py::gil_scoped_release nogil;
+        nnforge::avg_pool2d_backward(pdy, pdx, s);
+      },
+      py::arg("dy"), py::arg("dx"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
+      "dx (overwritten): each window's gradient divided by its real-element count.");
+}

@@ -1,0 +1,176 @@
+"""nnforge._cpu max/avg pooling (NHWC, TF 'same' semantics) against reference.py."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nnforge import _cpu
+from tests.kernels import reference as ref
+
+RNG = np.random.default_rng(11)
+
+
+def geometry(H, W, pool, strides, padding):
+    oh, pt = ref.out_size(H, pool[0], strides[0], 1, padding)
+    ow, pl = ref.out_size(W, pool[1], strides[1], 1, padding)
+    return (oh, ow), (pt, pl)
+
+
+def run_all(N, H, W, C, pool, strides, padding, rng=RNG):
+    x = rng.standard_normal((N, H, W, C)).astype(np.float32)
+    out_hw, pad = geometry(H, W, pool, strides, padding)
+    y = np.full((N, *out_hw, C), np.nan, np.float32)
+    am = np.full(y.shape, -7, np.int32)
+    _cpu.max_pool2d_forward(x, y, am, pool, strides, pad)
+    y_ref, am_ref = ref.max_pool2d(x, pool, strides, pad, out_hw)
+    np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+    np.testing.assert_array_equal(am, am_ref)
+    y2 = np.empty_like(y)
+    _cpu.max_pool2d_forward(x, y2, None, pool, strides, pad)
+    np.testing.assert_array_equal(y2, y)
+
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(dy, am, dx)
+    np.testing.assert_allclose(dx, ref.max_pool2d_grad(dy, am_ref, x.shape), rtol=1e-6, atol=1e-6)
+
+    ya = np.full(y.shape, np.nan, np.float32)
+    _cpu.avg_pool2d_forward(x, ya, pool, strides, pad)
+    np.testing.assert_allclose(ya, ref.avg_pool2d(x, pool, strides, pad, out_hw), rtol=1e-5, atol=1e-6)
+    dxa = np.full(x.shape, np.nan, np.float32)
+    _cpu.avg_pool2d_backward(dy, dxa, pool, strides, pad)
+    np.testing.assert_allclose(dxa, ref.avg_pool2d_grad(dy, x.shape, pool, strides, pad),
+                               rtol=1e-5, atol=1e-6)
+
+
+CASES = [
+    # N, H, W, C, pool, strides, padding
+    (2, 8, 8, 3, (2, 2), (2, 2), "valid"),
+    (2, 7, 9, 4, (2, 2), (2, 2), "same"),     # stride 2, odd sizes: extra pad at bottom/right
+    (1, 7, 7, 1, (3, 3), (2, 2), "same"),     # C = 1, pad on both sides
+    (3, 5, 6, 2, (3, 2), (1, 1), "same"),
+    (2, 9, 9, 5, (2, 2), (3, 3), "valid"),    # stride > pool
+    (2, 10, 10, 2, (2, 2), (4, 3), "same"),   # stride > pool with 'same'
+    (2, 4, 4, 3, (1, 1), (1, 1), "valid"),    # 1x1
+    (1, 1, 1, 7, (3, 3), (1, 1), "same"),     # window bigger than the image
+    (0, 6, 6, 3, (2, 2), (2, 2), "same"),     # empty batch
+    (4, 32, 32, 16, (3, 3), (2, 2), "same"),  # large enough to run threaded
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_pool_vs_reference(case):
+    run_all(*case)
+
+
+def test_padding_never_wins_max():
+    x = -np.abs(RNG.standard_normal((1, 3, 3, 2))).astype(np.float32) - 1.0  # all negative
+    out_hw, pad = geometry(3, 3, (2, 2), (2, 2), "same")
+    assert pad == (0, 0) and out_hw == (2, 2)
+    out_hw, pad = geometry(3, 3, (3, 3), (1, 1), "same")
+    y = np.empty((1, *out_hw, 2), np.float32)
+    _cpu.max_pool2d_forward(x, y, None, (3, 3), (1, 1), pad)
+    assert np.all(y < 0)  # a zero from the padding would have won
+    ya = np.empty_like(y)
+    _cpu.avg_pool2d_forward(x, ya, (3, 3), (1, 1), pad)
+    np.testing.assert_allclose(ya[0, 0, 0], x[0, :2, :2].mean(axis=(0, 1)), rtol=1e-6)  # 4 real
+
+
+def test_max_pool_backward_accumulates_overlapping_windows():
+    x = np.zeros((1, 3, 3, 1), np.float32)
+    x[0, 1, 1, 0] = 5.0  # the centre wins all four 2x2 stride-1 windows
+    y = np.empty((1, 2, 2, 1), np.float32)
+    am = np.empty(y.shape, np.int32)
+    _cpu.max_pool2d_forward(x, y, am, (2, 2), (1, 1), (0, 0))
+    assert np.all(am == 4)
+    dx = np.empty_like(x)
+    _cpu.max_pool2d_backward(np.ones_like(y), am, dx)
+    assert dx[0, 1, 1, 0] == 4.0 and dx.sum() == 4.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(N=st.integers(0, 3), H=st.integers(1, 9), W=st.integers(1, 9), C=st.integers(1, 4),
+       ph=st.integers(1, 4), pw=st.integers(1, 4), sh=st.integers(1, 4), sw=st.integers(1, 4),
+       padding=st.sampled_from(["valid", "same"]), seed=st.integers(0, 2**31))
+def test_pool_property(N, H, W, C, ph, pw, sh, sw, padding, seed):
+    out_hw, _ = geometry(H, W, (ph, pw), (sh, sw), padding)
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        return  # 'valid' with a pool larger than the image has no output
+    run_all(N, H, W, C, (ph, pw), (sh, sw), padding, rng=np.random.default_rng(seed))
+
+
+def test_thread_count_independent():
+    x = RNG.standard_normal((8, 33, 31, 8)).astype(np.float32)
+    out_hw, pad = geometry(33, 31, (3, 3), (2, 2), "same")
+    dy = RNG.standard_normal((8, *out_hw, 8)).astype(np.float32)
+    old = _cpu.get_num_threads()
+    res = []
+    try:
+        for t in (1, 2):
+            _cpu.set_num_threads(t)
+            y = np.empty((8, *out_hw, 8), np.float32)
+            am = np.empty(y.shape, np.int32)
+            _cpu.max_pool2d_forward(x, y, am, (3, 3), (2, 2), pad)
+            dx = np.empty_like(x)
+            _cpu.max_pool2d_backward(dy, am, dx)
+            dxa = np.empty_like(x)
+            _cpu.avg_pool2d_backward(dy, dxa, (3, 3), (2, 2), pad)
+            res.append((y, am, dx, dxa))
+    finally:
+        _cpu.set_num_threads(old)
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---- bad input ------------------------------------------------------------------------------
+
+
+def test_bad_inputs():
+    x = RNG.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    y = np.empty((2, 3, 3, 3), np.float32)
+    am = np.empty(y.shape, np.int32)
+    ok = dict(pool=(2, 2), strides=(2, 2), pad=(0, 0))
+    _cpu.max_pool2d_forward(x, y, am, **ok)
+    with pytest.raises(ValueError, match="max_pool2d_forward.*'x'.*float32"):
+        _cpu.max_pool2d_forward(x.astype(np.float64), y, am, **ok)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _cpu.max_pool2d_forward(x[:, ::2], y, am, **ok)
+    with pytest.raises(ValueError, match="channel"):
+        _cpu.max_pool2d_forward(x, np.empty((2, 3, 3, 4), np.float32), None, **ok)
+    with pytest.raises(ValueError, match="batch"):
+        _cpu.avg_pool2d_forward(x, np.empty((1, 3, 3, 3), np.float32), **ok)
+    with pytest.raises(ValueError, match="int32"):
+        _cpu.max_pool2d_forward(x, y, am.astype(np.int64), **ok)
+    with pytest.raises(ValueError, match="same shape"):
+        _cpu.max_pool2d_forward(x, y, am[:, :2].copy(), **ok)
+    for bad in [dict(pool=(0, 2)), dict(strides=(2, 0)), dict(pad=(-1, 0)), dict(pool=(2,)),
+                dict(strides=(1, 1, 1)), dict(pad="ab"), dict(pool=(2.0, 2)), dict(pad=(2, 0)),
+                dict(pool=(2**40, 2))]:
+        kw = {**ok, **bad}
+        with pytest.raises(ValueError):
+            _cpu.max_pool2d_forward(x, y, am, **kw)
+        with pytest.raises(ValueError):
+            _cpu.avg_pool2d_backward(y, np.empty_like(x), **kw)
+    # windows that would hold only padding (output too large for the input)
+    with pytest.raises(ValueError, match="only padding"):
+        _cpu.avg_pool2d_forward(x, np.empty((2, 5, 3, 3), np.float32), **ok)
+    with pytest.raises(ValueError, match=">= 1"):
+        _cpu.avg_pool2d_forward(x, np.empty((2, 0, 3, 3), np.float32), **ok)
+    ro = np.empty_like(y)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _cpu.max_pool2d_forward(x, ro, None, **ok)
+    # argmax outside the image, negative, or of the wrong shape
+    dy = np.ones_like(y)
+    for v in (-1, 6 * 6 * 3, 2**31 - 1):
+        bad = am.copy()
+        bad[1, 2, 0, 1] = v
+        with pytest.raises(ValueError, match="argmax value"):
+            _cpu.max_pool2d_backward(dy, bad, np.empty_like(x))
+    with pytest.raises(ValueError, match="same shape"):
+        _cpu.max_pool2d_backward(dy, am[:1].copy(), np.empty_like(x))
+    with pytest.raises(ValueError, match="writeable"):
+        dxr = np.empty_like(x)
+        dxr.flags.writeable = False
+        _cpu.max_pool2d_backward(dy, am, dxr)
+    with pytest.raises(ValueError, match="share memory"):
+        _cpu.avg_pool2d_forward(x, x.reshape(-1)[:54].reshape(2, 3, 3, 3), **ok)
