@@ -1,0 +1,60 @@
+"""End to end: the same small MLP trained on an MNIST subset with nnforge.config.set_device('cuda')
+and with 'cpu', through the public Keras-style API, reaches the same accuracy. Skipped without a
+GPU (see conftest.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def _data():
+    import nnforge as keras
+    (x, y), (xt, yt) = keras.datasets.mnist.load_data()  # shipped with nnforge: no download
+    x = x[:6000].reshape(-1, 784).astype("float32") / 255.0
+    xt = xt[:2000].reshape(-1, 784).astype("float32") / 255.0
+    return x, y[:6000].astype("int64"), xt, yt[:2000].astype("int64")
+
+
+def _train(device, data):
+    import nnforge as keras
+    x, y, xt, yt = data
+    keras.config.set_device(device)
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.Input((784,)),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=64, epochs=3, verbose=0, shuffle=False)
+    loss, acc = model.evaluate(xt, yt, batch_size=256, verbose=0)
+    probs = np.asarray(model.predict(xt[:64], verbose=0))
+    return float(loss), float(acc), history.history["loss"], probs
+
+
+@pytest.fixture
+def restore_device():
+    import nnforge as keras
+    saved = keras.config.get_device()
+    yield
+    keras.config.set_device(saved)
+
+
+def test_mlp_trains_the_same_on_gpu_and_cpu(restore_device):
+    import cupy
+    data = _data()
+    used_before = cupy.get_default_memory_pool().used_bytes()
+    gpu_loss, gpu_acc, gpu_hist, gpu_probs = _train("cuda", data)
+    assert cupy.get_default_memory_pool().total_bytes() > 0 or \
+        cupy.get_default_memory_pool().used_bytes() > used_before, "nothing ran on the GPU"
+    cpu_loss, cpu_acc, cpu_hist, cpu_probs = _train("cpu", data)
+
+    assert cpu_acc > 0.85 and gpu_acc > 0.85, (cpu_acc, gpu_acc)
+    assert abs(gpu_acc - cpu_acc) < 0.02, (cpu_acc, gpu_acc)
+    assert abs(gpu_loss - cpu_loss) < 0.05 * max(cpu_loss, 1e-3) + 0.01, (cpu_loss, gpu_loss)
+    # Same seed and same data order: the first epoch's mean loss agrees closely.
+    assert abs(gpu_hist[0] - cpu_hist[0]) <= 1e-2 * cpu_hist[0] + 1e-3, (cpu_hist, gpu_hist)
+    assert gpu_probs.shape == cpu_probs.shape == (64, 10)
+    np.testing.assert_allclose(gpu_probs.sum(axis=1), 1.0, rtol=1e-4)
+    assert (gpu_probs.argmax(1) == cpu_probs.argmax(1)).mean() > 0.9
