@@ -235,7 +235,7 @@ def binary_crossentropy(y_true, y_pred, from_logits, scale=1.0):
     D = z.shape[1]
     if from_logits:
         loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-        grad = 1.0 / (1.0 + np.exp(-z)) - t
+        grad = 0.5 * (1.0 + np.tanh(0.5 * z)) - t  # sigmoid(z) without overflow
     else:
         p, inside = _clip_mask(z)
         loss = -(t * np.log(p) + (1 - t) * np.log(1 - p))
@@ -266,8 +266,9 @@ def adam(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t):
     """Returns the new (p, m, v, vhat) after step t >= 1."""
     p, g, m, v = (np.asarray(a, np.float64) for a in (p, g, m, v))
     alpha = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-    m = m + (g - m) * (1 - beta1)
-    v = v + (g * g - v) * (1 - beta2)
+    # Keras casts beta to the variable's dtype, so 1 - beta is a float32 difference.
+    m = m + (g - m) * float(np.float32(1) - np.float32(beta1))
+    v = v + (g * g - v) * float(np.float32(1) - np.float32(beta2))
     if vhat is not None:
         vhat = np.maximum(np.asarray(vhat, np.float64), v)
         denom = np.sqrt(vhat) + epsilon

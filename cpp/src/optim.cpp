@@ -1,0 +1,116 @@
+// Optimizer updates with Keras 3's formulas (see optim.h), in place and element-wise.
+// Large parameters are split into fixed blocks run with OpenMP; small ones stay single-threaded.
+#include "nnforge/optim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "nnforge/common.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define NNF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NNF_CLONES
+#endif
+
+namespace nnforge {
+namespace {
+
+constexpr int64_t kBlock = 16384;
+constexpr int64_t kParallelMin = 1 << 17;
+
+template <class Fn>
+void for_blocks(int64_t n, Fn fn) {
+  if (n <= 0) return;
+  if (n < kParallelMin || get_num_threads() <= 1) {
+    fn(int64_t(0), n);
+    return;
+  }
+  const int64_t nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t o = b * kBlock;
+    fn(o, std::min(kBlock, n - o));
+  }
+}
+
+NNF_CLONES void sgd_plain(float* p, const float* g, int64_t n, float lr) {
+  for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+}
+
+NNF_CLONES void sgd_momentum(float* p, const float* g, float* v, int64_t n, float lr, float mom,
+                             bool nesterov) {
+  if (nesterov) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float vi = mom * v[i] - lr * g[i];
+      v[i] = vi;
+      p[i] += mom * vi - lr * g[i];
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float vi = mom * v[i] - lr * g[i];
+      v[i] = vi;
+      p[i] += vi;
+    }
+  }
+}
+
+NNF_CLONES void adam_span(float* p, const float* g, float* m, float* v, int64_t n, float alpha,
+                          float omb1, float omb2, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = m[i] + (gi - m[i]) * omb1;
+    const float vi = v[i] + (gi * gi - v[i]) * omb2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= alpha * mi / (std::sqrt(vi) + eps);
+  }
+}
+
+NNF_CLONES void adam_amsgrad_span(float* p, const float* g, float* m, float* v, float* vhat,
+                                  int64_t n, float alpha, float omb1, float omb2, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = m[i] + (gi - m[i]) * omb1;
+    const float vi = v[i] + (gi * gi - v[i]) * omb2;
+    const float vh = std::max(vhat[i], vi);
+    m[i] = mi;
+    v[i] = vi;
+    vhat[i] = vh;
+    p[i] -= alpha * mi / (std::sqrt(vh) + eps);
+  }
+}
+
+}  // namespace
+
+void sgd_update(float* p, const float* g, float* velocity, int64_t n, float lr, float momentum,
+                bool nesterov) {
+  if (momentum == 0.0f || velocity == nullptr) {
+    for_blocks(n, [&](int64_t o, int64_t c) { sgd_plain(p + o, g + o, c, lr); });
+    return;
+  }
+  for_blocks(n, [&](int64_t o, int64_t c) {
+    sgd_momentum(p + o, g + o, velocity + o, c, lr, momentum, nesterov);
+  });
+}
+
+void adam_update(float* p, const float* g, float* m, float* v, float* vhat, int64_t n, float lr,
+                 float beta1, float beta2, float epsilon, int64_t t) {
+  const double td = static_cast<double>(t < 1 ? 1 : t);
+  const double b1p = std::pow(static_cast<double>(beta1), td);
+  const double b2p = std::pow(static_cast<double>(beta2), td);
+  const float alpha = static_cast<float>(static_cast<double>(lr) * std::sqrt(1.0 - b2p) / (1.0 - b1p));
+  const float omb1 = 1.0f - beta1, omb2 = 1.0f - beta2;
+  if (vhat) {
+    for_blocks(n, [&](int64_t o, int64_t c) {
+      adam_amsgrad_span(p + o, g + o, m + o, v + o, vhat + o, c, alpha, omb1, omb2, epsilon);
+    });
+  } else {
+    for_blocks(n, [&](int64_t o, int64_t c) {
+      adam_span(p + o, g + o, m + o, v + o, c, alpha, omb1, omb2, epsilon);
+    });
+  }
+}
+
+}  // namespace nnforge
