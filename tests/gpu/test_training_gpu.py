@@ -30,7 +30,9 @@ def _train(device, data):
     history = model.fit(x, y, batch_size=64, epochs=3, verbose=0, shuffle=False)
     loss, acc = model.evaluate(xt, yt, batch_size=256, verbose=0)
     probs = np.asarray(model.predict(xt[:64], verbose=0))
-    return float(loss), float(acc), history.history["loss"], probs
+    from nnforge.core import unwrap
+    kernel = unwrap(model.layers[-1].kernel)  # the raw array behind the Variable
+    return float(loss), float(acc), history.history["loss"], probs, kernel
 
 
 @pytest.fixture
@@ -44,11 +46,10 @@ def restore_device():
 def test_mlp_trains_the_same_on_gpu_and_cpu(restore_device):
     import cupy
     data = _data()
-    used_before = cupy.get_default_memory_pool().used_bytes()
-    gpu_loss, gpu_acc, gpu_hist, gpu_probs = _train("cuda", data)
-    assert cupy.get_default_memory_pool().total_bytes() > 0 or \
-        cupy.get_default_memory_pool().used_bytes() > used_before, "nothing ran on the GPU"
-    cpu_loss, cpu_acc, cpu_hist, cpu_probs = _train("cpu", data)
+    gpu_loss, gpu_acc, gpu_hist, gpu_probs, gpu_kernel = _train("cuda", data)
+    assert isinstance(gpu_kernel, cupy.ndarray), f"weights not on the GPU: {type(gpu_kernel)}"
+    cpu_loss, cpu_acc, cpu_hist, cpu_probs, cpu_kernel = _train("cpu", data)
+    assert isinstance(cpu_kernel, np.ndarray), type(cpu_kernel)
 
     assert cpu_acc > 0.85 and gpu_acc > 0.85, (cpu_acc, gpu_acc)
     assert abs(gpu_acc - cpu_acc) < 0.02, (cpu_acc, gpu_acc)
