@@ -277,7 +277,8 @@ class Trainer:
             if class_weight is not None:
                 cw = self._class_weights(y, class_weight)
                 sample_weight = cw if sample_weight is None else sample_weight * cw
-            train = da.ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, rng,
+            train = da.ArrayBatches(x, y, sample_weight, 32 if batch_size is None else batch_size,
+                                    shuffle, rng,
                                     steps_per_epoch, "fit")
         if validation_data is not None:
             if da.is_iterable_data(validation_data):
@@ -342,7 +343,8 @@ class Trainer:
             x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
             if y is None:
                 raise ValueError("evaluate: y (the targets) is required when x is an array")
-            batches = da.ArrayBatches(x, y, sample_weight, batch_size or 32, False, None, steps,
+            batches = da.ArrayBatches(x, y, sample_weight, 32 if batch_size is None else batch_size,
+                                      False, None, steps,
                                       "evaluate")
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
@@ -374,7 +376,8 @@ class Trainer:
             x, _, _ = self._prepare(x, None, None, "predict")
             if da.num_samples(x, "predict: x") == 0:
                 return self._predict_batch(x)
-            batches = da.ArrayBatches(x, None, None, batch_size or 32, False, None, steps,
+            batches = da.ArrayBatches(x, None, None, 32 if batch_size is None else batch_size,
+                                      False, None, steps,
                                       "predict")
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,

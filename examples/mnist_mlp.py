@@ -1,0 +1,45 @@
+"""MNIST multilayer perceptron (the seed's example 5.1), in Keras's API with nnforge's kernels.
+
+Runs offline: the MNIST data ships inside the package. Usage:
+    python examples/mnist_mlp.py [--epochs 5] [--batch-size 32]
+"""
+import argparse
+
+import nnforge as keras
+from nnforge import layers
+
+
+def main() -> float:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--verbose", type=int, default=1)
+    args = parser.parse_args()
+
+    # Load and prepare the data
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train = x_train.astype("float32") / 255.0
+    x_test = x_test.astype("float32") / 255.0
+    y_train = keras.utils.to_categorical(y_train, 10)
+    y_test = keras.utils.to_categorical(y_test, 10)
+
+    # Build the model
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.summary()
+
+    # Compile, train, evaluate
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+              validation_split=0.1, verbose=args.verbose)
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
+    print(f"Test accuracy: {test_acc:.4f}")
+    return test_acc
+
+
+if __name__ == "__main__":
+    main()
