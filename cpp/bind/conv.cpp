@@ -1,0 +1,307 @@
+// Bindings: im2col, col2im, conv2d_forward, conv2d_backward_input, conv2d_backward_filter
+// (docs/KERNELS.md). Geometry: kernel, strides, dilation >= 1; pad >= 0; OH, OW >= 1 when N > 0;
+// every size product (and every index the kernels form) must fit in int64.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "bind/check.h"
+#include "nnforge/im2col.h"
+
+namespace py = pybind11;
+using namespace nnforge_bind;
+
+namespace {
+
+using Pair = std::array<int64_t, 2>;
+constexpr int64_t kMaxGeom = std::numeric_limits<int32_t>::max();
+
+py::array arr(const std::string& fn, const char* name, const py::object& o) {
+  if (!py::isinstance<py::array>(o))
+    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(o).attr("__name__"))));
+  return py::reinterpret_borrow<py::array>(o);
+}
+
+std::string pair_str(const Pair& p) {
+  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+// A tuple/list of exactly two ints, each in [lo, 2^31 - 1].
+Pair pair_arg(const std::string& fn, const char* name, const py::object& o, int64_t lo) {
+  const std::string what = std::string("argument '") + name + "'";
+  if (!(py::isinstance<py::tuple>(o) || py::isinstance<py::list>(o)))
+    fail(fn, what + " must be a tuple of 2 ints, got " +
+                 std::string(py::str(py::type::of(o).attr("__name__"))));
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
+  if (seq.size() != 2)
+    fail(fn, what + " must have 2 entries, got " + std::to_string(seq.size()));
+  Pair p{};
+  for (size_t i = 0; i < 2; ++i) {
+    py::object v = seq[i];
+    if (!py::isinstance<py::int_>(v) && !py::hasattr(v, "__index__"))
+      fail(fn, what + " must hold ints, got " + std::string(py::str(o)));
+    try {
+      p[i] = py::int_(v).cast<int64_t>();
+    } catch (const py::error_already_set&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    } catch (const py::cast_error&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    }
+    if (p[i] < lo || p[i] > kMaxGeom)
+      fail(fn, what + " entries must be in [" + std::to_string(lo) + ", " +
+                   std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
+  }
+  return p;
+}
+
+int64_t mul(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
+  return r;
+}
+int64_t add(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
+  return r;
+}
+
+void no_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,
+                const py::array& b) {
+  if (a.size() == 0 || b.size() == 0) return;
+  const auto lo_a = reinterpret_cast<uintptr_t>(a.data()), hi_a = lo_a + a.nbytes();
+  const auto lo_b = reinterpret_cast<uintptr_t>(b.data()), hi_b = lo_b + b.nbytes();
+  if (lo_a < hi_b && lo_b < hi_a)
+    fail(fn, std::string("output '") + na + "' " + shape_str(a) + " must not share memory with '" +
+                 nb + "' " + shape_str(b));
+}
+
+// Fills s from the sizes and geometry and checks everything the kernels rely on.
+nnforge::Conv2DShape make_shape(const std::string& fn, int64_t N, int64_t H, int64_t W, int64_t C,
+                                int64_t KH, int64_t KW, int64_t F, const Pair& st, const Pair& dil,
+                                const Pair& pad, int64_t OH, int64_t OW, const std::string& desc) {
+  if (KH < 1 || KW < 1)
+    fail(fn, "kernel size must be >= 1, got (" + std::to_string(KH) + ", " + std::to_string(KW) +
+                 "): " + desc);
+  if (KH > kMaxGeom || KW > kMaxGeom) fail(fn, "kernel size too large: " + desc);
+  if (N > 0 && (OH < 1 || OW < 1))
+    fail(fn, "output size (OH, OW) = (" + std::to_string(OH) + ", " + std::to_string(OW) +
+                 ") must be >= 1 when the batch is not empty: " + desc);
+  // Sizes the kernels form: element counts, cols (N*OH*OW, KH*KW*C), and the largest input
+  // coordinates (OH*SH + KH*DH + pad) and image offsets.
+  const int64_t K = mul(fn, mul(fn, KH, KW, "KH*KW"), C, "KH*KW*C");
+  const int64_t rows = mul(fn, mul(fn, N, OH, "N*OH"), OW, "N*OH*OW");
+  mul(fn, rows, K, "N*OH*OW*KH*KW*C: " + desc);
+  mul(fn, rows, F, "N*OH*OW*F: " + desc);
+  mul(fn, K, F, "KH*KW*C*F: " + desc);
+  mul(fn, mul(fn, mul(fn, N, H, "N*H"), W, "N*H*W"), C, "N*H*W*C: " + desc);
+  add(fn, add(fn, mul(fn, OH, st[0], "OH*SH"), mul(fn, KH, dil[0], "KH*DH"), "rows span"),
+      add(fn, pad[0], H, "pad+H"), "rows span: " + desc);
+  add(fn, add(fn, mul(fn, OW, st[1], "OW*SW"), mul(fn, KW, dil[1], "KW*DW"), "cols span"),
+      add(fn, pad[1], W, "pad+W"), "cols span: " + desc);
+  nnforge::Conv2DShape s;
+  s.N = N; s.H = H; s.W = W; s.C = C;
+  s.KH = KH; s.KW = KW; s.F = F;
+  s.SH = st[0]; s.SW = st[1];
+  s.DH = dil[0]; s.DW = dil[1];
+  s.pad_top = pad[0]; s.pad_left = pad[1];
+  s.OH = OH; s.OW = OW;
+  return s;
+}
+
+std::string geom_desc(const Pair& st, const Pair& dil, const Pair& pad) {
+  return "strides " + pair_str(st) + ", dilation " + pair_str(dil) + ", pad " + pair_str(pad);
+}
+
+// im2col / col2im share their checks: x-like (N,H,W,C) and cols (N*OH*OW, KH*KW*C).
+nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const py::array& x,
+                                const py::array& cols, const py::object& kernel,
+                                const py::object& strides, const py::object& dilation,
+                                const py::object& pad, const py::object& out_hw) {
+  const Pair k = pair_arg(fn, "kernel", kernel, 1);
+  const Pair st = pair_arg(fn, "strides", strides, 1);
+  const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+  const Pair pd = pair_arg(fn, "pad", pad, 0);
+  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
+  const std::string desc = std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols) +
+                           ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
+                           geom_desc(st, dil, pd);
+  nnforge::Conv2DShape s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), k[0],
+                                      k[1], 0, st, dil, pd, o[0], o[1], desc);
+  const int64_t rows = s.N * s.OH * s.OW, K = s.KH * s.KW * s.C;
+  if (cols.shape(0) != rows || cols.shape(1) != K)
+    fail(fn, "argument 'cols' must have shape (N*OH*OW, KH*KW*C) = (" + std::to_string(rows) +
+                 ", " + std::to_string(K) + "): " + desc);
+  return s;
+}
+
+}  // namespace
+
+void bind_conv(py::module_& m) {
+  m.def(
+      "im2col",
+      [](py::object xo, py::object co, py::object kernel, py::object strides, py::object dilation,
+         py::object pad, py::object out_hw) {
+        const std::string fn = "im2col";
+        py::array x = arr(fn, "x", xo), cols = arr(fn, "cols", co);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "cols", cols, 2, true);
+        const auto s = check_cols(fn, "x", x, cols, kernel, strides, dilation, pad, out_hw);
+        no_overlap(fn, "cols", cols, "x", x);
+        const float* px = fptr(x);
+        float* pc = fmut(cols);
+        py::gil_scoped_release nogil;
+        nnforge::im2col_nhwc(px, pc, s, 0, s.N);
+      },
+      py::arg("x"), py::arg("cols"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
+      py::arg("pad"), py::arg("out_hw"),
+      "cols[n*OH*OW + oh*OW + ow, (kh*KW + kw)*C + c] = x[n, ih, iw, c] (0 in the padding).");
+
+  m.def(
+      "col2im",
+      [](py::object co, py::object dxo, py::object kernel, py::object strides,
+         py::object dilation, py::object pad, py::object out_hw) {
+        const std::string fn = "col2im";
+        py::array cols = arr(fn, "cols", co), dx = arr(fn, "dx", dxo);
+        check_f32(fn, "cols", cols, 2, false);
+        check_f32(fn, "dx", dx, 4, true);
+        const auto s = check_cols(fn, "dx", dx, cols, kernel, strides, dilation, pad, out_hw);
+        no_overlap(fn, "dx", dx, "cols", cols);
+        const float* pc = fptr(cols);
+        float* pdx = fmut(dx);
+        py::gil_scoped_release nogil;
+        nnforge::col2im_nhwc(pc, pdx, s, 0, s.N);
+      },
+      py::arg("cols"), py::arg("dx"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
+      py::arg("pad"), py::arg("out_hw"), "Adjoint of im2col; dx is overwritten.");
+
+  m.def(
+      "conv2d_forward",
+      [](py::object xo, py::object wo, py::object bo, py::object yo, int64_t act,
+         py::object strides, py::object dilation, py::object pad) {
+        const std::string fn = "conv2d_forward";
+        py::array x = arr(fn, "x", xo), w = arr(fn, "w", wo), y = arr(fn, "y", yo);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "w", w, 4, false);
+        check_f32(fn, "y", y, 4, true);
+        if (act < 0 || act > 3)
+          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
+                       std::to_string(act));
+        const Pair st = pair_arg(fn, "strides", strides, 1);
+        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+        const Pair pd = pair_arg(fn, "pad", pad, 0);
+        const std::string desc = "x " + shape_str(x) + ", w " + shape_str(w) + ", y " +
+                                 shape_str(y) + ", " + geom_desc(st, dil, pd);
+        if (y.shape(0) != x.shape(0)) fail(fn, "batch sizes of 'x' and 'y' differ: " + desc);
+        if (w.shape(2) != x.shape(3))
+          fail(fn, "'w' input channels (w.shape[2]) must equal x.shape[3]: " + desc);
+        if (y.shape(3) != w.shape(3))
+          fail(fn, "'y' channels (y.shape[3]) must equal the filters w.shape[3]: " + desc);
+        const float* pb = nullptr;
+        py::array b;
+        if (!bo.is_none()) {
+          b = arr(fn, "bias", bo);
+          check_f32(fn, "bias", b, 1, false);
+          if (b.shape(0) != w.shape(3))
+            fail(fn, "argument 'bias' " + shape_str(b) + " must have shape (F,) with F = " +
+                         std::to_string(w.shape(3)) + ": " + desc);
+          pb = fptr(b);
+          no_overlap(fn, "y", y, "bias", b);
+        }
+        const auto s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
+                                  w.shape(1), w.shape(3), st, dil, pd, y.shape(1), y.shape(2),
+                                  desc);
+        no_overlap(fn, "y", y, "x", x);
+        no_overlap(fn, "y", y, "w", w);
+        const float *px = fptr(x), *pw = fptr(w);
+        float* py_ = fmut(y);
+        const auto a = static_cast<nnforge::Act>(act);
+        py::gil_scoped_release nogil;
+        nnforge::conv2d_forward(px, pw, pb, a, py_, s);
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("act"),
+      py::arg("strides"), py::arg("dilation"), py::arg("pad"),
+      "y = act(conv2d(x, w) + bias), NHWC; the output size is y's (OH, OW).");
+
+  m.def(
+      "conv2d_backward_input",
+      [](py::object dyo, py::object wo, py::object dxo, py::object strides, py::object dilation,
+         py::object pad) {
+        const std::string fn = "conv2d_backward_input";
+        py::array dy = arr(fn, "dy", dyo), w = arr(fn, "w", wo), dx = arr(fn, "dx", dxo);
+        check_f32(fn, "dy", dy, 4, false);
+        check_f32(fn, "w", w, 4, false);
+        check_f32(fn, "dx", dx, 4, true);
+        const Pair st = pair_arg(fn, "strides", strides, 1);
+        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+        const Pair pd = pair_arg(fn, "pad", pad, 0);
+        const std::string desc = "dy " + shape_str(dy) + ", w " + shape_str(w) + ", dx " +
+                                 shape_str(dx) + ", " + geom_desc(st, dil, pd);
+        if (dy.shape(0) != dx.shape(0)) fail(fn, "batch sizes of 'dy' and 'dx' differ: " + desc);
+        if (w.shape(2) != dx.shape(3))
+          fail(fn, "'w' input channels (w.shape[2]) must equal dx.shape[3]: " + desc);
+        if (dy.shape(3) != w.shape(3))
+          fail(fn, "'dy' channels (dy.shape[3]) must equal the filters w.shape[3]: " + desc);
+        const auto s = make_shape(fn, dx.shape(0), dx.shape(1), dx.shape(2), dx.shape(3),
+                                  w.shape(0), w.shape(1), w.shape(3), st, dil, pd, dy.shape(1),
+                                  dy.shape(2), desc);
+        no_overlap(fn, "dx", dx, "dy", dy);
+        no_overlap(fn, "dx", dx, "w", w);
+        const float *pdy = fptr(dy), *pw = fptr(w);
+        float* pdx = fmut(dx);
+        py::gil_scoped_release nogil;
+        nnforge::conv2d_backward_input(pdy, pw, pdx, s);
+      },
+      py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("strides"), py::arg("dilation"),
+      py::arg("pad"), "dx (overwritten) = col2im(dy @ w^T).");
+
+  m.def(
+      "conv2d_backward_filter",
+      [](py::object xo, py::object dyo, py::object dwo, py::object dbo, py::object strides,
+         py::object dilation, py::object pad) {
+        const std::string fn = "conv2d_backward_filter";
+        py::array x = arr(fn, "x", xo), dy = arr(fn, "dy", dyo), dw = arr(fn, "dw", dwo);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "dy", dy, 4, false);
+        check_f32(fn, "dw", dw, 4, true);
+        const Pair st = pair_arg(fn, "strides", strides, 1);
+        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+        const Pair pd = pair_arg(fn, "pad", pad, 0);
+        const std::string desc = "x " + shape_str(x) + ", dy " + shape_str(dy) + ", dw " +
+                                 shape_str(dw) + ", " + geom_desc(st, dil, pd);
+        if (dy.shape(0) != x.shape(0)) fail(fn, "batch sizes of 'x' and 'dy' differ: " + desc);
+        if (dw.shape(2) != x.shape(3))
+          fail(fn, "'dw' input channels (dw.shape[2]) must equal x.shape[3]: " + desc);
+        if (dy.shape(3) != dw.shape(3))
+          fail(fn, "'dy' channels (dy.shape[3]) must equal the filters dw.shape[3]: " + desc);
+        float* pdb = nullptr;
+        py::array db;
+        if (!dbo.is_none()) {
+          db = arr(fn, "db", dbo);
+          check_f32(fn, "db", db, 1, true);
+          if (db.shape(0) != dw.shape(3))
+            fail(fn, "argument 'db' " + shape_str(db) + " must have shape (F,) with F = " +
+                         std::to_string(dw.shape(3)) + ": " + desc);
+          no_overlap(fn, "db", db, "x", x);
+          no_overlap(fn, "db", db, "dy", dy);
+          no_overlap(fn, "db", db, "dw", dw);
+          pdb = fmut(db);
+        }
+        const auto s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), dw.shape(0),
+                                  dw.shape(1), dw.shape(3), st, dil, pd, dy.shape(1), dy.shape(2),
+                                  desc);
+        no_overlap(fn, "dw", dw, "x", x);
+        no_overlap(fn, "dw", dw, "dy", dy);
+        const float *px = fptr(x), *pdy = fptr(dy);
+        float* pdw = fmut(dw);
+        py::gil_scoped_release nogil;
+        nnforge::conv2d_backward_filter(px, pdy, pdw, pdb, s);
+      },
+      py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("strides"),
+      py::arg("dilation"), py::arg("pad"),
+      "dw (overwritten) = im2col(x)^T @ dy; db (or None) = column sums of dy. Deterministic.");
+}

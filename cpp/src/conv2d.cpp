@@ -1,0 +1,131 @@
+// Conv2D forward / backward on NHWC via im2col + sgemm (see im2col.h).
+//
+//   forward          y[rows, F]   = act(cols[rows, K] @ w[K, F] + bias)       (sgemm_bias_act)
+//   backward_input   dcols[rows,K] = dy[rows, F] @ w^T;  dx += col2im(dcols)  (sgemm + col2im)
+//   backward_filter  dw[K, F]     += cols^T @ dy  chunk by chunk, beta = 1     (sgemm)
+//                    db[F]         = column sums of dy                         (bias_grad)
+// with rows = N*OH*OW and K = KH*KW*C. The rows are processed in chunks of whole output rows
+// (r = n*OH + oh) so the cols scratch stays under kColsBudget bytes even for one large image; the
+// scratch is a per-calling-thread buffer reused between calls. Chunk sizes depend only on the
+// shape, and sgemm never splits its K reduction across threads, so every result is bitwise the
+// same for any thread count. A 1x1, stride-1, unpadded, undilated convolution whose output has the
+// input's spatial size is a plain GEMM on x viewed as (N*H*W, C) and skips im2col.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "nnforge/activation.h"
+#include "nnforge/common.h"
+#include "nnforge/gemm.h"
+#include "nnforge/im2col.h"
+
+namespace nnforge {
+namespace detail {
+// Defined in im2col.cpp.
+void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1);
+void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1);
+}  // namespace detail
+
+namespace {
+
+constexpr int64_t kColsBudget = 8ll << 20;  // bytes of im2col scratch per chunk
+
+// Per-thread scratch, grown on demand (never beyond one chunk) and kept for the next call.
+float* scratch(int64_t floats) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local int64_t cap = 0;
+  if (floats > cap) {
+    buf.reset();
+    buf.reset(new float[static_cast<size_t>(floats)]);
+    cap = floats;
+  }
+  return buf.get();
+}
+
+// Output rows (r = n*OH + oh) per chunk: as many as fit the budget, at least one.
+int64_t chunk_rows(const Conv2DShape& s) {
+  const int64_t per_row = s.OW * s.KH * s.KW * s.C * static_cast<int64_t>(sizeof(float));
+  if (per_row <= 0) return s.N * s.OH;
+  return std::max<int64_t>(1, kColsBudget / per_row);
+}
+
+bool is_pointwise(const Conv2DShape& s) {
+  return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1 &&
+         s.pad_top == 0 && s.pad_left == 0 && s.OH == s.H && s.OW == s.W;
+}
+
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, const float* bias, Act act, float* y,
+                    const Conv2DShape& s) {
+  const int64_t R = s.N * s.OH;  // output rows
+  const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
+  if (M <= 0 || F <= 0) return;
+  if (K == 0) {  // no input channels: y = act(bias)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t f = 0; f < F; ++f) y[i * F + f] = bias ? bias[f] : 0.0f;
+    activation_forward(act, y, y, M * F);
+    return;
+  }
+  if (is_pointwise(s)) {
+    sgemm_bias_act(false, false, M, F, K, x, K, w, F, bias, act, y, F);
+    return;
+  }
+  const int64_t cr = chunk_rows(s);
+  float* cols = scratch(std::min(cr, R) * s.OW * K);
+  for (int64_t r0 = 0; r0 < R; r0 += cr) {
+    const int64_t r1 = std::min(R, r0 + cr);
+    detail::im2col_rows(x, cols, s, r0, r1);
+    sgemm_bias_act(false, false, (r1 - r0) * s.OW, F, K, cols, K, w, F, bias, act,
+                   y + r0 * s.OW * F, F);
+  }
+}
+
+void conv2d_backward_input(const float* dy, const float* w, float* dx, const Conv2DShape& s) {
+  const int64_t img = s.H * s.W * s.C;
+  if (s.N <= 0 || img <= 0) return;
+  const int64_t R = s.N * s.OH;
+  const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
+  if (is_pointwise(s) && M > 0) {
+    sgemm(false, true, M, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);  // dx = dy @ w^T
+    return;
+  }
+  std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
+  if (M <= 0 || F <= 0) return;  // no output (or no filters): the gradient is zero
+  const int64_t cr = chunk_rows(s);
+  float* cols = scratch(std::min(cr, R) * s.OW * K);
+  for (int64_t r0 = 0; r0 < R; r0 += cr) {
+    const int64_t r1 = std::min(R, r0 + cr);
+    const int64_t m = (r1 - r0) * s.OW;
+    sgemm(false, true, m, K, F, 1.0f, dy + r0 * s.OW * F, F, w, F, 0.0f, cols, K);
+    detail::col2im_rows_acc(cols, dx, s, r0, r1);
+  }
+}
+
+void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
+                            const Conv2DShape& s) {
+  const int64_t R = s.N * s.OH;
+  const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
+  if (F <= 0) return;
+  if (db) bias_grad(dy, db, M > 0 ? M : 0, F);
+  if (K <= 0) return;
+  if (M <= 0) {
+    std::memset(dw, 0, static_cast<size_t>(K * F) * sizeof(float));
+    return;
+  }
+  if (is_pointwise(s)) {
+    sgemm(true, false, K, F, M, 1.0f, x, K, dy, F, 0.0f, dw, F);  // dw = x^T @ dy
+    return;
+  }
+  const int64_t cr = chunk_rows(s);
+  float* cols = scratch(std::min(cr, R) * s.OW * K);
+  for (int64_t r0 = 0; r0 < R; r0 += cr) {
+    const int64_t r1 = std::min(R, r0 + cr);
+    detail::im2col_rows(x, cols, s, r0, r1);
+    sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F,
+          r0 == 0 ? 0.0f : 1.0f, dw, F);
+  }
+}
+
+}  // namespace nnforge

@@ -1,0 +1,138 @@
+// im2col / col2im for NHWC images (see im2col.h).
+//
+// Both work on ranges of "global output rows" r = n*OH + oh, so the convolution kernels
+// (conv2d.cpp) can cut the batch -- or a single large image -- into chunks of whole output rows
+// with bounded scratch memory. cols row (r - r0)*OW + ow holds the (KH, KW, C) patch of output
+// pixel (n, oh, ow).
+//
+// col2im is written as a gather over input rows (n, ih): every dx element is owned by exactly one
+// task and receives its contributions in a fixed (kh, kw) order, so the result is bitwise the same
+// for any thread count and no atomics are needed.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "nnforge/common.h"
+#include "nnforge/im2col.h"
+
+namespace nnforge {
+namespace detail {
+// Declared again in conv2d.cpp (no shared private header in this family).
+void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1);
+void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1);
+}  // namespace detail
+
+namespace {
+
+constexpr int64_t kParallelWork = 1 << 16;
+
+inline bool threaded(int64_t work, int64_t tasks) {
+  return tasks > 1 && work >= kParallelWork && get_num_threads() > 1;
+}
+
+// Patches of output row (n, oh) into dst (OW rows of K floats).
+void im2col_one_row(const float* x, float* dst, const Conv2DShape& s, int64_t n, int64_t oh) {
+  const int64_t C = s.C, K = s.KH * s.KW * C, rowlen = s.W * C;
+  const float* xi = x + n * s.H * rowlen;
+  const size_t cbytes = static_cast<size_t>(C) * sizeof(float);
+  for (int64_t ow = 0; ow < s.OW; ++ow) {
+    float* d = dst + ow * K;
+    const int64_t iw0 = ow * s.SW - s.pad_left;
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      float* dk = d + kh * s.KW * C;
+      const int64_t ih = oh * s.SH - s.pad_top + kh * s.DH;
+      if (ih < 0 || ih >= s.H) {
+        std::memset(dk, 0, static_cast<size_t>(s.KW) * cbytes);
+        continue;
+      }
+      const float* xr = xi + ih * rowlen;
+      if (s.DW == 1 && iw0 >= 0 && iw0 + s.KW <= s.W) {
+        std::memcpy(dk, xr + iw0 * C, static_cast<size_t>(s.KW) * cbytes);
+        continue;
+      }
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = iw0 + kw * s.DW;
+        if (iw < 0 || iw >= s.W)
+          std::memset(dk + kw * C, 0, cbytes);
+        else
+          std::memcpy(dk + kw * C, xr + iw * C, cbytes);
+      }
+    }
+  }
+}
+
+// dx row (n, ih) += contributions of cols rows for output rows oh in [oa, ob) of image n.
+// cols row for (n, oh, ow) is ((n*OH + oh) - r0)*OW + ow.
+void col2im_one_row(const float* cols, float* dx, const Conv2DShape& s, int64_t n, int64_t ih,
+                    int64_t oa, int64_t ob, int64_t r0) {
+  const int64_t C = s.C, K = s.KH * s.KW * C;
+  float* drow = dx + (n * s.H + ih) * s.W * C;
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    const int64_t num = ih + s.pad_top - kh * s.DH;
+    if (num < 0) break;  // decreases with kh
+    if (num % s.SH != 0) continue;
+    const int64_t oh = num / s.SH;
+    if (oh < oa || oh >= ob) continue;
+    const float* crow = cols + ((n * s.OH + oh - r0) * s.OW) * K + kh * s.KW * C;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      const int64_t off = s.pad_left - kw * s.DW;  // iw = ow*SW - off
+      const int64_t ow_lo = off > 0 ? (off + s.SW - 1) / s.SW : 0;
+      const int64_t last = s.W - 1 + off;
+      const int64_t ow_hi = last < 0 ? 0 : std::min(s.OW, last / s.SW + 1);
+      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
+        float* d = drow + (ow * s.SW - off) * C;
+        const float* src = crow + ow * K + kw * C;
+        for (int64_t c = 0; c < C; ++c) d[c] += src[c];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+namespace detail {
+
+void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1) {
+  if (r1 <= r0 || s.OH <= 0 || s.OW <= 0) return;
+  const int64_t K = s.KH * s.KW * s.C;
+  if (K == 0) return;
+  const bool par = threaded((r1 - r0) * s.OW * K, r1 - r0);
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t r = r0; r < r1; ++r)
+    im2col_one_row(x, cols + (r - r0) * s.OW * K, s, r / s.OH, r % s.OH);
+}
+
+void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1) {
+  if (r1 <= r0 || s.OH <= 0 || s.OW <= 0 || s.H <= 0 || s.W <= 0 || s.C <= 0) return;
+  const int64_t n_first = r0 / s.OH, n_last = (r1 - 1) / s.OH;
+  const int64_t tasks = (n_last - n_first + 1) * s.H;
+  const int64_t K = s.KH * s.KW * s.C;
+  const bool par = threaded((r1 - r0) * s.OW * K, tasks);
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t n = n_first + t / s.H, ih = t % s.H;
+    const int64_t oa = std::max<int64_t>(r0 - n * s.OH, 0);
+    const int64_t ob = std::min<int64_t>(r1 - n * s.OH, s.OH);
+    // Input rows this image's output rows [oa, ob) can touch.
+    const int64_t lo = oa * s.SH - s.pad_top;
+    const int64_t hi = (ob - 1) * s.SH - s.pad_top + (s.KH - 1) * s.DH;
+    if (ih < lo || ih > hi) continue;
+    col2im_one_row(cols, dx, s, n, ih, oa, ob, r0);
+  }
+}
+
+}  // namespace detail
+
+void im2col_nhwc(const float* x, float* cols, const Conv2DShape& s, int64_t n0, int64_t n1) {
+  detail::im2col_rows(x, cols, s, n0 * s.OH, n1 * s.OH);
+}
+
+void col2im_nhwc(const float* cols, float* dx, const Conv2DShape& s, int64_t n0, int64_t n1) {
+  if (n1 <= n0) return;
+  const int64_t img = s.H * s.W * s.C;
+  if (img <= 0) return;
+  std::memset(dx + n0 * img, 0, static_cast<size_t>((n1 - n0) * img) * sizeof(float));
+  detail::col2im_rows_acc(cols, dx, s, n0 * s.OH, n1 * s.OH);
+}
+
+}  // namespace nnforge
