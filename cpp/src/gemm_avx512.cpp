@@ -106,11 +106,11 @@ inline void store_tile(__m512 (&acc)[MR][NV], float* __restrict C, int64_t ldc, 
 
 template <int MR, int NV>
 inline void prefetch_c(const float* C, int64_t ldc) {
-  // Bring the C tile in while the k loop runs (its rows are ldc apart: L1 set / TLB misses).
+  // Bring the C tile towards L2 while the k loop runs (rows ldc apart: TLB / cache misses).
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T1);
+    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T1);
   }
 }
 
@@ -265,8 +265,10 @@ KernelSet make() {
   ks.MR = 14;
   ks.VL = VL;
   ks.NV = 2;
-  ks.KC = 384;
-  ks.NC = 384;
+  // L1d 48 KiB: A micro-panel 14 x 512 floats (28 KiB) stays there while B micro-panels stream.
+  // L2 1 MiB: B block 512 x 192 floats (384 KiB), shared by all A micro-panels of a thread.
+  ks.KC = 512;
+  ks.NC = 192;
   ks.MC = 14 * 300;
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;
