@@ -1,0 +1,111 @@
+"""One seed workload per process, for the end-to-end benchmark (bench_seed.py runs this file in
+a subprocess so each run's peak resident memory is its own).
+
+    python seed_workloads.py FRAMEWORK WORKLOAD MNIST_NPZ
+FRAMEWORK: nnforge | torch (a plain PyTorch loop, as ../shared/peers/torch_seed_bench.py)
+WORKLOAD:  mlp_train (seed MLP, batch 32, one MNIST epoch, then test accuracy)
+           cnn_train (seed CNN, batch 32, 10,000 CIFAR-shaped random images)
+           cnn_predict (seed CNN, batch 256, 10,000 images)
+Prints one JSON line: {"samples_per_s": ..., "accuracy": ...}.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def nnforge_run(workload: str, npz_path: str) -> dict:
+    import nnforge as keras
+    from nnforge import layers
+    keras.utils.set_random_seed(0)
+    if workload == "mlp_train":
+        npz = np.load(npz_path)
+        x_train = npz["x_train"].astype("float32") / 255
+        x_test = npz["x_test"].astype("float32") / 255
+        y_train = keras.utils.to_categorical(npz["y_train"], 10)
+        y_test = keras.utils.to_categorical(npz["y_test"], 10)
+        m = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
+                              layers.Dense(128, activation="relu"),
+                              layers.Dense(10, activation="softmax")])
+        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        m.fit(x_train[:640], y_train[:640], epochs=1, batch_size=32, verbose=0)  # warm-up
+        t = time.perf_counter()
+        m.fit(x_train, y_train, epochs=1, batch_size=32, verbose=0)
+        dt = time.perf_counter() - t
+        _, acc = m.evaluate(x_test, y_test, verbose=0)
+        return {"samples_per_s": 60000 / dt, "accuracy": float(acc)}
+    rng = np.random.default_rng(0)
+    xc = rng.integers(0, 256, (10000, 32, 32, 3), dtype=np.uint8).astype("float32") / 255
+    yc = keras.utils.to_categorical(rng.integers(0, 10, 10000), 10)
+    c = keras.Sequential([
+        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    c.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    c.fit(xc[:320], yc[:320], epochs=1, batch_size=32, verbose=0)
+    if workload == "cnn_train":
+        t = time.perf_counter()
+        c.fit(xc, yc, epochs=1, batch_size=32, verbose=0)
+        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+    c.predict(xc[:512], batch_size=256, verbose=0)
+    t = time.perf_counter()
+    c.predict(xc, batch_size=256, verbose=0)
+    return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+
+
+def torch_run(workload: str, npz_path: str) -> dict:
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(0)
+
+    def train(m, x, y, bs=32, n=None):
+        opt = torch.optim.Adam(m.parameters(), 1e-3)
+        lossf = nn.CrossEntropyLoss()
+        n = n or len(x)
+        perm = torch.randperm(len(x))[:n]
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            opt.zero_grad()
+            loss = lossf(m(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+
+    if workload == "mlp_train":
+        npz = np.load(npz_path)
+        xt = torch.tensor(npz["x_train"].reshape(-1, 784).astype("float32") / 255)
+        yt = torch.tensor(npz["y_train"].astype("int64"))
+        xs = torch.tensor(npz["x_test"].reshape(-1, 784).astype("float32") / 255)
+        ys = torch.tensor(npz["y_test"].astype("int64"))
+        m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+        train(m, xt, yt, n=640)
+        t = time.perf_counter()
+        train(m, xt, yt)
+        dt = time.perf_counter() - t
+        with torch.no_grad():
+            acc = (m(xs).argmax(1) == ys).float().mean().item()
+        return {"samples_per_s": 60000 / dt, "accuracy": acc}
+    g = torch.Generator().manual_seed(0)
+    xc = torch.randint(0, 256, (10000, 3, 32, 32), generator=g).float() / 255
+    yc = torch.randint(0, 10, (10000,), generator=g)
+    c = nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                      nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2304, 10))
+    train(c, xc, yc, n=320)
+    if workload == "cnn_train":
+        t = time.perf_counter()
+        train(c, xc, yc)
+        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+    with torch.no_grad():
+        c(xc[:512])
+        t = time.perf_counter()
+        for i in range(0, 10000, 256):
+            c(xc[i:i + 256])
+        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+
+
+if __name__ == "__main__":
+    framework, workload, npz_path = sys.argv[1:4]
+    if workload not in ("mlp_train", "cnn_train", "cnn_predict"):
+        raise SystemExit(f"unknown workload {workload!r}")
+    run = {"nnforge": nnforge_run, "torch": torch_run}[framework]
+    print(json.dumps(run(workload, npz_path)))
