@@ -144,10 +144,12 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None):
         v = _xp_data(values)
         if sample_weight is None:
-            n = int(np.prod(getattr(v, "shape", ()))) if hasattr(v, "shape") else 1
-            s = float(v.sum()) if hasattr(v, "sum") else float(v)
-            self.total += s
-            self.count += n
+            if hasattr(v, "sum"):
+                self.total += float(v.sum())
+                self.count += v.size
+            else:
+                self.total += float(v)
+                self.count += 1
             return
         v = _np(v).astype(np.float64)
         w = _np(sample_weight).astype(np.float64)

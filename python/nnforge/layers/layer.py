@@ -259,9 +259,10 @@ class Layer:
         self.built = True
 
     def __call__(self, inputs, *args, **kwargs):
-        flat = flatten((inputs, args, kwargs)) if (args or kwargs or isinstance(
-            inputs, (list, tuple, dict))) else (inputs,)
-        if any(isinstance(t, KerasTensor) for t in flat):
+        if isinstance(inputs, KerasTensor) or (
+                (args or isinstance(inputs, (list, tuple, dict)) or
+                 any(not isinstance(v, (bool, type(None))) for v in kwargs.values()))
+                and any(isinstance(t, KerasTensor) for t in flatten((inputs, args, kwargs)))):
             return self._symbolic_call(inputs, args, kwargs)
         return self._eager_call(inputs, args, kwargs)
 
@@ -281,8 +282,8 @@ class Layer:
         out = self.call(inputs, *args, **kwargs)
         if not isinstance(out, Tensor) and backend.is_array(out):
             out = Tensor(out)
-        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
-            prev = getattr(inputs, "_keras_mask", None)
+        prev = getattr(inputs, "_keras_mask", None)
+        if prev is not None or type(self).compute_mask is not Layer.compute_mask:
             mask = self.compute_mask(inputs, prev)
             if mask is not None and isinstance(out, Tensor):
                 out._keras_mask = mask

@@ -13,6 +13,8 @@ from nnforge.core.tensor import Tensor
 from nnforge.layers.node import flatten, map_structure
 
 from . import data_adapter as da
+from nnforge.metrics import Mean
+
 from .compile_utils import CompiledLossAndMetrics
 
 
@@ -146,6 +148,9 @@ class Trainer:
         comp = self._compiled
         for entries in (comp.metrics or []):
             for name, m, _ in entries:
+                if type(m).result is Mean.result:  # a running mean: no tensor round trip
+                    logs[name] = m.total / m.count if m.count else 0.0
+                    continue
                 r = m.result()
                 r = r.numpy() if isinstance(r, Tensor) else r
                 logs[name] = float(r) if np.ndim(r) == 0 else np.asarray(r)
@@ -168,7 +173,10 @@ class Trainer:
         if not tv:
             raise ValueError(f"Model '{self.name}' has no trainable weights to train")
         grads = tape.gradient(loss, tv)
-        self.optimizer.apply_gradients(zip(grads, tv))
+        # Gradients from our own tape already have each variable's shape, dtype and device.
+        be = backend.of(tv[0].data)
+        self.optimizer._apply([(be.asarray(g.data, dtype=v.data.dtype), v)
+                               for g, v in zip(grads, tv) if g is not None])
         batch_size = int(flatten(x)[0].shape[0])
         return self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
 

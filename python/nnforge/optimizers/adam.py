@@ -95,13 +95,13 @@ class Nadam(Optimizer):
     def _slot_names(self):
         return ("momentum", "velocity")
 
-    def apply_gradients(self, grads_and_vars):
+    def _apply(self, pairs):
         step = self.iterations + 1
         u_t = self.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * step))
         self._u_t = u_t
         self._u_t1 = self.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * (step + 1)))
         self._u_product_t = self._u_product * u_t
-        out = super().apply_gradients(grads_and_vars)
+        out = super()._apply(pairs)
         self._u_product = self._u_product_t
         return out
 

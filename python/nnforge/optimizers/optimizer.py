@@ -131,15 +131,25 @@ class Optimizer:
             if backend.of(gd) is not be:
                 gd = be.asarray(backend.to_numpy(gd))
             pairs.append((be.asarray(gd, dtype=v.data.dtype), v))
+        return self._apply(pairs)
+
+    def _apply(self, pairs) -> int:
+        """Update from validated ``(gradient array, variable)`` pairs: arrays already of the
+        variable's shape, dtype and device (the trainer passes its tape's gradients here)."""
         if not pairs:
             return self.iterations
-        pairs = self._clip(pairs)
+        if self.clipvalue is not None or self.clipnorm is not None or \
+                self.global_clipnorm is not None:
+            pairs = self._clip(pairs)
         lr = self._current_lr()
         step = self.iterations + 1
+        slots = self._slots
+        wd = self.weight_decay
         for g, v in pairs:
-            if self.weight_decay:
-                v.data -= v.data * np.float32(self.weight_decay * lr)
-            self.update_step(g, v, lr, step, self._ensure_slots(v))
+            if wd:
+                v.data -= v.data * np.float32(wd * lr)
+            s = slots.get(id(v))
+            self.update_step(g, v, lr, step, s if s is not None else self._ensure_slots(v))
             if v.constraint is not None:
                 v.data[...] = v.constraint(v.data)
         self.iterations = step
