@@ -157,8 +157,9 @@ inline size_t bbuf_floats(const KernelSet& ks, int64_t K) {
 }
 
 // Rows [m0,m1) x columns [n0,n1) of C, computed by a team of T threads (this is thread t):
-// rows are split among the team in whole micro-panels; each B block (kc x nc) is packed once,
-// cooperatively, into the team-shared bbuf; each thread packs its own A rows into abuf.
+// each thread takes an even share of the rows (cut into near-equal micro-panels <= MR); each
+// B block (kc x nc) is packed once, cooperatively, into the team-shared double buffer bbuf;
+// each thread packs its own A rows into abuf.
 // With T > 1 this must be called by all T threads of an OpenMP parallel region (it contains
 // barriers, reached the same number of times by every thread).
 void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
@@ -166,7 +167,7 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
   const int MR = ks.MR, VL = ks.VL, NR = ks.NV * ks.VL;
   const int64_t kcb = k_block(ks, p.K);
   const int64_t NC = ks.NC;
-  const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration (multiple of MR)
+  const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration: <= MC per thread
   // Row-major A used in place when each A micro-panel would serve only a couple of kernel calls
   // (narrow C): the transposing pack would not pay for itself.
   const bool direct_a = !p.ta && ks.ukr_direct[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
