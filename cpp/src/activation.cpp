@@ -11,7 +11,6 @@
 // -ffast-math.
 #include "nnforge/activation.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -123,22 +122,48 @@ void for_blocks(int64_t n, int64_t threshold, Fn fn) {
   }
 }
 
-NNF_CLONES void softmax_row(const float* x, float* y, int64_t cols) {
-  float m = x[0];
-  for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
+// Reductions use 16 independent lanes (combined in a fixed order) so GCC can vectorise them
+// without -ffast-math; the result depends only on cols, never on the thread count.
+constexpr int kLanes = 16;
+
+inline float lane_max(const float* x, int64_t n) {
+  float acc[kLanes];
+  for (int l = 0; l < kLanes; ++l) acc[l] = x[0];
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  for (; j < n; ++j) acc[0] = x[j] > acc[0] ? x[j] : acc[0];
+  float m = acc[0];
+  for (int l = 1; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
+  return m;
+}
+
+inline float lane_sum(const float* x, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[j + l];
+  for (; j < n; ++j) acc[0] += x[j];
   float s = 0.0f;
-  for (int64_t j = 0; j < cols; ++j) {
-    float e = fast_exp(x[j] - m);
-    y[j] = e;
-    s += e;
-  }
-  const float inv = 1.0f / s;
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+NNF_CLONES void softmax_row(const float* x, float* y, int64_t cols) {
+  const float m = lane_max(x, cols);
+  for (int64_t j = 0; j < cols; ++j) y[j] = fast_exp(x[j] - m);
+  const float inv = 1.0f / lane_sum(y, cols);
   for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
 }
 
 NNF_CLONES void softmax_bwd_row(const float* y, const float* dy, float* dx, int64_t cols) {
+  float acc[kLanes] = {};
+  int64_t j0 = 0;
+  for (; j0 + kLanes <= cols; j0 += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += dy[j0 + l] * y[j0 + l];
+  for (; j0 < cols; ++j0) acc[0] += dy[j0] * y[j0];
   float s = 0.0f;
-  for (int64_t j = 0; j < cols; ++j) s += dy[j] * y[j];
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
   for (int64_t j = 0; j < cols; ++j) dx[j] = y[j] * (dy[j] - s);
 }
 
