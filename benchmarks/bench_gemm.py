@@ -37,6 +37,36 @@ SEEDS = [
 ]
 
 
+def _openblas_lib():
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    libs += glob.glob(os.path.join(os.path.dirname(np.__file__), ".libs", "*openblas*"))
+    for path in libs:
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+def set_openblas_threads(n):
+    """Thread count of numpy's OpenBLAS (threadpoolctl if installed, else the C API)."""
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n, user_api="blas")
+        return True
+    except Exception:
+        pass
+    lib = _openblas_lib()
+    for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+                 "openblas_set_num_threads"):
+        f = getattr(lib, name, None) if lib is not None else None
+        if f is not None:
+            f.argtypes = [ctypes.c_int]
+            f(n)
+            return True
+    return False
+
+
 def openblas_info():
     """Which OpenBLAS numpy loaded and the kernel (core) it picked."""
     try:
@@ -46,13 +76,8 @@ def openblas_info():
                 return f"{d.get('version')} core={d.get('architecture')} threads={d.get('num_threads')}"
     except Exception:
         pass
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
-    libs += glob.glob(os.path.join(os.path.dirname(np.__file__), ".libs", "*openblas*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    lib = _openblas_lib()
+    if lib is not None:
         for cfg, core in (("scipy_openblas_get_config64_", "scipy_openblas_get_corename64_"),
                           ("openblas_get_config64_", "openblas_get_corename64_"),
                           ("openblas_get_config", "openblas_get_corename")):
@@ -186,7 +211,13 @@ def bench_shape(M, K, N, ta, repeats, min_time):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip 2048^3")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads for nnforge and OpenBLAS (default: nnforge's default)")
     args = ap.parse_args()
+    if args.threads:
+        _cpu.set_num_threads(args.threads)
+        if not set_openblas_threads(args.threads):
+            print("warning: could not set OpenBLAS's thread count")
     repeats, min_time = (5, 0.02) if args.quick else (11, 0.05)
     threads = _cpu.get_num_threads()
     print(f"nnforge isa={_cpu.cpu_isa()} threads={threads}")
@@ -195,6 +226,12 @@ def main():
         os.environ.get(k, "<unset>") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                "OPENBLAS_NUM_THREADS")))
     print(f"torch: {'yes' if HAVE_TORCH else 'not importable'}")
+    if HAVE_TORCH and args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    # Other processes on the machine distort multi-threaded timings badly (a team of threads
+    # waits at every barrier for a descheduled member): report the load around the run.
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     peak = measured_peak(threads)
     print(f"measured FMA peak ({threads} threads): " + (f"{peak:.0f} GFLOP/s" if peak else "n/a"))
     shapes = SQUARE[:3] + SEEDS if args.quick else SQUARE + SEEDS
@@ -232,6 +269,7 @@ def main():
     same = np.array_equal(outs[1].view(np.uint32), outs[2].view(np.uint32))
     print(f"\n1024^3 threads: 1 -> {g1:.1f} GFLOP/s, 2 -> {g2:.1f} GFLOP/s, "
           f"speed-up {g2 / g1:.2f}x, bitwise identical: {same}")
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":
