@@ -21,11 +21,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "gemm_kernels.h"
 #include "nnforge/gemm.h"
@@ -48,6 +48,13 @@ const KernelSet& active_kernels() {
 struct Scratch {
   float* p = nullptr;
   size_t cap = 0;  // floats
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  Scratch(Scratch&& o) noexcept : p(o.p), cap(o.cap) {
+    o.p = nullptr;
+    o.cap = 0;
+  }
   ~Scratch() { std::free(p); }
   float* get(size_t n) {
     if (n > cap) {
@@ -63,7 +70,12 @@ struct Scratch {
     return p;
   }
 };
+// The calling thread owns every buffer its parallel calls use (one A and one B buffer per team
+// member), so all allocation happens before the parallel region: no failure inside it, and
+// no extra synchronisation.
 thread_local Scratch tl_a, tl_b;
+thread_local std::vector<Scratch> tl_team_a, tl_team_b;
+thread_local std::vector<float*> tl_abufs, tl_bbufs;
 
 struct Problem {
   bool ta, tb;
@@ -311,39 +323,37 @@ void gemm_impl(const Problem& p) {
     }
   }
   const int tm = best_tm, tn = T / tm;
-  std::atomic<bool> failed{false};
-  float* shared_b = nullptr;
-  if (tn == 1) shared_b = tl_b.get(2 * bbuf_floats(ks, p.K));  // master's, double buffered
+  if (tl_team_a.size() < size_t(T)) tl_team_a.resize(T);
+  if (tl_team_b.size() < size_t(T)) tl_team_b.resize(T);
+  if (tl_abufs.size() < size_t(T)) tl_abufs.resize(T), tl_bbufs.resize(T);
+  float** abufs = tl_abufs.data();
+  float** bbufs = tl_bbufs.data();
+  for (int t = 0; t < T; ++t) abufs[t] = tl_team_a[t].get(abuf_floats(ks, p.K));
+  if (tn == 1) {
+    // one team: one shared, double-buffered B block
+    bbufs[0] = tl_team_b[0].get(2 * bbuf_floats(ks, p.K));
+    for (int t = 1; t < T; ++t) bbufs[t] = bbufs[0];
+  } else {
+    for (int t = 0; t < T; ++t) bbufs[t] = tl_team_b[t].get(bbuf_floats(ks, p.K));
+  }
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num();
-    float* abuf = nullptr;
-    float* bbuf = shared_b;
-    try {
-      abuf = tl_a.get(abuf_floats(ks, p.K));
-      if (tn > 1) bbuf = tl_b.get(bbuf_floats(ks, p.K));
-    } catch (...) {
-      failed = true;
-    }
-#pragma omp barrier
     if (omp_get_num_threads() != T) {
-      // The runtime gave us fewer threads than asked (thread limit, nesting): the team split
+      // The runtime gave us fewer threads than asked (thread limit, nesting): the split
       // assumes exactly T, so thread 0 does it all (same arithmetic, same result).
-      if (t == 0 && !failed.load()) run_team(p, ks, 0, p.M, 0, p.N, 1, 0, bbuf, abuf);
-    } else if (!failed.load()) {
-      if (tn == 1) {
-        run_team(p, ks, 0, p.M, 0, p.N, T, t, bbuf, abuf);
-      } else {
-        const int ti = t / tn, tj = t % tn;
-        const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
-        const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
-        const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
-        const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
-        if (r0 < r1 && c0 < c1) run_team(p, ks, r0, r1, c0, c1, 1, 0, bbuf, abuf);
-      }
+      if (t == 0) run_team(p, ks, 0, p.M, 0, p.N, 1, 0, bbufs[0], abufs[0]);
+    } else if (tn == 1) {
+      run_team(p, ks, 0, p.M, 0, p.N, T, t, bbufs[t], abufs[t]);
+    } else {
+      const int ti = t / tn, tj = t % tn;
+      const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
+      const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
+      const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
+      const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
+      if (r0 < r1 && c0 < c1) run_team(p, ks, r0, r1, c0, c1, 1, 0, bbufs[t], abufs[t]);
     }
   }
-  if (failed.load()) throw std::bad_alloc();
 }
 
 }  // namespace
