@@ -180,9 +180,10 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
   const int64_t kcb = k_block(ks, p.K);
   const int64_t NC = ks.NC;
   const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration: <= MC per thread
-  // Row-major A used in place when each A micro-panel would serve only a couple of kernel calls
-  // (narrow C): the transposing pack would not pay for itself.
-  const bool direct_a = !p.ta && ks.ukr_direct[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
+  // A read in place (row-major or transposed) when each A micro-panel would serve only a few
+  // kernel calls (narrow C): packing it would not pay for itself.
+  const auto& direct_tab = p.ta ? ks.ukr_direct_t : ks.ukr_direct;
+  const bool direct_a = direct_tab[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
 
   const size_t bstep = bbuf_floats(ks, p.K);  // team: B blocks alternate between two halves
   int64_t step = 0;
@@ -218,7 +219,7 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
           const int64_t i = r0 + (r1 - r0) * q / npanels;
           const int mr = static_cast<int>(r0 + (r1 - r0) * (q + 1) / npanels - i);
           float* crow = p.C + i * p.ldc;
-          const float* a_in = p.A + i * p.lda + pc;
+          const float* a_in = p.ta ? p.A + pc * p.lda + i : p.A + i * p.lda + pc;
           // A micro-panels are packed on first use (hot in L1 for the kernel) and reused for
           // the following column blocks; or read in place (direct_a).
           if (!direct_a && !a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
@@ -229,7 +230,7 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
             const int64_t j = jb + jr;
             ep.bias = p.bias ? p.bias + j : nullptr;
             if (direct_a)
-              ks.ukr_direct[mr - 1][nv - 1](kc, a_in, p.lda, bp, crow + j, p.ldc, nr, ep);
+              direct_tab[mr - 1][nv - 1](kc, a_in, p.lda, bp, crow + j, p.ldc, nr, ep);
             else
               ks.ukr[mr - 1][nv - 1](kc, ap, bp, crow + j, p.ldc, nr, ep);
             bp += kc * nv * VL;

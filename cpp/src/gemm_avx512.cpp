@@ -166,6 +166,33 @@ void ukr_direct(int64_t kc, const float* __restrict A, int64_t lda, const float*
   store_tile<MR, NV>(acc, C, ldc, nr, ep);
 }
 
+// A in place, stored K x M: A(r, k) = A[k*lda + r]. Same arithmetic as ukr.
+template <int MR, int NV>
+void ukr_direct_t(int64_t kc, const float* __restrict A, int64_t lda, const float* __restrict B,
+                  float* __restrict C, int64_t ldc, int nr, const Epilogue& ep) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  prefetch_c<MR, NV>(C, ldc);
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
+    _mm_prefetch(reinterpret_cast<const char*>(A + 8 * lda), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 a = _mm512_set1_ps(A[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+    A += lda;
+    B += NV * VL;
+  }
+  store_tile<MR, NV>(acc, C, ldc, nr, ep);
+}
+
 void bias_act_row(float* x, const float* bias, int64_t n, int act) {
   int64_t j = 0;
   for (; j < n; j += VL) {
@@ -256,6 +283,8 @@ void fill(KernelSet& ks) {
   ks.ukr[R - 1][1] = &ukr<R, 2>;
   ks.ukr_direct[R - 1][0] = &ukr_direct<R, 1>;
   ks.ukr_direct[R - 1][1] = &ukr_direct<R, 2>;
+  ks.ukr_direct_t[R - 1][0] = &ukr_direct_t<R, 1>;
+  ks.ukr_direct_t[R - 1][1] = &ukr_direct_t<R, 2>;
   if constexpr (R > 1) fill<R - 1>(ks);
 }
 

@@ -48,6 +48,8 @@ struct KernelSet {
   int MC;   // M block (multiple of MR)
   ukr_fn ukr[kMaxMR][kMaxNV];
   ukr_direct_fn ukr_direct[kMaxMR][kMaxNV];  // nullable: then A is always packed
+  // As ukr_direct for A stored transposed (K x M): A(r, k) = A[k*lda + r]. Nullable.
+  ukr_direct_fn ukr_direct_t[kMaxMR][kMaxNV];
   // Vectorised in-place epilogue over a contiguous row: x = act(x + bias) (bias may be null).
   void (*bias_act_row)(float* x, const float* bias, int64_t n, int act);
   // Transposing pack (nullable: the driver then uses scalar loops), rows <= lanes <= 16:
