@@ -183,13 +183,17 @@ def bench_shape(M, K, N, ta, repeats, min_time):
         c_t = torch.from_numpy(np.empty((M, N), np.float32))
         runners["torch"] = lambda: torch.matmul(a_t, b_t, out=c_t)
     flop = 2.0 * M * N * K
-    # inner loop count so one sample lasts >= min_time
+    # inner loop count so one sample lasts >= min_time (from the fastest of a few settled calls,
+    # so a single disturbed call cannot shrink it to one iteration)
     for f in runners.values():
         f()
-    t0 = time.perf_counter()
-    runners["nnforge"]()
-    one = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(min_time / one))
+    time.sleep(SETTLE_S)
+    one = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        runners["nnforge"]()
+        one = min(one, time.perf_counter() - t0)
+    inner = max(1, int(min_time / max(one, 1e-7)))
     times = {k: [] for k in runners}
     for _ in range(repeats):
         for name, f in runners.items():
