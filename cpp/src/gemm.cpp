@@ -278,6 +278,7 @@ void small_direct(const Problem& p) {
 
 constexpr double kSmallDirectMNK = 4096.0;     // M*N*K at or below: direct loops
 constexpr double kParallelFlops = 2.0e6;       // below: one thread (fork/join would dominate)
+constexpr double kTeamMinKN = 65536.0;         // K*N at or below: threads pack B privately
 
 void gemm_impl(const Problem& p) {
   if (p.M <= 0 || p.N <= 0) return;
@@ -324,13 +325,16 @@ void gemm_impl(const Problem& p) {
     }
   }
   const int tm = best_tm, tn = T / tm;
+  // A team shares packed B blocks at the price of a barrier per block; when B is small it is
+  // cheaper for every thread to pack all of it and run barrier-free on its own rows.
+  const bool team = tn == 1 && double(p.K) * double(p.N) > kTeamMinKN;
   if (tl_team_a.size() < size_t(T)) tl_team_a.resize(T);
   if (tl_team_b.size() < size_t(T)) tl_team_b.resize(T);
   if (tl_abufs.size() < size_t(T)) tl_abufs.resize(T), tl_bbufs.resize(T);
   float** abufs = tl_abufs.data();
   float** bbufs = tl_bbufs.data();
   for (int t = 0; t < T; ++t) abufs[t] = tl_team_a[t].get(abuf_floats(ks, p.K));
-  if (tn == 1) {
+  if (team) {
     // one team: one shared, double-buffered B block
     bbufs[0] = tl_team_b[0].get(2 * bbuf_floats(ks, p.K));
     for (int t = 1; t < T; ++t) bbufs[t] = bbufs[0];
@@ -344,7 +348,7 @@ void gemm_impl(const Problem& p) {
       // The runtime gave us fewer threads than asked (thread limit, nesting): the split
       // assumes exactly T, so thread 0 does it all (same arithmetic, same result).
       if (t == 0) run_team(p, ks, 0, p.M, 0, p.N, 1, 0, bbufs[0], abufs[0]);
-    } else if (tn == 1) {
+    } else if (team) {
       run_team(p, ks, 0, p.M, 0, p.N, T, t, bbufs[t], abufs[t]);
     } else {
       const int ti = t / tn, tj = t % tn;
