@@ -42,10 +42,21 @@ const char* detect_isa() {
 
 }  // namespace
 
+// Default thread count: the cores this process may use, or fewer when OMP_NUM_THREADS says so.
+static int default_threads() {
+  int n = affinity_cores();
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    long v = std::strtol(env, &end, 10);
+    if (end != env && v >= 1 && v < n) n = static_cast<int>(v);
+  }
+  return n;
+}
+
 int get_num_threads() {
   int n = g_threads.load(std::memory_order_relaxed);
   if (n <= 0) {
-    n = affinity_cores();
+    n = default_threads();
     int expected = 0;
     if (!g_threads.compare_exchange_strong(expected, n)) n = expected;
   }
