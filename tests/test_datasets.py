@@ -478,3 +478,87 @@ def test_imdb_rejects_non_integer_reviews(data_dir):
              x_test=_obj_array([[1]]), y_test=np.array([1]))
     with pytest.raises(ValueError, match="word ids"):
         imdb.load_data()
+
+
+# --------------------------------------------------------------------------- CIFAR-100
+from nnforge.datasets import cifar100, fashion_mnist  # noqa: E402
+
+
+def _write_cifar100(root, n_train=5, n_test=2):
+    folder = os.path.join(root, cifar100.DIRNAME)
+    os.makedirs(folder, exist_ok=True)
+    out = {}
+    for name, n in (("train", n_train), ("test", n_test)):
+        rows = _cifar_rows(n, offset=len(name))
+        fine = [(7 * k + 3) % 100 for k in range(n)]
+        coarse = [f // 5 for f in fine]
+        with open(os.path.join(folder, name), "wb") as f:
+            pickle.dump({b"data": rows, b"fine_labels": fine, b"coarse_labels": coarse,
+                         b"filenames": [b"x"] * n}, f, protocol=2)
+        out[name] = (rows, fine, coarse)
+    return out
+
+
+def test_cifar100_fine_and_coarse(data_dir):
+    ref = _write_cifar100(str(data_dir))
+    (x_train, y_train), (x_test, y_test) = cifar100.load_data()
+    assert x_train.shape == (5, 32, 32, 3) and x_test.shape == (2, 32, 32, 3)
+    assert y_train.shape == (5, 1) and y_train.dtype == np.uint8
+    assert y_train[:, 0].tolist() == ref["train"][1]
+    np.testing.assert_array_equal(x_test, ref["test"][0].reshape(2, 3, 32, 32).transpose(0, 2, 3, 1))
+    (_, y_train_c), (_, y_test_c) = cifar100.load_data(label_mode="coarse")
+    assert y_train_c[:, 0].tolist() == ref["train"][2] and y_test_c[:, 0].tolist() == ref["test"][2]
+    with pytest.raises(ValueError, match="label_mode"):
+        cifar100.load_data(label_mode="medium")
+
+
+def test_cifar100_offline_message(data_dir):
+    with pytest.raises(FileNotFoundError) as info:
+        cifar100.load_data()
+    assert os.path.join(str(data_dir), "cifar-100-python") in str(info.value)
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST
+def _idx_bytes(arr):
+    header = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    return header + arr.astype(np.uint8).tobytes()
+
+
+def _write_fashion(root, n_train=6, n_test=4):
+    import gzip
+    folder = os.path.join(root, fashion_mnist.DIRNAME)
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(3)
+    ref = {"x_train": rng.integers(0, 256, (n_train, 28, 28)), "y_train": rng.integers(0, 10, n_train),
+           "x_test": rng.integers(0, 256, (n_test, 28, 28)), "y_test": rng.integers(0, 10, n_test)}
+    names = {"y_train": "train-labels-idx1-ubyte.gz", "x_train": "train-images-idx3-ubyte.gz",
+             "y_test": "t10k-labels-idx1-ubyte.gz", "x_test": "t10k-images-idx3-ubyte.gz"}
+    for key, name in names.items():
+        with gzip.open(os.path.join(folder, name), "wb") as f:
+            f.write(_idx_bytes(ref[key]))
+    return ref, folder
+
+
+def test_fashion_mnist_from_idx_files(data_dir):
+    ref, _ = _write_fashion(str(data_dir))
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    for got, key in ((x_train, "x_train"), (y_train, "y_train"), (x_test, "x_test"),
+                     (y_test, "y_test")):
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, ref[key])
+    assert x_train.shape == (6, 28, 28) and y_test.shape == (4,)
+
+
+def test_fashion_mnist_bad_idx_and_offline(data_dir):
+    import gzip
+    with pytest.raises(FileNotFoundError, match="fashion-mnist"):
+        fashion_mnist.load_data()
+    _, folder = _write_fashion(str(data_dir))
+    with gzip.open(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write(_idx_bytes(np.zeros((2, 2))))  # 2 dims where labels need 1
+    with pytest.raises(ValueError, match="IDX"):
+        fashion_mnist.load_data()
+    with gzip.open(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write(_idx_bytes(np.zeros(4))[:-1])  # truncated
+    with pytest.raises(ValueError, match="header says 4 bytes"):
+        fashion_mnist.load_data()

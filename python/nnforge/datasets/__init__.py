@@ -1,5 +1,6 @@
-"""nnforge.datasets: Keras's ``keras.datasets`` loaders (mnist ships with nnforge; cifar10 and
-imdb read ``$NNFORGE_DATA_DIR`` or ``~/.nnforge/datasets``, downloading when online)."""
-from . import cifar10, imdb, mnist
+"""nnforge.datasets: Keras's ``keras.datasets`` loaders. ``mnist`` ships with nnforge; the
+others read ``$NNFORGE_DATA_DIR`` (default ``~/.nnforge/datasets``), downloading and
+verifying their files when missing and online (never when ``NNFORGE_OFFLINE=1``)."""
+from . import cifar10, cifar100, fashion_mnist, imdb, mnist
 
-__all__ = ["cifar10", "imdb", "mnist"]
+__all__ = ["cifar10", "cifar100", "fashion_mnist", "imdb", "mnist"]

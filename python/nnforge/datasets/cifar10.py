@@ -67,40 +67,9 @@ def load_batch(fpath, label_key="labels"):
     return data.reshape(data.shape[0], 3, 32, 32), labels.astype(np.uint8)
 
 
-def _missing_message(root: str, folder: str, missing) -> str:
-    return (
-        f"CIFAR-10 not found: expected the folder {folder} containing "
-        f"{', '.join(TRAIN_FILES + (TEST_FILE,))} (missing: {', '.join(missing)}). "
-        f"Download {ORIGIN} (md5 {ARCHIVE_MD5}) and extract it into {root} so that "
-        f"{folder} exists, or set NNFORGE_DATA_DIR to the folder that contains {DIRNAME}."
-    )
-
-
 def _ensure_files() -> str:
-    root = _files.data_dir()
-    folder = os.path.join(root, DIRNAME)
-    needed = TRAIN_FILES + (TEST_FILE,)
-    missing = [n for n in needed if not os.path.isfile(os.path.join(folder, n))]
-    if not missing:
-        return folder
-    if os.path.isdir(folder) or _files.offline():
-        # A half-present folder is the user's: do not overwrite it.
-        raise _files.DatasetNotFoundError(_missing_message(root, folder, missing))
-    archive = os.path.join(root, ARCHIVE_NAME)
-    try:
-        if os.path.isfile(archive):
-            _files.verify_file(archive, md5=ARCHIVE_MD5, sha256=ARCHIVE_SHA256)
-        else:
-            _files.download(ORIGIN, archive, md5=ARCHIVE_MD5, sha256=ARCHIVE_SHA256)
-    except OSError as e:
-        raise _files.DatasetNotFoundError(
-            _missing_message(root, folder, missing) + f" (download failed: {e})"
-        ) from e
-    _files.safe_extract_tar(archive, root, only_prefix=DIRNAME)
-    missing = [n for n in needed if not os.path.isfile(os.path.join(folder, n))]
-    if missing:
-        raise _files.DatasetNotFoundError(_missing_message(root, folder, missing))
-    return folder
+    return _files.ensure_extracted("CIFAR-10", DIRNAME, TRAIN_FILES + (TEST_FILE,), ORIGIN,
+                                   ARCHIVE_NAME, md5=ARCHIVE_MD5, sha256=ARCHIVE_SHA256)
 
 
 def load_data():
