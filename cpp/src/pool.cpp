@@ -15,6 +15,12 @@
 namespace nnforge {
 namespace {
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define NNF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NNF_CLONES
+#endif
+
 constexpr int64_t kParallelWork = 1 << 16;
 
 struct Window {
@@ -36,6 +42,27 @@ inline bool threaded(double work, int64_t tasks) {
   return tasks > 1 && work >= static_cast<double>(kParallelWork) && get_num_threads() > 1;
 }
 
+// Running max over one window element, vectorisable over channels: branch-free selects (NaN
+// never wins, as with a plain `>` test), restrict pointers, an AVX-512/AVX2 clone picked at run
+// time.
+NNF_CLONES void max_step_arg(const float* __restrict__ xp, float* __restrict__ yo,
+                             int32_t* __restrict__ ao, int32_t base, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    const float v = xp[c];
+    const bool gt = v > yo[c];
+    yo[c] = gt ? v : yo[c];
+    ao[c] = gt ? base + static_cast<int32_t>(c) : ao[c];
+  }
+}
+
+NNF_CLONES void max_step(const float* __restrict__ xp, float* __restrict__ yo, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+}
+
+NNF_CLONES void iota_from(int32_t* __restrict__ ao, int32_t first, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) ao[c] = first + static_cast<int32_t>(c);
+}
+
 void max_row(const float* x, float* y, int32_t* argmax, const Pool2DShape& s, int64_t n,
              int64_t oh) {
   const int64_t C = s.C;
@@ -54,23 +81,16 @@ void max_row(const float* x, float* y, int32_t* argmax, const Pool2DShape& s, in
     const int64_t first = (w.h0 * s.W + w.w0) * C;
     std::memcpy(yo, xi + first, static_cast<size_t>(C) * sizeof(float));
     if (ao) {
-      for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<int32_t>(first + c);
+      iota_from(ao, static_cast<int32_t>(first), C);
       for (int64_t ih = w.h0; ih < w.h1; ++ih)
         for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
           const int64_t base = (ih * s.W + iw) * C;
-          const float* xp = xi + base;
-          for (int64_t c = 0; c < C; ++c)
-            if (xp[c] > yo[c]) {
-              yo[c] = xp[c];
-              ao[c] = static_cast<int32_t>(base + c);
-            }
+          max_step_arg(xi + base, yo, ao, static_cast<int32_t>(base), C);
         }
     } else {
       for (int64_t ih = w.h0; ih < w.h1; ++ih)
-        for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
-          const float* xp = xi + (ih * s.W + iw) * C;
-          for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
-        }
+        for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw)
+          max_step(xi + (ih * s.W + iw) * C, yo, C);
     }
   }
 }
