@@ -159,7 +159,8 @@ Conv2DShape conv_shape(const std::string& fn, const shape4_t& xs, const shape4_t
 }
 
 Pool2DShape pool_shape(const std::string& fn, const shape4_t& xs, const pair_t& pool,
-                       const pair_t& strides, const pair_t& pad, const pair_t& out_hw) {
+                       const pair_t& strides, const pair_t& pad, const pair_t& out_hw,
+                       bool check_windows = true) {
   Pool2DShape s{};
   std::tie(s.N, s.H, s.W, s.C) = xs;
   std::tie(s.KH, s.KW) = pool;
@@ -185,6 +186,16 @@ Pool2DShape pool_shape(const std::string& fn, const shape4_t& xs, const pair_t& 
   product(fn, {s.N, s.OH, s.OW, s.C});
   product(fn, {s.OH + s.pad_top, s.SH, s.KH});
   product(fn, {s.OW + s.pad_left, s.SW, s.KW});
+  if (check_windows && s.N > 0) {
+    // As nnforge._cpu: every window must meet the image (the kernels would write 0 otherwise).
+    if (s.H < 1 || s.W < 1)
+      fail(fn, "input height and width must be >= 1 when the batch is not empty");
+    const int64_t last_h = (s.OH - 1) * s.SH - s.pad_top;
+    const int64_t last_w = (s.OW - 1) * s.SW - s.pad_left;
+    if (s.pad_top >= s.KH || s.pad_left >= s.KW || last_h >= s.H || last_w >= s.W)
+      fail(fn, "some pooling windows hold only padding (need pad < pool and "
+               "(OH-1)*SH - pad_top < H, (OW-1)*SW - pad_left < W)");
+  }
   return s;
 }
 
@@ -454,6 +465,7 @@ PYBIND11_MODULE(_cuda, m) {
     const Conv2DShape s = conv_shape(fn, x_shape, w_shape, strides, dilation, pad, out_hw);
     const Act ac = as_act(fn, act);
     const nc::Precision prec = as_precision(fn, precision);
+    if (s.N == 0) return;  // an empty batch: nothing to read or write, no device touched
     const float* X = dptr<const float>(fn, "x", x, s.N * s.H * s.W * s.C);
     const float* Wt = dptr<const float>(fn, "w", w, s.KH * s.KW * s.C * s.F);
     const float* B = dptr<const float>(fn, "bias", bias, s.F, true);
@@ -546,7 +558,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("max_pool2d_backward", [](ptr_t dy, ptr_t argmax, ptr_t dx, shape4_t x_shape,
                                   pair_t out_hw, ptr_t stream) {
     const std::string fn = "max_pool2d_backward";
-    const Pool2DShape s = pool_shape(fn, x_shape, {1, 1}, {1, 1}, {0, 0}, out_hw);
+    const Pool2DShape s = pool_shape(fn, x_shape, {1, 1}, {1, 1}, {0, 0}, out_hw, false);
     const int64_t ny = s.N * s.OH * s.OW * s.C;
     const float* DY = dptr<const float>(fn, "dy", dy, ny);
     const int32_t* AM = dptr<const int32_t>(fn, "argmax", argmax, ny);

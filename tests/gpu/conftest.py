@@ -29,6 +29,19 @@ def gpu_ready() -> bool:
     return _ready
 
 
+def pytest_configure(config):
+    # NNFORGE_CUPY_NO_POOL=1 (set by tools/gpu_check.sh under compute-sanitizer): every CuPy
+    # array gets its own cudaMalloc, so memcheck sees an out-of-bounds access at the edge of the
+    # array instead of inside a pooled block.
+    if os.environ.get("NNFORGE_CUPY_NO_POOL") == "1":
+        try:
+            import cupy
+            cupy.cuda.set_allocator(None)
+            cupy.cuda.set_pinned_memory_allocator(None)
+        except Exception:
+            pass
+
+
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs CuPy, nnforge._cuda and a CUDA device")
     for item in items:
