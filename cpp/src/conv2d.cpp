@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
@@ -30,6 +31,8 @@ void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t
 namespace {
 
 constexpr int64_t kColsBudget = 8ll << 20;  // bytes of im2col scratch per chunk
+constexpr int64_t kSmallFilter = 4096;       // K*F at most this: rows reduced in fixed chunks
+constexpr int64_t kReduceRows = 1024;        // im2col rows per chunk of that reduction
 
 // Per-thread scratch, grown on demand (never beyond one chunk) and kept for the next call.
 float* scratch(int64_t floats) {
@@ -116,6 +119,29 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
   }
   if (is_pointwise(s)) {
     sgemm(true, false, K, F, M, 1.0f, x, K, dy, F, 0.0f, dw, F);  // dw = x^T @ dy
+    return;
+  }
+  if (K * F <= kSmallFilter && M >= 4 * kReduceRows) {  // shape-only test: same path for any thread count
+    // A small filter (conv1: 27 x 32) over many rows: one sgemm could only use one thread. Cut
+    // the rows into fixed chunks (their size depends on the shape alone), let each thread do
+    // im2col + sgemm for its chunks into private partial sums (cols stay in L2), and add the
+    // partials in chunk order: bitwise the same for any thread count.
+    const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
+    const int64_t nchunks = (R + rpc - 1) / rpc;
+    std::vector<float> part(static_cast<size_t>(nchunks * K * F));
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc);
+      float* cols = scratch(rpc * s.OW * K);
+      detail::im2col_rows(x, cols, s, r0, r1);
+      sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F, 0.0f,
+            part.data() + c * K * F, F);
+    }
+    std::memcpy(dw, part.data(), static_cast<size_t>(K * F) * sizeof(float));
+    for (int64_t c = 1; c < nchunks; ++c) {
+      const float* pc = part.data() + c * K * F;
+      for (int64_t i = 0; i < K * F; ++i) dw[i] += pc[i];
+    }
     return;
   }
   const int64_t cr = chunk_rows(s);
