@@ -29,8 +29,18 @@ class Initializer:
     def get_config(self) -> dict:
         return {}
 
+    # Keras 3 writes these for its variance-scaling initializers; nnforge derives the fans from
+    # the shape, which is what they default to (None).
+    _KERAS_ONLY_KEYS = ("input_axes", "output_axes")
+
     @classmethod
     def from_config(cls, config: dict):
+        config = dict(config)
+        for key in cls._KERAS_ONLY_KEYS:
+            if key in config:
+                if config[key] is not None:
+                    raise ValueError(f"{cls.__name__}.from_config: '{key}' is not supported")
+                del config[key]
         return cls(**config)
 
 

@@ -434,3 +434,15 @@ def _resolve_accuracy(loss, y_true_shape, y_pred_shape) -> Callable:
 def serialize(metric) -> dict:
     return {"module": "keras.metrics", "class_name": type(metric).__name__,
             "config": metric.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict) -> Metric:
+    """A metric from its serialized form (``{"class_name": ..., "config": ...}``)."""
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown metric {config.get('class_name')!r}")
+    cfg = dict(config.get("config", {}))
+    try:
+        return cls(**cfg)
+    except TypeError:
+        return cls(name=cfg.get("name")) if "name" in cfg else cls()

@@ -15,10 +15,12 @@ from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.layer import Layer, dtype_policy_config
 from nnforge.layers.node import flatten, map_structure
 
+from nnforge.saving.model_io import ModelIO
+
 from .trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, ModelIO, Layer):
     """A model grouping layers, with training and inference features.
 
     Functional API:

@@ -1,0 +1,189 @@
+"""Weights in Keras 3's HDF5 layout (``model.weights.h5`` inside a ``.keras`` file, and
+``.weights.h5`` files): ``layers/<name>/vars/<i>`` per layer, where ``<name>`` is the layer
+class in snake_case made unique within its container (``dense``, ``dense_1``), as Keras's saving
+library walks them; ``optimizer/vars/<i>`` holds the iteration count, the learning rate, then
+each slot variable in the order of the model's trainable weights."""
+from __future__ import annotations
+
+import io
+import os
+from typing import Dict, Iterable, List, Tuple
+
+import numpy as np
+
+from nnforge.naming import to_snake_case
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is in the [test] and [saving] extras
+        raise ImportError("Saving and loading weights needs h5py: pip install h5py "
+                          "(or pip install 'nnforge[saving]')") from None
+    return h5py
+
+
+def child_layers(layer) -> List:
+    """The layers Keras's saving library visits under ``layer`` (a model's ``layers``)."""
+    from nnforge.models import Model
+    if isinstance(layer, Model):
+        return list(layer.layers)
+    return list(getattr(layer, "_layers", []))
+
+
+def container_names(layers: Iterable) -> List[Tuple[str, object]]:
+    counts: Dict[str, int] = {}
+    out = []
+    for layer in layers:
+        base = to_snake_case(type(layer).__name__)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        out.append((base if n == 0 else f"{base}_{n}", layer))
+    return out
+
+
+def _write_layer(group, layer) -> None:
+    vars_g = group.create_group("vars")
+    vars_g.attrs["name"] = layer.name
+    for i, w in enumerate(layer._own_weights):
+        vars_g.create_dataset(str(i), data=np.asarray(w.numpy()))
+    children = child_layers(layer)
+    if children:
+        sub = group.create_group("layers")
+        for name, child in container_names(children):
+            _write_layer(sub.create_group(name), child)
+
+
+def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
+    own = layer._own_weights
+    vars_g = group.get("vars")
+    stored = len(vars_g) if vars_g is not None else 0
+    if stored != len(own) and not skip_mismatch:
+        raise ValueError(f"{where}: layer '{layer.name}' ({type(layer).__name__}) has "
+                         f"{len(own)} weights but the file holds {stored}")
+    for i, w in enumerate(own):
+        if vars_g is None or str(i) not in vars_g:
+            if skip_mismatch:
+                continue
+            raise ValueError(f"{where}: weight {i} of layer '{layer.name}' is missing")
+        ds = vars_g[str(i)]
+        if tuple(ds.shape) != tuple(w.shape):
+            if skip_mismatch:
+                continue
+            raise ValueError(f"{where}: weight '{w.path}' of layer '{layer.name}' has shape "
+                             f"{tuple(w.shape)} but the file holds shape {tuple(ds.shape)}")
+        w.assign(np.asarray(ds[()], dtype=w.dtype))
+    children = child_layers(layer)
+    if children:
+        sub = group.get("layers")
+        for name, child in container_names(children):
+            if sub is None or name not in sub:
+                if skip_mismatch or not child._all_weights():
+                    continue
+                raise ValueError(f"{where}: no weights for layer '{child.name}' (group "
+                                 f"'{name}') in the file")
+            _read_layer(sub[name], child, where, skip_mismatch)
+
+
+def optimizer_values(model) -> List[np.ndarray]:
+    """Keras's optimizer variable list: iterations, learning_rate, then the slots of each
+    trainable weight in order (created, as zeros, where the optimizer has not stepped yet)."""
+    opt = model.optimizer
+    values = [np.asarray(opt.iterations, dtype=np.int64),
+              np.asarray(float(opt.learning_rate), dtype=np.float32)]
+    for v in model.trainable_weights:
+        for s in opt._ensure_slots(v):
+            values.append(np.asarray(s.numpy()))
+    return values
+
+
+def write_h5(target, model, include_optimizer: bool) -> None:
+    h5py = _h5py()
+    with h5py.File(target, "w") as f:
+        top = f.create_group("vars")
+        top.attrs["name"] = model.name
+        layers_g = f.create_group("layers")
+        for name, layer in container_names(child_layers(model)):
+            _write_layer(layers_g.create_group(name), layer)
+        if include_optimizer and getattr(model, "optimizer", None) is not None:
+            og = f.create_group("optimizer").create_group("vars")
+            og.attrs["name"] = model.optimizer.name
+            for i, val in enumerate(optimizer_values(model)):
+                og.create_dataset(str(i), data=val)
+
+
+def read_h5(source, model, where: str, skip_mismatch: bool = False,
+            load_optimizer: bool = False) -> None:
+    h5py = _h5py()
+    try:
+        f = h5py.File(source, "r")
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{where}: not a readable HDF5 weights file ({e})") from None
+    with f:
+        layers_g = f.get("layers")
+        for name, layer in container_names(child_layers(model)):
+            if layers_g is None or name not in layers_g:
+                if skip_mismatch or not layer._all_weights():
+                    continue
+                raise ValueError(f"{where}: no weights for layer '{layer.name}' (group "
+                                 f"'{name}') in the file")
+            _read_layer(layers_g[name], layer, where, skip_mismatch)
+        og = f.get("optimizer/vars")
+        if load_optimizer and og is not None and getattr(model, "optimizer", None) is not None:
+            _read_optimizer(og, model, where)
+
+
+def _read_optimizer(og, model, where: str) -> None:
+    opt = model.optimizer
+    tw = model.trainable_weights
+    expected = 2 + sum(len(opt._ensure_slots(v)) for v in tw)
+    if len(og) == 2 and expected > 2:
+        # Saved before the optimizer ever stepped (Keras builds slots on the first update): only
+        # the iteration count and the learning rate; the slots start from zeros, as they would.
+        expected = 2
+    if len(og) != expected:
+        raise ValueError(f"{where}: the optimizer state holds {len(og)} variables, expected "
+                         f"{expected} for {type(opt).__name__} on {len(tw)} trainable weights")
+    opt.iterations = int(og["0"][()])
+    from nnforge.optimizers.schedules import LearningRateSchedule
+    if not isinstance(opt._learning_rate, LearningRateSchedule):
+        opt.learning_rate = float(og["1"][()])
+    i = 2
+    for v in (tw if expected > 2 else []):
+        for s in opt._ensure_slots(v):
+            ds = og[str(i)]
+            if tuple(ds.shape) != s.shape:
+                raise ValueError(f"{where}: optimizer slot {i} has shape {tuple(ds.shape)}, "
+                                 f"expected {s.shape}")
+            s.assign(np.asarray(ds[()], dtype=s.dtype))
+            i += 1
+    opt.built = True
+
+
+def save_weights(model, filepath: str, overwrite: bool = True) -> None:
+    """``model.save_weights``: the ``.weights.h5`` file, written atomically."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"save_weights: the filename must end in '.weights.h5', got "
+                         f"{filepath!r}")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
+    buf = io.BytesIO()
+    write_h5(buf, model, include_optimizer=False)
+    from .atomic import atomic_write
+    with atomic_write(filepath) as f:
+        f.write(buf.getvalue())
+
+
+def load_weights(model, filepath: str, skip_mismatch: bool = False) -> None:
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".keras"):
+        from .keras_file import load_weights_from_keras
+        load_weights_from_keras(model, filepath, skip_mismatch)
+        return
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"load_weights: expected a '.weights.h5' or '.keras' file, got "
+                         f"{filepath!r}")
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"load_weights: no such file {filepath!r}")
+    read_h5(filepath, model, f"load_weights({filepath!r})", skip_mismatch)
