@@ -5,6 +5,14 @@ from .dense import Dense
 from .conv2d import Conv2D
 from .pooling2d import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .core_layers import Activation, Dropout, Flatten
+from .normalization import BatchNormalization
+from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
+                      concatenate)
+from .reshaping import Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
+from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from .global_pooling import (GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
+                             GlobalMaxPooling2D)
+from .spatial_dropout import SpatialDropout2D
 
 Convolution2D = Conv2D
 

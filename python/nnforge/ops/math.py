@@ -420,3 +420,32 @@ def all(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
 def any(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     a = data_of(x, "any")
     return Tensor(_xp(a).any(a, axis=axis, keepdims=keepdims))
+
+
+def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
+    """Pad with a constant (``keras.ops.pad``); pad_width as NumPy's, one pair per axis."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    a = data_of(x, "pad", "x")
+    pw = [tuple(int(v) for v in p) for p in pad_width]
+    if len(pw) != a.ndim or _b.any(len(p) != 2 or p[0] < 0 or p[1] < 0 for p in pw):
+        raise ValueError(f"pad: pad_width must hold one (before, after) pair of non-negative ints "
+                         f"per axis of the input of shape {tuple(a.shape)}, got {pad_width!r}")
+    y = _xp(a).pad(a, pw, mode="constant", constant_values=constant_values)
+    idx = tuple(slice(b, b + n) for (b, _), n in zip(pw, a.shape))
+    return record(y, (x,), lambda g, n: (g[idx],))
+
+
+def repeat(x, repeats: int, axis: int) -> Tensor:
+    """Repeat each element ``repeats`` times along ``axis`` (``keras.ops.repeat``)."""
+    a = data_of(x, "repeat", "x")
+    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeat: repeats must be a positive int, got {repeats!r}")
+    ax = axis % a.ndim
+    y = _xp(a).repeat(a, repeats, axis=ax)
+
+    def backward(g, needs):
+        shape = a.shape[:ax] + (a.shape[ax], repeats) + a.shape[ax + 1:]
+        return (g.reshape(shape).sum(axis=ax + 1),)
+
+    return record(y, (x,), backward)

@@ -1,0 +1,47 @@
+"""Global average and max pooling over the spatial axes of NHWC inputs."""
+from __future__ import annotations
+
+from nnforge import ops
+
+from .layer import Layer
+
+
+class _GlobalPooling2D(Layer):
+    def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{type(self).__name__} '{self.name}': only channels_last is "
+                             "supported")
+        self.data_format = "channels_last"
+        self.keepdims = keepdims
+
+    def compute_output_shape(self, s):
+        if len(s) != 4:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected a 4-D input, got "
+                             f"{tuple(s)}")
+        return (s[0], 1, 1, s[3]) if self.keepdims else (s[0], s[3])
+
+    def call(self, inputs):
+        self.compute_output_shape(tuple(inputs.shape))
+        return type(self)._reduce(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"data_format": self.data_format, "keepdims": self.keepdims})
+        return config
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """Mean over height and width: (batch, H, W, C) -> (batch, C)."""
+
+    _reduce = staticmethod(ops.mean)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """Max over height and width: (batch, H, W, C) -> (batch, C)."""
+
+    _reduce = staticmethod(ops.max)
+
+
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
