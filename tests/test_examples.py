@@ -43,3 +43,9 @@ def test_cifar10_cnn_example_on_synthetic_data():
     out = run_example("cifar10_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2")
     assert "Total params: 42,442" in out
     assert accuracy(out) >= 0.5
+
+
+@pytest.mark.slow
+def test_augmented_cnn_example_with_callbacks_and_checkpoint():
+    out = run_example("augmented_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2")
+    assert "Best checkpoint:" in out and accuracy(out) > 0.1

@@ -13,6 +13,8 @@ from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .global_pooling import (GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                              GlobalMaxPooling2D)
 from .spatial_dropout import SpatialDropout2D
+from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
+                            RandomTranslation, RandomZoom, Rescaling)
 
 Convolution2D = Conv2D
 
