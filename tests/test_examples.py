@@ -49,3 +49,9 @@ def test_cifar10_cnn_example_on_synthetic_data():
 def test_augmented_cnn_example_with_callbacks_and_checkpoint():
     out = run_example("augmented_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2")
     assert "Best checkpoint:" in out and accuracy(out) > 0.1
+
+
+@pytest.mark.slow
+def test_text_classification_example_on_synthetic_reviews():
+    out = run_example("text_classification.py", "--synthetic", "--epochs", "2", "--verbose", "2")
+    assert accuracy(out) > 0.8

@@ -13,6 +13,9 @@ from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .global_pooling import (GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                              GlobalMaxPooling2D)
 from .spatial_dropout import SpatialDropout2D
+from .embedding import Embedding
+from .conv1d import (AveragePooling1D, AvgPool1D, Conv1D, GlobalAveragePooling1D, GlobalAvgPool1D,
+                     GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 

@@ -436,3 +436,26 @@ def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tenso
     mask = be.asarray(keep)
     y = a * mask
     return record(y, (x,), lambda g, n: (g * mask,))
+
+
+def embedding_lookup(table, ids) -> Tensor:
+    """Rows of ``table`` for integer ``ids`` (any shape); the gradient scatters into the rows."""
+    t = float_data(table, "embedding_lookup", "table")
+    i = data_of(ids, "embedding_lookup", "ids")
+    xp = _be(t).xp
+    i = same_backend(i, t)[0]
+    if i.dtype.kind == "f":
+        if not bool(xp.all(i == xp.floor(i))):
+            raise ValueError("embedding_lookup: ids must be integers")
+    i = i.astype(np.int64)
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
+        raise ValueError(f"embedding_lookup: ids must be in [0, {t.shape[0]}), got values in "
+                         f"[{int(i.min())}, {int(i.max())}]")
+    y = t[i]
+
+    def backward(g, needs):
+        out = xp.zeros_like(t)
+        xp.add.at(out, i.reshape(-1), g.reshape(-1, t.shape[1]))
+        return (out, None)
+
+    return record(y, (table, ids), backward)

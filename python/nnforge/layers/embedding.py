@@ -1,0 +1,67 @@
+"""Embedding: integer ids to dense vectors."""
+from __future__ import annotations
+
+from nnforge import backend, constraints, initializers, ops, regularizers
+from nnforge.core.tensor import Tensor
+
+from .layer import Layer
+
+
+class Embedding(Layer):
+    """Maps integer ids in [0, input_dim) to vectors of size output_dim.
+
+    Args:
+        input_dim: vocabulary size.
+        output_dim: embedding size.
+        embeddings_initializer: default 'uniform' (in [-0.05, 0.05]).
+        mask_zero: id 0 is padding: downstream layers get a mask (ids != 0).
+    """
+
+    _integer_inputs = True
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None,
+                 mask_zero: bool = False, **kwargs):
+        kwargs.pop("input_length", None)
+        super().__init__(**kwargs)
+        if input_dim < 1 or output_dim < 1:
+            raise ValueError(f"Embedding '{self.name}': input_dim and output_dim must be "
+                             f"positive, got {input_dim} and {output_dim}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        init = "random_uniform" if embeddings_initializer == "uniform" else embeddings_initializer
+        self.embeddings_initializer = initializers.get(init)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+
+    def build(self, input_shape=None) -> None:
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint,
+                                          name="embeddings")
+        self.built = True
+
+    def call(self, inputs):
+        return ops.embedding_lookup(self.embeddings, inputs)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        data = inputs.data if isinstance(inputs, Tensor) else inputs
+        return Tensor(data != 0) if backend.is_array(data) else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"input_dim": self.input_dim, "output_dim": self.output_dim,
+                       "embeddings_initializer": initializers.serialize(
+                           self.embeddings_initializer),
+                       "embeddings_regularizer": regularizers.serialize(
+                           self.embeddings_regularizer),
+                       "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+                       "mask_zero": self.mask_zero})
+        return config
