@@ -106,7 +106,8 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
     first.save(tmp_path / "ckpt.keras")
     keras.utils.set_random_seed(999)  # the checkpoint must restore the random state itself
     resumed = keras.models.load_model(tmp_path / "ckpt.keras")
-    train(resumed, x, y, 3, initial_epoch=2)
+    assert resumed.epochs_trained == 2  # the checkpoint records where training stopped
+    train(resumed, x, y, 3, initial_epoch=resumed.epochs_trained)
     for p, q in zip(straight.get_weights(), resumed.get_weights()):
         assert p.tobytes() == q.tobytes()
 

@@ -41,6 +41,7 @@ class Trainer:
         self._compiled = None
         self._loss_tracker = None
         self._train_vars = None
+        self.epochs_trained = 0  # epochs completed by fit (saved in checkpoints, for resuming)
 
     # -- compile -------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -329,6 +330,7 @@ class Trainer:
                     val_logs = self.evaluate(val, steps=validation_steps, verbose=0,
                                              return_dict=True)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            self.epochs_trained = epoch + 1
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break

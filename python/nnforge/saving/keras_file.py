@@ -94,7 +94,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
                 "nnforge": True}
     weights = io.BytesIO()
     write_h5(weights, model, include_optimizer=include_optimizer and cc is not None)
-    extras = {"format": 1, "global_rng": random_state.get_state(), "layer_rngs": _layer_rngs(model)}
+    extras = {"format": 1, "epoch": int(getattr(model, "epochs_trained", 0)),
+              "global_rng": random_state.get_state(), "layer_rngs": _layer_rngs(model)}
     with atomic_write(filepath) as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
@@ -174,6 +175,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         if "nnforge.json" in zf.namelist():
             extras = _json(zf, "nnforge.json", where)
             _restore_rngs(model, extras)
+            if isinstance(extras.get("epoch"), int) and extras["epoch"] >= 0:
+                model.epochs_trained = extras["epoch"]
     return model
 
 
