@@ -15,13 +15,6 @@ using namespace nnforge_bind;
 namespace {
 
 // An ndarray argument (no conversion): anything else is a TypeError naming the argument.
-py::array arr(const std::string& fn, const char* name, const py::object& o) {
-  if (!py::isinstance<py::array>(o))
-    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
-                         std::string(py::str(py::type::of(o).attr("__name__"))));
-  return py::reinterpret_borrow<py::array>(o);
-}
-
 nnforge::Act act_code(const std::string& fn, int64_t act) {
   if (act < 0 || act > 3)
     fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +

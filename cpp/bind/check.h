@@ -80,6 +80,32 @@ inline void check_same_shape(const std::string& fn, const char* na, const py::ar
                  shape_str(b) + " must have the same shape");
 }
 
+// An argument that must be a NumPy array (TypeError otherwise: the bindings convert nothing).
+inline py::array arr(const std::string& fn, const char* name, const py::object& o) {
+  if (!py::isinstance<py::array>(o))
+    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(o).attr("__name__"))));
+  return py::reinterpret_borrow<py::array>(o);
+}
+
+// Refuses two arrays whose memory overlaps (an output must not alias an input).
+inline void no_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,
+                       const py::array& b) {
+  if (a.size() == 0 || b.size() == 0) return;
+  const auto lo_a = reinterpret_cast<std::uintptr_t>(a.data()), hi_a = lo_a + a.nbytes();
+  const auto lo_b = reinterpret_cast<std::uintptr_t>(b.data()), hi_b = lo_b + b.nbytes();
+  if (lo_a < hi_b && lo_b < hi_a)
+    fail(fn, std::string("arguments '") + na + "' " + shape_str(a) + " and '" + nb + "' " +
+                 shape_str(b) + " must not share memory");
+}
+
+// a * b, refusing int64 overflow.
+inline int64_t mul(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
+  return r;
+}
+
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }
 inline float* fmut(py::array& a) { return static_cast<float*>(a.mutable_data()); }
 

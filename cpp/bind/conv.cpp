@@ -20,13 +20,6 @@ namespace {
 using Pair = std::array<int64_t, 2>;
 constexpr int64_t kMaxGeom = std::numeric_limits<int32_t>::max();
 
-py::array arr(const std::string& fn, const char* name, const py::object& o) {
-  if (!py::isinstance<py::array>(o))
-    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
-                         std::string(py::str(py::type::of(o).attr("__name__"))));
-  return py::reinterpret_borrow<py::array>(o);
-}
-
 std::string pair_str(const Pair& p) {
   return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
 }
@@ -59,25 +52,10 @@ Pair pair_arg(const std::string& fn, const char* name, const py::object& o, int6
   return p;
 }
 
-int64_t mul(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
-  return r;
-}
 int64_t add(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
   int64_t r;
   if (__builtin_add_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
   return r;
-}
-
-void no_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,
-                const py::array& b) {
-  if (a.size() == 0 || b.size() == 0) return;
-  const auto lo_a = reinterpret_cast<uintptr_t>(a.data()), hi_a = lo_a + a.nbytes();
-  const auto lo_b = reinterpret_cast<uintptr_t>(b.data()), hi_b = lo_b + b.nbytes();
-  if (lo_a < hi_b && lo_b < hi_a)
-    fail(fn, std::string("output '") + na + "' " + shape_str(a) + " must not share memory with '" +
-                 nb + "' " + shape_str(b));
 }
 
 // Fills s from the sizes and geometry and checks everything the kernels rely on.

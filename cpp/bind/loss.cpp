@@ -15,23 +15,6 @@ using namespace nnforge_bind;
 
 namespace {
 
-py::array arr(const std::string& fn, const char* name, const py::object& o) {
-  if (!py::isinstance<py::array>(o))
-    throw py::type_error(fn + ": argument '" + name + "' must be a numpy.ndarray, got " +
-                         std::string(py::str(py::type::of(o).attr("__name__"))));
-  return py::reinterpret_borrow<py::array>(o);
-}
-
-void no_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,
-                const py::array& b) {
-  if (a.size() == 0 || b.size() == 0) return;
-  const auto lo_a = reinterpret_cast<uintptr_t>(a.data()), hi_a = lo_a + a.nbytes();
-  const auto lo_b = reinterpret_cast<uintptr_t>(b.data()), hi_b = lo_b + b.nbytes();
-  if (lo_a < hi_b && lo_b < hi_a)
-    fail(fn, std::string("output '") + na + "' " + shape_str(a) + " must not share memory with '" +
-                 nb + "' " + shape_str(b));
-}
-
 struct Out {
   float* losses;
   float* grad;
