@@ -318,13 +318,18 @@ class Layer:
             return KerasTensor(s, dtype=self.dtype, name=f"keras_tensor_{id(self)}_{i}",
                                history=(self, node_index, i))
 
-        if isinstance(out_shape, tuple) and (not out_shape or not isinstance(out_shape[0], tuple)):
-            outputs = make(out_shape)
-        else:
-            outputs = map_structure(make, list(out_shape)) if isinstance(out_shape, list) \
-                else map_structure(make, out_shape)
-            if isinstance(out_shape, tuple):
-                outputs = list(outputs)
+        def is_shape(s):
+            return isinstance(s, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                                for d in s)
+
+        def build(s):
+            if is_shape(s):
+                return make(s)
+            if isinstance(s, dict):
+                return {k: build(v) for k, v in s.items()}
+            return [build(v) for v in s]
+
+        outputs = build(out_shape)
         self._inbound_nodes.append(Node(self, (inputs,) + tuple(args), kwargs, outputs))
         return outputs
 

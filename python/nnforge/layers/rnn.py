@@ -1,0 +1,332 @@
+"""Recurrent layers: SimpleRNN, LSTM, GRU (Keras 3's weight layouts and gate orders), the
+generic ``RNN`` over a cell, and the cells. The input projection of every step is one GEMM over
+(batch * steps); each step then costs one recurrent GEMM and vectorised gate math, recorded on
+the tape so BPTT comes from autodiff."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+
+from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge.core.tensor import Tensor
+
+from .layer import Layer
+
+
+def _split(t, n: int, axis: int = -1) -> List:
+    size = t.shape[axis] // n
+    return [ops.getitem(t, (Ellipsis, slice(i * size, (i + 1) * size))) for i in range(n)]
+
+
+class _Cell(Layer):
+    """Common arguments of the cells (as Keras's)."""
+
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive int, "
+                             f"got {units!r}")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        if dropout or recurrent_dropout:
+            raise ValueError(f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout "
+                             "are not supported yet; use a Dropout layer")
+        self.dropout, self.recurrent_dropout, self.seed = 0.0, 0.0, seed
+        self.gates = 1
+
+    def _build_weights(self, input_dim: int, bias_shape) -> None:
+        g = self.gates * self.units
+        self.kernel = self.add_weight(shape=(input_dim, g), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, g), initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
+            name="recurrent_kernel")
+        self.bias = self.add_weight(shape=bias_shape, initializer=self._bias_init(),
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    @property
+    def state_size(self):
+        return self.units
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "units": self.units, "activation": activations.serialize(self.activation),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": 0.0, "recurrent_dropout": 0.0, "seed": self.seed})
+        return config
+
+
+class SimpleRNNCell(_Cell):
+    """``h = activation(x W + h U + b)``."""
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, activation=activation, **kwargs)
+
+    def build(self, input_shape):
+        self._build_weights(input_shape[-1], (self.units,))
+
+    def project(self, x):
+        return ops.dense(x, self.kernel, self.bias)
+
+    def step(self, xp, states):
+        h = self.activation(ops.add(xp, ops.matmul(states[0], self.recurrent_kernel)))
+        return h, [h]
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("recurrent_activation", None)
+        return config
+
+
+class LSTMCell(_Cell):
+    """Keras's LSTM cell: gates i, f, c, o in that order along the kernel's columns."""
+
+    def __init__(self, units, unit_forget_bias: bool = True, **kwargs):
+        kwargs.pop("implementation", None)
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+        self.gates = 4
+
+    def _bias_init(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, u = self.bias_initializer, self.units
+
+        def init(shape, dtype="float32"):
+            b = np.asarray(base((u,), dtype=dtype))
+            return np.concatenate([b, np.ones(u, dtype), np.asarray(base((2 * u,), dtype=dtype))])
+        return init
+
+    def build(self, input_shape):
+        self._build_weights(input_shape[-1], (4 * self.units,))
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def project(self, x):
+        return ops.dense(x, self.kernel, self.bias)
+
+    def step(self, xp, states):
+        h, c = states
+        z = ops.add(xp, ops.matmul(h, self.recurrent_kernel))
+        zi, zf, zc, zo = _split(z, 4)
+        i = self.recurrent_activation(zi)
+        f = self.recurrent_activation(zf)
+        o = self.recurrent_activation(zo)
+        c = ops.add(ops.multiply(f, c), ops.multiply(i, self.activation(zc)))
+        h = ops.multiply(o, self.activation(c))
+        return h, [h, c]
+
+    def get_config(self):
+        config = super().get_config()
+        config["unit_forget_bias"] = self.unit_forget_bias
+        return config
+
+
+class GRUCell(_Cell):
+    """Keras's GRU cell (reset_after=True): gates z, r, h; bias (2, 3*units) for the input and
+    the recurrent projections."""
+
+    def __init__(self, units, reset_after: bool = True, **kwargs):
+        kwargs.pop("implementation", None)
+        super().__init__(units, **kwargs)
+        if not reset_after:
+            raise ValueError(f"GRUCell '{self.name}': only reset_after=True (Keras's default) is "
+                             "supported")
+        self.reset_after = True
+        self.gates = 3
+
+    def build(self, input_shape):
+        self._build_weights(input_shape[-1], (2, 3 * self.units))
+
+    def project(self, x):
+        b = ops.getitem(self.bias, 0) if self.bias is not None else None
+        return ops.dense(x, self.kernel, b)
+
+    def step(self, xp, states):
+        h = states[0]
+        hu = ops.matmul(h, self.recurrent_kernel)
+        if self.bias is not None:
+            hu = ops.add(hu, ops.getitem(self.bias, 1))
+        xz, xr, xh = _split(xp, 3)
+        hz, hr, hh = _split(hu, 3)
+        z = self.recurrent_activation(ops.add(xz, hz))
+        r = self.recurrent_activation(ops.add(xr, hr))
+        cand = self.activation(ops.add(xh, ops.multiply(r, hh)))
+        h = ops.add(ops.multiply(z, h), ops.multiply(ops.subtract(1.0, z), cand))
+        return h, [h]
+
+    def get_config(self):
+        config = super().get_config()
+        config["reset_after"] = True
+        return config
+
+
+class RNN(Layer):
+    """Runs a cell over the steps of a (batch, steps, features) input.
+
+    Args:
+        cell: a SimpleRNNCell, LSTMCell or GRUCell.
+        return_sequences: return every step's output (batch, steps, units), not only the last.
+        return_state: also return the final states.
+        go_backwards: process the steps in reverse (the sequence output is reversed too, as
+            Keras returns it).
+    A mask (e.g. from Embedding(mask_zero=True)) makes masked steps carry the state through.
+    """
+
+    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if stateful:
+            raise ValueError(f"RNN '{self.name}': stateful=True is not supported")
+        self.cell = cell
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards = go_backwards
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected a 3-D input "
+                             f"(batch, steps, features), got shape {tuple(input_shape)}")
+        self.cell.build(input_shape)
+        self.cell.built = True
+        self.built = True
+
+    def compute_output_shape(self, s):
+        if len(s) != 3:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected a 3-D input "
+                             f"(batch, steps, features), got shape {tuple(s)}")
+        u = self.cell.units
+        out = (s[0], s[1], u) if self.return_sequences else (s[0], u)
+        if self.return_state:
+            n_states = len(self.cell.state_size) if isinstance(self.cell.state_size, list) else 1
+            return [out] + [(s[0], u)] * n_states
+        return out
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask if self.return_sequences else None
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        shape = tuple(inputs.shape)
+        if len(shape) != 3:
+            raise ValueError(f"Input 0 of layer '{self.name}' is incompatible: expected a 3-D "
+                             f"input (batch, steps, features), got shape {shape}")
+        n, steps, _ = shape
+        cell = self.cell
+        proj = cell.project(inputs)  # (n, steps, gates*units): one GEMM for every step
+        sizes = cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
+                [initial_state]
+        else:
+            states = [ops.zeros((n, s)) for s in sizes]
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+        outputs = []
+        out = states[0]
+        for t in order:
+            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
+            if m is not None:
+                keep = m[:, t:t + 1]
+                h = ops.where(keep, h, out)
+                new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
+            out, states = h, new_states
+            if self.return_sequences:
+                outputs.append(h)
+        result = ops.stack(outputs, axis=1) if self.return_sequences else out
+        if self.return_state:
+            return [result] + list(states)
+        return result
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"return_sequences": self.return_sequences,
+                       "return_state": self.return_state, "go_backwards": self.go_backwards,
+                       "stateful": False, "unroll": False})
+        return config
+
+
+def _rnn_class(name, cell_cls, doc):
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, **kwargs):
+        layer_kwargs = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape",
+                                                   "batch_input_shape", "batch_size")
+                        if k in kwargs}
+        kwargs.pop("use_cudnn", None)
+        cell_kwargs = dict(kwargs, activation=activation)
+        if cell_cls is not SimpleRNNCell:
+            cell_kwargs["recurrent_activation"] = recurrent_activation
+        cell = cell_cls(units, **cell_kwargs)
+        RNN.__init__(self, cell, return_sequences=return_sequences, return_state=return_state,
+                     go_backwards=go_backwards, stateful=stateful, unroll=unroll, **layer_kwargs)
+        cell.name = self.name + "_cell"
+
+    def get_config(self):
+        config = RNN.get_config(self)
+        cell_cfg = self.cell.get_config()
+        for k in ("name", "trainable", "dtype"):
+            cell_cfg.pop(k, None)
+        config.update(cell_cfg)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for k in ("stateful", "unroll", "implementation", "time_major", "zero_output_for_mask"):
+            config.pop(k, None)
+        return cls(**config)
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    return type(name, (RNN,), {"__init__": __init__, "get_config": get_config,
+                               "from_config": from_config, "units": units, "__doc__": doc})
+
+
+SimpleRNN = _rnn_class("SimpleRNN", SimpleRNNCell,
+                       "Fully-connected RNN (``keras.layers.SimpleRNN``): h = tanh(x W + h U + b).")
+LSTM = _rnn_class("LSTM", LSTMCell, "Long short-term memory (``keras.layers.LSTM``), Keras's "
+                                    "weight layout: kernel (in, 4u), gates i, f, c, o.")
+GRU = _rnn_class("GRU", GRUCell, "Gated recurrent unit (``keras.layers.GRU``, reset_after=True): "
+                                 "kernel (in, 3u), gates z, r, h, bias (2, 3u).")
