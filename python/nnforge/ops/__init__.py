@@ -5,7 +5,7 @@ arrays and Python scalars, and returns an nnforge ``Tensor``."""
 from .math import *  # noqa: F401,F403
 from .math import abs, all, any, max, min, sum  # noqa: F401  (names that * skips in linters)
 from .nn import (average_pool, binary_crossentropy_mean, categorical_crossentropy, conv,  # noqa
-                 dense, dropout, elu, embedding_lookup, exponential, gelu, hard_sigmoid, leaky_relu, linear,
+                 conv_transpose, dense, dropout, elu, embedding_lookup, extract_patches, exponential, gelu, hard_sigmoid, leaky_relu, linear,
                  log_softmax, matmul, max_pool, mean_squared_error, relu, relu6, selu, sigmoid,
                  silu, softmax, softplus, softsign, sparse_categorical_crossentropy, swish, tanh)
 

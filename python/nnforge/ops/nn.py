@@ -459,3 +459,71 @@ def embedding_lookup(table, ids) -> Tensor:
         return (out, None)
 
     return record(y, (table, ids), backward)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
+                   data_format=None, dilation_rate=1) -> Tensor:
+    """Transposed 2-D convolution (``keras.ops.conv_transpose``): the input gradient of a
+    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it."""
+    _check_format("conv_transpose", data_format)
+    if output_padding is not None:
+        raise ValueError("conv_transpose: output_padding is not supported yet")
+    w = float_data(kernel, "conv_transpose", "kernel")
+    x = float_data(inputs, "conv_transpose", "inputs", like=w)
+    if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:
+        raise ValueError(f"conv_transpose: expected a 4-D NHWC input and a (kh, kw, out, in) "
+                         f"kernel with matching channels, got {tuple(x.shape)} and "
+                         f"{tuple(w.shape)}")
+    padding = str(padding).lower()
+    s = normalize_tuple(strides, 2, "strides", "conv_transpose")
+    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv_transpose")
+    out_hw, pads = [], []
+    for i in range(2):
+        eff = (w.shape[i] - 1) * d[i] + 1
+        if padding == "valid":
+            size = (x.shape[1 + i] - 1) * s[i] + eff
+        elif padding == "same":
+            size = x.shape[1 + i] * s[i]
+        else:
+            raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', got {padding!r}")
+        o, pad = conv_geometry(size, w.shape[i], s[i], d[i], padding, "conv_transpose", "size")
+        if o != x.shape[1 + i]:
+            raise ValueError(f"conv_transpose: inconsistent geometry for input {tuple(x.shape)}")
+        out_hw.append(size)
+        pads.append(pad)
+    be = _be(w)
+    y_shape = (x.shape[0], out_hw[0], out_hw[1], w.shape[2])
+    y = be.conv2d_grad_input(x, w, y_shape, s, d, tuple(pads))
+    in_hw = (x.shape[1], x.shape[2])
+
+    def backward(g, needs):
+        g = be.asarray(g)
+        gx = be.conv2d(g, w, None, s, d, tuple(pads), in_hw, 0) if needs[0] else None
+        gw = be.conv2d_grad_filter(g, x, w.shape, s, d, tuple(pads), False)[0] \
+            if needs[1] else None
+        return gx, gw
+
+    return record(y, (inputs, kernel), backward)
+
+
+def extract_patches(inputs, size, strides=1, dilation_rate=1, padding: str = "valid") -> Tensor:
+    """im2col as an op: (N, H, W, C) -> (N, OH, OW, kh*kw*C) patches, differentiable (col2im)."""
+    x = float_data(inputs, "extract_patches", "inputs")
+    if x.ndim != 4:
+        raise ValueError(f"extract_patches: expected a 4-D NHWC input, got {tuple(x.shape)}")
+    k = normalize_tuple(size, 2, "size", "extract_patches")
+    s = normalize_tuple(strides, 2, "strides", "extract_patches")
+    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "extract_patches")
+    padding = str(padding).lower()
+    oh, pt = conv_geometry(x.shape[1], k[0], s[0], d[0], padding, "extract_patches", "height")
+    ow, pl = conv_geometry(x.shape[2], k[1], s[1], d[1], padding, "extract_patches", "width")
+    be = _be(x)
+    cols = be.im2col(x, k, s, d, (pt, pl), (oh, ow))
+    xshape = x.shape
+    y = cols.reshape(x.shape[0], oh, ow, -1)
+
+    def backward(g, needs):
+        g2 = be.asarray(g).reshape(-1, cols.shape[1])
+        return (be.col2im(g2, xshape, k, s, d, (pt, pl), (oh, ow)),)
+
+    return record(y, (inputs,), backward)

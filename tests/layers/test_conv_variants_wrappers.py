@@ -1,0 +1,87 @@
+"""Conv2DTranspose, DepthwiseConv2D, SeparableConv2D (equal to Keras 3 for the same weights,
+gradients vs finite differences) and the Bidirectional / TimeDistributed wrappers."""
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnforge as keras
+from nnforge import layers
+from tests.helpers import check_layer_grads
+
+PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
+HERE = Path(__file__).resolve().parent
+rng = np.random.default_rng(8)
+SPECS = {
+    "t_valid2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="valid")),
+    "t_same2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="same")),
+    "t_same1": ("Conv2DTranspose", dict(filters=4, kernel_size=(2, 3), padding="same")),
+    "d_same": ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2)),
+    "d_valid2": ("DepthwiseConv2D", dict(kernel_size=3, strides=2)),
+    "s_same": ("SeparableConv2D", dict(filters=5, kernel_size=3, padding="same",
+                                       depth_multiplier=2)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PEERS.exists(), reason="no peers venv with Keras 3")
+def test_conv_variants_match_keras3(tmp_path):
+    x = rng.standard_normal((2, 7, 6, 3)).astype("float32")
+    ws, ours = {}, {}
+    for key, (cls, kw) in SPECS.items():
+        layer = getattr(layers, cls)(**kw)
+        layer(x)
+        w = [rng.standard_normal(v.shape).astype("float32") for v in layer.get_weights()]
+        layer.set_weights(w)
+        ws.update({f"{key}_{i}": a for i, a in enumerate(w)})
+        ours[key] = layer(x).numpy()
+    np.savez(tmp_path / "in.npz", x=x, **ws)
+    subprocess.run([str(PEERS), str(HERE / "keras_conv_reference.py"), str(tmp_path / "in.npz"),
+                    str(tmp_path / "out.npz")], check=True, capture_output=True,
+                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    ref = np.load(tmp_path / "out.npz")
+    for key in SPECS:
+        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("key", sorted(SPECS))
+def test_conv_variant_gradients_and_shapes(key):
+    cls, kw = SPECS[key]
+    layer = getattr(layers, cls)(bias_initializer="random_normal", **kw)
+    x = rng.standard_normal((1, 5, 4, 2))
+    check_layer_grads(layer, x)
+    sym = getattr(layers, cls)(**kw)(keras.Input((5, 4, 2)))
+    assert sym.shape == (None,) + layer(x.astype("float32")).shape[1:]
+    assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_bidirectional():
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    bi = layers.Bidirectional(layers.LSTM(4, return_sequences=True))
+    y = bi(x).numpy()
+    assert y.shape == (2, 5, 8)
+    fwd = bi.forward_layer(x).numpy()
+    bwd = bi.backward_layer(x).numpy()[:, ::-1]
+    np.testing.assert_allclose(y, np.concatenate([fwd, bwd], -1), rtol=1e-6)
+    summed = layers.Bidirectional(layers.GRU(3), merge_mode="sum")
+    assert summed(x).shape == (2, 3)
+    m = keras.Sequential([keras.Input((5, 3)), layers.Bidirectional(layers.LSTM(4)),
+                          layers.Dense(1)])
+    assert m.count_params() == 2 * 4 * 4 * (3 + 4 + 1) + 9  # as Keras counts it
+    check_layer_grads(layers.Bidirectional(layers.SimpleRNN(2)), rng.standard_normal((2, 3, 2)))
+    with pytest.raises(ValueError, match="recurrent"):
+        layers.Bidirectional(layers.Dense(3))
+
+
+def test_time_distributed():
+    x = rng.standard_normal((2, 4, 3)).astype("float32")
+    td = layers.TimeDistributed(layers.Dense(5))
+    y = td(x).numpy()
+    np.testing.assert_allclose(y, x @ td.layer.kernel.numpy() + td.layer.bias.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert layers.TimeDistributed(layers.Dense(2))(keras.Input((4, 3))).shape == (None, 4, 2)
+    conv = layers.TimeDistributed(layers.Conv2D(2, 3))
+    assert conv(rng.standard_normal((2, 3, 6, 6, 1))).shape == (2, 3, 4, 4, 2)
+    check_layer_grads(layers.TimeDistributed(layers.Dense(2)), rng.standard_normal((2, 3, 2)))
