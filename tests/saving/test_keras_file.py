@@ -250,3 +250,40 @@ def test_interop_with_keras3(tmp_path, kind):
                    capture_output=True)
     np.testing.assert_allclose(np.load(tmp_path / "yn.npy"), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+INTEROP_RNN_KERAS = r"""
+import os, sys, numpy as np
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import keras
+mode, path, xpath, ypath = sys.argv[1:5]
+if mode == "write":
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True),
+        keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True)),
+        keras.layers.TimeDistributed(keras.layers.Dense(2)), keras.layers.BatchNormalization()])
+    m.save(path)
+else:
+    m = keras.models.load_model(path)
+np.save(ypath, m.predict(np.load(xpath), verbose=0))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PEERS.exists(), reason="no peers venv with Keras 3 (../shared/peers)")
+def test_interop_recurrent_wrapped_and_normalization_layers(tmp_path):
+    x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run([str(PEERS), "-c", INTEROP_RNN_KERAS, "write", str(tmp_path / "k.keras"),
+                    str(tmp_path / "x.npy"), str(tmp_path / "yk.npy")], check=True, env=env,
+                   capture_output=True)
+    m = keras.models.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(m.predict(x, verbose=0), np.load(tmp_path / "yk.npy"),
+                               rtol=1e-5, atol=1e-6)
+    m.save(tmp_path / "n.keras")
+    subprocess.run([str(PEERS), "-c", INTEROP_RNN_KERAS, "read", str(tmp_path / "n.keras"),
+                    str(tmp_path / "x.npy"), str(tmp_path / "yn.npy")], check=True, env=env,
+                   capture_output=True)
+    np.testing.assert_allclose(np.load(tmp_path / "yn.npy"), np.load(tmp_path / "yk.npy"),
+                               rtol=1e-5, atol=1e-6)

@@ -32,7 +32,10 @@ class BatchNormalization(Layer):
                  moving_variance_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  synchronized: bool = False, **kwargs):
-        kwargs.pop("renorm", None)
+        if kwargs.pop("renorm", False):
+            raise ValueError("BatchNormalization: renorm=True is not supported")
+        kwargs.pop("renorm_clipping", None)
+        kwargs.pop("renorm_momentum", None)
         super().__init__(**kwargs)
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization '{self.name}': momentum must be in [0, 1], "

@@ -227,8 +227,9 @@ class RNN(Layer):
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise ValueError(f"{type(self).__name__} '{self.name}': expected a 3-D input "
                              f"(batch, steps, features), got shape {tuple(input_shape)}")
-        self.cell.build(input_shape)
-        self.cell.built = True
+        if not self.cell.built:
+            self.cell.build(input_shape)
+            self.cell.built = True
         self.built = True
 
     def compute_output_shape(self, s):

@@ -32,10 +32,10 @@ class Bidirectional(Layer):
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
-        self.forward_layer.build(input_shape)
-        self.forward_layer.built = True
-        self.backward_layer.build(input_shape)
-        self.backward_layer.built = True
+        for layer in (self.forward_layer, self.backward_layer):
+            if not layer.built:
+                layer.build(input_shape)
+                layer.built = True
         self.built = True
 
     def compute_output_shape(self, s):

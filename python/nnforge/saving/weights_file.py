@@ -24,11 +24,20 @@ def _h5py():
 
 
 def child_layers(layer) -> List:
-    """The layers Keras's saving library visits under ``layer`` (a model's ``layers``)."""
+    """The layers Keras's saving library visits under ``layer``."""
+    return [child for _, child in sublayer_groups(layer)]
+
+
+def sublayer_groups(layer) -> List[Tuple[str, object]]:
+    """(group path, layer) for each layer nested in ``layer``, named as Keras's saving library
+    names them: a model's ``layers`` list as ``layers/<class in snake_case>[_n]``, any other
+    layer's sublayers by the attribute holding them (``cell``, ``forward_layer``, ``layer``)."""
+    from nnforge.layers.layer import Layer
     from nnforge.models import Model
     if isinstance(layer, Model):
-        return list(layer.layers)
-    return list(getattr(layer, "_layers", []))
+        return [("layers/" + name, child) for name, child in container_names(layer.layers)]
+    return [(attr, value) for attr, value in vars(layer).items()
+            if isinstance(value, Layer) and not attr.startswith("_")]
 
 
 def container_names(layers: Iterable) -> List[Tuple[str, object]]:
@@ -47,11 +56,8 @@ def _write_layer(group, layer) -> None:
     vars_g.attrs["name"] = layer.name
     for i, w in enumerate(layer._own_weights):
         vars_g.create_dataset(str(i), data=np.asarray(w.numpy()))
-    children = child_layers(layer)
-    if children:
-        sub = group.create_group("layers")
-        for name, child in container_names(children):
-            _write_layer(sub.create_group(name), child)
+    for path, child in sublayer_groups(layer):
+        _write_layer(group.create_group(path), child)
 
 
 def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
@@ -73,16 +79,14 @@ def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
             raise ValueError(f"{where}: weight '{w.path}' of layer '{layer.name}' has shape "
                              f"{tuple(w.shape)} but the file holds shape {tuple(ds.shape)}")
         w.assign(np.asarray(ds[()], dtype=w.dtype))
-    children = child_layers(layer)
-    if children:
-        sub = group.get("layers")
-        for name, child in container_names(children):
-            if sub is None or name not in sub:
-                if skip_mismatch or not child._all_weights():
-                    continue
-                raise ValueError(f"{where}: no weights for layer '{child.name}' (group "
-                                 f"'{name}') in the file")
-            _read_layer(sub[name], child, where, skip_mismatch)
+    for path, child in sublayer_groups(layer):
+        sub = group.get(path)
+        if sub is None:
+            if skip_mismatch or not child._all_weights():
+                continue
+            raise ValueError(f"{where}: no weights for layer '{child.name}' (group "
+                             f"'{path}') in the file")
+        _read_layer(sub, child, where, skip_mismatch)
 
 
 def optimizer_values(model) -> List[np.ndarray]:
@@ -102,9 +106,9 @@ def write_h5(target, model, include_optimizer: bool) -> None:
     with h5py.File(target, "w") as f:
         top = f.create_group("vars")
         top.attrs["name"] = model.name
-        layers_g = f.create_group("layers")
-        for name, layer in container_names(child_layers(model)):
-            _write_layer(layers_g.create_group(name), layer)
+        f.create_group("layers")
+        for path, layer in sublayer_groups(model):
+            _write_layer(f.create_group(path), layer)
         if include_optimizer and getattr(model, "optimizer", None) is not None:
             og = f.create_group("optimizer").create_group("vars")
             og.attrs["name"] = model.optimizer.name
@@ -120,14 +124,14 @@ def read_h5(source, model, where: str, skip_mismatch: bool = False,
     except (OSError, ValueError) as e:
         raise ValueError(f"{where}: not a readable HDF5 weights file ({e})") from None
     with f:
-        layers_g = f.get("layers")
-        for name, layer in container_names(child_layers(model)):
-            if layers_g is None or name not in layers_g:
+        for path, layer in sublayer_groups(model):
+            group = f.get(path)
+            if group is None:
                 if skip_mismatch or not layer._all_weights():
                     continue
                 raise ValueError(f"{where}: no weights for layer '{layer.name}' (group "
-                                 f"'{name}') in the file")
-            _read_layer(layers_g[name], layer, where, skip_mismatch)
+                                 f"'{path}') in the file")
+            _read_layer(group, layer, where, skip_mismatch)
         og = f.get("optimizer/vars")
         if load_optimizer and og is not None and getattr(model, "optimizer", None) is not None:
             _read_optimizer(og, model, where)
