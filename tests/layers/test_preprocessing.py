@@ -49,7 +49,7 @@ def test_flip_is_an_exact_mirror():
 
 
 def test_translation_moves_pixels_and_rotation_by_zero_is_identity():
-    shift = layers.RandomTranslation((0.25, 0.25), (0.0, 0.0), seed=0)
+    shift = layers.RandomTranslation((0.25, 0.25), (0.0, 0.0), fill_mode="constant", seed=0)
     out = shift(IMGS, training=True).numpy()
     np.testing.assert_array_equal(out[:, 2:], IMGS[:, :-2])
     assert (out[:, :2] == 0).all()
@@ -81,3 +81,18 @@ def test_augmented_model_trains():
     hist = model.fit(x, y, epochs=3, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
     assert model.predict(x[:5], verbose=0).shape == (5, 2)
+
+
+def test_fill_modes_follow_keras():
+    from nnforge.layers.preprocessing import _fold
+    idx = np.arange(-3, 7)
+    assert _fold(idx, 4, "reflect").tolist() == [2, 1, 0, 0, 1, 2, 3, 3, 2, 1]
+    assert _fold(idx, 4, "wrap").tolist() == [1, 2, 3, 0, 1, 2, 3, 0, 1, 2]
+    assert _fold(idx, 4, "nearest").tolist() == [0, 0, 0, 0, 1, 2, 3, 3, 3, 3]
+    assert _fold(idx, 4, "constant").tolist() == [-1, -1, -1, 0, 1, 2, 3, -1, -1, -1]
+    shift = layers.RandomTranslation((0.25, 0.25), (0.0, 0.0), seed=0)  # default: reflect
+    out = shift(IMGS, training=True).numpy()
+    np.testing.assert_array_equal(out[:, 2:], IMGS[:, :-2])
+    np.testing.assert_array_equal(out[:, :2], IMGS[:, 1::-1])
+    with pytest.raises(ValueError, match="fill_mode"):
+        layers.RandomZoom(0.1, fill_mode="mirror")

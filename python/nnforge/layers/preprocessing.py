@@ -140,7 +140,24 @@ class _RandomImageLayer(Layer):
         return config
 
 
-def _warp(images: np.ndarray, matrices: np.ndarray, fill_value: float = 0.0) -> np.ndarray:
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _fold(idx: np.ndarray, size: int, mode: str) -> np.ndarray:
+    """Map out-of-range indices into [0, size) as Keras's fill modes do (constant: -1)."""
+    if mode == "nearest":
+        return np.clip(idx, 0, size - 1)
+    if mode == "wrap":
+        return np.mod(idx, size)
+    if mode == "reflect":  # d c b a | a b c d | d c b a
+        period = 2 * size
+        r = np.mod(idx, period)
+        return np.where(r < size, r, period - 1 - r)
+    return np.where((idx >= 0) & (idx < size), idx, -1)
+
+
+def _warp(images: np.ndarray, matrices: np.ndarray, fill_mode: str = "reflect",
+          fill_value: float = 0.0) -> np.ndarray:
     """Nearest-neighbour inverse warp: output pixel (r, c) reads input at M @ (r, c, 1)."""
     n, h, w, _ = images.shape
     rr, cc = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
@@ -148,13 +165,23 @@ def _warp(images: np.ndarray, matrices: np.ndarray, fill_value: float = 0.0) -> 
     out = np.empty_like(images)
     for i in range(n):
         src = matrices[i] @ coords
-        sr = np.rint(src[0]).astype(np.int64)
-        sc = np.rint(src[1]).astype(np.int64)
-        ok = (sr >= 0) & (sr < h) & (sc >= 0) & (sc < w)
+        sr = _fold(np.rint(src[0]).astype(np.int64), h, fill_mode)
+        sc = _fold(np.rint(src[1]).astype(np.int64), w, fill_mode)
+        ok = (sr >= 0) & (sc >= 0)
         flat = np.full((h * w, images.shape[3]), fill_value, dtype=images.dtype)
         flat[ok] = images[i, sr[ok], sc[ok]]
         out[i] = flat.reshape(h, w, -1)
     return out
+
+
+def _check_fill(layer, fill_mode, interpolation):
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': fill_mode must be one of "
+                         f"{_FILL_MODES}, got {fill_mode!r}")
+    if interpolation != "nearest":
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': only interpolation='nearest' "
+                         f"is supported, got {interpolation!r}")
+    return fill_mode
 
 
 class RandomFlip(_RandomImageLayer):
@@ -186,12 +213,13 @@ class RandomFlip(_RandomImageLayer):
 class RandomTranslation(_RandomImageLayer):
     """Shifts images by a random fraction of their height and width (zeros fill the rest)."""
 
-    def __init__(self, height_factor, width_factor, fill_mode: str = "constant",
+    def __init__(self, height_factor, width_factor, fill_mode: str = "reflect",
                  interpolation: str = "nearest", seed=None, fill_value: float = 0.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _factor_range(height_factor, "height_factor", self.name)
         self._w = _factor_range(width_factor, "width_factor", self.name)
+        self.fill_mode = _check_fill(self, fill_mode, interpolation)
         self.fill_value = fill_value
 
     def _augment(self, a):
@@ -201,23 +229,24 @@ class RandomTranslation(_RandomImageLayer):
         m = np.zeros((n, 2, 3))
         m[:, 0, 0] = m[:, 1, 1] = 1
         m[:, 0, 2], m[:, 1, 2] = -dy, -dx
-        return _warp(a, m, self.fill_value)
+        return _warp(a, m, self.fill_mode, self.fill_value)
 
     def get_config(self):
         config = super().get_config()
         config.update({"height_factor": self.height_factor, "width_factor": self.width_factor,
-                       "fill_value": self.fill_value})
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
         return config
 
 
 class RandomRotation(_RandomImageLayer):
     """Rotates images by a random angle, ``factor`` as a fraction of 2*pi."""
 
-    def __init__(self, factor, fill_mode: str = "constant", interpolation: str = "nearest",
+    def __init__(self, factor, fill_mode: str = "reflect", interpolation: str = "nearest",
                  seed=None, fill_value: float = 0.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
         self._range = _factor_range(factor, "factor", self.name)
+        self.fill_mode = _check_fill(self, fill_mode, interpolation)
         self.fill_value = fill_value
 
     def _augment(self, a):
@@ -230,11 +259,11 @@ class RandomRotation(_RandomImageLayer):
         m[:, 1, 0], m[:, 1, 1] = sin, cos
         m[:, 0, 2] = cy - cos * cy + sin * cx
         m[:, 1, 2] = cx - sin * cy - cos * cx
-        return _warp(a, m, self.fill_value)
+        return _warp(a, m, self.fill_mode, self.fill_value)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"factor": self.factor, "fill_value": self.fill_value})
+        config.update({"factor": self.factor, "fill_mode": self.fill_mode, "fill_value": self.fill_value})
         return config
 
 
@@ -242,13 +271,14 @@ class RandomZoom(_RandomImageLayer):
     """Zooms in or out by a random factor: ``height_factor`` -0.2 means up to 20% zoom-in
     (Keras's sign convention); ``width_factor`` None keeps the aspect ratio."""
 
-    def __init__(self, height_factor, width_factor=None, fill_mode: str = "constant",
+    def __init__(self, height_factor, width_factor=None, fill_mode: str = "reflect",
                  interpolation: str = "nearest", seed=None, fill_value: float = 0.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _factor_range(height_factor, "height_factor", self.name)
         self._w = None if width_factor is None else _factor_range(width_factor, "width_factor",
                                                                   self.name)
+        self.fill_mode = _check_fill(self, fill_mode, interpolation)
         self.fill_value = fill_value
 
     def _augment(self, a):
@@ -259,12 +289,12 @@ class RandomZoom(_RandomImageLayer):
         m = np.zeros((n, 2, 3))
         m[:, 0, 0], m[:, 1, 1] = zh, zw
         m[:, 0, 2], m[:, 1, 2] = cy - zh * cy, cx - zw * cx
-        return _warp(a, m, self.fill_value)
+        return _warp(a, m, self.fill_mode, self.fill_value)
 
     def get_config(self):
         config = super().get_config()
         config.update({"height_factor": self.height_factor, "width_factor": self.width_factor,
-                       "fill_value": self.fill_value})
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
         return config
 
 
