@@ -74,6 +74,7 @@ def main():
     peers = args.peers_python if Path(args.peers_python).exists() else None
 
     results = {}  # (framework, workload) -> list of samples/s
+    overhead = {}  # framework -> list of microseconds per step at batch 1
     acc = {}
     rss = {}
     env = dict(os.environ)
@@ -94,6 +95,13 @@ def main():
                 rss.setdefault(("pytorch-loop", wl), []).append(mem)
                 if "accuracy" in r:
                     acc.setdefault("pytorch-loop", []).append(r["accuracy"])
+        for fw, py in (("nnforge", sys.executable), ("pytorch-loop", peers)):
+            if py:
+                out, _ = measured([py, str(HERE / "seed_workloads.py"),
+                                   "nnforge" if fw == "nnforge" else "torch", "mlp_overhead",
+                                   args.mnist], env)
+                overhead.setdefault(fw, []).append(
+                    json.loads(out.strip().splitlines()[-1])["us_per_step"])
         if peers and not args.skip_keras:
             for backend in ("tensorflow", "torch"):
                 name = "tf-keras" if backend == "tensorflow" else "keras3-torch"
@@ -132,6 +140,9 @@ def main():
     cells = [f"{statistics.median(rss[(f, 'mlp_train')]):,.0f}" if (f, "mlp_train") in rss
              else "-" for f in frameworks]
     print("| seed MLP train, peak RSS (MiB) | " + " | ".join(cells) + " | |")
+    cells = [f"{statistics.median(overhead[f]):.0f}" if f in overhead else "-"
+             for f in frameworks]
+    print("| per-step overhead: seed MLP step at batch 1 (us) | " + " | ".join(cells) + " | |")
 
 
 def _cpu_name() -> str:

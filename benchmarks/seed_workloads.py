@@ -4,9 +4,10 @@ a subprocess so each run's peak resident memory is its own).
     python seed_workloads.py FRAMEWORK WORKLOAD MNIST_NPZ
 FRAMEWORK: nnforge | torch (a plain PyTorch loop, as ../shared/peers/torch_seed_bench.py)
 WORKLOAD:  mlp_train (seed MLP, batch 32, one MNIST epoch, then test accuracy)
+           mlp_overhead (seed MLP at batch 1: the per-step overhead, microseconds per step)
            cnn_train (seed CNN, batch 32, 10,000 CIFAR-shaped random images)
            cnn_predict (seed CNN, batch 256, 10,000 images)
-Prints one JSON line: {"samples_per_s": ..., "accuracy": ...}.
+Prints one JSON line: {"samples_per_s": ..., "accuracy": ...} (or {"us_per_step": ...}).
 """
 import json
 import sys
@@ -19,6 +20,20 @@ def nnforge_run(workload: str, npz_path: str) -> dict:
     import nnforge as keras
     from nnforge import layers
     keras.utils.set_random_seed(0)
+    if workload == "mlp_overhead":
+        # Per-step cost of a training step at batch size 1, where the kernels take a few
+        # microseconds: what is left is the framework's own per-step overhead.
+        npz = np.load(npz_path)
+        x = npz["x_train"][:3000].astype("float32") / 255
+        y = keras.utils.to_categorical(npz["y_train"][:3000], 10)
+        m = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
+                              layers.Dense(128, activation="relu"),
+                              layers.Dense(10, activation="softmax")])
+        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        m.fit(x[:200], y[:200], epochs=1, batch_size=1, verbose=0)
+        t = time.perf_counter()
+        m.fit(x, y, epochs=1, batch_size=1, verbose=0)
+        return {"us_per_step": (time.perf_counter() - t) / len(x) * 1e6}
     if workload == "mlp_train":
         npz = np.load(npz_path)
         x_train = npz["x_train"].astype("float32") / 255
@@ -71,6 +86,15 @@ def torch_run(workload: str, npz_path: str) -> dict:
             loss.backward()
             opt.step()
 
+    if workload == "mlp_overhead":
+        npz = np.load(npz_path)
+        xt = torch.tensor(npz["x_train"][:3000].reshape(-1, 784).astype("float32") / 255)
+        yt = torch.tensor(npz["y_train"][:3000].astype("int64"))
+        m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+        train(m, xt, yt, bs=1, n=200)
+        t = time.perf_counter()
+        train(m, xt, yt, bs=1)
+        return {"us_per_step": (time.perf_counter() - t) / len(xt) * 1e6}
     if workload == "mlp_train":
         npz = np.load(npz_path)
         xt = torch.tensor(npz["x_train"].reshape(-1, 784).astype("float32") / 255)
@@ -105,7 +129,7 @@ def torch_run(workload: str, npz_path: str) -> dict:
 
 if __name__ == "__main__":
     framework, workload, npz_path = sys.argv[1:4]
-    if workload not in ("mlp_train", "cnn_train", "cnn_predict"):
+    if workload not in ("mlp_train", "mlp_overhead", "cnn_train", "cnn_predict"):
         raise SystemExit(f"unknown workload {workload!r}")
     run = {"nnforge": nnforge_run, "torch": torch_run}[framework]
     print(json.dumps(run(workload, npz_path)))
