@@ -5,7 +5,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -104,6 +106,42 @@ inline int64_t mul(const std::string& fn, int64_t a, int64_t b, const std::strin
   int64_t r;
   if (__builtin_mul_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
   return r;
+}
+
+// Geometry arguments (kernel, strides, dilation, padding, pool, out_hw): two ints each.
+using Pair = std::array<int64_t, 2>;
+constexpr int64_t kMaxGeom = std::numeric_limits<int32_t>::max();
+
+inline std::string pair_str(const Pair& p) {
+  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+// A tuple/list of exactly two ints, each in [lo, 2^31 - 1].
+inline Pair pair_arg(const std::string& fn, const char* name, const py::object& o, int64_t lo) {
+  const std::string what = std::string("argument '") + name + "'";
+  if (!(py::isinstance<py::tuple>(o) || py::isinstance<py::list>(o)))
+    fail(fn, what + " must be a tuple of 2 ints, got " +
+                 std::string(py::str(py::type::of(o).attr("__name__"))));
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
+  if (seq.size() != 2)
+    fail(fn, what + " must have 2 entries, got " + std::to_string(seq.size()));
+  Pair p{};
+  for (size_t i = 0; i < 2; ++i) {
+    py::object v = seq[i];
+    if (!py::isinstance<py::int_>(v) && !py::hasattr(v, "__index__"))
+      fail(fn, what + " must hold ints, got " + std::string(py::str(o)));
+    try {
+      p[i] = py::int_(v).cast<int64_t>();
+    } catch (const py::error_already_set&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    } catch (const py::cast_error&) {
+      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
+    }
+    if (p[i] < lo || p[i] > kMaxGeom)
+      fail(fn, what + " entries must be in [" + std::to_string(lo) + ", " +
+                   std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
+  }
+  return p;
 }
 
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }

@@ -19,39 +19,6 @@ using namespace nnforge_bind;
 
 namespace {
 
-using Pair = std::array<int64_t, 2>;
-constexpr int64_t kMaxGeom = std::numeric_limits<int32_t>::max();
-
-std::string pair_str(const Pair& p) {
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
-}
-
-Pair pair_arg(const std::string& fn, const char* name, const py::object& o, int64_t lo) {
-  const std::string what = std::string("argument '") + name + "'";
-  if (!(py::isinstance<py::tuple>(o) || py::isinstance<py::list>(o)))
-    fail(fn, what + " must be a tuple of 2 ints, got " +
-                 std::string(py::str(py::type::of(o).attr("__name__"))));
-  py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
-  if (seq.size() != 2)
-    fail(fn, what + " must have 2 entries, got " + std::to_string(seq.size()));
-  Pair p{};
-  for (size_t i = 0; i < 2; ++i) {
-    py::object v = seq[i];
-    if (!py::isinstance<py::int_>(v) && !py::hasattr(v, "__index__"))
-      fail(fn, what + " must hold ints, got " + std::string(py::str(o)));
-    try {
-      p[i] = py::int_(v).cast<int64_t>();
-    } catch (const py::error_already_set&) {
-      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
-    } catch (const py::cast_error&) {
-      fail(fn, what + " holds an int out of range: " + std::string(py::str(o)));
-    }
-    if (p[i] < lo || p[i] > kMaxGeom)
-      fail(fn, what + " entries must be in [" + std::to_string(lo) + ", " +
-                   std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
-  }
-  return p;
-}
 
 void check_aligned(const std::string& fn, const char* name, const py::array& a, size_t align) {
   if (reinterpret_cast<uintptr_t>(a.data()) % align != 0)
