@@ -148,3 +148,22 @@ def test_global_pooling_and_spatial_dropout():
 def test_config_round_trip(layer):
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_prelu_values_gradients_and_shared_axes():
+    layer = layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25))
+    x = rng.standard_normal((3, 4))
+    x[np.abs(x) < 0.05] = 0.5
+    np.testing.assert_allclose(layer(x.astype("float32")).numpy(), np.where(x > 0, x, 0.25 * x),
+                               rtol=1e-6)
+    check_layer_grads(layers.PReLU(alpha_initializer="random_normal"), x)
+    img = layers.PReLU(shared_axes=[1, 2])
+    img(np.zeros((1, 5, 5, 3), "float32"))
+    assert img.alpha.shape == (1, 1, 3)
+
+
+def test_rescaling_and_normalization_gradients():
+    x = rng.standard_normal((3, 4))
+    check_layer_grads(layers.Rescaling(0.5, offset=1.0), x)
+    norm = layers.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 9.0, 16.0])
+    check_layer_grads(norm, x)

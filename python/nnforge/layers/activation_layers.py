@@ -1,4 +1,4 @@
-"""Activation layers: ReLU, LeakyReLU, ELU, Softmax."""
+"""Activation layers: ReLU, LeakyReLU, ELU, Softmax, PReLU."""
 from __future__ import annotations
 
 from typing import Optional
@@ -93,4 +93,45 @@ class Softmax(_ActivationLayer):
     def get_config(self) -> dict:
         config = super().get_config()
         config["axis"] = self.axis
+        return config
+
+
+class PReLU(_ActivationLayer):
+    """Parametric ReLU: ``x`` for x >= 0, ``alpha * x`` otherwise, with a learned ``alpha`` per
+    feature (``shared_axes`` share it across those axes, e.g. [1, 2] for images)."""
+
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None,
+                 alpha_constraint=None, shared_axes=None, **kwargs):
+        from nnforge import constraints, initializers, regularizers
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
+        self.shared_axes = None if shared_axes is None else (
+            [shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for ax in self.shared_axes or []:
+            shape[ax - 1] = 1
+        if any(d is None for d in shape):
+            raise ValueError(f"PReLU '{self.name}': the non-shared dimensions of the input must "
+                             f"be known, got {tuple(input_shape)}")
+        self.alpha = self.add_weight(shape=tuple(shape), initializer=self.alpha_initializer,
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint, name="alpha")
+        self.built = True
+
+    def call(self, inputs):
+        pos = ops.relu(inputs)
+        neg = ops.multiply(self.alpha, ops.subtract(inputs, pos))  # alpha * min(x, 0)
+        return ops.add(pos, neg)
+
+    def get_config(self) -> dict:
+        from nnforge import constraints, initializers, regularizers
+        config = super().get_config()
+        config.update({"alpha_initializer": initializers.serialize(self.alpha_initializer),
+                       "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                       "alpha_constraint": constraints.serialize(self.alpha_constraint),
+                       "shared_axes": self.shared_axes})
         return config
