@@ -111,6 +111,9 @@ inline void prefetch_c(const float* C, int64_t ldc) {
   for (int r = 0; r < MR; ++r) {
     _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T1);
     if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL - 1), _MM_HINT_T1);
+    // and the tile to its right, which the next call (next B micro-panel) updates
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NV * VL), _MM_HINT_T1);
+    if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 2 * NV * VL - 1), _MM_HINT_T1);
   }
 }
 
@@ -124,11 +127,15 @@ void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   prefetch_c<MR, NV>(C, ldc);
+  const float* pf = ep.pf;
+  const int64_t pfn = ep.pf_lines;
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
     _mm_prefetch(reinterpret_cast<const char*>(B + 8 * NV * VL), _MM_HINT_T0);
+    if ((k & 3) == 0 && (k >> 2) < pfn)
+      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 2) * 16), _MM_HINT_T1);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       __m512 a = _mm512_set1_ps(A[r]);
@@ -265,8 +272,11 @@ void copy_pack(const float* src, int64_t lds, int cols, int w, int64_t kc, float
   const __mmask16 l0 = col_mask(cols, 0), l1 = col_mask(cols, 1);
   const __mmask16 s0 = col_mask(w, 0), s1 = col_mask(w, 1);
   if (w > 16) {
+    // Rows lds apart: hardware prefetchers miss most of them, so fetch 16 rows ahead.
     for (int64_t k = 0; k < kc; ++k) {
       const float* s = src + k * lds;
+      _mm_prefetch(reinterpret_cast<const char*>(s + 16 * lds), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(s + 16 * lds + 31), _MM_HINT_T0);
       __m512 a = _mm512_maskz_loadu_ps(l0, s), b = _mm512_maskz_loadu_ps(l1, s + 16);
       _mm512_mask_storeu_ps(dst + k * w, s0, a);
       _mm512_mask_storeu_ps(dst + k * w + 16, s1, b);

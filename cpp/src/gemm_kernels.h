@@ -26,6 +26,10 @@ struct Epilogue {
   const float* bias;   // nullptr or &bias[j0]; used only when last
   int act;             // Act as int; used only when last
   bool last;           // last K block: apply bias and act
+  // Optional hint (kernels may ignore it): pf_lines cache lines from pf (the next A
+  // micro-panel) to prefetch into L2 during the k loop. Never dereferenced, only prefetched.
+  const float* pf = nullptr;
+  int pf_lines = 0;
 };
 
 // Same as ukr_fn but A is read in place from row-major storage: A(r, k) = A[r*lda + k].
