@@ -101,8 +101,8 @@ def bias_add_(y, bias) -> None:
     _cpu.bias_add(y.reshape(-1, bias.shape[0]), bias)
 
 
-def bias_grad(dy, units: int):
-    db = np.empty((units,), dtype=np.float32)
+def bias_grad(dy, units: int, out=None):
+    db = np.empty((units,), dtype=np.float32) if out is None else out
     _cpu.bias_grad(dy.reshape(-1, units), db)
     return db
 
@@ -123,9 +123,11 @@ def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
 
 
 def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
-                       with_bias: bool):
-    dw = np.empty(tuple(w_shape), dtype=np.float32)
-    db = np.empty((w_shape[3],), dtype=np.float32) if with_bias else None
+                       with_bias: bool, out=None, out_bias=None):
+    dw = np.empty(tuple(w_shape), dtype=np.float32) if out is None else out
+    db = None
+    if with_bias:
+        db = np.empty((w_shape[3],), dtype=np.float32) if out_bias is None else out_bias
     _cpu.conv2d_backward_filter(x, dy, dw, db, strides, dilation, pad)
     return dw, db
 

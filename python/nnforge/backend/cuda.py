@@ -273,14 +273,14 @@ def bias_add_(y, bias) -> None:
     _cuda.bias_add(_arr(fn, "y", y), pb, int(y.size) // cols if cols else 0, cols, _stream())
 
 
-def bias_grad(dy, units: int):
+def bias_grad(dy, units: int, out=None):
     fn = "bias_grad"
     pdy = _arr(fn, "dy", dy)
     units = int(units)
     if dy.ndim == 0 or int(dy.shape[-1]) != units:
         raise ValueError(f"{fn}: the last axis of 'dy' {_shape(dy)} must be units={units}")
-    db = cupy.empty((units,), dtype=cupy.float32)
-    _cuda.bias_grad(pdy, _arr(fn, "db", db), int(dy.size) // units if units else 0, units,
+    db = cupy.empty((units,), dtype=cupy.float32) if out is None else out
+    _cuda.bias_grad(pdy, _arr(fn, "db", db, shape=(units,)), int(dy.size) // units if units else 0, units,
                     _stream())
     return db
 
@@ -334,7 +334,7 @@ def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
 
 
 def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
-                       with_bias: bool):
+                       with_bias: bool, out=None, out_bias=None):
     fn = "conv2d_grad_filter"
     xs = _x4(fn, "x", x)
     px = _arr(fn, "x", x)
@@ -349,11 +349,14 @@ def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
     out_hw = (int(dy.shape[1]), int(dy.shape[2]))
     strides, dilation = _pair(fn, "strides", strides), _pair(fn, "dilation", dilation)
     pad = _pair(fn, "pad", pad)
-    dw = cupy.empty(ws_, dtype=cupy.float32)
-    db = cupy.empty((ws_[3],), dtype=cupy.float32) if with_bias else None
+    dw = cupy.empty(ws_, dtype=cupy.float32) if out is None else out
+    db = None
+    if with_bias:
+        db = cupy.empty((ws_[3],), dtype=cupy.float32) if out_bias is None else out_bias
     s = _stream()
     ws, pws, nws = _workspace(xs, ws_, strides, dilation, pad, out_hw)
-    _cuda.conv2d_backward_filter(px, pdy, _arr(fn, "dw", dw), _opt(fn, "db", db), xs, ws_,
+    _cuda.conv2d_backward_filter(px, pdy, _arr(fn, "dw", dw, shape=ws_),
+                                 _opt(fn, "db", db, shape=(ws_[3],)), xs, ws_,
                                  strides, dilation, pad, out_hw, s, _precision, pws, nws)
     del ws
     return dw, db

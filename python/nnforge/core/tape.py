@@ -16,6 +16,9 @@ from .tensor import Tensor, Variable
 
 _tapes: List["GradientTape"] = []
 _paused = 0
+# While the built-in train step computes gradients: ids of the Variables whose gradient buffer
+# has been handed out in this pass (see gradient_buffer); None otherwise.
+_buffers_claimed: Optional[set] = None
 
 
 class Node:
@@ -57,6 +60,23 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
         if any(needs):
             t.node = Node(tuple(inputs), backward, needs)
     return t
+
+
+def gradient_buffer(source, shape, dtype, be):
+    """Where a backward function may write ``source``'s gradient: the Variable's own gradient
+    array, allocated on first use and reused by every later training step, when the built-in
+    train step is differentiating and this is the first gradient of ``source`` in this pass.
+    None otherwise (the caller allocates), so user tapes always get fresh arrays and a Variable
+    used twice in one graph still gets its contributions summed into a new array."""
+    claimed = _buffers_claimed
+    if claimed is None or not isinstance(source, Variable) or id(source) in claimed:
+        return None
+    buf = source._grad_buffer
+    if (buf is None or tuple(buf.shape) != tuple(shape) or buf.dtype != dtype
+            or backend.of(buf) is not be):
+        buf = source._grad_buffer = be.empty(tuple(shape), dtype)
+    claimed.add(id(source))
+    return buf
 
 
 @contextmanager
@@ -149,6 +169,18 @@ class GradientTape:
 
     def reset(self) -> None:
         self._watched.clear()
+
+    def _gradient_into_buffers(self, target, sources) -> list:
+        """``gradient`` for the built-in train step: parameter gradients are written into each
+        Variable's preallocated gradient array where the op supports it (allocated once, not
+        per step). The arrays are overwritten by the next step, so the result is only valid
+        until then; user code gets ``gradient``'s fresh arrays."""
+        global _buffers_claimed
+        _buffers_claimed = set()
+        try:
+            return self.gradient(target, sources)
+        finally:
+            _buffers_claimed = None
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients: str = "none"):

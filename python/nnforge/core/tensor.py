@@ -92,7 +92,7 @@ class Variable(Tensor):
     Trainable variables are watched by ``GradientTape`` automatically.
     """
 
-    __slots__ = ("name", "trainable", "_path", "regularizer", "constraint")
+    __slots__ = ("name", "trainable", "_path", "regularizer", "constraint", "_grad_buffer")
 
     def __init__(self, initializer, shape=None, dtype="float32", trainable: bool = True,
                  name: Optional[str] = None):
@@ -110,6 +110,7 @@ class Variable(Tensor):
         self.trainable = trainable
         self.regularizer = None
         self.constraint = None
+        self._grad_buffer = None  # the built-in train step's gradient array (core.tape)
 
     @property
     def value(self):

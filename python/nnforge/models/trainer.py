@@ -173,7 +173,8 @@ class Trainer:
         tv = self._train_vars
         if not tv:
             raise ValueError(f"Model '{self.name}' has no trainable weights to train")
-        grads = tape.gradient(loss, tv)
+        # Dense and Conv2D write their parameters' gradients into arrays allocated once.
+        grads = tape._gradient_into_buffers(loss, tv)
         # Gradients from our own tape already have each variable's shape, dtype and device.
         be = backend.of(tv[0].data)
         self.optimizer._apply([(be.asarray(g.data, dtype=v.data.dtype), v)

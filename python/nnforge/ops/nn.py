@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from nnforge import backend
-from nnforge.core.tape import is_recording, record
+from nnforge.core.tape import gradient_buffer, is_recording, record
 from nnforge.core.tensor import Tensor
 
 from ._util import conv_geometry, data_of, float_data, normalize_tuple, same_backend
@@ -96,8 +96,12 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
         g2 = be.asarray(g).reshape(-1, units)
         dz = be.activation_grad(y2, g2, code) if code else g2
         gx = be.matmul(dz, k, trans_b=True).reshape(xd.shape) if needs[0] else None
-        gk = be.matmul(x2, dz, trans_a=True) if needs[1] else None
-        gb = be.bias_grad(dz, units) if (b is not None and needs[2]) else None
+        gk = gb = None
+        if needs[1]:
+            gk = be.matmul(x2, dz, trans_a=True,
+                           out=gradient_buffer(kernel, k.shape, k.dtype, be))
+        if b is not None and needs[2]:
+            gb = be.bias_grad(dz, units, out=gradient_buffer(bias, b.shape, b.dtype, be))
         return gx, gk, gb
 
     inputs = (x, kernel, bias) if bias is not None else (x, kernel)
@@ -292,7 +296,11 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
         gw = gb = None
         if needs[1] or (len(needs) > 2 and needs[2]):
-            gw, gb = be.conv2d_grad_filter(x, dz, wshape, s, d, (pt, pl), b is not None)
+            gw, gb = be.conv2d_grad_filter(
+                x, dz, wshape, s, d, (pt, pl), b is not None,
+                out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
+                out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
+                          if b is not None and needs[2] else None))
         return (gx, gw, gb) if b is not None else (gx, gw)
 
     return record(y, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)
