@@ -98,7 +98,8 @@ void bind_pool(py::module_& m) {
 
   m.def(
       "max_pool2d_backward",
-      [](py::object dyo, py::object ao, py::object dxo) {
+      [](py::object dyo, py::object ao, py::object dxo, py::object pool, py::object strides,
+         py::object pad) {
         const std::string fn = "max_pool2d_backward";
         py::array dy = arr(fn, "dy", dyo), a = arr(fn, "argmax", ao), dx = arr(fn, "dx", dxo);
         check_f32(fn, "dy", dy, 4, false);
@@ -106,6 +107,23 @@ void bind_pool(py::module_& m) {
         check_aligned(fn, "argmax", a, alignof(int32_t));
         check_f32(fn, "dx", dx, 4, true);
         check_same_shape(fn, "dy", dy, "argmax", a);
+        if (!pool.is_none()) {
+          // Geometry given: checked as for the forward (dx plays x, dy plays y); disjoint
+          // windows take the write-once path, which never addresses memory through argmax.
+          const auto s = make_shape(fn, dx, dy, "dx", "dy", pool, strides, pad);
+          no_overlap(fn, "dx", dx, "dy", dy);
+          no_overlap(fn, "dx", dx, "argmax", a);
+          if (s.SH == s.KH && s.SW == s.KW && s.pad_top == 0 && s.pad_left == 0) {
+            const float* pdy = fptr(dy);
+            const int32_t* pa = static_cast<const int32_t*>(a.data());
+            float* pdx = fmut(dx);
+            py::gil_scoped_release nogil;
+            nnforge::max_pool2d_backward_disjoint(pdy, pa, pdx, s);
+            return;
+          }
+        } else if (!strides.is_none() || !pad.is_none()) {
+          fail(fn, "strides and pad are only meaningful together with pool");
+        }
         const std::string desc =
             "dy " + shape_str(dy) + ", argmax " + shape_str(a) + ", dx " + shape_str(dx);
         if (dy.shape(0) != dx.shape(0)) fail(fn, "batch sizes differ: " + desc);
@@ -131,8 +149,11 @@ void bind_pool(py::module_& m) {
         py::gil_scoped_release nogil;
         nnforge::max_pool2d_backward(pdy, pa, pdx, s);
       },
-      py::arg("dy"), py::arg("argmax"), py::arg("dx"),
-      "dx (overwritten) = zeros with dy scattered (accumulated) to the argmax positions.");
+      py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool") = py::none(),
+      py::arg("strides") = py::none(), py::arg("pad") = py::none(),
+      "dx (overwritten) = zeros with dy scattered (accumulated) to the argmax positions. With\n"
+      "the forward's pool, strides and pad, disjoint windows (strides == pool, no padding) write\n"
+      "each dx element once: dy where argmax points at it, else 0.");
 
   m.def(
       "avg_pool2d_forward",

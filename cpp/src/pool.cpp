@@ -3,7 +3,8 @@
 // Forward: one task per output row (n, oh), threaded when the whole job is large; each output
 // pixel walks only the real (non-padding) part of its window, vectorised over channels.
 // Backward: dx is zeroed and the gradient scattered image by image (one image per task), so each
-// dx element receives its contributions in a fixed order whatever the thread count.
+// dx element receives its contributions in a fixed order whatever the thread count; for
+// disjoint windows (stride == pool, no padding) each dx element is written once instead.
 #include "nnforge/pool.h"
 
 #include <algorithm>
@@ -43,10 +44,12 @@ inline bool threaded(double work, int64_t tasks) {
 }
 
 // Running max over one window element, vectorisable over channels: branch-free selects (NaN
-// never wins, as with a plain `>` test), restrict pointers, an AVX-512/AVX2 clone picked at run
-// time.
-NNF_CLONES void max_step_arg(const float* __restrict__ xp, float* __restrict__ yo,
-                             int32_t* __restrict__ ao, int32_t base, int64_t C) {
+// never wins, as with a plain `>` test). Inlined into the cloned row functions below, so each
+// clone (AVX-512, AVX2, default) vectorises them for its ISA with no call per window element.
+inline __attribute__((always_inline)) void max_step_arg(const float* __restrict__ xp,
+                                                        float* __restrict__ yo,
+                                                        int32_t* __restrict__ ao, int32_t base,
+                                                        int64_t C) {
   for (int64_t c = 0; c < C; ++c) {
     const float v = xp[c];
     const bool gt = v > yo[c];
@@ -55,43 +58,76 @@ NNF_CLONES void max_step_arg(const float* __restrict__ xp, float* __restrict__ y
   }
 }
 
-NNF_CLONES void max_step(const float* __restrict__ xp, float* __restrict__ yo, int64_t C) {
+inline __attribute__((always_inline)) void max_step(const float* __restrict__ xp,
+                                                    float* __restrict__ yo, int64_t C) {
   for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
 }
 
-NNF_CLONES void iota_from(int32_t* __restrict__ ao, int32_t first, int64_t C) {
-  for (int64_t c = 0; c < C; ++c) ao[c] = first + static_cast<int32_t>(c);
-}
-
-void max_row(const float* x, float* y, int32_t* argmax, const Pool2DShape& s, int64_t n,
-             int64_t oh) {
+template <bool kArg>
+inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y,
+                                                        int32_t* argmax, const Pool2DShape& s,
+                                                        int64_t n, int64_t oh) {
   const int64_t C = s.C;
   const float* xi = x + n * s.H * s.W * C;
   for (int64_t ow = 0; ow < s.OW; ++ow) {
-    float* yo = y + ((n * s.OH + oh) * s.OW + ow) * C;
-    int32_t* ao = argmax ? argmax + ((n * s.OH + oh) * s.OW + ow) * C : nullptr;
+    float* __restrict__ yo = y + ((n * s.OH + oh) * s.OW + ow) * C;
+    int32_t* __restrict__ ao = kArg ? argmax + ((n * s.OH + oh) * s.OW + ow) * C : nullptr;
     const Window w = window(s, oh, ow);
     if (w.h0 >= w.h1 || w.w0 >= w.w1) {  // no real element (the bindings refuse such geometry)
       for (int64_t c = 0; c < C; ++c) yo[c] = 0.0f;
-      if (ao)
+      if (kArg)
         for (int64_t c = 0; c < C; ++c) ao[c] = -1;
       continue;
     }
     // First real element initialises the max, so padding never wins and argmax is always valid.
     const int64_t first = (w.h0 * s.W + w.w0) * C;
-    std::memcpy(yo, xi + first, static_cast<size_t>(C) * sizeof(float));
-    if (ao) {
-      iota_from(ao, static_cast<int32_t>(first), C);
-      for (int64_t ih = w.h0; ih < w.h1; ++ih)
-        for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
-          const int64_t base = (ih * s.W + iw) * C;
+    const float* __restrict__ xf = xi + first;
+    for (int64_t c = 0; c < C; ++c) yo[c] = xf[c];
+    if (kArg)
+      for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<int32_t>(first + c);
+    for (int64_t ih = w.h0; ih < w.h1; ++ih)
+      for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
+        const int64_t base = (ih * s.W + iw) * C;
+        if (kArg)
           max_step_arg(xi + base, yo, ao, static_cast<int32_t>(base), C);
-        }
-    } else {
-      for (int64_t ih = w.h0; ih < w.h1; ++ih)
-        for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw)
-          max_step(xi + (ih * s.W + iw) * C, yo, C);
+        else
+          max_step(xi + base, yo, C);
+      }
+  }
+}
+
+NNF_CLONES void max_row_arg(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
+                            int64_t n, int64_t oh) {
+  max_row_impl<true>(x, y, argmax, s, n, oh);
+}
+
+NNF_CLONES void max_row_noarg(const float* x, float* y, const Pool2DShape& s, int64_t n,
+                              int64_t oh) {
+  max_row_impl<false>(x, y, nullptr, s, n, oh);
+}
+
+// Backward for disjoint windows (stride == pool, no padding): every dx element lies in at most
+// one window, so each is written once -- dy where argmax points at it, else 0 -- instead of
+// zeroing the image and scattering.
+NNF_CLONES void max_back_disjoint(const float* __restrict__ dyi, const int32_t* __restrict__ ai,
+                                  float* __restrict__ dxi, const Pool2DShape& s) {
+  const int64_t C = s.C;
+  const int64_t hc = std::min(s.H, s.OH * s.KH), wc = std::min(s.W, s.OW * s.KW);
+  for (int64_t ih = 0; ih < s.H; ++ih) {
+    float* __restrict__ drow = dxi + ih * s.W * C;
+    if (ih >= hc) {
+      for (int64_t i = 0; i < s.W * C; ++i) drow[i] = 0.0f;
+      continue;
     }
+    const int64_t oh = ih / s.KH;
+    for (int64_t iw = 0; iw < wc; ++iw) {
+      const int64_t o = (oh * s.OW + iw / s.KW) * C;
+      const int32_t base = static_cast<int32_t>((ih * s.W + iw) * C);
+      float* __restrict__ d = drow + iw * C;
+      for (int64_t c = 0; c < C; ++c)
+        d[c] = ai[o + c] == base + static_cast<int32_t>(c) ? dyi[o + c] : 0.0f;
+    }
+    for (int64_t i = wc * C; i < s.W * C; ++i) drow[i] = 0.0f;
   }
 }
 
@@ -120,7 +156,12 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DS
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) max_row(x, y, argmax, s, r / s.OH, r % s.OH);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (argmax)
+      max_row_arg(x, y, argmax, s, r / s.OH, r % s.OH);
+    else
+      max_row_noarg(x, y, s, r / s.OH, r % s.OH);
+  }
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const Pool2DShape& s) {
@@ -130,14 +171,23 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
   for (int64_t n = 0; n < s.N; ++n) {
     float* dxi = dx + n * img;
-    std::memset(dxi, 0, static_cast<size_t>(img) * sizeof(float));
     const float* dyi = dy + n * out;
     const int32_t* ai = argmax + n * out;
+    std::memset(dxi, 0, static_cast<size_t>(img) * sizeof(float));
     for (int64_t k = 0; k < out; ++k) {
       const int64_t a = ai[k];
       if (a >= 0 && a < img) dxi[a] += dyi[k];
     }
   }
+}
+
+void max_pool2d_backward_disjoint(const float* dy, const int32_t* argmax, float* dx,
+                                  const Pool2DShape& s) {
+  const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
+  if (s.N <= 0 || img <= 0) return;
+  const bool par = threaded(double(s.N) * (img + out), s.N);
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t n = 0; n < s.N; ++n) max_back_disjoint(dy + n * out, argmax + n * out, dx + n * img, s);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {

@@ -32,6 +32,10 @@ def run_all(N, H, W, C, pool, strides, padding, rng=RNG):
     dx = np.full(x.shape, np.nan, np.float32)
     _cpu.max_pool2d_backward(dy, am, dx)
     np.testing.assert_allclose(dx, ref.max_pool2d_grad(dy, am_ref, x.shape), rtol=1e-6, atol=1e-6)
+    # with the geometry (disjoint windows take the write-once path): the same result
+    dx_g = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(dy, am, dx_g, pool, strides, pad)
+    np.testing.assert_array_equal(dx_g, dx)
 
     ya = np.full(y.shape, np.nan, np.float32)
     _cpu.avg_pool2d_forward(x, ya, pool, strides, pad)
@@ -174,3 +178,37 @@ def test_bad_inputs():
         _cpu.max_pool2d_backward(dy, am, dxr)
     with pytest.raises(ValueError, match="share memory"):
         _cpu.avg_pool2d_forward(x, x.reshape(-1)[:54].reshape(2, 3, 3, 3), **ok)
+
+
+@pytest.mark.parametrize("H,W,pool", [(13, 13, (2, 2)), (30, 30, (2, 2)), (7, 9, (3, 2)),
+                                      (1, 1, (1, 1)), (5, 4, (5, 4))])
+def test_max_pool_backward_disjoint_windows_with_ties(H, W, pool):
+    # integer-valued input: many ties, the forward's first winner gets the gradient; rows and
+    # columns no window covers (13 -> 6 with 2x2) get exact zeros.
+    x = RNG.integers(-2, 3, (3, H, W, 5)).astype(np.float32)
+    out_hw, pad = geometry(H, W, pool, pool, "valid")
+    y = np.empty((3, *out_hw, 5), np.float32)
+    am = np.empty(y.shape, np.int32)
+    _cpu.max_pool2d_forward(x, y, am, pool, pool, pad)
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    want = ref.max_pool2d_grad(dy, am, x.shape)
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(dy, am, dx, pool, pool, pad)
+    np.testing.assert_array_equal(dx, want.astype(np.float32))
+
+
+def test_max_pool_backward_geometry_errors():
+    x = np.zeros((1, 4, 4, 2), np.float32)
+    dy = np.zeros((1, 2, 2, 2), np.float32)
+    am = np.zeros(dy.shape, np.int32)
+    with pytest.raises(ValueError, match="max_pool2d_backward"):
+        _cpu.max_pool2d_backward(dy, am, x, None, (2, 2), None)  # strides without pool
+    with pytest.raises(ValueError, match="max_pool2d_backward"):
+        _cpu.max_pool2d_backward(dy, am, x, (2, 2), (9, 9), (0, 0))  # windows past the input
+    with pytest.raises(ValueError, match="max_pool2d_backward"):
+        _cpu.max_pool2d_backward(dy, am, x, (2, 2), (2, 2), (5, 5))  # padding-only windows
+    # argmax content is never used as an address on the disjoint path: garbage is memory-safe
+    bad = np.full(dy.shape, 10 ** 9, np.int32)
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(np.ones_like(dy), bad, dx, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(dx, 0)

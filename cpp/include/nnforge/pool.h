@@ -19,6 +19,12 @@ struct Pool2DShape {
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& s);
 // dx overwritten: zero, then dy scattered (accumulated) to the argmax positions.
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const Pool2DShape& s);
+// The same for disjoint windows (SH == KH, SW == KW, no padding) and an argmax computed by
+// max_pool2d_forward with this shape: dx(p) = dy(o) if argmax(o) == p for the window o holding p,
+// else 0 (also 0 outside every window). Each dx element is written once; argmax is only
+// compared, never used as an address, so any argmax content is memory-safe.
+void max_pool2d_backward_disjoint(const float* dy, const int32_t* argmax, float* dx,
+                                  const Pool2DShape& s);
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s);
 // dx overwritten.
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s);

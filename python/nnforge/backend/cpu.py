@@ -155,9 +155,11 @@ def max_pool2d(x, pool, strides, pad, out_hw, need_argmax: bool):
     return y, argmax
 
 
-def max_pool2d_grad(dy, argmax, x_shape):
+def max_pool2d_grad(dy, argmax, x_shape, pool=None, strides=None, pad=None):
+    """dx from dy and the forward's argmax; with the forward's geometry, disjoint windows take
+    the kernel's write-once path."""
     dx = np.empty(tuple(x_shape), dtype=np.float32)
-    _cpu.max_pool2d_backward(dy, argmax, dx)
+    _cpu.max_pool2d_backward(dy, argmax, dx, pool, strides, pad)
     return dx
 
 

@@ -407,7 +407,8 @@ def max_pool2d(x, pool, strides, pad, out_hw, need_argmax: bool):
     return y, argmax
 
 
-def max_pool2d_grad(dy, argmax, x_shape):
+def max_pool2d_grad(dy, argmax, x_shape, pool=None, strides=None, pad=None):
+    # The geometry is accepted for the CPU backend's signature; the CUDA kernel scatters.
     fn = "max_pool2d_grad"
     xs = _shape4(fn, "x_shape", x_shape)
     pdy = _arr(fn, "dy", dy, ndim=4)

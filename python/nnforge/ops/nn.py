@@ -326,7 +326,8 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
     be = _be(x)
     y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
     xshape = x.shape
-    return record(y, (inputs,), lambda g, n: (be.max_pool2d_grad(be.asarray(g), arg, xshape),))
+    return record(y, (inputs,),
+                  lambda g, n: (be.max_pool2d_grad(be.asarray(g), arg, xshape, p, s, pad),))
 
 
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
