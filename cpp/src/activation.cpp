@@ -175,12 +175,30 @@ NNF_CLONES void bias_add_rows(float* y, const float* bias, int64_t r0, int64_t r
 }
 
 // acc[c] (cols) = sum_{r in [r0, r1)} dy[r, c], summed in increasing r.
-NNF_CLONES void col_sums(const float* dy, float* acc, int64_t r0, int64_t r1, int64_t cols) {
-  for (int64_t c = 0; c < cols; ++c) acc[c] = 0.0f;
+// Sums of columns [c0, c0 + W) over rows [r0, r1), the W running sums kept in registers (a
+// loop over all columns per row would store and reload them every row).
+template <int W>
+inline __attribute__((always_inline)) void col_sums_block(const float* __restrict__ dy,
+                                                          float* __restrict__ acc, int64_t r0,
+                                                          int64_t r1, int64_t cols, int64_t c0) {
+  float a[W];
+  for (int j = 0; j < W; ++j) a[j] = 0.0f;
   for (int64_t r = r0; r < r1; ++r) {
-    const float* row = dy + r * cols;
-    for (int64_t c = 0; c < cols; ++c) acc[c] += row[c];
+    const float* __restrict__ row = dy + r * cols + c0;
+#pragma GCC unroll 64
+    for (int j = 0; j < W; ++j) a[j] += row[j];
   }
+  for (int j = 0; j < W; ++j) acc[c0 + j] = a[j];
+}
+
+// acc[c] = sum of dy[r, c] for r in [r0, r1), added in increasing r (the order does not depend
+// on the column blocking).
+NNF_CLONES void col_sums(const float* dy, float* acc, int64_t r0, int64_t r1, int64_t cols) {
+  int64_t c = 0;
+  for (; c + 64 <= cols; c += 64) col_sums_block<64>(dy, acc, r0, r1, cols, c);
+  for (; c + 16 <= cols; c += 16) col_sums_block<16>(dy, acc, r0, r1, cols, c);
+  for (; c + 4 <= cols; c += 4) col_sums_block<4>(dy, acc, r0, r1, cols, c);
+  for (; c < cols; ++c) col_sums_block<1>(dy, acc, r0, r1, cols, c);
 }
 
 NNF_CLONES void add_into(float* acc, const float* v, int64_t n) {
