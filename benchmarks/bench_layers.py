@@ -57,7 +57,7 @@ def nnforge_cases():
         def pool(x=x):
             y, arg = be.max_pool2d(x, (2, 2), (2, 2), (0, 0), (x.shape[1] // 2, x.shape[2] // 2),
                                    True)
-            be.max_pool2d_grad(y, arg, x.shape)
+            be.max_pool2d_grad(y, arg, x.shape, (2, 2), (2, 2), (0, 0))  # as ops.max_pool
         cases[f"{name} forward+backward"] = pool
     return cases
 

@@ -96,6 +96,58 @@ inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y
   }
 }
 
+// The common 2x2, stride-2, unpadded case: the four candidates of each channel compared in
+// registers, in the generic path's order (row-major within the window, strict >), so results
+// and argmax ties are identical to it.
+template <bool kArg>
+inline __attribute__((always_inline)) void max_row_2x2_impl(const float* x, float* y,
+                                                            int32_t* argmax,
+                                                            const Pool2DShape& s, int64_t n,
+                                                            int64_t oh) {
+  const int64_t C = s.C, WC = s.W * C;
+  const int64_t row0 = (2 * oh) * WC;  // offset of input row 2*oh inside image n
+  const float* __restrict__ xi = x + n * s.H * WC;
+  float* __restrict__ yrow = y + (n * s.OH + oh) * s.OW * C;
+  int32_t* __restrict__ arow = kArg ? argmax + (n * s.OH + oh) * s.OW * C : nullptr;
+  for (int64_t ow = 0; ow < s.OW; ++ow) {
+    const int64_t b00 = row0 + 2 * ow * C, b01 = b00 + C, b10 = b00 + WC, b11 = b10 + C;
+    const float* __restrict__ p00 = xi + b00;
+    const float* __restrict__ p01 = xi + b01;
+    const float* __restrict__ p10 = xi + b10;
+    const float* __restrict__ p11 = xi + b11;
+    float* __restrict__ yo = yrow + ow * C;
+    int32_t* __restrict__ ao = kArg ? arow + ow * C : nullptr;
+    for (int64_t c = 0; c < C; ++c) {
+      float m = p00[c];
+      int32_t a = static_cast<int32_t>(b00 + c);
+      float v = p01[c];
+      bool gt = v > m;
+      m = gt ? v : m;
+      a = gt ? static_cast<int32_t>(b01 + c) : a;
+      v = p10[c];
+      gt = v > m;
+      m = gt ? v : m;
+      a = gt ? static_cast<int32_t>(b10 + c) : a;
+      v = p11[c];
+      gt = v > m;
+      m = gt ? v : m;
+      a = gt ? static_cast<int32_t>(b11 + c) : a;
+      yo[c] = m;
+      if (kArg) ao[c] = a;
+    }
+  }
+}
+
+NNF_CLONES void max_row_2x2_arg(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
+                                int64_t n, int64_t oh) {
+  max_row_2x2_impl<true>(x, y, argmax, s, n, oh);
+}
+
+NNF_CLONES void max_row_2x2_noarg(const float* x, float* y, const Pool2DShape& s, int64_t n,
+                                  int64_t oh) {
+  max_row_2x2_impl<false>(x, y, nullptr, s, n, oh);
+}
+
 NNF_CLONES void max_row_arg(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
                             int64_t n, int64_t oh) {
   max_row_impl<true>(x, y, argmax, s, n, oh);
@@ -155,12 +207,22 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DS
   const int64_t rows = s.N * s.OH;
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
+  // 2x2 windows at stride 2 with no padding: every window is whole (OH <= H/2, OW <= W/2).
+  const bool two = s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.pad_top == 0 &&
+                   s.pad_left == 0 && 2 * s.OH <= s.H && 2 * s.OW <= s.W;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) {
-    if (argmax)
-      max_row_arg(x, y, argmax, s, r / s.OH, r % s.OH);
-    else
-      max_row_noarg(x, y, s, r / s.OH, r % s.OH);
+    const int64_t n = r / s.OH, oh = r % s.OH;
+    if (two) {
+      if (argmax)
+        max_row_2x2_arg(x, y, argmax, s, n, oh);
+      else
+        max_row_2x2_noarg(x, y, s, n, oh);
+    } else if (argmax) {
+      max_row_arg(x, y, argmax, s, n, oh);
+    } else {
+      max_row_noarg(x, y, s, n, oh);
+    }
   }
 }
 

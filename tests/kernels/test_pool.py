@@ -180,7 +180,8 @@ def test_bad_inputs():
         _cpu.avg_pool2d_forward(x, x.reshape(-1)[:54].reshape(2, 3, 3, 3), **ok)
 
 
-@pytest.mark.parametrize("H,W,pool", [(13, 13, (2, 2)), (30, 30, (2, 2)), (7, 9, (3, 2)),
+@pytest.mark.parametrize("H,W,pool", [(13, 13, (2, 2)), (30, 30, (2, 2)), (2, 5, (2, 2)),
+                                      (7, 9, (3, 2)),
                                       (1, 1, (1, 1)), (5, 4, (5, 4))])
 def test_max_pool_backward_disjoint_windows_with_ties(H, W, pool):
     # integer-valued input: many ties, the forward's first winner gets the gradient; rows and
@@ -190,8 +191,11 @@ def test_max_pool_backward_disjoint_windows_with_ties(H, W, pool):
     y = np.empty((3, *out_hw, 5), np.float32)
     am = np.empty(y.shape, np.int32)
     _cpu.max_pool2d_forward(x, y, am, pool, pool, pad)
+    y_ref, am_ref = ref.max_pool2d(x, pool, pool, pad, out_hw)  # first winner of each tie
+    np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+    np.testing.assert_array_equal(am, am_ref)
     dy = RNG.standard_normal(y.shape).astype(np.float32)
-    want = ref.max_pool2d_grad(dy, am, x.shape)
+    want = ref.max_pool2d_grad(dy, am_ref, x.shape)
     dx = np.full(x.shape, np.nan, np.float32)
     _cpu.max_pool2d_backward(dy, am, dx, pool, pool, pad)
     np.testing.assert_array_equal(dx, want.astype(np.float32))

@@ -1,0 +1,89 @@
+"""Where a seed training step spends its time: every nnforge._cpu kernel call made during one
+epoch of `fit`, timed in place, with the rest of the step (Python, NumPy glue) as the remainder.
+
+    python benchmarks/profile_step.py [mlp|cnn]
+
+Kernel times measured inside training differ from the isolated micro benchmarks (bench_gemm.py,
+bench_layers.py): there, operands stay hot in cache between repeats; here every step streams the
+activations, gradients and optimizer slots of the whole model. The wrapper adds about a
+microsecond per call, so the printed step time is slightly above bench_seed.py's.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nnforge as keras
+from nnforge import _cpu, layers
+from nnforge.backend import cpu as cpu_backend
+
+
+def instrument(totals: dict) -> None:
+    """Replace every _cpu function the CPU backend calls with a timing wrapper."""
+    for name in dir(_cpu):
+        fn = getattr(_cpu, name)
+        if name.startswith("_") or not callable(fn) or isinstance(fn, type):
+            continue
+
+        def wrapped(*args, _fn=fn, _name=name, **kwargs):
+            shapes = tuple(tuple(a.shape) for a in args[:2] if hasattr(a, "shape"))
+            t0 = time.perf_counter()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                entry = totals.setdefault((_name, shapes), [0.0, 0])
+                entry[0] += time.perf_counter() - t0
+                entry[1] += 1
+
+        setattr(cpu_backend._cpu, name, wrapped)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model", nargs="?", default="cnn", choices=("mlp", "cnn"))
+    args = ap.parse_args()
+    keras.utils.set_random_seed(0)
+    if args.model == "mlp":
+        npz = np.load(Path(keras.__file__).parent / "datasets" / "data" / "mnist.npz")
+        x = npz["x_train"].astype("float32") / 255
+        y = keras.utils.to_categorical(npz["y_train"], 10)
+        model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
+                                  layers.Dense(128, activation="relu"),
+                                  layers.Dense(10, activation="softmax")])
+    else:
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (10000, 32, 32, 3), dtype=np.uint8).astype("float32") / 255
+        y = keras.utils.to_categorical(rng.integers(0, 10, 10000), 10)
+        model = keras.Sequential([
+            keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:640], y[:640], epochs=1, batch_size=32, verbose=0)  # warm-up
+    totals: dict = {}
+    instrument(totals)
+    steps = (len(x) + 31) // 32
+    t0 = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    dt = time.perf_counter() - t0
+    print(f"seed {args.model.upper()}, batch 32, {steps} steps, threads={_cpu.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"step: {dt / steps * 1e6:.1f} us ({len(x) / dt:,.0f} samples/s)")
+    print(f"{'kernel (first two operand shapes)':62s} {'us/step':>8s} {'calls/step':>10s}")
+    kernel_total = 0.0
+    for (name, shapes), (secs, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
+        kernel_total += secs
+        if secs / steps * 1e6 < 0.5:
+            continue
+        label = f"{name} {' '.join(str(s) for s in shapes)}"
+        print(f"{label[:62]:62s} {secs / steps * 1e6:8.1f} {calls / steps:10.2f}")
+    print(f"{'all kernels':62s} {kernel_total / steps * 1e6:8.1f}")
+    print(f"{'rest of the step (Python, NumPy glue)':62s} {(dt - kernel_total) / steps * 1e6:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
