@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 import builtins as _b
+import math
 
 import numpy as np
 
@@ -218,7 +219,7 @@ def _axes(axis, ndim):
 
 
 def _expand_back(g, shape, axes, keepdims):
-    if not keepdims:
+    if not keepdims and getattr(g, "ndim", 1) > 0:  # a 0-d g broadcasts as it is
         for ax in sorted(axes):
             g = _xp(g).expand_dims(g, ax)
     return _xp(g).broadcast_to(g, shape)
@@ -234,7 +235,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     a = data_of(x, "mean", "x")
     axes = _axes(axis, a.ndim)
-    count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+    count = math.prod(int(a.shape[i]) for i in axes) if axes else 1
     y = _float(a).mean(axis=axes, keepdims=keepdims)
     return record(y, (x,), lambda g, n: (_expand_back(g / _b.max(count, 1), a.shape, axes,
                                                        keepdims),))
