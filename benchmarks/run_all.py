@@ -26,8 +26,9 @@ def main() -> int:
     steps = [
         ("sgemm", [sys.executable, str(HERE / "bench_gemm.py")] + (["--quick"] if args.quick else [])),
         ("layers", [sys.executable, str(HERE / "bench_layers.py")] + (["--quick"] if args.quick else [])),
+        # 5 rounds: on a shared host one disturbed round must not decide a median
         ("seed programs", [sys.executable, str(HERE / "bench_seed.py"), "--rounds",
-                           "1" if args.quick else "3", "--peers-python", args.peers_python]),
+                           "1" if args.quick else "5", "--peers-python", args.peers_python]),
     ]
     status = 0
     for title, cmd in steps:
