@@ -233,11 +233,18 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
           const int64_t alines = (kc * MR + 15) / 16;
           int64_t pf_done = 0;
           const bool use_pf = !direct_a;
+          // A transposed and read in place: the next panel's columns, row by row, during the
+          // first call on this panel (the kernel steps the hint by lda).
+          const bool pf_direct_t = direct_a && p.ta && q + 1 < npanels;
+          const int64_t inext = r0 + (r1 - r0) * (q + 1) / npanels;
           for (int64_t jr = 0; jr < nc; jr += NR) {
             if (use_pf && pf_done < alines) {
               ep.pf = anext + pf_done * 16;
               ep.pf_lines = static_cast<int>(std::min<int64_t>(alines - pf_done, kc / 4));
               pf_done += ep.pf_lines;
+            } else if (pf_direct_t && jr == 0) {
+              ep.pf = p.A + pc * p.lda + inext;
+              ep.pf_lines = 1;
             } else {
               ep.pf_lines = 0;
             }

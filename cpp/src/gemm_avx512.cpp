@@ -183,11 +183,20 @@ void ukr_direct_t(int64_t kc, const float* __restrict A, int64_t lda, const floa
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   prefetch_c<MR, NV>(C, ldc);
+  // Hint: the next panel's A (same rows, next columns), fetched row by row into L2 while this
+  // one computes; in place, A is read with a stride of lda, which hardware prefetchers serve
+  // poorly when memory is busy.
+  const float* pf = ep.pf_lines ? ep.pf : nullptr;
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + v * VL);
     _mm_prefetch(reinterpret_cast<const char*>(A + 8 * lda), _MM_HINT_T0);
+    if (pf) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(pf + MR - 1), _MM_HINT_T1);
+      pf += lda;
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       __m512 a = _mm512_set1_ps(A[r]);

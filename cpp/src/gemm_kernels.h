@@ -26,8 +26,9 @@ struct Epilogue {
   const float* bias;   // nullptr or &bias[j0]; used only when last
   int act;             // Act as int; used only when last
   bool last;           // last K block: apply bias and act
-  // Optional hint (kernels may ignore it): pf_lines cache lines from pf (the next A
-  // micro-panel) to prefetch into L2 during the k loop. Never dereferenced, only prefetched.
+  // Optional hint (kernels may ignore it), never dereferenced, only prefetched into L2 during
+  // the k loop: for ukr, pf_lines cache lines from pf (the next packed A micro-panel); for
+  // ukr_direct_t, when pf_lines != 0, the next panel's A read in place, row k at pf + k*lda.
   const float* pf = nullptr;
   int pf_lines = 0;
 };
