@@ -206,7 +206,7 @@ void bind_conv(py::module_& m) {
   m.def(
       "conv2d_backward_filter",
       [](py::object xo, py::object dyo, py::object dwo, py::object dbo, py::object strides,
-         py::object dilation, py::object pad) {
+         py::object dilation, py::object pad, py::object yo, int64_t act) {
         const std::string fn = "conv2d_backward_filter";
         py::array x = arr(fn, "x", xo), dy = arr(fn, "dy", dyo), dw = arr(fn, "dw", dwo);
         check_f32(fn, "x", x, 4, false);
@@ -240,12 +240,34 @@ void bind_conv(py::module_& m) {
                                   desc);
         no_overlap(fn, "dw", dw, "x", x);
         no_overlap(fn, "dw", dw, "dy", dy);
+        if (act < 0 || act > 3)
+          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
+                       std::to_string(act));
+        const float* py_ = nullptr;
+        py::array y;
+        if (act != 0) {
+          if (yo.is_none()) fail(fn, "act != 0 needs 'y', the forward's activated output");
+          y = arr(fn, "y", yo);
+          check_f32(fn, "y", y, 4, false);
+          check_same_shape(fn, "dy", dy, "y", y);
+          no_overlap(fn, "dw", dw, "y", y);
+          if (pdb) no_overlap(fn, "db", db, "y", y);
+          py_ = fptr(y);
+        } else if (!yo.is_none()) {
+          fail(fn, "'y' is only used with act != 0");
+        }
         const float *px = fptr(x), *pdy = fptr(dy);
         float* pdw = fmut(dw);
+        const auto a = static_cast<nnforge::Act>(act);
         py::gil_scoped_release nogil;
-        nnforge::conv2d_backward_filter(px, pdy, pdw, pdb, s);
+        if (py_)
+          nnforge::conv2d_backward_filter_act(px, py_, pdy, a, pdw, pdb, s);
+        else
+          nnforge::conv2d_backward_filter(px, pdy, pdw, pdb, s);
       },
       py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("strides"),
-      py::arg("dilation"), py::arg("pad"),
-      "dw (overwritten) = im2col(x)^T @ dy; db (or None) = column sums of dy. Deterministic.");
+      py::arg("dilation"), py::arg("pad"), py::arg("y") = py::none(), py::arg("act") = 0,
+      "dw (overwritten) = im2col(x)^T @ dz; db (or None) = column sums of dz, where dz = dy, or\n"
+      "with a fused activation (act != 0, y = the forward's activated output) dz = act'(y) * dy.\n"
+      "Deterministic.");
 }

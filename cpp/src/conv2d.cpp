@@ -46,6 +46,24 @@ float* scratch(int64_t floats) {
   return buf.get();
 }
 
+// A second per-thread buffer (the activation-gradient rows next to the cols rows).
+float* scratch2(int64_t floats) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local int64_t cap = 0;
+  if (floats > cap) {
+    buf.reset();
+    buf.reset(new float[static_cast<size_t>(floats)]);
+    cap = floats;
+  }
+  return buf.get();
+}
+
+// The small-filter reduction shared by both filter gradients: shape-only test.
+bool small_filter_chunks(const Conv2DShape& s) {
+  const int64_t K = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW;
+  return K * s.F <= kSmallFilter && M >= 4 * kReduceRows;
+}
+
 // Output rows (r = n*OH + oh) per chunk: as many as fit the budget, at least one.
 int64_t chunk_rows(const Conv2DShape& s) {
   const int64_t per_row = s.OW * s.KH * s.KW * s.C * static_cast<int64_t>(sizeof(float));
@@ -121,7 +139,7 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
     sgemm(true, false, K, F, M, 1.0f, x, K, dy, F, 0.0f, dw, F);  // dw = x^T @ dy
     return;
   }
-  if (K * F <= kSmallFilter && M >= 4 * kReduceRows) {  // shape-only test: same path for any thread count
+  if (small_filter_chunks(s)) {  // shape-only test: same path for any thread count
     // A small filter (conv1: 27 x 32) over many rows: one sgemm could only use one thread. Cut
     // the rows into fixed chunks (their size depends on the shape alone), let each thread do
     // im2col + sgemm for its chunks into private partial sums (cols stay in L2), and add the
@@ -151,6 +169,49 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F,
           r0 == 0 ? 0.0f : 1.0f, dw, F);
+  }
+}
+
+void conv2d_backward_filter_act(const float* x, const float* y, const float* dy, Act act,
+                                float* dw, float* db, const Conv2DShape& s) {
+  const int64_t R = s.N * s.OH;
+  const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
+  if (act == Act::Linear) {
+    conv2d_backward_filter(x, dy, dw, db, s);
+    return;
+  }
+  if (F <= 0) return;
+  if (K <= 0 || M <= 0 || !small_filter_chunks(s)) {
+    std::vector<float> dz(static_cast<size_t>(std::max<int64_t>(M, 0) * F));
+    if (M > 0) activation_backward(act, y, dy, dz.data(), M * F);
+    conv2d_backward_filter(x, dz.data(), dw, db, s);
+    return;
+  }
+  // As the small-filter path of conv2d_backward_filter, with each chunk's dz rows formed in a
+  // per-thread buffer (L2) from y and dy, and the bias gradient summed from them per chunk.
+  const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
+  const int64_t nchunks = (R + rpc - 1) / rpc;
+  std::vector<float> part(static_cast<size_t>(nchunks * K * F));
+  std::vector<float> partb(db ? static_cast<size_t>(nchunks * F) : 0);
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc), m = (r1 - r0) * s.OW;
+    float* cols = scratch(rpc * s.OW * K);
+    float* dz = scratch2(rpc * s.OW * F);
+    activation_backward(act, y + r0 * s.OW * F, dy + r0 * s.OW * F, dz, m * F);
+    if (db) bias_grad(dz, partb.data() + c * F, m, F);
+    detail::im2col_rows(x, cols, s, r0, r1);
+    sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, 0.0f, part.data() + c * K * F, F);
+  }
+  std::memcpy(dw, part.data(), static_cast<size_t>(K * F) * sizeof(float));
+  for (int64_t c = 1; c < nchunks; ++c) {
+    const float* pc = part.data() + c * K * F;
+    for (int64_t i = 0; i < K * F; ++i) dw[i] += pc[i];
+  }
+  if (db) {
+    std::memcpy(db, partb.data(), static_cast<size_t>(F) * sizeof(float));
+    for (int64_t c = 1; c < nchunks; ++c)
+      for (int64_t f = 0; f < F; ++f) db[f] += partb[static_cast<size_t>(c * F + f)];
   }
 }
 

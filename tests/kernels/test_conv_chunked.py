@@ -45,3 +45,50 @@ def test_chunked_backward_filter_matches_reference_and_thread_count(n, h, w, c, 
                                                   3, 3, stride, pad), rtol=1e-3, atol=1e-2)
     np.testing.assert_allclose(outs[0][1], dy.astype(np.float64).sum(axis=(0, 1, 2)),
                                rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("act", [1, 2, 3])
+@pytest.mark.parametrize("n,h,w,c,f", [
+    (9, 32, 32, 3, 32),   # small filter over many rows: the fused, chunked path
+    (2, 9, 9, 8, 64),     # large filter: dz formed once, then the plain path
+])
+def test_backward_filter_with_fused_activation(act, n, h, w, c, f):
+    rng = np.random.default_rng(act)
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    oh, ow = h - 2, w - 2
+    z = rng.standard_normal((n, oh, ow, f)).astype(np.float32)
+    y = {1: np.maximum(z, 0), 2: 1 / (1 + np.exp(-z)), 3: np.tanh(z)}[act].astype(np.float32)
+    if act == 1:
+        y[..., ::7] = 0.0  # exact zeros: relu's gradient there is 0
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dz = {1: dy * (y > 0), 2: dy * y * (1 - y), 3: dy * (1 - y * y)}[act]
+    outs = []
+    for threads in (1, 2):
+        _cpu.set_num_threads(threads)
+        dw = np.empty((3, 3, c, f), np.float32)
+        db = np.empty(f, np.float32)
+        _cpu.conv2d_backward_filter(x, dy, dw, db, (1, 1), (1, 1), (0, 0), y, act)
+        outs.append((dw.copy(), db.copy()))
+    _cpu.set_num_threads(2)
+    want = ref_dw(x.astype(np.float64), dz.astype(np.float64), 3, 3, 1, (0, 0))
+    scale = max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(outs[0][0], want, rtol=1e-4, atol=1e-4 * scale)
+    np.testing.assert_allclose(outs[0][1], dz.astype(np.float64).sum((0, 1, 2)), rtol=1e-4,
+                               atol=1e-3)
+    for a, b in zip(outs[0], outs[1]):  # bitwise the same for any thread count
+        np.testing.assert_array_equal(a, b)
+
+
+def test_backward_filter_fused_activation_argument_errors():
+    x = np.zeros((1, 5, 5, 2), np.float32)
+    dy = np.zeros((1, 3, 3, 4), np.float32)
+    dw = np.empty((3, 3, 2, 4), np.float32)
+    with pytest.raises(ValueError, match="needs 'y'"):
+        _cpu.conv2d_backward_filter(x, dy, dw, None, (1, 1), (1, 1), (0, 0), None, 1)
+    with pytest.raises(ValueError, match="act"):
+        _cpu.conv2d_backward_filter(x, dy, dw, None, (1, 1), (1, 1), (0, 0), dy, 7)
+    with pytest.raises(ValueError, match="only used"):
+        _cpu.conv2d_backward_filter(x, dy, dw, None, (1, 1), (1, 1), (0, 0), dy, 0)
+    with pytest.raises(ValueError, match="shape"):
+        _cpu.conv2d_backward_filter(x, dy, dw, None, (1, 1), (1, 1), (0, 0),
+                                    np.zeros((1, 3, 3, 5), np.float32), 1)

@@ -37,5 +37,11 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
 // column sums of dy. Deterministic (batch chunks accumulated in a fixed order).
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
                             const Conv2DShape& s);
+// The same for a convolution with a fused activation, y = act(conv(x, w) + bias): dw and db from
+// dz = act'(y) * dy (y and dy of the output's shape). For a small filter over many rows (conv1)
+// dz is formed chunk by chunk next to its im2col rows and never stored whole; otherwise it is
+// formed once, then as conv2d_backward_filter. Deterministic.
+void conv2d_backward_filter_act(const float* x, const float* y, const float* dy, Act act,
+                                float* dw, float* db, const Conv2DShape& s);
 
 }  // namespace nnforge

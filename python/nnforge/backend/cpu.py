@@ -123,12 +123,14 @@ def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
 
 
 def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
-                       with_bias: bool, out=None, out_bias=None):
+                       with_bias: bool, out=None, out_bias=None, y=None, act: int = 0):
+    """Filter (and bias) gradients; with ``act`` != 0 and ``y`` the forward's activated output,
+    of ``act'(y) * dy`` (the activation's gradient fused into the kernel)."""
     dw = np.empty(tuple(w_shape), dtype=np.float32) if out is None else out
     db = None
     if with_bias:
         db = np.empty((w_shape[3],), dtype=np.float32) if out_bias is None else out_bias
-    _cpu.conv2d_backward_filter(x, dy, dw, db, strides, dilation, pad)
+    _cpu.conv2d_backward_filter(x, dy, dw, db, strides, dilation, pad, y if act else None, act)
     return dw, db
 
 

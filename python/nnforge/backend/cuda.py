@@ -334,8 +334,12 @@ def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
 
 
 def conv2d_grad_filter(x, dy, w_shape: Sequence[int], strides, dilation, pad,
-                       with_bias: bool, out=None, out_bias=None):
+                       with_bias: bool, out=None, out_bias=None, y=None, act: int = 0):
     fn = "conv2d_grad_filter"
+    if act:  # the CPU backend fuses this into its kernel; here it is a separate pass
+        if y is None:
+            raise ValueError(f"{fn}: act != 0 needs 'y', the forward's activated output")
+        dy = activation_grad(y, dy, act)
     xs = _x4(fn, "x", x)
     px = _arr(fn, "x", x)
     ws_ = _shape4(fn, "w_shape", w_shape)

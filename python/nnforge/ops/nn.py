@@ -291,6 +291,16 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
 
     def backward(g, needs):
         dz = be.asarray(g)
+        if code and not needs[0]:
+            # Only the filter/bias gradients (a first layer): the activation's gradient is
+            # fused into the filter-gradient kernel, dz is never stored whole.
+            gw, gb = be.conv2d_grad_filter(
+                x, dz, wshape, s, d, (pt, pl), b is not None,
+                out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
+                out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
+                          if b is not None and needs[2] else None),
+                y=y, act=code)
+            return (None, gw, gb) if b is not None else (None, gw)
         if code:
             dz = be.activation_grad(y, dz, code)
         gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
