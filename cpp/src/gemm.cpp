@@ -1,10 +1,9 @@
 // SGEMM driver: BLIS-style blocking and packing around the run-time-chosen micro-kernels.
 //
-// Loop nest of one team of T threads (run_team; T == 1 is the serial case):
-//   for ib (chunks of MC*T rows; each thread takes an even share, cut into micro-panels <= MR)
+// Loop nest of one thread over its rectangle of C (run_block):
+//   for ib (chunks of MC rows, cut into near-equal micro-panels <= MR)
 //     for pc (KC slice of K)         fixed K blocking: depends only on K, never on threads
-//       for jb (NC columns)          B block kc x nc: packed once, cooperatively, into a shared
-//                                    double buffer (L2); one barrier per block
+//       for jb (NC columns)          B block kc x nc: packed by this thread into its buffer (L2)
 //         for each A micro-panel     packed on first use (stays in L1), reused for later jb; or,
 //                                    for narrow C and row-major A, read in place (direct kernel)
 //           for jr (B micro-panel)   micro-kernel: mr x nr tile, K slice in registers; while it
@@ -14,8 +13,10 @@
 // The micro-kernel applies alpha/beta and, on the last K slice, bias + activation to the
 // accumulators before its single store of the tile (gemm_kernels.h): no second pass over C.
 //
-// Threads: a T x 1 grid (one team splitting rows, sharing B) or, when C is short and wide, a
-// tm x tn grid of single-thread rectangles (each packs its own panels); chosen by a cost model.
+// Threads: a tm x tn grid of single-thread rectangles, each thread packing its own panels (no
+// barriers, nothing shared between cores; the grid is chosen by a cost model). Threads used to
+// share each packed B block, one barrier per block: as fast on a quiet host, but 15-20% slower
+// whenever the host placed the two vCPUs apart (measured on 288x5408x64: 372 vs 435 GFLOP/s).
 // K is never split, and each element's arithmetic (its FMA chain over k, K slices, epilogue)
 // does not depend on the split, so results are bitwise identical for any thread count.
 // Problems under kParallelFlops run on the calling thread (no fork/join); tiny ones
@@ -73,11 +74,11 @@ struct Scratch {
     return p;
   }
 };
-// The calling thread owns every buffer its parallel calls use (one A and one B buffer per team
-// member), so all allocation happens before the parallel region: no failure inside it, and
+// The calling thread owns every buffer its parallel calls use (one A and one B buffer per
+// thread), so all allocation happens before the parallel region: no failure inside it, and
 // no extra synchronisation.
 thread_local Scratch tl_a, tl_b;
-thread_local std::vector<Scratch> tl_team_a, tl_team_b;
+thread_local std::vector<Scratch> tl_team_a, tl_team_b;  // one per thread of a call
 thread_local std::vector<float*> tl_abufs, tl_bbufs;
 
 struct Problem {
@@ -171,29 +172,23 @@ inline size_t bbuf_floats(const KernelSet& ks, int64_t K) {
   return static_cast<size_t>(k_block(ks, K) * ((int64_t(ks.NC) + NR - 1) / NR * NR));
 }
 
-// Rows [m0,m1) x columns [n0,n1) of C, computed by a team of T threads (this is thread t):
-// each thread takes an even share of the rows (cut into near-equal micro-panels <= MR); each
-// B block (kc x nc) is packed once, cooperatively, into the team-shared double buffer bbuf;
-// each thread packs its own A rows into abuf.
-// With T > 1 this must be called by all T threads of an OpenMP parallel region (it contains
-// barriers, reached the same number of times by every thread).
-void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
-              int64_t n1, int T, int t, float* bbuf, float* abuf) {
+// Rows [m0,m1) x columns [n0,n1) of C on the calling thread: B blocks (kc x nc) packed into
+// bbuf, A micro-panels into abuf (or A read in place).
+void run_block(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int64_t n0,
+               int64_t n1, float* bbuf, float* abuf) {
   const int MR = ks.MR, VL = ks.VL, NR = ks.NV * ks.VL;
   const int64_t kcb = k_block(ks, p.K);
   const int64_t NC = ks.NC;
-  const int64_t chunk = int64_t(ks.MC) * T;  // rows per outer iteration: <= MC per thread
+  const int64_t chunk = ks.MC;  // rows per outer iteration
   // A read in place (row-major or transposed) when each A micro-panel would serve only a few
   // kernel calls (narrow C): packing it would not pay for itself.
   const auto& direct_tab = p.ta ? ks.ukr_direct_t : ks.ukr_direct;
   const bool direct_a = direct_tab[0][0] != nullptr && n1 - n0 <= kDirectMaxN;
 
-  const size_t bstep = bbuf_floats(ks, p.K);  // team: B blocks alternate between two halves
-  int64_t step = 0;
   for (int64_t ib = m0; ib < m1; ib += chunk) {
     const int64_t ie = std::min<int64_t>(m1, ib + chunk);
-    // This thread's rows: an even share of the chunk, cut into near-equal micro-panels <= MR.
-    const int64_t r0 = ib + (ie - ib) * t / T, r1 = ib + (ie - ib) * (t + 1) / T;
+    // The chunk's rows, cut into near-equal micro-panels <= MR.
+    const int64_t r0 = ib, r1 = ie;
     const int64_t npanels = (r1 - r0 + MR - 1) / MR;
     for (int64_t pc = 0; pc < p.K; pc += kcb) {
       const int64_t kc = std::min<int64_t>(kcb, p.K - pc);
@@ -204,19 +199,10 @@ void run_team(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, int
       ep.last = pc + kc >= p.K;
       ep.bias = nullptr;
       bool a_packed = false;
-      for (int64_t jb = n0; jb < n1; jb += NC, ++step) {
+      for (int64_t jb = n0; jb < n1; jb += NC) {
         const int64_t nc = std::min<int64_t>(NC, n1 - jb);
-        const int64_t npn = (nc + NR - 1) / NR;
-        const int64_t q0 = npn * t / T, q1 = npn * (t + 1) / T;
-        float* bblk = T > 1 ? bbuf + (step & 1) * bstep : bbuf;
-        if (q1 > q0)
-          pack_b(p, ks, jb + q0 * NR, std::min<int64_t>(nc, q1 * NR) - q0 * NR, pc, kc,
-                 bblk + q0 * NR * kc);
-        // One barrier per block: the block is complete for everyone, and (double buffering)
-        // everyone is done with the block before the previous one, whose half is packed next.
-        if (T > 1) {
-#pragma omp barrier
-        }
+        float* bblk = bbuf;
+        pack_b(p, ks, jb, nc, pc, kc, bblk);
         float* ap = abuf;
         for (int64_t q = 0; q < npanels; ++q) {
           const int64_t i = r0 + (r1 - r0) * q / npanels;
@@ -301,7 +287,6 @@ void small_direct(const Problem& p) {
 
 constexpr double kSmallDirectMNK = 4096.0;     // M*N*K at or below: direct loops
 constexpr double kParallelFlops = 2.0e6;       // below: one thread (fork/join would dominate)
-constexpr double kTeamMinKN = 65536.0;         // K*N at or below: threads pack B privately
 
 void gemm_impl(const Problem& p) {
   if (p.M <= 0 || p.N <= 0) return;
@@ -324,13 +309,13 @@ void gemm_impl(const Problem& p) {
   const int64_t pm = (p.M + MR - 1) / MR, pn = (p.N + NR - 1) / NR;
   T = static_cast<int>(std::min<int64_t>(T, pm * pn));
   if (T <= 1) {
-    run_team(p, ks, 0, p.M, 0, p.N, 1, 0, tl_b.get(bbuf_floats(ks, p.K)),
-             tl_a.get(abuf_floats(ks, p.K)));
+    run_block(p, ks, 0, p.M, 0, p.N, tl_b.get(bbuf_floats(ks, p.K)),
+              tl_a.get(abuf_floats(ks, p.K)));
     return;
   }
-  // Thread grid tm x tn (tm*tn == T). tn == 1: one team splits the rows and shares each packed
-  // B block. tn > 1: every thread owns a rectangle (rows x columns) and packs its own panels.
-  // Pick the grid with the least work for the busiest thread (FMAs + packing, in flops).
+  // Thread grid tm x tn (tm*tn == T): every thread owns a rectangle (rows x columns) and packs
+  // its own panels. Pick the grid with the least work for the busiest thread (FMAs + packing,
+  // in flops; packing one float costs about as much as 8 FMAs).
   int best_tm = T;
   double best_cost = 1e300;
   for (int tm = T; tm >= 1; --tm) {
@@ -338,31 +323,21 @@ void gemm_impl(const Problem& p) {
     const int tn = T / tm;
     const double rows = double((pm + tm - 1) / tm) * MR;
     const double cols = double((pn + tn - 1) / tn) * NR;
-    // packing one float costs about as much as 8 FMAs; in a team (tn == 1) B is packed once
-    // for all T threads, otherwise every thread packs its own columns of B and rows of A.
-    double cost = rows * cols * double(p.K) + 8.0 * rows * double(p.K);
-    cost += 8.0 * cols * double(p.K) * (tn == 1 ? 1.0 / T : 1.0);
+    const double cost = rows * cols * double(p.K) + 8.0 * (rows + cols) * double(p.K);
     if (cost < best_cost * 0.999) {
       best_cost = cost;
       best_tm = tm;
     }
   }
   const int tm = best_tm, tn = T / tm;
-  // A team shares packed B blocks at the price of a barrier per block; when B is small it is
-  // cheaper for every thread to pack all of it and run barrier-free on its own rows.
-  const bool team = tn == 1 && double(p.K) * double(p.N) > kTeamMinKN;
   if (tl_team_a.size() < size_t(T)) tl_team_a.resize(T);
   if (tl_team_b.size() < size_t(T)) tl_team_b.resize(T);
   if (tl_abufs.size() < size_t(T)) tl_abufs.resize(T), tl_bbufs.resize(T);
   float** abufs = tl_abufs.data();
   float** bbufs = tl_bbufs.data();
-  for (int t = 0; t < T; ++t) abufs[t] = tl_team_a[t].get(abuf_floats(ks, p.K));
-  if (team) {
-    // one team: one shared, double-buffered B block
-    bbufs[0] = tl_team_b[0].get(2 * bbuf_floats(ks, p.K));
-    for (int t = 1; t < T; ++t) bbufs[t] = bbufs[0];
-  } else {
-    for (int t = 0; t < T; ++t) bbufs[t] = tl_team_b[t].get(bbuf_floats(ks, p.K));
+  for (int t = 0; t < T; ++t) {
+    abufs[t] = tl_team_a[t].get(abuf_floats(ks, p.K));
+    bbufs[t] = tl_team_b[t].get(bbuf_floats(ks, p.K));
   }
 #pragma omp parallel num_threads(T)
   {
@@ -370,16 +345,14 @@ void gemm_impl(const Problem& p) {
     if (omp_get_num_threads() != T) {
       // The runtime gave us fewer threads than asked (thread limit, nesting): the split
       // assumes exactly T, so thread 0 does it all (same arithmetic, same result).
-      if (t == 0) run_team(p, ks, 0, p.M, 0, p.N, 1, 0, bbufs[0], abufs[0]);
-    } else if (team) {
-      run_team(p, ks, 0, p.M, 0, p.N, T, t, bbufs[t], abufs[t]);
+      if (t == 0) run_block(p, ks, 0, p.M, 0, p.N, bbufs[0], abufs[0]);
     } else {
       const int ti = t / tn, tj = t % tn;
       const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
       const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
       const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
       const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
-      if (r0 < r1 && c0 < c1) run_team(p, ks, r0, r1, c0, c1, 1, 0, bbufs[t], abufs[t]);
+      if (r0 < r1 && c0 < c1) run_block(p, ks, r0, r1, c0, c1, bbufs[t], abufs[t]);
     }
   }
 }
