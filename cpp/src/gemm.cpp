@@ -78,7 +78,7 @@ struct Scratch {
 // thread), so all allocation happens before the parallel region: no failure inside it, and
 // no extra synchronisation.
 thread_local Scratch tl_a, tl_b;
-thread_local std::vector<Scratch> tl_team_a, tl_team_b;  // one per thread of a call
+thread_local std::vector<Scratch> tl_thread_a, tl_thread_b;  // one per thread of a call
 thread_local std::vector<float*> tl_abufs, tl_bbufs;
 
 struct Problem {
@@ -330,14 +330,14 @@ void gemm_impl(const Problem& p) {
     }
   }
   const int tm = best_tm, tn = T / tm;
-  if (tl_team_a.size() < size_t(T)) tl_team_a.resize(T);
-  if (tl_team_b.size() < size_t(T)) tl_team_b.resize(T);
+  if (tl_thread_a.size() < size_t(T)) tl_thread_a.resize(T);
+  if (tl_thread_b.size() < size_t(T)) tl_thread_b.resize(T);
   if (tl_abufs.size() < size_t(T)) tl_abufs.resize(T), tl_bbufs.resize(T);
   float** abufs = tl_abufs.data();
   float** bbufs = tl_bbufs.data();
   for (int t = 0; t < T; ++t) {
-    abufs[t] = tl_team_a[t].get(abuf_floats(ks, p.K));
-    bbufs[t] = tl_team_b[t].get(bbuf_floats(ks, p.K));
+    abufs[t] = tl_thread_a[t].get(abuf_floats(ks, p.K));
+    bbufs[t] = tl_thread_b[t].get(bbuf_floats(ks, p.K));
   }
 #pragma omp parallel num_threads(T)
   {
