@@ -69,6 +69,10 @@ def check_layer_grads(layer, x: np.ndarray, seed: int = 0, eps: float = 1e-3,
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float32)
     kwargs = {} if training is None else {"training": training}
+    if not layer.built:
+        # Weights drawn on the first call: seed them, so the check does not depend on what ran
+        # before (a ReLU pre-activation within eps of 0 would make finite differences wrong).
+        nnforge.utils.set_random_seed(seed)
     out = np.asarray(layer(x, **kwargs))
     proj = rng.standard_normal(out.shape).astype(np.float32)
 
