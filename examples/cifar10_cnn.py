@@ -35,7 +35,11 @@ def main() -> float:
     parser.add_argument("--synthetic", action="store_true",
                         help="train on generated CIFAR-shaped data (no files needed)")
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed every random choice (weights, shuffling) for a repeatable run")
     args = parser.parse_args()
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
 
     if args.synthetic:
         (x_train, y_train), (x_test, y_test) = synthetic_cifar()

@@ -1,7 +1,7 @@
 """MNIST multilayer perceptron (the seed's example 5.1), in Keras's API with nnforge's kernels.
 
 Runs offline: the MNIST data ships inside the package. Usage:
-    python examples/mnist_mlp.py [--epochs 5] [--batch-size 32]
+    python examples/mnist_mlp.py [--epochs 5] [--batch-size 32] [--seed 0]
 """
 import argparse
 
@@ -14,7 +14,11 @@ def main() -> float:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed every random choice (weights, shuffling) for a repeatable run")
     args = parser.parse_args()
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
 
     # Load and prepare the data
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

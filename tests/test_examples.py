@@ -27,31 +27,34 @@ def accuracy(out: str) -> float:
 
 @pytest.mark.slow
 def test_mnist_mlp_default_epochs_reaches_097():
-    out = run_example("mnist_mlp.py", "--verbose", "2")
+    out = run_example("mnist_mlp.py", "--verbose", "2", "--seed", "0")
     assert "Total params: 101,770" in out
     assert accuracy(out) >= 0.97
 
 
 @pytest.mark.slow
 def test_functional_api_example_trains_on_mnist():
-    out = run_example("functional_api.py", "--epochs", "1", "--verbose", "2")
+    out = run_example("functional_api.py", "--epochs", "1", "--verbose", "2", "--seed", "0")
     assert accuracy(out) >= 0.93
 
 
 @pytest.mark.slow
 def test_cifar10_cnn_example_on_synthetic_data():
-    out = run_example("cifar10_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2")
+    out = run_example("cifar10_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2",
+                      "--seed", "0")
     assert "Total params: 42,442" in out
     assert accuracy(out) >= 0.5
 
 
 @pytest.mark.slow
 def test_augmented_cnn_example_with_callbacks_and_checkpoint():
-    out = run_example("augmented_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2")
+    out = run_example("augmented_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2",
+                      "--seed", "0")
     assert "Best checkpoint:" in out and accuracy(out) > 0.1
 
 
 @pytest.mark.slow
 def test_text_classification_example_on_synthetic_reviews():
-    out = run_example("text_classification.py", "--synthetic", "--epochs", "2", "--verbose", "2")
+    out = run_example("text_classification.py", "--synthetic", "--epochs", "2", "--verbose", "2",
+                      "--seed", "0")
     assert accuracy(out) > 0.8
