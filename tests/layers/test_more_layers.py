@@ -38,6 +38,7 @@ def test_batch_normalization_gradients():
 
 
 def test_bn_model_trains_and_saves(tmp_path):
+    keras.utils.set_random_seed(0)  # weights and shuffling: a repeatable run
     m = keras.Sequential([keras.Input((8,)), layers.Dense(16), layers.BatchNormalization(),
                           layers.ReLU(), layers.Dense(2, activation="softmax")])
     m.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
