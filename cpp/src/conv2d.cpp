@@ -35,19 +35,9 @@ constexpr int64_t kSmallFilter = 4096;       // K*F at most this: rows reduced i
 constexpr int64_t kReduceRows = 1024;        // im2col rows per chunk of that reduction
 
 // Per-thread scratch, grown on demand (never beyond one chunk) and kept for the next call.
+// Slot 0: im2col rows; slot 1: the activation-gradient rows beside them.
+template <int Slot = 0>
 float* scratch(int64_t floats) {
-  thread_local std::unique_ptr<float[]> buf;
-  thread_local int64_t cap = 0;
-  if (floats > cap) {
-    buf.reset();
-    buf.reset(new float[static_cast<size_t>(floats)]);
-    cap = floats;
-  }
-  return buf.get();
-}
-
-// A second per-thread buffer (the activation-gradient rows next to the cols rows).
-float* scratch2(int64_t floats) {
   thread_local std::unique_ptr<float[]> buf;
   thread_local int64_t cap = 0;
   if (floats > cap) {
@@ -74,6 +64,44 @@ int64_t chunk_rows(const Conv2DShape& s) {
 bool is_pointwise(const Conv2DShape& s) {
   return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1 &&
          s.pad_top == 0 && s.pad_left == 0 && s.OH == s.H && s.OW == s.W;
+}
+
+// dst[i] = part[i] + part[n + i] + ... over count partials, added in that order.
+void sum_in_order(float* dst, const float* part, int64_t n, int64_t count) {
+  std::memcpy(dst, part, static_cast<size_t>(n) * sizeof(float));
+  for (int64_t c = 1; c < count; ++c)
+    for (int64_t i = 0; i < n; ++i) dst[i] += part[c * n + i];
+}
+
+// The small-filter reduction (conv1: 27 x 32 over many rows), where one sgemm could only use
+// one thread: the rows are cut into fixed chunks (their size depends on the shape alone), each
+// thread does im2col + sgemm for its chunks into private partial sums (cols stay in L2), and
+// the partials are added in chunk order: bitwise the same for any thread count. dz = dy, or
+// with an activation (act != Linear, y its output) act'(y) * dy, formed per chunk in a
+// per-thread buffer and never stored whole; db (nullable) is then summed from those chunks.
+void filter_grad_chunks(const float* x, const float* y, const float* dy, Act act, float* dw,
+                        float* db, const Conv2DShape& s) {
+  const int64_t R = s.N * s.OH, K = s.KH * s.KW * s.C, F = s.F;
+  const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
+  const int64_t nchunks = (R + rpc - 1) / rpc;
+  std::vector<float> part(static_cast<size_t>(nchunks * K * F));
+  std::vector<float> partb(db ? static_cast<size_t>(nchunks * F) : 0);
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc), m = (r1 - r0) * s.OW;
+    const float* dz = dy + r0 * s.OW * F;
+    if (act != Act::Linear) {
+      float* buf = scratch<1>(rpc * s.OW * F);
+      activation_backward(act, y + r0 * s.OW * F, dz, buf, m * F);
+      dz = buf;
+    }
+    if (db) bias_grad(dz, partb.data() + c * F, m, F);
+    float* cols = scratch(rpc * s.OW * K);
+    detail::im2col_rows(x, cols, s, r0, r1);
+    sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, 0.0f, part.data() + c * K * F, F);
+  }
+  sum_in_order(dw, part.data(), K * F, nchunks);
+  if (db) sum_in_order(db, partb.data(), F, nchunks);
 }
 
 }  // namespace
@@ -140,26 +168,7 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
     return;
   }
   if (small_filter_chunks(s)) {  // shape-only test: same path for any thread count
-    // A small filter (conv1: 27 x 32) over many rows: one sgemm could only use one thread. Cut
-    // the rows into fixed chunks (their size depends on the shape alone), let each thread do
-    // im2col + sgemm for its chunks into private partial sums (cols stay in L2), and add the
-    // partials in chunk order: bitwise the same for any thread count.
-    const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
-    const int64_t nchunks = (R + rpc - 1) / rpc;
-    std::vector<float> part(static_cast<size_t>(nchunks * K * F));
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-    for (int64_t c = 0; c < nchunks; ++c) {
-      const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc);
-      float* cols = scratch(rpc * s.OW * K);
-      detail::im2col_rows(x, cols, s, r0, r1);
-      sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F, 0.0f,
-            part.data() + c * K * F, F);
-    }
-    std::memcpy(dw, part.data(), static_cast<size_t>(K * F) * sizeof(float));
-    for (int64_t c = 1; c < nchunks; ++c) {
-      const float* pc = part.data() + c * K * F;
-      for (int64_t i = 0; i < K * F; ++i) dw[i] += pc[i];
-    }
+    filter_grad_chunks(x, nullptr, dy, Act::Linear, dw, nullptr, s);
     return;
   }
   const int64_t cr = chunk_rows(s);
@@ -187,32 +196,7 @@ void conv2d_backward_filter_act(const float* x, const float* y, const float* dy,
     conv2d_backward_filter(x, dz.data(), dw, db, s);
     return;
   }
-  // As the small-filter path of conv2d_backward_filter, with each chunk's dz rows formed in a
-  // per-thread buffer (L2) from y and dy, and the bias gradient summed from them per chunk.
-  const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
-  const int64_t nchunks = (R + rpc - 1) / rpc;
-  std::vector<float> part(static_cast<size_t>(nchunks * K * F));
-  std::vector<float> partb(db ? static_cast<size_t>(nchunks * F) : 0);
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t c = 0; c < nchunks; ++c) {
-    const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc), m = (r1 - r0) * s.OW;
-    float* cols = scratch(rpc * s.OW * K);
-    float* dz = scratch2(rpc * s.OW * F);
-    activation_backward(act, y + r0 * s.OW * F, dy + r0 * s.OW * F, dz, m * F);
-    if (db) bias_grad(dz, partb.data() + c * F, m, F);
-    detail::im2col_rows(x, cols, s, r0, r1);
-    sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, 0.0f, part.data() + c * K * F, F);
-  }
-  std::memcpy(dw, part.data(), static_cast<size_t>(K * F) * sizeof(float));
-  for (int64_t c = 1; c < nchunks; ++c) {
-    const float* pc = part.data() + c * K * F;
-    for (int64_t i = 0; i < K * F; ++i) dw[i] += pc[i];
-  }
-  if (db) {
-    std::memcpy(db, partb.data(), static_cast<size_t>(F) * sizeof(float));
-    for (int64_t c = 1; c < nchunks; ++c)
-      for (int64_t f = 0; f < F; ++f) db[f] += partb[static_cast<size_t>(c * F + f)];
-  }
+  filter_grad_chunks(x, y, dy, act, dw, db, s);
 }
 
 }  // namespace nnforge
