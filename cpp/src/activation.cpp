@@ -174,7 +174,6 @@ NNF_CLONES void bias_add_rows(float* y, const float* bias, int64_t r0, int64_t r
   }
 }
 
-// acc[c] (cols) = sum_{r in [r0, r1)} dy[r, c], summed in increasing r.
 // Sums of columns [c0, c0 + W) over rows [r0, r1), the W running sums kept in registers (a
 // loop over all columns per row would store and reload them every row).
 template <int W>

@@ -188,8 +188,7 @@ void run_block(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, in
   for (int64_t ib = m0; ib < m1; ib += chunk) {
     const int64_t ie = std::min<int64_t>(m1, ib + chunk);
     // The chunk's rows, cut into near-equal micro-panels <= MR.
-    const int64_t r0 = ib, r1 = ie;
-    const int64_t npanels = (r1 - r0 + MR - 1) / MR;
+    const int64_t npanels = (ie - ib + MR - 1) / MR;
     for (int64_t pc = 0; pc < p.K; pc += kcb) {
       const int64_t kc = std::min<int64_t>(kcb, p.K - pc);
       Epilogue ep;
@@ -201,18 +200,17 @@ void run_block(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, in
       bool a_packed = false;
       for (int64_t jb = n0; jb < n1; jb += NC) {
         const int64_t nc = std::min<int64_t>(NC, n1 - jb);
-        float* bblk = bbuf;
-        pack_b(p, ks, jb, nc, pc, kc, bblk);
+        pack_b(p, ks, jb, nc, pc, kc, bbuf);
         float* ap = abuf;
         for (int64_t q = 0; q < npanels; ++q) {
-          const int64_t i = r0 + (r1 - r0) * q / npanels;
-          const int mr = static_cast<int>(r0 + (r1 - r0) * (q + 1) / npanels - i);
+          const int64_t i = ib + (ie - ib) * q / npanels;
+          const int mr = static_cast<int>(ib + (ie - ib) * (q + 1) / npanels - i);
           float* crow = p.C + i * p.ldc;
           const float* a_in = p.ta ? p.A + pc * p.lda + i : p.A + i * p.lda + pc;
           // A micro-panels are packed on first use (hot in L1 for the kernel) and reused for
           // the following column blocks; or read in place (direct_a).
           if (!direct_a && !a_packed) pack_a_panel(p, ks, i, mr, pc, kc, ap);
-          const float* bp = bblk;
+          const float* bp = bbuf;
           // Prefetch hint: the next A micro-panel (this block's next, else the first one, used
           // by the next column block), spread over the calls of this jr loop.
           const float* anext = q + 1 < npanels ? ap + kc * mr : abuf;
@@ -222,7 +220,7 @@ void run_block(const Problem& p, const KernelSet& ks, int64_t m0, int64_t m1, in
           // A transposed and read in place: the next panel's columns, row by row, during the
           // first call on this panel (the kernel steps the hint by lda).
           const bool pf_direct_t = direct_a && p.ta && q + 1 < npanels;
-          const int64_t inext = r0 + (r1 - r0) * (q + 1) / npanels;
+          const int64_t inext = i + mr;
           for (int64_t jr = 0; jr < nc; jr += NR) {
             if (use_pf && pf_done < alines) {
               ep.pf = anext + pf_done * 16;
