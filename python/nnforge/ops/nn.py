@@ -291,17 +291,10 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
 
     def backward(g, needs):
         dz = be.asarray(g)
-        if code and not needs[0]:
-            # Only the filter/bias gradients (a first layer): the activation's gradient is
-            # fused into the filter-gradient kernel, dz is never stored whole.
-            gw, gb = be.conv2d_grad_filter(
-                x, dz, wshape, s, d, (pt, pl), b is not None,
-                out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
-                out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
-                          if b is not None and needs[2] else None),
-                y=y, act=code)
-            return (None, gw, gb) if b is not None else (None, gw)
-        if code:
+        # Only filter/bias gradients (a first layer): the activation's gradient is fused into
+        # the filter-gradient kernel, and dz is never stored whole.
+        fused = bool(code) and not needs[0]
+        if code and not fused:
             dz = be.activation_grad(y, dz, code)
         gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
         gw = gb = None
@@ -310,7 +303,8 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
                 x, dz, wshape, s, d, (pt, pl), b is not None,
                 out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
                 out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
-                          if b is not None and needs[2] else None))
+                          if b is not None and needs[2] else None),
+                y=y if fused else None, act=code if fused else 0)
         return (gx, gw, gb) if b is not None else (gx, gw)
 
     return record(y, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)
