@@ -12,13 +12,13 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import nnforge as keras
-from nnforge import _cpu, layers
+from nnforge import _cpu
 from nnforge.backend import cpu as cpu_backend
+from seed_workloads import nnforge_cifar_shaped, nnforge_seed_cnn, nnforge_seed_mlp
 
 
 def instrument(totals: dict) -> None:
@@ -47,21 +47,13 @@ def main() -> int:
     args = ap.parse_args()
     keras.utils.set_random_seed(0)
     if args.model == "mlp":
-        npz = np.load(Path(keras.__file__).parent / "datasets" / "data" / "mnist.npz")
+        npz = np.load(keras.datasets.mnist.bundled_path())
         x = npz["x_train"].astype("float32") / 255
         y = keras.utils.to_categorical(npz["y_train"], 10)
-        model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                                  layers.Dense(128, activation="relu"),
-                                  layers.Dense(10, activation="softmax")])
+        model = nnforge_seed_mlp()
     else:
-        rng = np.random.default_rng(0)
-        x = rng.integers(0, 256, (10000, 32, 32, 3), dtype=np.uint8).astype("float32") / 255
-        y = keras.utils.to_categorical(rng.integers(0, 10, 10000), 10)
-        model = keras.Sequential([
-            keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        x, y = nnforge_cifar_shaped()
+        model = nnforge_seed_cnn()
     model.fit(x[:640], y[:640], epochs=1, batch_size=32, verbose=0)  # warm-up
     totals: dict = {}
     instrument(totals)

@@ -16,9 +16,39 @@ import time
 import numpy as np
 
 
-def nnforge_run(workload: str, npz_path: str) -> dict:
+def nnforge_cifar_shaped(n: int = 10000):
+    """nnforge's CNN data: CIFAR-shaped random images (uint8 scaled to [0, 1]), one-hot labels."""
+    import nnforge as keras
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8).astype("float32") / 255
+    return x, keras.utils.to_categorical(rng.integers(0, 10, n), 10)
+
+
+def nnforge_seed_mlp():
+    """The seed MLP in nnforge, compiled as the seed program compiles it."""
     import nnforge as keras
     from nnforge import layers
+    m = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
+                          layers.Dense(128, activation="relu"),
+                          layers.Dense(10, activation="softmax")])
+    m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def nnforge_seed_cnn():
+    """The seed CNN in nnforge, compiled as the seed program compiles it."""
+    import nnforge as keras
+    from nnforge import layers
+    c = keras.Sequential([
+        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    c.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return c
+
+
+def nnforge_run(workload: str, npz_path: str) -> dict:
+    import nnforge as keras
     keras.utils.set_random_seed(0)
     if workload == "mlp_overhead":
         # Per-step cost of a training step at batch size 1, where the kernels take a few
@@ -26,10 +56,7 @@ def nnforge_run(workload: str, npz_path: str) -> dict:
         npz = np.load(npz_path)
         x = npz["x_train"][:3000].astype("float32") / 255
         y = keras.utils.to_categorical(npz["y_train"][:3000], 10)
-        m = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                              layers.Dense(128, activation="relu"),
-                              layers.Dense(10, activation="softmax")])
-        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        m = nnforge_seed_mlp()
         m.fit(x[:200], y[:200], epochs=1, batch_size=1, verbose=0)
         t = time.perf_counter()
         m.fit(x, y, epochs=1, batch_size=1, verbose=0)
@@ -40,24 +67,15 @@ def nnforge_run(workload: str, npz_path: str) -> dict:
         x_test = npz["x_test"].astype("float32") / 255
         y_train = keras.utils.to_categorical(npz["y_train"], 10)
         y_test = keras.utils.to_categorical(npz["y_test"], 10)
-        m = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                              layers.Dense(128, activation="relu"),
-                              layers.Dense(10, activation="softmax")])
-        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        m = nnforge_seed_mlp()
         m.fit(x_train[:640], y_train[:640], epochs=1, batch_size=32, verbose=0)  # warm-up
         t = time.perf_counter()
         m.fit(x_train, y_train, epochs=1, batch_size=32, verbose=0)
         dt = time.perf_counter() - t
         _, acc = m.evaluate(x_test, y_test, verbose=0)
         return {"samples_per_s": 60000 / dt, "accuracy": float(acc)}
-    rng = np.random.default_rng(0)
-    xc = rng.integers(0, 256, (10000, 32, 32, 3), dtype=np.uint8).astype("float32") / 255
-    yc = keras.utils.to_categorical(rng.integers(0, 10, 10000), 10)
-    c = keras.Sequential([
-        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
-    c.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    xc, yc = nnforge_cifar_shaped()
+    c = nnforge_seed_cnn()
     c.fit(xc[:320], yc[:320], epochs=1, batch_size=32, verbose=0)
     if workload == "cnn_train":
         t = time.perf_counter()
