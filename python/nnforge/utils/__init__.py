@@ -1,6 +1,7 @@
 """nnforge.utils: Keras's ``keras.utils`` helpers."""
 from .file_utils import extract_archive, get_file, validate_file
 from .io_utils import print_msg
+from .model_visualization import model_to_dot, plot_model
 from .numerical_utils import normalize, to_categorical
 from .progbar import Progbar
 from .py_dataset import PyDataset
@@ -16,8 +17,10 @@ __all__ = [
     "Sequence",
     "extract_archive",
     "get_file",
+    "model_to_dot",
     "normalize",
     "pad_sequences",
+    "plot_model",
     "print_msg",
     "set_random_seed",
     "to_categorical",
