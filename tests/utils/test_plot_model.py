@@ -109,7 +109,7 @@ def test_plot_model_writes_png_for_two_input_model(tmp_path):
 
 def test_missing_pieces_are_named(monkeypatch, tmp_path):
     model = seed_cnn()
-    monkeypatch.setattr(model_visualization, "pydot", None)
+    monkeypatch.setattr(model_visualization, "_load_pydot", lambda: None)
     with pytest.raises(ImportError, match="pip install pydot"):
         keras.utils.model_to_dot(model)
     with pytest.raises(ImportError, match="pip install pydot"):

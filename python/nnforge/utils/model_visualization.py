@@ -13,10 +13,20 @@ from nnforge.layers.input_layer import InputLayer
 from nnforge.utils.io_utils import print_msg
 from nnforge.utils.model_graph import is_graph_model, model_nodes, producer
 
-try:
-    import pydot
-except ImportError:  # pragma: no cover - depends on the environment
-    pydot = None
+_NOT_LOADED = object()
+pydot = _NOT_LOADED  # imported on first use: `import nnforge` does not pay for pydot
+
+
+def _load_pydot():
+    """The pydot module, or None when it is not installed."""
+    global pydot
+    if pydot is _NOT_LOADED:
+        try:
+            import pydot as module
+        except ImportError:
+            module = None
+        pydot = module
+    return pydot
 
 PYDOT_MISSING = ("You must install pydot (`pip install pydot`, or `pip install nnforge[plot]`) "
                  "for model_to_dot and plot_model to work.")
@@ -27,7 +37,7 @@ GRAPHVIZ_MISSING = ("You must install Graphviz: its `dot` executable was not fou
 
 def check_pydot() -> bool:
     """True if pydot is importable."""
-    return pydot is not None
+    return _load_pydot() is not None
 
 
 def check_graphviz() -> bool:
