@@ -164,6 +164,16 @@ def test_write_images_and_evaluate(tmp_path):
     assert ev[0].step == 1 and ev[0].value == pytest.approx(loss, rel=1e-6)
 
 
+def test_graph_of_a_model_built_by_its_first_batch(tmp_path):
+    model = keras.Sequential([layers.Dense(3, name="hidden"), layers.Dense(1, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    graph = _accumulator(str(tmp_path / "train")).Graph()
+    assert [n.op for n in graph.node] == ["InputLayer", "Dense", "Dense"]
+    assert [list(n.input) for n in graph.node][1:] == [[graph.node[0].name], ["hidden"]]
+
+
 def test_crc32c_known_values():
     # RFC 3720 (iSCSI) test vectors for CRC-32C.
     assert event_writer.crc32c(b"") == 0

@@ -125,6 +125,29 @@ def test_gru_and_simple_rnn_models(tmp_path):
     assert ops.count("GRU") == 2 and ops.count("RNN") == 1
 
 
+def test_bidirectional_models(tmp_path):
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((10, 5))
+    seq = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(x_in)
+    summed = layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode="sum")(seq)
+    last = layers.Bidirectional(layers.LSTM(3), merge_mode="ave")(summed)
+    model = keras.Model(x_in, layers.Dense(2)(last))
+    x = rng().normal(size=(100, 10, 5)).astype("float32")
+    proto = assert_matches(model, x, tmp_path, atol=1e-4)
+    assert [n.op_type for n in proto.graph.node].count("LSTM") == 4
+
+
+def test_depthwise_and_separable_convolutions(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((12, 12, 3)), layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+        layers.SeparableConv2D(5, 3, strides=2, activation="relu", depth_multiplier=3),
+        layers.DepthwiseConv2D((2, 3), use_bias=False, activation="tanh"), layers.Flatten(),
+        layers.Dense(3)])
+    x = rng().normal(size=(100, 12, 12, 3)).astype("float32")
+    assert_matches(model, x, tmp_path)
+
+
 def test_lstm_return_state_and_float_token_input(tmp_path):
     keras.utils.set_random_seed(0)
     x_in = keras.Input((12,))  # float32 token ids: cast to int64 before Gather

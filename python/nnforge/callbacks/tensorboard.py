@@ -84,6 +84,7 @@ class TensorBoard(Callback):
         self._previous_epoch_iterations = 0
         self._epoch_start_time = 0.0
         self._batch_start_time = 0.0
+        self._graph_pending = False
 
     # -- writers -------------------------------------------------------------------------------
     def set_model(self, model):
@@ -93,8 +94,9 @@ class TensorBoard(Callback):
         self._val_dir = os.path.join(self.log_dir, "validation")
         self._close_writers()
         self._writers = {}
-        if self.write_graph and model is not None:
-            self._write_model_graph()
+        # A model built by its first batch (no Input) gets its graph after that batch.
+        self._graph_pending = bool(self.write_graph) and model is not None
+        self._write_model_graph()
 
     def _writer(self, kind: str) -> event_writer.EventFileWriter:
         writer = self._writers.get(kind)
@@ -110,7 +112,10 @@ class TensorBoard(Callback):
 
     def _write_model_graph(self) -> None:
         model = self.model
-        if not is_graph_model(model) or not model.built:
+        if not self._graph_pending or not model.built:
+            return
+        self._graph_pending = False
+        if not is_graph_model(model):
             return  # Keras writes the graph of Functional and Sequential models only
         writer = self._writer("train")
         try:
@@ -163,6 +168,8 @@ class TensorBoard(Callback):
             self._batch_start_time = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._graph_pending:
+            self._write_model_graph()
         if self.update_freq == "epoch" or self._global_train_batch % self.update_freq != 0:
             return
         writer = self._writer("train")

@@ -204,6 +204,40 @@ def _conv(g, layer, node):
     _finish(g, layer, node, y, CHANNELS_FIRST)
 
 
+def _depthwise_node(g, layer, x: str, kernel: np.ndarray, bias: Optional[np.ndarray]) -> str:
+    """Keras's depthwise kernel (kh, kw, C, mult) as a grouped ONNX Conv: output channel
+    c * mult + m reads input channel c with kernel[:, :, c, m]."""
+    kh, kw, c, mult = kernel.shape
+    w = np.transpose(kernel, (2, 3, 0, 1)).reshape(c * mult, 1, kh, kw)
+    ks, strides, dil = [kh, kw], [int(s) for s in layer.strides], \
+        [int(d) for d in layer.dilation_rate]
+    inputs = [x, g.const(w, f"{layer.name}_depthwise_kernel")]
+    if bias is not None:
+        inputs.append(g.const(bias, f"{layer.name}_bias"))
+    return g.node("Conv", inputs, layer.name, kernel_shape=ks, strides=strides, dilations=dil,
+                  group=int(c), **_conv_padding(layer, ks, dil))
+
+
+@converter(layers.DepthwiseConv2D)
+def _depthwise_conv(g, layer, node):
+    x = g.value(node.input_tensors[0], CHANNELS_FIRST)
+    y = _depthwise_node(g, layer, x, _np(layer.kernel),
+                        _np(layer.bias) if layer.use_bias else None)
+    _finish(g, layer, node, y, CHANNELS_FIRST)
+
+
+@converter(layers.SeparableConv2D)
+def _separable_conv(g, layer, node):
+    x = g.value(node.input_tensors[0], CHANNELS_FIRST)
+    y = _depthwise_node(g, layer, x, _np(layer.depthwise_kernel), None)
+    pw = np.transpose(_np(layer.pointwise_kernel), (3, 2, 0, 1))  # (filters, C*mult, 1, 1)
+    inputs = [y, g.const(pw, f"{layer.name}_pointwise_kernel")]
+    if layer.use_bias:
+        inputs.append(g.const(_np(layer.bias), f"{layer.name}_bias"))
+    y = g.node("Conv", inputs, layer.name, kernel_shape=[1, 1])
+    _finish(g, layer, node, y, CHANNELS_FIRST)
+
+
 @converter(_Pooling2D, _Pooling1D)
 def _pool(g, layer, node):
     x = g.value(node.input_tensors[0], CHANNELS_FIRST)
@@ -417,14 +451,11 @@ def _reorder_gates(w: np.ndarray, order: List[int], units: int) -> np.ndarray:
     return np.concatenate([w[..., i * units:(i + 1) * units] for i in order], axis=-1)
 
 
-@converter(layers.LSTM, layers.GRU, layers.SimpleRNN)
-def _recurrent(g, layer, node):
+def rnn_outputs(g, layer, x: str):
+    """ONNX LSTM/GRU/RNN node for ``layer`` on ``x`` (batch, steps, features); returns
+    ``(output, states)`` as Keras returns them (``states``: [h] or [h, c], each (batch, u))."""
     cell = layer.cell
     u = int(cell.units)
-    t = node.input_tensors[0]
-    if len(node.input_tensors) > 1:
-        _unsupported(layer, "initial_state is not exported")
-    x = g.value(t, KERAS)  # (batch, steps, features)
     if layer.go_backwards:
         # Keras runs the reversed sequence and returns its outputs in that order.
         x = g.node("Slice", [x, g.int64s([-1], "starts"), g.int64s([-(2 ** 63)], "ends"),
@@ -445,32 +476,64 @@ def _recurrent(g, layer, node):
                 _rnn_activation(layer, cell.activation)]
         wb, rb = (bias[0], bias[1]) if bias is not None else (np.zeros(3 * u, np.float32),) * 2
         extra = {"linear_before_reset": 1}
-    else:
+    elif isinstance(layer, layers.SimpleRNN):
         op, order, n_states = "RNN", [0], 1
         acts = [_rnn_activation(layer, cell.activation)]
         wb = bias if bias is not None else np.zeros(u, np.float32)
         rb = np.zeros_like(wb)
         extra = {}
+    else:
+        _unsupported(layer, "only LSTM, GRU and SimpleRNN recurrent layers are exported")
     w = _reorder_gates(kernel, order, u).T[None]      # (1, gates*u, features)
     r = _reorder_gates(recurrent, order, u).T[None]   # (1, gates*u, u)
     b = np.concatenate([_reorder_gates(wb, order, u), _reorder_gates(rb, order, u)])[None]
-    n_out = 1 + n_states
-    names = [g.unique(f"{layer.name}_{s}") for s in ("Y", "Y_h", "Y_c")[:n_out]]
+    names = [g.unique(f"{layer.name}_{s}") for s in ("Y", "Y_h", "Y_c")[:1 + n_states]]
     g.node(op, [x, g.const(w, f"{layer.name}_W"), g.const(r, f"{layer.name}_R"),
                 g.const(b, f"{layer.name}_B")], layer.name, output_names=names,
            hidden_size=u, activations=acts, **extra)
+    states = [g.squeeze(name, [0], layer.name) for name in names[1:]]  # (batch, u) each
     if layer.return_sequences:
-        y = g.squeeze(names[0], [1], layer.name)          # (steps, batch, u)
-        out = g.transpose(y, [1, 0, 2], layer.name)       # (batch, steps, u)
-    else:
-        out = g.squeeze(names[1], [0], layer.name)        # last h: (batch, u)
+        y = g.squeeze(names[0], [1], layer.name)             # (steps, batch, u)
+        return g.transpose(y, [1, 0, 2], layer.name), states  # (batch, steps, u)
+    return states[0], states
+
+
+@converter(layers.LSTM, layers.GRU, layers.SimpleRNN)
+def _recurrent(g, layer, node):
+    if len(node.input_tensors) > 1:
+        _unsupported(layer, "initial_state is not exported")
+    out, states = rnn_outputs(g, layer, g.value(node.input_tensors[0], KERAS))
     outs = node.output_tensors
     g.set_value(outs[0], out)
     if layer.return_state:
-        h = out if not layer.return_sequences else g.squeeze(names[1], [0], layer.name)
-        g.set_value(outs[1], h)
-        if n_states == 2:
-            g.set_value(outs[2], g.squeeze(names[2], [0], layer.name))
+        for tensor, state in zip(outs[1:], states):
+            g.set_value(tensor, state)
+
+
+@converter(layers.Bidirectional)
+def _bidirectional(g, layer, node):
+    if len(node.input_tensors) > 1 or getattr(layer.forward_layer, "return_state", False):
+        _unsupported(layer, "initial_state and return_state are not exported")
+    x = g.value(node.input_tensors[0], KERAS)
+    fwd, _ = rnn_outputs(g, layer.forward_layer, x)
+    bwd, _ = rnn_outputs(g, layer.backward_layer, x)
+    if layer.return_sequences:  # the backward outputs back in time order, as Keras
+        bwd = g.node("Slice", [bwd, g.int64s([-1], "starts"), g.int64s([-(2 ** 63)], "ends"),
+                               g.int64s([1], "axes"), g.int64s([-1], "steps")], layer.name)
+    mode = layer.merge_mode
+    if mode is None:
+        g.set_value(node.output_tensors[0], fwd)
+        g.set_value(node.output_tensors[1], bwd)
+        return
+    if mode == "concat":
+        y = g.node("Concat", [fwd, bwd], layer.name, axis=-1)
+    elif mode == "sum":
+        y = g.node("Add", [fwd, bwd], layer.name)
+    elif mode == "mul":
+        y = g.node("Mul", [fwd, bwd], layer.name)
+    else:  # "ave"
+        y = g.node("Mul", [g.node("Add", [fwd, bwd], layer.name), g.scalar(0.5)], layer.name)
+    g.set_value(node.output_tensors[0], y)
 
 
 def register_identity_layers(classes) -> None:
