@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from nnforge.layers.input_layer import InputLayer
+from nnforge.utils.io_utils import print_msg
 from nnforge.utils.model_graph import is_graph_model, model_nodes
 
 from .onnx_graph import KERAS, OnnxGraph
@@ -141,6 +142,6 @@ def export_onnx(model, filepath, verbose: Optional[bool] = None, input_signature
     onnx.save_model(proto, os.fspath(filepath))
     if verbose or verbose is None:
         n = sum(int(np.prod(i.dims)) for i in proto.graph.initializer)
-        print(f"Saved ONNX model '{model.name}' to {os.fspath(filepath)} "
+        print_msg(f"Saved ONNX model '{model.name}' to {os.fspath(filepath)} "
               f"(opset {proto.opset_import[0].version}, {len(proto.graph.node)} nodes, "
               f"{n} weights)")
