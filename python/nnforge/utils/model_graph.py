@@ -5,10 +5,10 @@
 ``model.export``) read both through ``model_nodes``."""
 from __future__ import annotations
 
-from typing import List
+from typing import TYPE_CHECKING, List
 
-from nnforge.layers.input_layer import InputLayer
-from nnforge.layers.node import Node
+if TYPE_CHECKING:  # utils must not import layers at run time (layers may import utils)
+    from nnforge.layers.node import Node
 
 
 def is_graph_model(layer) -> bool:
@@ -18,7 +18,7 @@ def is_graph_model(layer) -> bool:
         and hasattr(layer, "_last_symbolic"))
 
 
-def model_nodes(model) -> List[Node]:
+def model_nodes(model) -> List["Node"]:
     """The model's layer calls (``Node``s, InputLayers excluded) in execution order.
 
     Args:
@@ -43,7 +43,7 @@ def model_nodes(model) -> List[Node]:
             f"Sequential model '{model.name}' has no known input shape: start it with "
             "keras.Input(shape=...) or build it first")
     current = model._input_layer.output_tensor
-    nodes: List[Node] = []
+    nodes: List["Node"] = []
     for layer in model._layers:
         node = next((n for n in layer._inbound_nodes
                      if n.input_tensors and n.input_tensors[0] is current), None)
@@ -53,11 +53,6 @@ def model_nodes(model) -> List[Node]:
         nodes.append(node)
         current = node.output_tensors[0]
     return nodes
-
-
-def input_layers(model) -> List[InputLayer]:
-    """The model's ``InputLayer``s, in the order of ``model.inputs``."""
-    return [t._keras_history[0] for t in model.inputs]
 
 
 def producer(tensor):

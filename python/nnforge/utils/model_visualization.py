@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-from nnforge.layers.input_layer import InputLayer
 from nnforge.utils.io_utils import print_msg
 from nnforge.utils.model_graph import is_graph_model, model_nodes, producer
 
@@ -86,6 +85,7 @@ def _layer_label(layer, node, show_layer_names, show_layer_activations, show_dty
     if show_layer_activations and getattr(layer, "activation", None) is not None:
         table += (f'<tr><td bgcolor="white" colspan="{colspan}"><font point-size="14">'
                   f"Activation: <b>{_activation_name(layer)}</b></font></td></tr>")
+    from nnforge.layers.input_layer import InputLayer
     if isinstance(layer, InputLayer):
         in_shapes, out_tensors = [], [layer.output_tensor]
     elif node is not None:
