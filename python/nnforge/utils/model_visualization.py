@@ -10,7 +10,7 @@ import os
 import sys
 
 from nnforge.utils.io_utils import print_msg
-from nnforge.utils.model_graph import is_graph_model, model_nodes, producer
+from nnforge.utils.model_graph import is_graph_model, model_nodes
 
 _NOT_LOADED = object()
 pydot = _NOT_LOADED  # imported on first use: `import nnforge` does not pay for pydot
