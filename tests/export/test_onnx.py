@@ -148,6 +148,17 @@ def test_depthwise_and_separable_convolutions(tmp_path):
     assert_matches(model, x, tmp_path)
 
 
+def test_time_distributed(tmp_path):
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((None, 6, 6, 2))  # variable number of steps
+    frames = layers.TimeDistributed(layers.Conv2D(3, 3, activation="relu"))(x_in)
+    flat = layers.TimeDistributed(layers.Flatten())(frames)
+    seq = layers.TimeDistributed(layers.Dense(4))(flat)
+    model = keras.Model(x_in, layers.GRU(5)(seq))
+    x = rng().normal(size=(100, 7, 6, 6, 2)).astype("float32")
+    assert_matches(model, x, tmp_path, atol=1e-4)
+
+
 def test_lstm_return_state_and_float_token_input(tmp_path):
     keras.utils.set_random_seed(0)
     x_in = keras.Input((12,))  # float32 token ids: cast to int64 before Gather

@@ -46,9 +46,10 @@ def _convert_graph(g: OnnxGraph, model) -> None:
         if fn is None:
             raise UnsupportedLayerError(
                 f"ONNX export: layer '{layer.name}' ({type(layer).__name__}) is not supported. "
-                "Supported: Dense, Conv1D/2D, pooling, Flatten, Reshape, BatchNormalization, "
-                "Dropout, activations, Embedding, LSTM, GRU, SimpleRNN, merge layers, and a "
-                "few reshaping/preprocessing layers.")
+                "Supported: Dense, Conv1D/2D, DepthwiseConv2D, SeparableConv2D, pooling, "
+                "Flatten, Reshape, BatchNormalization, Dropout, activations, Embedding, LSTM, "
+                "GRU, SimpleRNN, Bidirectional, TimeDistributed, merge layers, and a few "
+                "reshaping/preprocessing layers.")
         fn(g, layer, node)
 
 

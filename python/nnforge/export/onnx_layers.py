@@ -536,6 +536,40 @@ def _bidirectional(g, layer, node):
     g.set_value(node.output_tensors[0], y)
 
 
+class _InnerCall:
+    """A stand-in ``Node`` for a wrapped layer's call on per-step symbolic tensors."""
+
+    def __init__(self, input_tensors, output_tensors):
+        self.input_tensors, self.output_tensors = input_tensors, output_tensors
+
+
+@converter(layers.TimeDistributed)
+def _time_distributed(g, layer, node):
+    from nnforge.core.tensor import KerasTensor
+    inner = layer.layer
+    t_in, t_out = node.input_tensors[0], node.output_tensors[0]
+    if any(d is None for d in (*t_in.shape[2:], *t_out.shape[2:])):
+        _unsupported(layer, "per-step shapes must be known")
+    fn = find_converter(inner)
+    if fn is None:
+        _unsupported(layer, f"wrapped layer '{inner.name}' ({type(inner).__name__}) is not "
+                            "supported")
+    x = g.value(t_in, KERAS)
+    # (N, T, *f) -> (N*T, *f); the inner layer; (N*T, *g) -> (N, T, *g).
+    merged = g.node("Reshape", [x, g.int64s([-1, *t_in.shape[2:]], f"{layer.name}_shape")],
+                    layer.name)
+    step_in = KerasTensor((None, *t_in.shape[2:]), dtype=t_in.dtype)
+    step_out = KerasTensor((None, *t_out.shape[2:]), dtype=t_out.dtype)
+    g.set_value(step_in, merged)
+    fn(g, inner, _InnerCall([step_in], [step_out]))
+    n_t = g.node("Slice", [g.node("Shape", [x], layer.name), g.int64s([0], "starts"),
+                           g.int64s([2], "ends")], layer.name)
+    shape = g.node("Concat", [n_t, g.int64s(list(t_out.shape[2:]), f"{layer.name}_dims")],
+                   layer.name, axis=0)
+    y = g.node("Reshape", [g.value(step_out, KERAS), shape], layer.name)
+    g.set_value(t_out, y)
+
+
 def register_identity_layers(classes) -> None:
     """Register inference-time identity layers found among ``classes``."""
     for cls in classes:
