@@ -299,3 +299,24 @@ class Model(Trainer, ModelIO, Layer):
         import json
         from nnforge.saving.serialization import serialize_layer
         return json.dumps(serialize_layer(self), **kwargs)
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, filepath, format: str = "tf_saved_model", verbose: Optional[bool] = None,
+               input_signature=None, **kwargs) -> None:
+        """Export the model for inference (Keras 3's ``Model.export``).
+
+        Args:
+            filepath: the file to write.
+            format: ``"onnx"`` (the only format nnforge writes; Keras's default
+                ``"tf_saved_model"`` needs TensorFlow and raises a ValueError).
+            verbose: print a line about the written file.
+            input_signature: optional input specs (shape and dtype per input).
+            **kwargs: ``opset_version`` for ONNX.
+
+        Example:
+
+        >>> model.export("model.onnx", format="onnx")
+        """
+        from nnforge.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)

@@ -1,6 +1,9 @@
 """nnforge.utils: Keras's ``keras.utils`` helpers."""
 from .file_utils import extract_archive, get_file, validate_file
+from .image_dataset import image_dataset_from_directory
+from .image_utils import array_to_img, img_to_array, load_img, save_img, smart_resize
 from .io_utils import print_msg
+from .model_visualization import model_to_dot, plot_model
 from .numerical_utils import normalize, to_categorical
 from .progbar import Progbar
 from .py_dataset import PyDataset
@@ -14,12 +17,20 @@ __all__ = [
     "Progbar",
     "PyDataset",
     "Sequence",
+    "array_to_img",
     "extract_archive",
     "get_file",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "load_img",
+    "model_to_dot",
     "normalize",
     "pad_sequences",
+    "plot_model",
     "print_msg",
+    "save_img",
     "set_random_seed",
+    "smart_resize",
     "to_categorical",
     "validate_file",
 ]
