@@ -107,7 +107,8 @@ def smoothgrad(model: Layer, x, target: Target = None, samples: int = 50,
         samples: noisy copies per input.
         noise_level: noise standard deviation as a fraction of each input's value range.
         absolute: average ``|gradient|`` (True) or the signed gradient (False).
-        seed: seed of the noise (the noise is drawn with NumPy, so it is the same on CPU and GPU).
+        seed: seed of the noise. The noise is drawn with NumPy, one generator per copy, so a
+            seed gives the same result on CPU and GPU and for any ``batch_size``.
 
     Returns:
         A float32 NumPy array of ``x``'s shape.
@@ -128,13 +129,16 @@ def smoothgrad(model: Layer, x, target: Target = None, samples: int = 50,
     feat = tuple(xd.shape[1:])
     flat = xd.reshape(n, -1)
     sigma = (noise_level * (flat.max(axis=1) - flat.min(axis=1))).astype(np.float32)
-    rng = np.random.default_rng(seed)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
     total = xp.zeros((n,) + feat, dtype=np.float64)
     for s0, s1, k0, k1 in expanded_chunks(n, samples, batch_size):
         m, k = s1 - s0, k1 - k0
-        noise = be.asarray(rng.standard_normal((k, m) + feat, dtype=np.float32))
+        # Copy j's noise comes from its own generator, so it does not depend on batch_size.
+        noise = np.stack([np.random.default_rng([seed, j]).standard_normal(
+            (n,) + feat, dtype=np.float32)[s0:s1] for j in range(k0, k1)])
         scale = sigma[s0:s1].reshape((1, m) + (1,) * len(feat))
-        batch = (xd[s0:s1][None] + noise * scale).reshape((k * m,) + feat)
+        batch = (xd[s0:s1][None] + be.asarray(noise) * scale).reshape((k * m,) + feat)
         rows = np.tile(np.arange(s0, s1), k)
         g, _ = _target.gradients(model, be, batch, targets.take(rows), output, fn)
         g = g.reshape((k, m) + feat)

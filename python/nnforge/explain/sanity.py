@@ -96,7 +96,7 @@ def _copy_of(model: Layer, x, weights: bool) -> Layer:
 
 
 def sanity_check(method: Union[str, Callable], model: Layer, x, target=None,
-                 absolute: bool = True, seed: int = 0, **kwargs) -> SanityCheckResult:
+                 compare: str = "absolute", seed: int = 0, **kwargs) -> SanityCheckResult:
     """Cascading model-randomisation test of an explanation method (Adebayo et al. 2018).
 
     Works on copies of ``model`` (``clone_model``): the model's own weights are never changed.
@@ -112,7 +112,8 @@ def sanity_check(method: Union[str, Callable], model: Layer, x, target=None,
         x: a batch of inputs.
         target: as the methods take it; None fixes each sample's class predicted by the trained
             model for all steps.
-        absolute: compare the maps' absolute values (as Adebayo et al. do for signed maps).
+        compare: ``"absolute"`` ranks the maps' absolute values, ``"signed"`` the values as
+            they are (Adebayo et al. report both for signed maps).
         seed: seed of the random weights.
         **kwargs: passed to ``method`` (e.g. ``output="logits"``, ``steps=32``).
 
@@ -125,6 +126,9 @@ def sanity_check(method: Union[str, Callable], model: Layer, x, target=None,
     >>> print(result)
     """
     fn = "sanity_check"
+    if compare not in ("absolute", "signed"):
+        raise ValueError(f"{fn}: compare must be 'absolute' or 'signed', got {compare!r}")
+    absolute = compare == "absolute"
     if isinstance(method, str):
         if method not in METHODS:
             raise ValueError(f"{fn}: unknown method {method!r}; choose one of {sorted(METHODS)} "
