@@ -95,7 +95,7 @@ def occlusion(model: Layer, x, target: Target = None, window: Union[int, Sequenc
         r1 = min(total, r0 + batch_size)
         rows = np.arange(r0, r1)
         samples, copies = rows // per, rows % per
-        batch = xd[samples]
+        batch = xd[be.xp.asarray(samples)]  # a copy, occluded in place below
         for i, c in enumerate(copies):
             if c:
                 batch[(i,) + boxes[c - 1]] = baseline
