@@ -9,7 +9,7 @@ pass (no sub-model is built and nothing in the model changes).
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 

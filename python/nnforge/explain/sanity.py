@@ -13,7 +13,7 @@ import numpy as np
 from nnforge import random_state
 from nnforge.layers.layer import Layer
 
-from . import _graph, _target
+from . import _graph
 from .gradients import _prepare, resolve, saliency, smoothgrad
 from .grad_cam import grad_cam, grad_cam_plus_plus
 from .integrated_gradients import integrated_gradients
