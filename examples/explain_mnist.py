@@ -3,7 +3,8 @@
 Trains the convnet of keras.io's "Simple MNIST convnet" example, then writes into OUTPUT_DIR:
 saliency, integrated-gradients, Grad-CAM and Grad-CAM++ pictures for a few test digits (one PNG
 per map and digit, plus grid.png with all of them), and sanity_check.txt: Adebayo et al.'s
-cascading model-randomisation test for each method. Runs offline (MNIST ships with nnforge); needs Pillow.
+cascading model-randomisation test for each method. Runs offline (MNIST ships with nnforge);
+needs Pillow.
 
 Usage:
     python examples/explain_mnist.py [OUTPUT_DIR] [--epochs 3] [--seed 0] [--digits 6] [--quick]
