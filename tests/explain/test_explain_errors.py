@@ -108,3 +108,13 @@ def test_sanity_check_and_overlay_errors(mlp, x):
         explain.overlay(np.zeros((4, 4, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="expected a 2-D map"):
         explain.overlay(np.zeros((4, 4)), np.zeros(5))
+
+
+def test_several_outputs_need_a_callable_target(x):
+    inp = keras.Input((4,))
+    model = keras.Model(inp, [layers.Dense(2)(inp), layers.Dense(3)(inp)])
+    with pytest.raises(ValueError, match="several outputs; pass a callable target"):
+        explain.saliency(model, x, target=0)
+    got = explain.saliency(model, x, target=lambda ys: ys[1][:, 2], absolute=False)
+    np.testing.assert_allclose(got, np.broadcast_to(model.layers[2].kernel.numpy()[:, 2], x.shape),
+                               rtol=1e-6)

@@ -136,6 +136,12 @@ def resolve_targets(target: Target, n: int, fn: str,
     return Targets(idx, None)
 
 
+def _first_tensor(y) -> Tensor:
+    while isinstance(y, (list, tuple, dict)):
+        y = list(y.values())[0] if isinstance(y, dict) else y[0]
+    return y
+
+
 def _seed(be, y: Tensor, targets: Targets, fn: str):
     """(tensor to differentiate, output gradient) for the batch: a one-hot seed on ``y`` for class
     indices, or the callable's per-row scores with a seed of ones."""
@@ -144,10 +150,14 @@ def _seed(be, y: Tensor, targets: Targets, fn: str):
         if not isinstance(s, Tensor):
             raise TypeError(f"{fn}: a callable target must return an nnforge Tensor computed with "
                             f"nnforge.ops from the outputs it is given, got {type(s).__name__}")
-        if s.shape != (y.shape[0],):
+        rows = _first_tensor(y).shape[0]
+        if s.shape != (rows,):
             raise ValueError(f"{fn}: a callable target must return one score per row, shape "
-                             f"({y.shape[0]},), got {s.shape}")
+                             f"({rows},), got {s.shape}")
         return s, None
+    if not isinstance(y, Tensor):
+        raise ValueError(f"{fn}: the model returns {type(y).__name__} of several outputs; pass "
+                         f"a callable target that takes them and returns one score per row")
     if y.ndim != 2:
         raise ValueError(f"{fn}: a class-index target needs a (batch, classes) output, got shape "
                          f"{y.shape}; pass a callable target instead")
