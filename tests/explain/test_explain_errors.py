@@ -115,6 +115,8 @@ def test_several_outputs_need_a_callable_target(x):
     model = keras.Model(inp, [layers.Dense(2)(inp), layers.Dense(3)(inp)])
     with pytest.raises(ValueError, match="several outputs; pass a callable target"):
         explain.saliency(model, x, target=0)
+    with pytest.raises(ValueError, match="target=None has no predicted class"):
+        explain.saliency(model, x)
     got = explain.saliency(model, x, target=lambda ys: ys[1][:, 2], absolute=False)
     np.testing.assert_allclose(got, np.broadcast_to(model.layers[2].kernel.numpy()[:, 2], x.shape),
                                rtol=1e-6)

@@ -192,6 +192,9 @@ def forward(model: Layer, be, x, targets: Optional[Targets], output: str,
         y = model(t, training=False)
     y = select_output(model, y, cap, output, fn)
     if targets is None:
+        if not isinstance(y, Tensor):
+            raise ValueError(f"{fn}: the model returns {type(y).__name__} of several outputs, so "
+                             f"target=None has no predicted class; pass a callable target")
         return backend.to_numpy(y.data), None
     s, seed = _seed(be, y, targets, fn)
     return backend.to_numpy(y.data), _scores(be, y, s, seed)
