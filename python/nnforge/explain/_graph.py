@@ -13,13 +13,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional, Union
 
-from nnforge.layers.conv1d import Conv1D
-from nnforge.layers.conv2d import Conv2D
-from nnforge.layers.conv_variants import _ConvBase
-from nnforge.layers.input_layer import InputLayer
-from nnforge.layers.layer import Layer
+from nnforge.layers import (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, InputLayer, Layer,
+                            SeparableConv2D)
 
-_CONV_TYPES = (Conv1D, Conv2D, _ConvBase)
+_CONV_TYPES = (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D)
 
 
 def is_container(layer: Layer) -> bool:

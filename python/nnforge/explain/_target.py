@@ -11,9 +11,7 @@ import numpy as np
 
 from nnforge import activations, backend
 from nnforge.core import GradientTape, Tensor
-from nnforge.layers.activation_layers import Softmax
-from nnforge.layers.core_layers import Activation
-from nnforge.layers.layer import Layer
+from nnforge.layers import Activation, Layer, Softmax
 
 from . import _graph
 

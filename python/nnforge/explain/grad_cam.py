@@ -18,7 +18,7 @@ from nnforge.layers.layer import Layer
 
 from . import _graph, _target
 from ._target import Target
-from .gradients import _prepare, resolve
+from .gradients import prepare, resolve
 
 
 def _cam(xp, acts, grads, plus_plus: bool, relu: bool):
@@ -39,7 +39,7 @@ def _cam(xp, acts, grads, plus_plus: bool, relu: bool):
 
 def _grad_cam(model: Layer, x, target: Target, layer: Union[None, str, Layer], output: str,
               batch_size: int, relu: bool, plus_plus: bool, fn: str) -> np.ndarray:
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     lay = _graph.last_conv_layer(model) if layer is None else _graph.find_layer(model, layer)
     targets = resolve(model, be, xd, target, output, batch_size, fn)
     n = xd.shape[0]

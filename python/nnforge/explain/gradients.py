@@ -32,7 +32,7 @@ def expanded_chunks(n: int, reps: int, batch_size: int) -> Iterator[Tuple[int, i
             yield s0, s1, k0, min(reps, k0 + per)
 
 
-def _prepare(model: Layer, x, fn: str, output: str, batch_size: int):
+def prepare(model: Layer, x, fn: str, output: str, batch_size: int):
     if not isinstance(model, Layer):
         raise TypeError(f"{fn}: model must be an nnforge Model or Layer, got "
                         f"{type(model).__name__}")
@@ -81,7 +81,7 @@ def saliency(model: Layer, x, target: Target = None, absolute: bool = True,
     >>> maps = nnforge.explain.saliency(model, x_test[:8], target=y_test[:8], output="logits")
     """
     fn = "saliency"
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     targets = resolve(model, be, xd, target, output, batch_size, fn)
     n = xd.shape[0]
     out = np.empty(tuple(xd.shape), dtype=np.float32)
@@ -122,7 +122,7 @@ def smoothgrad(model: Layer, x, target: Target = None, samples: int = 50,
         raise ValueError(f"{fn}: samples must be a positive integer, got {samples!r}")
     if not np.isfinite(noise_level) or noise_level < 0:
         raise ValueError(f"{fn}: noise_level must be a finite number >= 0, got {noise_level!r}")
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     xp = be.xp
     targets = resolve(model, be, xd, target, output, batch_size, fn)
     n = xd.shape[0]

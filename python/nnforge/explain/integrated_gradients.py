@@ -16,7 +16,7 @@ from nnforge.layers.layer import Layer
 
 from . import _target
 from ._target import Target
-from .gradients import _prepare, expanded_chunks, resolve
+from .gradients import prepare, expanded_chunks, resolve
 
 METHODS = ("riemann_trapezoid", "gausslegendre")
 
@@ -91,7 +91,7 @@ def integrated_gradients(model: Layer, x, target: Target = None, baseline=None,
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"{fn}: steps must be a positive integer, got {steps!r}")
     alphas, weights = quadrature(method, int(steps))
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     xp = be.xp
     base = _baseline(be, xd, baseline)
     targets = resolve(model, be, xd, target, output, batch_size, fn)

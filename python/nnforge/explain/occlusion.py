@@ -15,7 +15,7 @@ from nnforge.layers.layer import Layer
 
 from . import _target
 from ._target import Target
-from .gradients import _prepare, resolve
+from .gradients import prepare, resolve
 
 
 def _starts(size: int, win: int, stride: int) -> List[int]:
@@ -78,7 +78,7 @@ def occlusion(model: Layer, x, target: Target = None, window: Union[int, Sequenc
     >>> maps = nnforge.explain.occlusion(model, x_test[:4], window=4, stride=2)
     """
     fn = "occlusion"
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     win, strides = _window(window, stride, tuple(xd.shape), fn)
     targets = resolve(model, be, xd, target, output, batch_size, fn)
     n = xd.shape[0]

@@ -11,10 +11,11 @@ from typing import Callable, List, Union
 import numpy as np
 
 from nnforge import random_state
-from nnforge.layers.layer import Layer
+from nnforge.layers import Layer
+from nnforge.models import clone_model
 
 from . import _graph
-from .gradients import _prepare, resolve, saliency, smoothgrad
+from .gradients import prepare, resolve, saliency, smoothgrad
 from .grad_cam import grad_cam, grad_cam_plus_plus
 from .integrated_gradients import integrated_gradients
 from .occlusion import occlusion
@@ -86,7 +87,6 @@ class SanityCheckResult:
 
 
 def _copy_of(model: Layer, x, weights: bool) -> Layer:
-    from nnforge.models import clone_model
     copy = clone_model(model)
     if not copy.weights:
         copy(x[:1], training=False)  # build
@@ -139,7 +139,7 @@ def sanity_check(method: Union[str, Callable], model: Layer, x, target=None,
                         f"{type(method).__name__}")
     output = kwargs.get("output", "model")
     batch_size = kwargs.get("batch_size", 256)
-    be, xd = _prepare(model, x, fn, output, batch_size)
+    be, xd = prepare(model, x, fn, output, batch_size)
     if target is None:
         target = resolve(model, be, xd, None, output, batch_size, fn).indices
     if isinstance(kwargs.get("layer"), Layer):
