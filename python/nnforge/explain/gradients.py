@@ -33,6 +33,7 @@ def expanded_chunks(n: int, reps: int, batch_size: int) -> Iterator[Tuple[int, i
 
 
 def prepare(model: Layer, x, fn: str, output: str, batch_size: int):
+    """Check the arguments every method shares; return the model's backend and ``x`` on it."""
     if not isinstance(model, Layer):
         raise TypeError(f"{fn}: model must be an nnforge Model or Layer, got "
                         f"{type(model).__name__}")
