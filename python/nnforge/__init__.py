@@ -22,6 +22,7 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json
+from . import explain  # noqa: E402  (attribution maps; a tool on top of models)
 
 Loss = losses.Loss
 Metric = metrics.Metric
