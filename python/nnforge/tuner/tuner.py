@@ -148,8 +148,9 @@ class Tuner:
 
     def _discover_space(self, given: Optional[HyperParameters], tune_new: bool,
                         allow_new: bool) -> HyperParameters:
-        """Build once with defaults, then once per value of every condition's parent, so that
-        hyperparameters declared only under some parent value are in the space too."""
+        """Build once with defaults, then once per value of every condition's parent and of
+        every Choice and Boolean (at most 64 builds), so that hyperparameters declared only for
+        some value of another are in the space too."""
         space = given.copy() if given is not None else HyperParameters()
         given_names = {h.name for h in space.space}
         space.values = {h.name: h.default for h in space.space if isinstance(h, Fixed)}
@@ -157,7 +158,10 @@ class Tuner:
         tried = set()
         for _ in range(64):
             todo = [(c["name"], v) for h in space.space for c in h.conditions
-                    for v in c["values"] if (c["name"], repr(v)) not in tried]
+                    for v in c["values"]]
+            todo += [(h.name, v) for h in space.space if h.kind in ("Choice", "Boolean")
+                     for v in h.grid_values()]
+            todo = [(n, v) for n, v in todo if (n, repr(v)) not in tried]
             if not todo:
                 break
             name, value = todo[0]
@@ -278,7 +282,7 @@ class Tuner:
         try:
             model = self._build(hp)
             cb = _TrialCallback(self, trial, handle)
-            callbacks = [copy.deepcopy(c) for c in user_callbacks] + [cb]
+            callbacks = [cb] + [copy.deepcopy(c) for c in user_callbacks]
             self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
             trial["status"] = pj.PRUNED if cb.pruned else pj.COMPLETED
         except _ObjectiveMissing as e:
