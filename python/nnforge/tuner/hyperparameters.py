@@ -172,7 +172,8 @@ class Float(HyperParameter):
         if self.sampling == "log":
             return _log_steps(self.min_value, self.max_value, self.step)
         n = int(math.floor((self.max_value - self.min_value) / self.step + 1e-9)) + 1
-        return [self.min_value + i * self.step for i in range(n)]
+        # 12 significant digits: 0.1 * 3 is 0.3, not 0.30000000000000004
+        return [float(f"{self.min_value + i * self.step:.12g}") for i in range(n)]
 
     def sample(self, rng) -> float:
         if self.step is None:
