@@ -204,6 +204,7 @@ def test_pruning_stops_hopeless_trials(tmp_path, pruner):
                   metrics=["accuracy"])
         return m
 
+    nnforge.utils.set_random_seed(0)
     p = (optuna.pruners.MedianPruner(n_startup_trials=2) if pruner == "median"
          else optuna.pruners.HyperbandPruner(min_resource=1, max_resource=6,
                                              reduction_factor=3))
@@ -283,3 +284,29 @@ def test_missing_objective_and_failing_trials_raise_clearly(tmp_path):
 def test_import_nnforge_does_not_import_optuna():
     code = "import nnforge, sys; assert 'optuna' not in sys.modules and 'nnforge.tuner' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], env=ENV, check=True)
+
+
+def test_keyboard_interrupt_leaves_the_trial_to_rerun_in_the_same_process(tmp_path):
+    import nnforge as keras
+    x, y = data()
+    state = {"trials": 0}
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            state["trials"] += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            if state["trials"] == 2:
+                raise KeyboardInterrupt
+
+    tuner = make_tuner("random", str(tmp_path), "p", 3)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.search(x, y, epochs=2, validation_split=0.25, callbacks=[CtrlC()], verbose=0)
+    cut = [t for t in trials_of(tmp_path, "p") if t["status"] == "INTERRUPTED"]
+    assert len(cut) == 1
+    tuner.search(x, y, epochs=2, validation_split=0.25, verbose=0)
+    trials = trials_of(tmp_path, "p")
+    assert len(finished(trials)) == 3
+    assert_no_repeats(trials)
+    assert [t["hyperparameters"] for t in trials if t["rerun_of"] == cut[0]["trial_id"]] == [
+        cut[0]["hyperparameters"]]

@@ -59,8 +59,9 @@ class _TrialCallback(Callback):
                                    or objective.better_than(value, trial["score"])):
             trial["score"], trial["best_epoch"] = value, epoch
             self.best_weights = self.model.get_weights()
-        if self.tuner._engine.report(self.handle, epoch, value):
-            self.pruned = True
+        last = (self.params or {}).get("epochs") == epoch + 1
+        if self.tuner._engine.report(self.handle, epoch, value) and not last:
+            self.pruned = True  # (a trial that trained all its epochs is complete, not pruned)
             self.model.stop_training = True
         trial["heartbeat"] = time.time()
         self.tuner._project.write_trial(trial)
@@ -88,7 +89,8 @@ class Tuner:
             again, and a stored search space that differs from this one raises ``ValueError``.
         max_consecutive_failed_trials: raise after this many trials in a row fail with an error.
         stale_after: seconds without a heartbeat after which a RUNNING trial of a process on
-            another host counts as cut off (processes on this host are checked directly).
+            another host counts as cut off (processes on this host are checked directly); the
+            heartbeat beats every epoch, so this must exceed the longest epoch.
 
     Subclasses set the engine: ``RandomSearch``, ``GridSearch``, ``BayesianOptimization``,
     ``Hyperband``.
@@ -285,13 +287,14 @@ class Tuner:
             callbacks = [cb] + [copy.deepcopy(c) for c in user_callbacks]
             self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
             trial["status"] = pj.PRUNED if cb.pruned else pj.COMPLETED
-        except _ObjectiveMissing as e:
-            trial["status"], trial["error"] = pj.FAILED, str(e)
-            self._engine.finish(handle, pj.FAILED, None)
-            self._project.write_trial(trial)
-            raise ValueError(str(e)) from None
         except Exception as e:  # a failed trial is recorded and counted, as in keras-tuner
             trial["status"], trial["error"] = pj.FAILED, f"{type(e).__name__}: {e}"
+            if isinstance(e, _ObjectiveMissing):  # the search's setup is wrong, not the trial
+                self._abandon(trial, handle, str(e))
+                raise ValueError(str(e)) from None
+        except BaseException:  # KeyboardInterrupt: the trial runs again on the next search()
+            self._abandon(trial, handle, "interrupted")
+            raise
         if trial["status"] != pj.FAILED and trial["score"] is None:
             trial["status"], trial["error"] = pj.FAILED, "no finite objective value"
         if trial["status"] != pj.FAILED and self._save_models:
@@ -308,6 +311,14 @@ class Tuner:
             cb.best_weights = None
             cb.model = None
         del model, cb, hp
+        release_memory()
+
+    def _abandon(self, trial: dict, handle, error: str) -> None:
+        """Record a trial that stopped for a reason of the search, not of its own, as
+        INTERRUPTED: the next search runs its hyperparameters again."""
+        trial["status"], trial["error"] = pj.INTERRUPTED, error
+        self._engine.finish(handle, pj.FAILED, None)
+        self._project.write_trial(trial)
         release_memory()
 
     def _update_best(self, trial: dict) -> None:
