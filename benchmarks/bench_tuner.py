@@ -9,7 +9,6 @@ pruning. Printed: epochs spent, best validation accuracy, wall time. Bar: a prun
 """
 import argparse
 import json
-import os
 import tempfile
 import time
 

@@ -46,7 +46,8 @@ def main() -> float:
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     x_train, x_test = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
-    y_train, y_test = keras.utils.to_categorical(y_train, 10), keras.utils.to_categorical(y_test, 10)
+    y_train = keras.utils.to_categorical(y_train, 10)
+    y_test = keras.utils.to_categorical(y_test, 10)
     x_val, y_val = x_train[-6000:], y_train[-6000:]       # as validation_split=0.1 would hold out
     x_fit, y_fit = x_train[:-6000], y_train[:-6000]
 
@@ -72,7 +73,7 @@ def main() -> float:
     model = build_model(best_hp)
     model.fit(x_fit, y_fit, epochs=args.epochs, batch_size=32, validation_data=(x_val, y_val),
               verbose=2)
-    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
+    _, test_acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"Test accuracy: {test_acc:.4f} (wall time {time.time() - t0:.0f}s)")
     return test_acc
 

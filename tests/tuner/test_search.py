@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 import nnforge
@@ -282,7 +281,8 @@ def test_missing_objective_and_failing_trials_raise_clearly(tmp_path):
 
 
 def test_import_nnforge_does_not_import_optuna():
-    code = "import nnforge, sys; assert 'optuna' not in sys.modules and 'nnforge.tuner' not in sys.modules"
+    code = ("import nnforge, sys; "
+            "assert 'optuna' not in sys.modules and 'nnforge.tuner' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], env=ENV, check=True)
 
 
@@ -310,3 +310,38 @@ def test_keyboard_interrupt_leaves_the_trial_to_rerun_in_the_same_process(tmp_pa
     assert_no_repeats(trials)
     assert [t["hyperparameters"] for t in trials if t["rerun_of"] == cut[0]["trial_id"]] == [
         cut[0]["hyperparameters"]]
+
+
+def test_hypermodel_fit_and_given_hyperparameters(tmp_path):
+    seen = []
+
+    class Tuned(kt.HyperModel):
+        def build(self, hp):
+            return build_model(hp)
+
+        def fit(self, hp, model, *args, **kwargs):
+            batch = hp.Choice("batch_size", [16, 64])
+            if args[0] is not None:  # None while the tuner discovers the space
+                seen.append((batch, hp.get("units"), hp.get("lr")))
+            return model.fit(*args, batch_size=batch, **kwargs)
+
+    given = kt.HyperParameters()
+    given.Fixed("lr", 0.01)
+    tuner = kt.RandomSearch(Tuned(), objective="val_loss", max_trials=3, seed=0,
+                            hyperparameters=given, tune_new_entries=False,
+                            directory=str(tmp_path), project_name="p")
+    tuner.search(*data(), epochs=1, validation_split=0.25, verbose=0)
+    kinds = {h.name: h.kind for h in tuner.hyperparameters.space}
+    # units and batch_size (declared in fit) are new entries, fixed at their defaults
+    assert kinds == {"lr": "Fixed", "units": "Fixed", "batch_size": "Fixed"}
+    assert seen == [(16, 4, 0.01)]  # one trial: the space has a single point
+    tuned = kt.RandomSearch(Tuned(), objective="val_loss", max_trials=4, seed=0,
+                            directory=str(tmp_path), project_name="t")
+    assert {h.name for h in tuned.hyperparameters.space} == {"units", "lr", "batch_size"}
+    seen.clear()
+    tuned.search(*data(), epochs=1, validation_split=0.25, verbose=0)
+    assert [s[0] for s in seen] == [t["hyperparameters"]["batch_size"] for t in tuned.trials]
+    assert {s[0] for s in seen} <= {16, 64}
+    with pytest.raises(ValueError, match=r"\['batch_size', 'units'\].*allow_new_entries=False"):
+        kt.RandomSearch(Tuned(), objective="val_loss", hyperparameters=given,
+                        allow_new_entries=False, directory=str(tmp_path), project_name="q")

@@ -33,6 +33,20 @@ class _ObjectiveMissing(KeyError):
     pass
 
 
+class _FitProbe:
+    """Stands for the model while the search space is discovered, so that a ``HyperModel.fit``
+    that declares hyperparameters (a batch size) runs without training anything."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def fit(self, *args, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
 class _TrialCallback(Callback):
     """Records each epoch in the trial file, keeps the best epoch's weights, reports the
     objective to the engine and stops training when the engine prunes the trial."""
@@ -148,6 +162,16 @@ class Tuner:
                              "return a compiled model")
         return model
 
+    def _probe(self, hp: HyperParameters) -> None:
+        """Build, and run an overridden ``HyperModel.fit`` on a model that does not train, to
+        see which hyperparameters they declare."""
+        model = self._build(hp)
+        if type(self.hypermodel).fit is not HyperModel.fit:
+            try:
+                self.hypermodel.fit(hp, _FitProbe(model), None, None, epochs=0, verbose=0)
+            except Exception:  # a fit that needs real results declares nothing more here
+                pass
+
     def _discover_space(self, given: Optional[HyperParameters], tune_new: bool,
                         allow_new: bool) -> HyperParameters:
         """Build once with defaults, then once per value of every condition's parent and of
@@ -156,7 +180,7 @@ class Tuner:
         space = given.copy() if given is not None else HyperParameters()
         given_names = {h.name for h in space.space}
         space.values = {h.name: h.default for h in space.space if isinstance(h, Fixed)}
-        self._build(space)
+        self._probe(space)
         tried = set()
         for _ in range(64):
             todo = [(c["name"], v) for h in space.space for c in h.conditions
@@ -171,7 +195,7 @@ class Tuner:
             probe = HyperParameters()
             probe.space = space.space  # what the probe declares lands in the space
             probe.values = {name: value}
-            self._build(probe)
+            self._probe(probe)
         release_memory()
         new = [h for h in space.space if h.name not in given_names]
         if given is not None and new and not allow_new:
