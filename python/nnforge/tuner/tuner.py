@@ -106,6 +106,10 @@ class Tuner:
             another host counts as cut off (processes on this host are checked directly); the
             heartbeat beats every epoch, so this must exceed the longest epoch.
 
+    Several processes (shells, MPI ranks, machines sharing the folder) may search one project
+    at once: trials are claimed under a file lock, so none runs twice and ``max_trials`` holds
+    for all of them together. Within one process, run one search at a time.
+
     Subclasses set the engine: ``RandomSearch``, ``GridSearch``, ``BayesianOptimization``,
     ``Hyperband``.
     """
@@ -232,7 +236,7 @@ class Tuner:
                 + "; ".join(diffs) + ". Pass overwrite=True to start a new search there, or "
                 "use another project_name.")
 
-    def search_space_summary(self, extended: bool = False) -> None:
+    def search_space_summary(self) -> None:
         """Print the hyperparameters of the search space (keras-tuner's layout)."""
         print("Search space summary")
         print(f"Default search space size: {len(self.hyperparameters.space)}")
@@ -277,9 +281,12 @@ class Tuner:
         project = self._project
         with project.lock():
             trials = project.load_trials()
+            me = pj.this_owner()
             for t in trials:
-                if t["status"] == pj.RUNNING and not pj.owner_alive(
-                        t["owner"], t["heartbeat"], self.stale_after):
+                # This process runs one trial at a time: a RUNNING trial of its own was left by
+                # an earlier search() that raised.
+                if t["status"] == pj.RUNNING and (t["owner"] == me or not pj.owner_alive(
+                        t["owner"], t["heartbeat"], self.stale_after)):
                     t["status"] = pj.INTERRUPTED
                     project.write_trial(t)
                     self._engine.interrupted(t)
@@ -297,7 +304,7 @@ class Tuner:
             now = time.time()
             trial = {"trial_id": trial_id, "hyperparameters": values, "status": pj.RUNNING,
                      "metrics": {}, "score": None, "best_epoch": None, "epochs": 0,
-                     "owner": pj.this_owner(), "started": now, "heartbeat": now,
+                     "owner": me, "started": now, "heartbeat": now,
                      "rerun_of": pending[0]["trial_id"] if pending else None, "error": None}
             project.write_trial(trial)
         return trial, handle
