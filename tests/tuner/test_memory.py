@@ -34,3 +34,28 @@ def test_resident_memory_grows_less_than_50mb_over_30_trials(tmp_path):
     print(f"RSS after 5 trials {warm / 2 ** 20:.1f} MB, growth over the next 30: "
           f"{grown / 2 ** 20:.1f} MB")
     assert warm > 0 and grown < 50 * 2 ** 20, f"RSS grew {grown / 2 ** 20:.1f} MB over 30 trials"
+
+
+def test_release_memory_frees_cupys_pools_when_cupy_is_in_use(monkeypatch):
+    import sys
+    import types
+
+    from nnforge.tuner._memory import release_memory
+
+    freed = []
+
+    class Pool:
+        def __init__(self, name):
+            self.name = name
+
+        def free_all_blocks(self):
+            freed.append(self.name)
+
+    fake = types.SimpleNamespace(get_default_memory_pool=lambda: Pool("device"),
+                                 get_default_pinned_memory_pool=lambda: Pool("pinned"))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    release_memory()
+    assert freed == ["device", "pinned"]
+    monkeypatch.delitem(sys.modules, "cupy")
+    release_memory()  # no CuPy imported: nothing to free, nothing imported
+    assert freed == ["device", "pinned"] and "cupy" not in sys.modules

@@ -284,6 +284,9 @@ def test_import_nnforge_does_not_import_optuna():
     code = ("import nnforge, sys; "
             "assert 'optuna' not in sys.modules and 'nnforge.tuner' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], env=ENV, check=True)
+    code = ("import nnforge.tuner as kt, sys; kt.RandomSearch; kt.GridSearch; "
+            "assert 'optuna' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], env=ENV, check=True)
 
 
 def test_keyboard_interrupt_leaves_the_trial_to_rerun_in_the_same_process(tmp_path):
