@@ -88,8 +88,9 @@ class Tuner:
         hypermodel: a ``HyperModel`` or a function ``build_model(hp)`` returning a compiled model.
         objective: a metric name (direction inferred: ``"val_accuracy"`` is maximized,
             ``"val_loss"`` minimized) or an ``Objective``; default ``"val_loss"``.
-        max_trials: trials to finish in total, over every run and process on this project
-            (``None``: until the engine runs out of new hyperparameters).
+        max_trials: trials to finish (completed, pruned or failed) in total, over every run and
+            process on this project (``None``: until the engine runs out of new
+            hyperparameters).
         hyperparameters: a ``HyperParameters`` whose declarations override (or precede) those of
             the builder.
         tune_new_entries: when False, hyperparameters the builder declares that are not in
