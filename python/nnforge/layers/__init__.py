@@ -22,14 +22,16 @@ from .conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 
+from nnforge.saving.serialization import deserialize_layer, serialize_layer
+
 Convolution2D = Conv2D
 
 
 def serialize(layer) -> dict:
-    from nnforge.saving.serialization import serialize_layer
+    """The serialized form of a layer (``nnforge.saving.serialize_keras_object``)."""
     return serialize_layer(layer)
 
 
 def deserialize(config: dict, custom_objects=None):
-    from nnforge.saving.serialization import deserialize_layer
+    """A layer from its serialized form (``nnforge.saving.deserialize_keras_object``)."""
     return deserialize_layer(config, custom_objects)
