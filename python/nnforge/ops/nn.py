@@ -3,7 +3,7 @@ pooling, cross-entropy losses and dropout. Each op computes its forward with one
 records a backward made of backend calls."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -11,9 +11,52 @@ from nnforge import backend
 from nnforge.core.tape import gradient_buffer, is_recording, record
 from nnforge.core.tensor import Tensor
 
-from ._util import conv_geometry, data_of, float_data, normalize_tuple, same_backend
+from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
+                                               standardize_padding, standardize_tuple)
 
-ACT_CODES = {"linear": 0, None: 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+from ._util import data_of, float_data, same_backend
+
+# The activations our GEMM/convolution kernels apply in their output pass, by kernel code.
+_FUSED_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+# Modules whose functions of these names are exactly the fused activations (with their defaults).
+_ACTIVATION_MODULES = ("nnforge.activations", "nnforge.ops.nn")
+
+
+def fused_activation(activation) -> Tuple[Optional[str], Optional[Callable]]:
+    """How ``dense``/``conv`` apply ``activation``: (name fused into the kernel, or None;
+    callable applied after the kernel, or None).
+
+    Args:
+        activation: None, a name (``"relu"``), or a callable (``nnforge.activations.relu``,
+            ``nnforge.ops.relu`` or any function of one tensor).
+
+    Returns:
+        ``("relu", None)`` for an activation the kernels fuse (linear, relu, sigmoid, tanh;
+        ``"softmax"`` too, which ``dense`` computes right after its kernel),
+        ``(None, fn)`` for any other callable.
+
+    Example:
+
+    >>> fused_activation("relu")
+    ('relu', None)
+    >>> fused_activation(nnforge.activations.gelu)[0] is None
+    True
+    """
+    if activation is None:
+        return "linear", None
+    if isinstance(activation, str):
+        name = activation.lower()
+        if name in _FUSED_CODES or name == "softmax":
+            return name, None
+        raise ValueError(f"fused activation must be one of {sorted(_FUSED_CODES)} or 'softmax', "
+                         f"got {activation!r}; pass a callable for any other activation")
+    if not callable(activation):
+        raise TypeError(f"activation must be None, a name or a callable, got {activation!r}")
+    name = getattr(activation, "__name__", None)
+    if getattr(activation, "__module__", None) in _ACTIVATION_MODULES and (
+            name in _FUSED_CODES or name == "softmax"):
+        return name, None
+    return None, activation
 
 
 def _be(a):
@@ -71,11 +114,32 @@ def matmul(x1, x2) -> Tensor:
     return record(y, (x1, x2), backward_nd)
 
 
-def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
-    """``activation(x @ kernel + bias)`` over the last axis of ``x``, with bias and activation
-    fused into the GEMM's output pass. ``activation`` is one of linear/relu/sigmoid/tanh/softmax.
-    For softmax the logits are kept on the result (``_keras_logits``) so that a cross-entropy
-    loss on it can use the stable fused logits path, as Keras does."""
+def dense(x, kernel, bias=None, activation=None) -> Tensor:
+    """``activation(x @ kernel + bias)`` over the last axis of ``x`` (what ``Dense`` computes).
+
+    The bias and a linear/relu/sigmoid/tanh activation are fused into the GEMM's output pass;
+    softmax runs right after it and keeps the logits on the result (``_keras_logits``) so that
+    a cross-entropy loss on it can use the stable fused-logits path, as Keras does; any other
+    activation is applied to the GEMM's output (``fused_activation`` decides which).
+
+    Args:
+        x: input of shape ``(..., in)``.
+        kernel: ``(in, units)`` weights.
+        bias: optional ``(units,)`` bias.
+        activation: None, an activation name, or a callable (see ``fused_activation``).
+
+    Returns:
+        A tensor of shape ``(..., units)``, recorded for gradients.
+
+    Example:
+
+    >>> y = nnforge.ops.dense(np.ones((2, 3)), np.ones((3, 4)), activation="relu")
+    >>> y.shape
+    (2, 4)
+    """
+    fused, after = fused_activation(activation)
+    if after is not None:
+        return after(dense(x, kernel, bias))
     k = float_data(kernel, "dense", "kernel")
     xd = data_of(x, "dense", "inputs")
     be = _be(k)
@@ -87,8 +151,8 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, k.shape[0])
     b = float_data(bias, "dense", "bias", like=k) if bias is not None else None
-    softmax_out = activation == "softmax"
-    code = 0 if softmax_out else ACT_CODES[activation]
+    softmax_out = fused == "softmax"
+    code = 0 if softmax_out else _FUSED_CODES[fused]
     y2 = be.matmul(x2, k, bias=b, act=code)
     units = k.shape[1]
 
@@ -117,7 +181,7 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
 # ---- activations ---------------------------------------------------------------------------------
 
 def _kernel_activation(name: str, x) -> Tensor:
-    code = ACT_CODES[name]
+    code = _FUSED_CODES[name]
     a = float_data(x, name, "x")
     be = _be(a)
     y = be.activation(a, code)
@@ -258,17 +322,45 @@ def exponential(x) -> Tensor:
 
 # ---- convolution and pooling -------------------------------------------------------------------
 
-def _check_format(fn, data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{fn}: only data_format='channels_last' (NHWC) is supported, got "
-                         f"{data_format!r}")
-
-
 def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
-         dilation_rate=1, bias=None, activation: Optional[str] = None) -> Tensor:
-    """2-D convolution, NHWC input and (kh, kw, in, out) kernel (``keras.ops.conv``), through
-    im2col + sgemm, with optional fused bias and activation (linear/relu/sigmoid/tanh)."""
-    _check_format("conv", data_format)
+         dilation_rate=1, bias=None, activation=None) -> Tensor:
+    """1-D or 2-D convolution (``keras.ops.conv``): channels_last input, ``(kh, kw, in, out)``
+    kernel (``(k, in, out)`` in 1-D), through im2col + sgemm, with the bias and a
+    linear/relu/sigmoid/tanh activation fused into the GEMM's output pass (any other callable
+    activation is applied after it). A 1-D convolution runs as a 2-D one of height 1.
+
+    Args:
+        inputs: ``(batch, height, width, in)`` input, or ``(batch, steps, in)``.
+        kernel: ``(kh, kw, in, out)`` filters, or ``(k, in, out)``.
+        strides: int or one int per spatial dimension.
+        padding: ``"valid"`` or ``"same"`` (TensorFlow's: the extra row/column at the end).
+        data_format: None or ``"channels_last"``.
+        dilation_rate: int or one int per spatial dimension.
+        bias: optional ``(out,)`` bias (nnforge's fused extension of ``keras.ops.conv``).
+        activation: None, a name or a callable (see ``fused_activation``).
+
+    Returns:
+        The ``(batch, out_height, out_width, out)`` result, recorded for gradients.
+
+    Example:
+
+    >>> y = nnforge.ops.conv(np.ones((1, 5, 5, 3)), np.ones((3, 3, 3, 8)), padding="same")
+    >>> y.shape
+    (1, 5, 5, 8)
+    """
+    fused, after = fused_activation(activation)
+    if after is not None:
+        return after(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    if fused == "softmax":
+        return softmax(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    if np.ndim(kernel) == 3:  # 1-D: (batch, steps, in) * (k, in, out) as height-1 images
+        from .math import expand_dims, squeeze
+        s1 = standardize_tuple(strides, 1, "strides", "conv")
+        d1 = standardize_tuple(dilation_rate, 1, "dilation_rate", "conv")
+        y = conv(expand_dims(inputs, 1), expand_dims(kernel, 0), (1,) + s1, padding,
+                 data_format, (1,) + d1, bias, fused)
+        return squeeze(y, 1)
+    standardize_data_format(data_format, "conv")
     w = float_data(kernel, "conv", "kernel")
     x = float_data(inputs, "conv", "inputs", like=w)
     if x.ndim != 4 or w.ndim != 4:
@@ -278,14 +370,14 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         raise ValueError(f"conv: the input has {x.shape[3]} channels but the kernel expects "
                          f"{w.shape[2]} (input shape {tuple(x.shape)}, kernel shape "
                          f"{tuple(w.shape)})")
-    padding = str(padding).lower()
-    s = normalize_tuple(strides, 2, "strides", "conv")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv")
-    oh, pt = conv_geometry(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
-    ow, pl = conv_geometry(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
+    padding = standardize_padding(padding, where="conv")
+    s = standardize_tuple(strides, 2, "strides", "conv")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
+    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
+    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
     be = _be(w)
     b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
-    code = ACT_CODES[activation]
+    code = _FUSED_CODES[fused]
     y = be.conv2d(x, w, b, s, d, (pt, pl), (oh, ow), code)
     xshape, wshape = x.shape, w.shape
 
@@ -311,15 +403,15 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
 
 
 def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
-    _check_format(fn, data_format)
+    standardize_data_format(data_format, fn)
     x = float_data(inputs, fn, "inputs")
     if x.ndim != 4:
         raise ValueError(f"{fn}: expected a 4-D NHWC input, got shape {tuple(x.shape)}")
-    p = normalize_tuple(pool_size, 2, "pool_size", fn)
-    s = normalize_tuple(strides if strides is not None else p, 2, "strides", fn)
-    padding = str(padding).lower()
-    oh, pt = conv_geometry(x.shape[1], p[0], s[0], 1, padding, fn, "height")
-    ow, pl = conv_geometry(x.shape[2], p[1], s[1], 1, padding, fn, "width")
+    p = standardize_tuple(pool_size, 2, "pool_size", fn)
+    s = standardize_tuple(strides if strides is not None else p, 2, "strides", fn)
+    padding = standardize_padding(padding, where=fn)
+    oh, pt = conv_output_length(x.shape[1], p[0], s[0], 1, padding, fn, "height")
+    ow, pl = conv_output_length(x.shape[2], p[1], s[1], 1, padding, fn, "width")
     return x, p, s, (pt, pl), (oh, ow)
 
 
@@ -478,7 +570,7 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
                    data_format=None, dilation_rate=1) -> Tensor:
     """Transposed 2-D convolution (``keras.ops.conv_transpose``): the input gradient of a
     convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it."""
-    _check_format("conv_transpose", data_format)
+    standardize_data_format(data_format, "conv_transpose")
     if output_padding is not None:
         raise ValueError("conv_transpose: output_padding is not supported yet")
     w = float_data(kernel, "conv_transpose", "kernel")
@@ -487,9 +579,9 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
         raise ValueError(f"conv_transpose: expected a 4-D NHWC input and a (kh, kw, out, in) "
                          f"kernel with matching channels, got {tuple(x.shape)} and "
                          f"{tuple(w.shape)}")
-    padding = str(padding).lower()
-    s = normalize_tuple(strides, 2, "strides", "conv_transpose")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv_transpose")
+    padding = standardize_padding(padding, where="conv_transpose")
+    s = standardize_tuple(strides, 2, "strides", "conv_transpose")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv_transpose")
     out_hw, pads = [], []
     for i in range(2):
         eff = (w.shape[i] - 1) * d[i] + 1
@@ -499,7 +591,7 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
             size = x.shape[1 + i] * s[i]
         else:
             raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', got {padding!r}")
-        o, pad = conv_geometry(size, w.shape[i], s[i], d[i], padding, "conv_transpose", "size")
+        o, pad = conv_output_length(size, w.shape[i], s[i], d[i], padding, "conv_transpose", "size")
         if o != x.shape[1 + i]:
             raise ValueError(f"conv_transpose: inconsistent geometry for input {tuple(x.shape)}")
         out_hw.append(size)
@@ -524,12 +616,12 @@ def extract_patches(inputs, size, strides=1, dilation_rate=1, padding: str = "va
     x = float_data(inputs, "extract_patches", "inputs")
     if x.ndim != 4:
         raise ValueError(f"extract_patches: expected a 4-D NHWC input, got {tuple(x.shape)}")
-    k = normalize_tuple(size, 2, "size", "extract_patches")
-    s = normalize_tuple(strides, 2, "strides", "extract_patches")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "extract_patches")
-    padding = str(padding).lower()
-    oh, pt = conv_geometry(x.shape[1], k[0], s[0], d[0], padding, "extract_patches", "height")
-    ow, pl = conv_geometry(x.shape[2], k[1], s[1], d[1], padding, "extract_patches", "width")
+    k = standardize_tuple(size, 2, "size", "extract_patches")
+    s = standardize_tuple(strides, 2, "strides", "extract_patches")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "extract_patches")
+    padding = standardize_padding(padding, where="extract_patches")
+    oh, pt = conv_output_length(x.shape[1], k[0], s[0], d[0], padding, "extract_patches", "height")
+    ow, pl = conv_output_length(x.shape[2], k[1], s[1], d[1], padding, "extract_patches", "width")
     be = _be(x)
     cols = be.im2col(x, k, s, d, (pt, pl), (oh, ow))
     xshape = x.shape
