@@ -1,0 +1,106 @@
+"""Regenerate the golden outputs of real Keras 3 that the Keras-equality tests compare with.
+
+Run with the peers venv (Keras 3 + TensorFlow), from the repository root:
+
+    KERAS_BACKEND=tensorflow /tmp/peers/bin/python tests/golden/make_golden.py
+
+It writes, next to this file, small ``.npz`` files holding the inputs, the weights and Keras's
+outputs (and input gradients where the tests compare them), all from fixed seeds:
+
+- ``conv_variants.npz``: Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+  (tests/layers/test_conv_variants.py);
+- ``recurrent.npz``: SimpleRNN, LSTM, GRU with return_sequences/go_backwards
+  (tests/layers/test_rnn.py).
+
+The tests never import Keras: they load these files, so they run in CI without the peers.
+"""
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+import keras  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+CONV_SPECS = {
+    "t_valid2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="valid")),
+    "t_same2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="same")),
+    "t_same1": ("Conv2DTranspose", dict(filters=4, kernel_size=(2, 3), padding="same")),
+    "d_same": ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2)),
+    "d_valid2": ("DepthwiseConv2D", dict(kernel_size=3, strides=2)),
+    "s_same": ("SeparableConv2D", dict(filters=5, kernel_size=3, padding="same",
+                                       depth_multiplier=2)),
+}
+RNN_KINDS = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _input_gradient(layer, x, proj):
+    """d sum(layer(x) * proj) / dx, through the backend Keras runs on."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = tf.reduce_sum(layer(xt) * proj)
+        return tape.gradient(loss, xt).numpy()
+    import torch
+    xt = torch.tensor(x, requires_grad=True)
+    (layer(xt) * torch.tensor(proj)).sum().backward()
+    return xt.grad.numpy()
+
+
+def make_conv_variants() -> dict:
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 7, 6, 3)).astype("float32")
+    out = {"x": x}
+    for key, (cls, kw) in CONV_SPECS.items():
+        layer = getattr(keras.layers, cls)(**kw)
+        layer.build(x.shape)
+        weights = [rng.standard_normal(tuple(v.shape)).astype("float32") for v in layer.weights]
+        layer.set_weights(weights)
+        out.update({f"{key}_w{i}": w for i, w in enumerate(weights)})
+        y = np.asarray(layer(x))
+        proj = rng.standard_normal(y.shape).astype("float32")
+        out[f"{key}_y"] = y
+        out[f"{key}_proj"] = proj
+        out[f"{key}_dx"] = _input_gradient(layer, x, proj)
+    return out
+
+
+def make_recurrent() -> dict:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 6, 4)).astype("float32")
+    out = {"x": x}
+    for kind in RNN_KINDS:
+        probe = getattr(keras.layers, kind)(5)
+        probe.build(x.shape)
+        weights = [rng.standard_normal(tuple(v.shape)).astype("float32") * 0.5
+                   for v in probe.weights]
+        out.update({f"{kind}_w{i}": w for i, w in enumerate(weights)})
+        for rs in (False, True):
+            for gb in (False, True):
+                layer = getattr(keras.layers, kind)(5, return_sequences=rs, go_backwards=gb)
+                layer.build(x.shape)
+                layer.set_weights(weights)
+                out[f"{kind}_{rs}_{gb}_y"] = np.asarray(layer(x))
+    return out
+
+
+def main() -> None:
+    meta = {"keras_version": keras.__version__, "backend": keras.backend.backend()}
+    for name, make in (("conv_variants", make_conv_variants), ("recurrent", make_recurrent)):
+        arrays = make()
+        np.savez_compressed(HERE / f"{name}.npz", **arrays,
+                            keras_version=np.array(meta["keras_version"]),
+                            keras_backend=np.array(meta["backend"]))
+        print(f"wrote {name}.npz ({len(arrays)} arrays) with Keras {meta['keras_version']} "
+              f"on {meta['backend']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
