@@ -66,7 +66,20 @@ def _be(a):
 # ---- matmul and dense ----------------------------------------------------------------------------
 
 def matmul(x1, x2) -> Tensor:
-    """Matrix product (``keras.ops.matmul``); 2-D float32 products run on our sgemm."""
+    """Matrix product (``keras.ops.matmul``); 2-D float32 products run on our sgemm.
+
+    Args:
+        x1: left operand (at least 1-D).
+        x2: right operand (at least 1-D).
+
+    Returns:
+        The matrix product as a Tensor.
+
+    Example:
+
+    >>> ops.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+    (2, 4)
+    """
     a = data_of(x1, "matmul", "x1")
     b = data_of(x2, "matmul", "x2")
     a, b = same_backend(a, b)
@@ -189,22 +202,88 @@ def _kernel_activation(name: str, x) -> Tensor:
 
 
 def relu(x) -> Tensor:
+    """Rectified linear unit ``max(x, 0)`` (``keras.ops.relu``), on our fused kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.relu([-1.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
     return _kernel_activation("relu", x)
 
 
 def sigmoid(x) -> Tensor:
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (``keras.ops.sigmoid``), on our kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.sigmoid([0.0]).numpy()
+    array([0.5], dtype=float32)
+    """
     return _kernel_activation("sigmoid", x)
 
 
 def tanh(x) -> Tensor:
+    """Hyperbolic tangent (``keras.ops.tanh``), on our kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.tanh([0.0]).numpy()
+    array([0.], dtype=float32)
+    """
     return _kernel_activation("tanh", x)
 
 
 def linear(x) -> Tensor:
+    """The identity activation (``keras.activations.linear``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        ``x`` as a Tensor.
+
+    Example:
+
+    >>> ops.linear([1.0, -1.0]).numpy()
+    array([ 1., -1.])
+    """
     return x if isinstance(x, Tensor) else Tensor(data_of(x, "linear"))
 
 
 def softmax(x, axis: int = -1) -> Tensor:
+    """Softmax along ``axis`` (``keras.ops.softmax``), on our kernel for the last axis.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to normalize (default -1).
+
+    Returns:
+        A float32 Tensor summing to 1 along ``axis``.
+
+    Example:
+
+    >>> ops.softmax([[0.0, 0.0]]).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
     a = float_data(x, "softmax", "x")
     be = _be(a)
     if a.ndim == 0:
@@ -221,6 +300,20 @@ def softmax(x, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
+    """Log of the softmax along ``axis``, computed stably (``keras.ops.log_softmax``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to normalize (default -1).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.log_softmax([[0.0, 0.0]]).numpy()
+    array([[-0.6931472, -0.6931472]], dtype=float32)
+    """
     a = float_data(x, "log_softmax", "x")
     xp = _be(a).xp
     m = a.max(axis=axis, keepdims=True)
@@ -237,17 +330,59 @@ def _elementwise(name, x, fwd, grad):
 
 
 def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:
+    """``x`` for x >= 0, ``negative_slope * x`` below (``keras.ops.leaky_relu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        negative_slope: slope for x < 0.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.leaky_relu([-1.0, 2.0]).numpy()
+    array([-0.2,  2. ], dtype=float32)
+    """
     s = np.float32(negative_slope)
     return _elementwise("leaky_relu", x, lambda a, xp: xp.where(a > 0, a, a * s),
                         lambda g, a, y, xp: g * xp.where(a > 0, 1, s).astype(g.dtype))
 
 
 def relu6(x) -> Tensor:
+    """``min(max(x, 0), 6)`` (``keras.ops.relu6``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.relu6([-1.0, 8.0]).numpy()
+    array([0., 6.], dtype=float32)
+    """
     return _elementwise("relu6", x, lambda a, xp: xp.clip(a, 0, 6),
                         lambda g, a, y, xp: g * ((a > 0) & (a < 6)))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: ``x`` for x > 0, ``alpha * (exp(x) - 1)`` below
+    (``keras.ops.elu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        alpha: scale of the negative part.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.elu([-1.0, 2.0]).numpy()
+    array([-0.63212055,  2.        ], dtype=float32)
+    """
     al = np.float32(alpha)
     return _elementwise("elu", x, lambda a, xp: xp.where(a > 0, a, al * xp.expm1(xp.minimum(a, 0))),
                         lambda g, a, y, xp: g * xp.where(a > 0, 1, y + al).astype(g.dtype))
@@ -258,6 +393,19 @@ _SELU_S = np.float32(1.0507009873554805)
 
 
 def selu(x) -> Tensor:
+    """Scaled ELU with Keras's constants (``keras.ops.selu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.selu([0.0, 1.0]).numpy()
+    array([0.      , 1.050701], dtype=float32)
+    """
     return _elementwise(
         "selu", x,
         lambda a, xp: _SELU_S * xp.where(a > 0, a, _SELU_A * xp.expm1(xp.minimum(a, 0))),
@@ -265,6 +413,20 @@ def selu(x) -> Tensor:
 
 
 def gelu(x, approximate: bool = True) -> Tensor:
+    """Gaussian error linear unit (``keras.ops.gelu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        approximate: use the tanh approximation.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.gelu([0.0, 1.0]).numpy()
+    array([0.      , 0.841192], dtype=float32)
+    """
     c = np.float32(np.sqrt(2 / np.pi))
     if approximate:
         def fwd(a, xp):
@@ -288,6 +450,19 @@ def gelu(x, approximate: bool = True) -> Tensor:
 
 
 def silu(x) -> Tensor:
+    """``x * sigmoid(x)`` (``keras.ops.silu``, also ``swish``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.silu([0.0, 1.0]).numpy()
+    array([0.       , 0.7310586], dtype=float32)
+    """
     def fwd(a, xp):
         return a / (1 + xp.exp(-a))
 
@@ -301,22 +476,74 @@ swish = silu
 
 
 def softplus(x) -> Tensor:
+    """``log(1 + exp(x))``, computed stably (``keras.ops.softplus``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.softplus([0.0]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _elementwise("softplus", x,
                         lambda a, xp: xp.logaddexp(a, 0).astype(np.float32),
                         lambda g, a, y, xp: g / (1 + xp.exp(-a)))
 
 
 def softsign(x) -> Tensor:
+    """``x / (1 + |x|)`` (``keras.ops.softsign``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.softsign([1.0]).numpy()
+    array([0.5], dtype=float32)
+    """
     return _elementwise("softsign", x, lambda a, xp: a / (1 + xp.abs(a)),
                         lambda g, a, y, xp: g / (1 + xp.abs(a)) ** 2)
 
 
 def hard_sigmoid(x) -> Tensor:
+    """Piecewise-linear sigmoid ``clip(x / 6 + 0.5, 0, 1)`` (``keras.ops.hard_sigmoid``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.hard_sigmoid([0.0, 6.0]).numpy()
+    array([0.5, 1. ], dtype=float32)
+    """
     return _elementwise("hard_sigmoid", x, lambda a, xp: xp.clip(a / 6 + 0.5, 0, 1),
                         lambda g, a, y, xp: g * ((a > -3) & (a < 3)) / 6)
 
 
 def exponential(x) -> Tensor:
+    """Elementwise ``exp(x)`` as an activation (``keras.activations.exponential``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.exponential([0.0]).numpy()
+    array([1.], dtype=float32)
+    """
     return _elementwise("exponential", x, lambda a, xp: xp.exp(a), lambda g, a, y, xp: g * y)
 
 
@@ -417,7 +644,23 @@ def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
 
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
              data_format=None) -> Tensor:
-    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins."""
+    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins.
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        pool_size: int or 2 ints: the window.
+        strides: int, 2 ints, or None (default: pool_size).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+
+    Returns:
+        The pooled Tensor.
+
+    Example:
+
+    >>> ops.max_pool(np.ones((1, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2)
+    """
     x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding, data_format)
     be = _be(x)
     y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
@@ -428,7 +671,23 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
 
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
                  data_format=None) -> Tensor:
-    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only."""
+    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only.
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        pool_size: int or 2 ints: the window.
+        strides: int, 2 ints, or None (default: pool_size).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+
+    Returns:
+        The pooled Tensor.
+
+    Example:
+
+    >>> ops.average_pool(np.ones((1, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2)
+    """
     x, p, s, pad, out = _pool_setup("average_pool", inputs, pool_size, strides, padding,
                                     data_format)
     be = _be(x)
@@ -505,31 +764,104 @@ def _watched(t) -> bool:
 
 
 def categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1) -> Tensor:
-    """Per-sample categorical cross-entropy (``keras.ops.categorical_crossentropy``)."""
+    """Per-sample categorical cross-entropy (``keras.ops.categorical_crossentropy``).
+
+    Args:
+        target: one-hot (or soft) labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+        axis: the class axis (default -1).
+
+    Returns:
+        Per-sample losses, a Tensor of shape ``target.shape[:-1]``.
+
+    Example:
+
+    >>> ops.categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("categorical_crossentropy", "cce", target, output, from_logits)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
                                     axis: int = -1) -> Tensor:
-    """Per-sample sparse categorical cross-entropy; target holds integer class ids."""
+    """Per-sample sparse categorical cross-entropy; target holds integer class ids.
+
+    Args:
+        target: integer labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+        axis: the class axis (default -1).
+
+    Returns:
+        Per-sample losses.
+
+    Example:
+
+    >>> ops.sparse_categorical_crossentropy([1], [[0.5, 0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("sparse_categorical_crossentropy", "scce", target, output, from_logits)
 
 
 def binary_crossentropy_mean(target, output, from_logits: bool = False) -> Tensor:
-    """Binary cross-entropy averaged over the last axis (what ``keras.losses`` reduces)."""
+    """Binary cross-entropy averaged over the last axis (what ``keras.losses`` reduces).
+
+    Args:
+        target: 0/1 (or soft) labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+
+    Returns:
+        The mean loss over all elements, a scalar Tensor.
+
+    Example:
+
+    >>> ops.binary_crossentropy_mean([[1.0]], [[0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("binary_crossentropy", "bce", target, output, from_logits)
 
 
 def mean_squared_error(target, output) -> Tensor:
-    """Squared error averaged over the last axis."""
+    """Squared error averaged over the last axis.
+
+    Args:
+        target: true values.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+
+    Returns:
+        The mean over all elements of the squared error, a scalar Tensor.
+
+    Example:
+
+    >>> ops.mean_squared_error([[1.0, 2.0]], [[1.0, 4.0]]).numpy()
+    array([2.], dtype=float32)
+    """
     return _per_sample("mean_squared_error", "mse", target, output, False)
 
 
 # ---- dropout ------------------------------------------------------------------------------------
 
 def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tensor:
-    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by
-    1 / (1 - rate). ``rng`` is a NumPy Generator (masks are drawn on the CPU)."""
+    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by 1 / (1 -
+    rate). ``rng`` is a NumPy Generator (masks are drawn on the CPU).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        rate: fraction of elements set to zero, in [0, 1).
+        rng: a NumPy Generator drawing the mask.
+        noise_shape: shape of the mask, broadcast over ``x`` (None: x's shape).
+
+    Returns:
+        A Tensor: kept elements scaled by ``1 / (1 - rate)``.
+
+    Example:
+
+    >>> ops.dropout(np.ones((2, 2)), 0.0, np.random.default_rng(0)).numpy()
+    array([[1., 1.],
+           [1., 1.]], dtype=float32)
+    """
     a = float_data(x, "dropout", "x")
     if not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
@@ -544,7 +876,21 @@ def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tenso
 
 
 def embedding_lookup(table, ids) -> Tensor:
-    """Rows of ``table`` for integer ``ids`` (any shape); the gradient scatters into the rows."""
+    """Rows of ``table`` for integer ``ids`` (any shape); the gradient scatters into the rows.
+
+    Args:
+        table: ``(vocabulary, dim)`` embeddings.
+        ids: integer indices of any shape.
+
+    Returns:
+        A Tensor of shape ``ids.shape + (dim,)``; the gradient scatters into the table.
+
+    Example:
+
+    >>> ops.embedding_lookup(np.eye(3), [2, 0]).numpy()
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
     t = float_data(table, "embedding_lookup", "table")
     i = data_of(ids, "embedding_lookup", "ids")
     xp = _be(t).xp
@@ -569,7 +915,25 @@ def embedding_lookup(table, ids) -> Tensor:
 def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
                    data_format=None, dilation_rate=1) -> Tensor:
     """Transposed 2-D convolution (``keras.ops.conv_transpose``): the input gradient of a
-    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it."""
+    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
+
+    Args:
+        inputs: ``(batch, height, width, in)`` input.
+        kernel: ``(kh, kw, out, in)`` filters (Keras's layout).
+        strides: int or 2 ints.
+        padding: ``"valid"`` or ``"same"``.
+        output_padding: None only.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+        dilation_rate: int or 2 ints.
+
+    Returns:
+        The ``(batch, out_height, out_width, out)`` Tensor.
+
+    Example:
+
+    >>> ops.conv_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 2)), 2, 'same').shape
+    (1, 6, 6, 4)
+    """
     standardize_data_format(data_format, "conv_transpose")
     if output_padding is not None:
         raise ValueError("conv_transpose: output_padding is not supported yet")
@@ -612,7 +976,23 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
 
 
 def extract_patches(inputs, size, strides=1, dilation_rate=1, padding: str = "valid") -> Tensor:
-    """im2col as an op: (N, H, W, C) -> (N, OH, OW, kh*kw*C) patches, differentiable (col2im)."""
+    """im2col as an op: (N, H, W, C) -> (N, OH, OW, kh*kw*C) patches, differentiable (col2im).
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        size: int or 2 ints: the patch size.
+        strides: int or 2 ints.
+        dilation_rate: int or 2 ints.
+        padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        A Tensor ``(batch, out_h, out_w, size_h * size_w * channels)``.
+
+    Example:
+
+    >>> ops.extract_patches(np.ones((1, 4, 4, 2)), 2, 2).shape
+    (1, 2, 2, 8)
+    """
     x = float_data(inputs, "extract_patches", "inputs")
     if x.ndim != 4:
         raise ValueError(f"extract_patches: expected a 4-D NHWC input, got {tuple(x.shape)}")
