@@ -10,7 +10,12 @@ outputs (and input gradients where the tests compare them), all from fixed seeds
 - ``conv_variants.npz``: Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
   (tests/layers/test_conv_variants.py);
 - ``recurrent.npz``: SimpleRNN, LSTM, GRU with return_sequences/go_backwards
-  (tests/layers/test_rnn.py).
+  (tests/layers/test_rnn.py);
+- ``keras3_cnn.keras`` / ``keras3_rnn.keras`` and their ``*_io.npz`` (input, Keras's
+  prediction): ``.keras`` files written by Keras 3 itself, which nnforge must load and predict
+  with identically (tests/saving/test_keras_golden.py). The other direction (Keras reading
+  nnforge's files) needs Keras at test time: tests/saving/test_keras_file.py runs it when the
+  peers venv is there.
 
 The tests never import Keras: they load these files, so they run in CI without the peers.
 """
@@ -91,6 +96,31 @@ def make_recurrent() -> dict:
     return out
 
 
+def make_keras_files() -> None:
+    """Two small models saved by Keras 3: a compiled CNN (optimizer state, metrics) and a
+    recurrent/wrapper/normalization stack."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(5)
+    cnn = keras.Sequential([
+        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax")])
+    cnn.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x = rng.random((6, 8, 8, 3), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 6)]
+    cnn.fit(x, y, epochs=1, batch_size=3, verbose=0)  # non-zero optimizer state in the file
+    cnn.save(HERE / "keras3_cnn.keras")
+    np.savez(HERE / "keras3_cnn_io.npz", x=x, y=cnn.predict(x, verbose=0))
+    rnn = keras.Sequential([
+        keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True),
+        keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True)),
+        keras.layers.TimeDistributed(keras.layers.Dense(2)),
+        keras.layers.BatchNormalization()])
+    x = rng.random((2, 5, 3), dtype=np.float32)
+    rnn.save(HERE / "keras3_rnn.keras")
+    np.savez(HERE / "keras3_rnn_io.npz", x=x, y=rnn.predict(x, verbose=0))
+
+
 def main() -> None:
     meta = {"keras_version": keras.__version__, "backend": keras.backend.backend()}
     for name, make in (("conv_variants", make_conv_variants), ("recurrent", make_recurrent)):
@@ -100,6 +130,7 @@ def main() -> None:
                             keras_backend=np.array(meta["backend"]))
         print(f"wrote {name}.npz ({len(arrays)} arrays) with Keras {meta['keras_version']} "
               f"on {meta['backend']}", file=sys.stderr)
+    make_keras_files()
 
 
 if __name__ == "__main__":
