@@ -30,18 +30,10 @@ import numpy as np  # noqa: E402
 
 import keras  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from specs import CONV_SPECS, RNN_KINDS  # noqa: E402
 
-CONV_SPECS = {
-    "t_valid2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="valid")),
-    "t_same2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="same")),
-    "t_same1": ("Conv2DTranspose", dict(filters=4, kernel_size=(2, 3), padding="same")),
-    "d_same": ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2)),
-    "d_valid2": ("DepthwiseConv2D", dict(kernel_size=3, strides=2)),
-    "s_same": ("SeparableConv2D", dict(filters=5, kernel_size=3, padding="same",
-                                       depth_multiplier=2)),
-}
-RNN_KINDS = ("SimpleRNN", "LSTM", "GRU")
+HERE = Path(__file__).resolve().parent
 
 
 def _input_gradient(layer, x, proj):

@@ -7,19 +7,12 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers
+from tests.golden.specs import CONV_SPECS
 from tests.helpers import check_layer_grads
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 rng = np.random.default_rng(8)
-SPECS = {
-    "t_valid2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="valid")),
-    "t_same2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="same")),
-    "t_same1": ("Conv2DTranspose", dict(filters=4, kernel_size=(2, 3), padding="same")),
-    "d_same": ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2)),
-    "d_valid2": ("DepthwiseConv2D", dict(kernel_size=3, strides=2)),
-    "s_same": ("SeparableConv2D", dict(filters=5, kernel_size=3, padding="same",
-                                       depth_multiplier=2)),
-}
+SPECS = CONV_SPECS
 
 
 def test_conv_variants_match_keras3():

@@ -40,16 +40,11 @@ class DepthwiseConv2D(BaseConv):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(2, None, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=depthwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
+        # The depthwise kernel is BaseConv's kernel: its initializer, regularizer, constraint.
+        super().__init__(2, None, kernel_size, strides, padding, data_format, dilation_rate,
+                         1, activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
         if depth_multiplier < 1:
             raise ValueError(f"DepthwiseConv2D '{self.name}': depth_multiplier must be >= 1")
         self.depth_multiplier = int(depth_multiplier)

@@ -69,7 +69,19 @@ class BasePooling(Layer):
         return config
 
 
-class MaxPooling1D(BasePooling):
+class _Pooling1D(BasePooling):
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None,
+                 **kwargs):
+        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
+
+
+class _Pooling2D(BasePooling):
+    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid", data_format=None,
+                 **kwargs):
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling1D(_Pooling1D):
     """Max over windows of ``pool_size`` steps of a (batch, steps, channels) input.
 
     Example:
@@ -80,12 +92,8 @@ class MaxPooling1D(BasePooling):
 
     _op = staticmethod(ops.max_pool)
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None,
-                 **kwargs):
-        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
 
-
-class AveragePooling1D(BasePooling):
+class AveragePooling1D(_Pooling1D):
     """Mean over windows of ``pool_size`` steps of a (batch, steps, channels) input.
 
     Example:
@@ -96,12 +104,8 @@ class AveragePooling1D(BasePooling):
 
     _op = staticmethod(ops.average_pool)
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None,
-                 **kwargs):
-        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
 
-
-class MaxPooling2D(BasePooling):
+class MaxPooling2D(_Pooling2D):
     """Max pooling over 2-D windows (channels_last). Padding never wins with 'same'.
 
     Args:
@@ -117,12 +121,8 @@ class MaxPooling2D(BasePooling):
 
     _op = staticmethod(ops.max_pool)
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid", data_format=None,
-                 **kwargs):
-        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
 
-
-class AveragePooling2D(BasePooling):
+class AveragePooling2D(_Pooling2D):
     """Average pooling over 2-D windows (channels_last). With 'same', each output averages the
     real (unpadded) elements of its window only, as TensorFlow does.
 
@@ -138,10 +138,6 @@ class AveragePooling2D(BasePooling):
     """
 
     _op = staticmethod(ops.average_pool)
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid", data_format=None,
-                 **kwargs):
-        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
 
 
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D

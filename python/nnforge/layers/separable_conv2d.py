@@ -32,16 +32,10 @@ class SeparableConv2D(BaseConv):
                  depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(2, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=depthwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
+        super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         1, activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
         self.depth_multiplier = int(depth_multiplier)
         self.depthwise_initializer = self.kernel_initializer
         self.depthwise_regularizer = self.kernel_regularizer
