@@ -106,12 +106,9 @@ class AveragePooling1D(_Pooling1D):
 
 
 class MaxPooling2D(_Pooling2D):
-    """Max pooling over 2-D windows (channels_last). Padding never wins with 'same'.
-
-    Args:
-        pool_size: int or tuple of 2 ints (default (2, 2)).
-        strides: int, tuple of 2 ints, or None (default: pool_size).
-        padding: "valid" or "same".
+    """Max pooling over 2-D windows (channels_last); ``pool_size`` (default (2, 2)),
+    ``strides`` (default: pool_size) and ``padding`` as ``BasePooling``. Padding never wins with
+    'same'.
 
     Example:
 
@@ -123,13 +120,9 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
-    """Average pooling over 2-D windows (channels_last). With 'same', each output averages the
-    real (unpadded) elements of its window only, as TensorFlow does.
-
-    Args:
-        pool_size: int or tuple of 2 ints (default (2, 2)).
-        strides: int, tuple of 2 ints, or None (default: pool_size).
-        padding: "valid" or "same".
+    """Average pooling over 2-D windows (channels_last); arguments as ``MaxPooling2D``. With
+    'same', each output averages the real (unpadded) elements of its window only, as TensorFlow
+    does.
 
     Example:
 
