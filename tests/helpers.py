@@ -103,3 +103,51 @@ def check_layer_grads(layer, x: np.ndarray, seed: int = 0, eps: float = 1e-3,
         np.testing.assert_allclose(g.numpy(), num, rtol=rtol, atol=atol * scale,
                                    err_msg=f"{layer.name}: gradient of {name} differs from "
                                            "finite differences")
+
+
+def run_layer_test(layer_cls, init_kwargs: dict, input_shape, expected_output_shape=None,
+                   custom_objects=None, check_gradients: bool = True, seed: int = 0,
+                   tmp_path=None):
+    """The checks every layer passes (as Keras's ``testing.TestCase.run_layer_test``):
+
+    1. build and call on random data of ``input_shape``; the output has
+       ``expected_output_shape`` and equals the symbolic shape from ``keras.Input``;
+    2. gradients of the input and of each trainable weight against finite differences;
+    3. config round trip: ``from_config(get_config())`` has the same config and, with the same
+       weights, the same output;
+    4. saving round trip (when ``tmp_path`` is given): a model holding the layer, saved to
+       ``.keras`` and loaded, predicts the same.
+
+    Returns the built layer and its output (NumPy) for further assertions.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(tuple(input_shape)).astype(np.float32)
+    nnforge.utils.set_random_seed(seed)
+    layer = layer_cls(**init_kwargs)
+    y = np.asarray(layer(x))
+    if expected_output_shape is not None:
+        assert y.shape == tuple(expected_output_shape), \
+            f"{layer_cls.__name__}: output shape {y.shape}, expected {expected_output_shape}"
+    symbolic = layer_cls(**init_kwargs)(nnforge.Input(tuple(input_shape[1:])))
+    assert symbolic.shape == (None,) + y.shape[1:], \
+        f"{layer_cls.__name__}: symbolic shape {symbolic.shape} vs eager {y.shape}"
+    if check_gradients:
+        check_layer_grads(layer_cls(**init_kwargs), x, seed=seed)
+    config = layer.get_config()
+    clone = layer_cls.from_config(config)
+    assert clone.get_config() == config, f"{layer_cls.__name__}: config round trip differs"
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(x)), y, rtol=1e-6, atol=1e-6,
+                               err_msg=f"{layer_cls.__name__}: clone from config differs")
+    if tmp_path is not None:
+        model = nnforge.Sequential([nnforge.Input(tuple(input_shape[1:])),
+                                    layer_cls(**init_kwargs)])
+        expected = model.predict(x, verbose=0)
+        path = tmp_path / f"{layer_cls.__name__.lower()}.keras"
+        model.save(path)
+        restored = nnforge.saving.load_model(path, custom_objects=custom_objects)
+        np.testing.assert_allclose(restored.predict(x, verbose=0), expected, rtol=1e-6,
+                                   atol=1e-6,
+                                   err_msg=f"{layer_cls.__name__}: .keras round trip differs")
+    return layer, y

@@ -50,7 +50,8 @@ def test_cifar10_cnn_example_on_synthetic_data():
 def test_augmented_cnn_example_with_callbacks_and_checkpoint():
     out = run_example("augmented_cnn.py", "--synthetic", "--epochs", "1", "--verbose", "2",
                       "--seed", "0")
-    assert "Best checkpoint:" in out and accuracy(out) > 0.1
+    # 10 classes (chance 0.1); one seeded epoch measured 0.32 on the synthetic set
+    assert "Best checkpoint:" in out and accuracy(out) >= 0.25
 
 
 @pytest.mark.slow

@@ -114,7 +114,7 @@ def test_conv_and_pool_random_geometry(n, h, w, c, k, f, s, d, padding, strided_
             ops.conv(x, kern, s, padding, dilation_rate=d)
         return
     y = ops.conv(x, kern, s, padding, dilation_rate=d).numpy()
-    from tests.ops.test_ops_nn import ref_conv, ref_pool
+    from tests.ops.test_nn import ref_conv, ref_pool
     np.testing.assert_allclose(y, ref_conv(x, kern, None, (s, s), (d, d), padding), rtol=1e-4,
                                atol=1e-4)
     if padding == "valid" and (h < k or w < k):

@@ -5,10 +5,6 @@ from typing import Callable, Optional, Union
 
 from nnforge import ops
 
-# Activations that the Dense/Conv kernels fuse into their GEMM epilogue (softmax: Dense only).
-FUSABLE = ("linear", "relu", "sigmoid", "tanh")
-
-
 def linear(x):
     return ops.linear(x)
 
@@ -108,9 +104,3 @@ def serialize(fn: Callable) -> Optional[str]:
     if name in _ALL:
         return name
     raise ValueError(f"Cannot serialize custom activation {fn!r}; pass it in custom_objects")
-
-
-def name_of(fn: Callable) -> Optional[str]:
-    """The registered name of an activation function, or None for a custom one."""
-    name = getattr(fn, "__name__", None)
-    return name if name in _ALL and _ALL[name] is fn else None

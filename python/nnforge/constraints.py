@@ -4,10 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from nnforge import backend
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
-class Constraint:
+class Constraint(KerasSaveable):
     """Maps a weight array to its constrained value (backend arrays in, out)."""
+
+    _keras_module = "keras.constraints"
 
     def __call__(self, w):
         return w
@@ -64,14 +68,13 @@ def get(identifier):
             raise ValueError(f"Unknown constraint {identifier!r}")
         return _NAMES[identifier]()
     if isinstance(identifier, dict):
-        return _NAMES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return deserialize_keras_object(identifier, module="keras.constraints",
+                                        kind="constraint")
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret constraint {identifier!r}")
 
 
 def serialize(c):
-    if c is None:
-        return None
-    return {"module": "keras.constraints", "class_name": type(c).__name__,
-            "config": c.get_config(), "registered_name": None}
+    """The serialized form of a constraint (None stays None)."""
+    return serialize_keras_object(c)

@@ -7,6 +7,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from nnforge import random_state
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
@@ -20,8 +22,10 @@ def _fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(KerasSaveable):
     """Base class: ``init(shape, dtype)`` returns a NumPy array."""
+
+    _keras_module = "keras.initializers"
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
@@ -142,14 +146,14 @@ class VarianceScaling(_Random):
 
 
 def _named(name, scale, mode, distribution):
-    class _Init(VarianceScaling):
-        def __init__(self, seed=None):
-            super().__init__(scale, mode, distribution, seed)
+    def __init__(self, seed=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
-        def get_config(self):
-            return {"seed": self.seed}
-    _Init.__name__ = _Init.__qualname__ = name
-    return _Init
+    def get_config(self):
+        return {"seed": self.seed}
+    # Created under its final name, so that it registers as keras.initializers>{name}.
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
+                                           "__qualname__": name})
 
 
 GlorotUniform = _named("GlorotUniform", 1.0, "fan_avg", "uniform")
@@ -208,16 +212,13 @@ def get(identifier) -> Initializer:
             raise ValueError(f"Unknown initializer {identifier!r}; known: {sorted(_ALIASES)}")
         return cls()
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name")) or _ALIASES.get(
-            str(identifier.get("class_name")).lower())
-        if cls is None:
-            raise ValueError(f"Unknown initializer {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
+        return deserialize_keras_object(identifier, module="keras.initializers",
+                                        kind="initializer")
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret initializer {identifier!r}")
 
 
 def serialize(init) -> dict:
-    return {"module": "keras.initializers", "class_name": type(init).__name__,
-            "config": init.get_config(), "registered_name": None}
+    """The serialized form of an initializer (through the registry)."""
+    return serialize_keras_object(init)

@@ -10,6 +10,8 @@ import numpy as np
 
 from nnforge import ops
 from nnforge.core.tensor import Tensor
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", None, "auto")
 
@@ -120,7 +122,7 @@ def categorical_hinge(y_true, y_pred):
 
 # ---- Loss objects --------------------------------------------------------------------------------
 
-class Loss:
+class Loss(KerasSaveable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` returns the reduced loss.
 
     Args:
@@ -128,6 +130,8 @@ class Loss:
         reduction: ``"sum_over_batch_size"`` (default: mean over all samples), ``"sum"``,
             ``"mean"`` or ``"none"`` (per-sample values).
     """
+
+    _keras_module = "keras.losses"
 
     def __init__(self, name: Optional[str] = None, reduction: str = "sum_over_batch_size",
                  dtype=None):
@@ -280,10 +284,7 @@ def get(identifier) -> Callable:
             return _FUNCTIONS[low]
         raise ValueError(f"Unknown loss {identifier!r}; known: {sorted(_FUNCTIONS)}")
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown loss config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
+        return deserialize_keras_object(identifier, module="keras.losses", kind="loss")
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret loss {identifier!r}")
@@ -298,7 +299,5 @@ def to_loss_object(identifier) -> Loss:
 
 
 def serialize(loss) -> dict:
-    if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
-    return getattr(loss, "__name__", str(loss))
+    """The serialized form of a ``Loss`` (a dict), or the name of a loss function."""
+    return serialize_keras_object(loss)

@@ -10,6 +10,8 @@ import numpy as np
 
 from nnforge import backend
 from nnforge.core.tensor import Tensor
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _np(x) -> np.ndarray:
@@ -71,12 +73,14 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
 
 # ---- Metric classes -----------------------------------------------------------------------------
 
-class Metric:
+class Metric(KerasSaveable):
     """Base class of stateful metrics.
 
     Subclasses implement ``update_state(y_true, y_pred, sample_weight=None)``, ``result()`` and
     ``reset_state()``. Calling a metric updates it and returns the result.
     """
+
+    _keras_module = "keras.metrics"
 
     def __init__(self, name: Optional[str] = None, dtype=None):
         from nnforge.naming import to_snake_case
@@ -432,17 +436,10 @@ def _resolve_accuracy(loss, y_true_shape, y_pred_shape) -> Callable:
 
 
 def serialize(metric) -> dict:
-    return {"module": "keras.metrics", "class_name": type(metric).__name__,
-            "config": metric.get_config(), "registered_name": None}
+    """The serialized form of a metric (through the registry)."""
+    return serialize_keras_object(metric)
 
 
 def deserialize(config: dict) -> Metric:
     """A metric from its serialized form (``{"class_name": ..., "config": ...}``)."""
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown metric {config.get('class_name')!r}")
-    cfg = dict(config.get("config", {}))
-    try:
-        return cls(**cfg)
-    except TypeError:
-        return cls(name=cfg.get("name")) if "name" in cfg else cls()
+    return deserialize_keras_object(config, module="keras.metrics", kind="metric")

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from nnforge import ops
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
-class Regularizer:
+class Regularizer(KerasSaveable):
+    """Base class: ``regularizer(weight)`` returns the penalty added to the loss."""
+
+    _keras_module = "keras.regularizers"
+
     def __call__(self, x):
         raise NotImplementedError
 
@@ -65,14 +71,13 @@ def get(identifier):
             raise ValueError(f"Unknown regularizer {identifier!r}")
         return _NAMES[identifier]()
     if isinstance(identifier, dict):
-        return _NAMES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return deserialize_keras_object(identifier, module="keras.regularizers",
+                                        kind="regularizer")
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret regularizer {identifier!r}")
 
 
 def serialize(reg):
-    if reg is None:
-        return None
-    return {"module": "keras.regularizers", "class_name": type(reg).__name__,
-            "config": reg.get_config(), "registered_name": None}
+    """The serialized form of a regularizer (None stays None)."""
+    return serialize_keras_object(reg)

@@ -1,7 +1,5 @@
 """Conv2DTranspose, DepthwiseConv2D, SeparableConv2D (equal to Keras 3 for the same weights,
 gradients vs finite differences) and the Bidirectional / TimeDistributed wrappers."""
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -9,41 +7,31 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers
+from tests.golden.specs import CONV_SPECS
 from tests.helpers import check_layer_grads
 
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
-HERE = Path(__file__).resolve().parent
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 rng = np.random.default_rng(8)
-SPECS = {
-    "t_valid2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="valid")),
-    "t_same2": ("Conv2DTranspose", dict(filters=4, kernel_size=3, strides=2, padding="same")),
-    "t_same1": ("Conv2DTranspose", dict(filters=4, kernel_size=(2, 3), padding="same")),
-    "d_same": ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2)),
-    "d_valid2": ("DepthwiseConv2D", dict(kernel_size=3, strides=2)),
-    "s_same": ("SeparableConv2D", dict(filters=5, kernel_size=3, padding="same",
-                                       depth_multiplier=2)),
-}
+SPECS = CONV_SPECS
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not PEERS.exists(), reason="no peers venv with Keras 3")
-def test_conv_variants_match_keras3(tmp_path):
-    x = rng.standard_normal((2, 7, 6, 3)).astype("float32")
-    ws, ours = {}, {}
+def test_conv_variants_match_keras3():
+    """Outputs and input gradients equal Keras 3's (golden file from tests/golden/make_golden.py)
+    for the same inputs and weights."""
+    ref = np.load(GOLDEN / "conv_variants.npz")
+    x = ref["x"]
     for key, (cls, kw) in SPECS.items():
         layer = getattr(layers, cls)(**kw)
         layer(x)
-        w = [rng.standard_normal(v.shape).astype("float32") for v in layer.get_weights()]
-        layer.set_weights(w)
-        ws.update({f"{key}_{i}": a for i, a in enumerate(w)})
-        ours[key] = layer(x).numpy()
-    np.savez(tmp_path / "in.npz", x=x, **ws)
-    subprocess.run([str(PEERS), str(HERE / "keras_conv_reference.py"), str(tmp_path / "in.npz"),
-                    str(tmp_path / "out.npz")], check=True, capture_output=True,
-                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    ref = np.load(tmp_path / "out.npz")
-    for key in SPECS:
-        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-5, atol=1e-5, err_msg=key)
+        layer.set_weights([ref[f"{key}_w{i}"] for i in range(len(layer.weights))])
+        np.testing.assert_allclose(layer(x).numpy(), ref[f"{key}_y"], rtol=1e-5, atol=1e-5,
+                                   err_msg=key)
+        xt = keras.ops.convert_to_tensor(x)
+        with keras.GradientTape() as tape:
+            tape.watch(xt)
+            loss = keras.ops.sum(keras.ops.multiply(layer(xt), ref[f"{key}_proj"]))
+        np.testing.assert_allclose(tape.gradient(loss, xt).numpy(), ref[f"{key}_dx"],
+                                   rtol=1e-4, atol=1e-4, err_msg=f"{key} input gradient")
 
 
 @pytest.mark.parametrize("key", sorted(SPECS))

@@ -67,8 +67,7 @@ def test_functional_multi_input_multi_output():
     b = keras.Input((3,), name="b")
     ha = layers.Dense(5, activation="relu", name="ha")(a)
     hb = layers.Dense(5, activation="relu", name="hb")(b)
-    merged = layers.Dense(6, name="mix")(keras.ops.concatenate([ha, hb], axis=-1)) if False \
-        else layers.Dense(6, name="mix")(ha)
+    merged = layers.Dense(6, name="mix")(layers.Concatenate(name="merge")([ha, hb]))
     out1 = layers.Dense(2, activation="softmax", name="cls")(merged)
     out2 = layers.Dense(1, name="reg")(hb)
     model = keras.Model(inputs=[a, b], outputs=[out1, out2])
@@ -79,6 +78,10 @@ def test_functional_multi_input_multi_output():
     assert y1.shape == (7, 2) and y2.shape == (7, 1)
     d1, d2 = model.predict({"a": xa, "b": xb}, verbose=0)
     np.testing.assert_array_equal(d1, y1)
+    # the classification head sees both branches: changing either input changes it
+    za, _ = model.predict([xa * 0, xb], verbose=0)
+    zb, _ = model.predict([xa, xb * 0], verbose=0)
+    assert np.abs(za - y1).max() > 1e-6 and np.abs(zb - y1).max() > 1e-6
     with pytest.raises(ValueError, match="expects 2 input"):
         model.predict(xa, verbose=0)
     with pytest.raises(ValueError, match="incompatible.*\\(None, 4\\).*\\(7, 5\\)"):

@@ -15,9 +15,6 @@ from nnforge import _cpu
 xp = np
 name = "cpu"
 
-ACT_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
-
-
 def empty(shape, dtype=np.float32):
     return np.empty(shape, dtype=dtype)
 
@@ -33,10 +30,6 @@ def asarray(x, dtype=np.float32):
 
 def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
-
-
-def synchronize() -> None:
-    return None
 
 
 # ---- GEMM -------------------------------------------------------------------------------------
@@ -67,12 +60,6 @@ def activation(x, act: int):
     y = np.empty_like(x)
     _cpu.activation_forward(x, y, act)
     return y
-
-
-def activation_(x, act: int):
-    """In place."""
-    _cpu.activation_forward(x, x, act)
-    return x
 
 
 def activation_grad(y, dy, act: int):

@@ -27,6 +27,9 @@ class Dense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(activity_regularizer=regularizers.get(activity_regularizer), **kwargs)
+        if lora_rank is not None:
+            raise ValueError(f"Dense '{self.name}': lora_rank={lora_rank!r} is not supported by "
+                             "nnforge (LoRA is not implemented); leave it None")
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, "
                              f"got {units!r}")
@@ -39,7 +42,6 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._act_name = activations.name_of(self.activation)
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -67,12 +69,7 @@ class Dense(Layer):
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 "
                 f"of input shape to have value {self.kernel.shape[0]}, but received input with "
                 f"shape {tuple(shape) if shape is not None else None}")
-        fused = self._act_name if self._act_name in ("linear", "relu", "sigmoid", "tanh",
-                                                     "softmax") else None
-        y = ops.dense(inputs, self.kernel, self.bias, fused)
-        if fused is None:
-            y = self.activation(y)
-        return y
+        return ops.dense(inputs, self.kernel, self.bias, self.activation)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

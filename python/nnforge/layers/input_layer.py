@@ -45,6 +45,10 @@ class InputLayer(Layer):
         self._inbound_nodes.append(Node(self, (), {}, tensor))
         self.output_tensor = tensor
 
+    def get_build_config(self):
+        """None: an input layer is built by its shape, which its config already holds."""
+        return None
+
     @property
     def batch_shape(self):
         return self._batch_shape

@@ -9,6 +9,7 @@ import numpy as np
 from nnforge import backend, initializers, naming
 from nnforge.core.tape import stop_recording
 from nnforge.core.tensor import KerasTensor, Tensor, Variable
+from nnforge.saving.keras_saveable import KerasSaveable
 
 from .node import Node, flatten, map_structure
 
@@ -36,7 +37,7 @@ def shape_of(x) -> Tuple:
     return tuple(np.shape(x))
 
 
-class Layer:
+class Layer(KerasSaveable):
     """Base class of all layers (``keras.layers.Layer``).
 
     Subclasses create weights in ``build(input_shape)`` with ``add_weight`` and compute in
@@ -49,6 +50,8 @@ class Layer:
         dtype: the dtype of its weights and computations (float32).
         input_shape: (first layer of a Sequential model) the shape of one sample.
     """
+
+    _keras_module = "keras.layers"
 
     def __init__(self, trainable: bool = True, name: Optional[str] = None,
                  dtype: Any = None, autocast: bool = True, activity_regularizer=None,
@@ -356,6 +359,38 @@ class Layer:
         if hasattr(self, "_batch_input_shape"):
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
+
+    def get_build_config(self) -> Optional[dict]:
+        """``{"input_shape": ...}`` of the first call that built this layer (Keras 3's
+        ``build_config``), or None when it was never called on a symbolic input."""
+        if not self.built or not self._inbound_nodes:
+            return None
+        shapes = [list(t.shape) for t in self._inbound_nodes[0].input_tensors]
+        if not shapes:
+            return None
+        return {"input_shape": shapes[0] if len(shapes) == 1 else shapes}
+
+    def build_from_config(self, config: dict) -> None:
+        """Build the layer from a ``build_config`` (``get_build_config``'s output)."""
+        shape = config.get("input_shape")
+        if self.built or shape is None:
+            return
+        if shape and isinstance(shape[0], list):
+            shape = [tuple(s) for s in shape]
+        else:
+            shape = tuple(shape)
+        try:
+            self.build(shape)
+            self.built = True
+        except Exception as e:
+            raise ValueError(f"Could not build layer '{self.name}' ({type(self).__name__}) with "
+                             f"input shape {shape}: {e}") from e
+
+    def _sublayer_groups(self) -> List[Tuple[str, "Layer"]]:
+        """(attribute, layer) for the layers this one holds, as Keras's saving library names
+        their weight groups (``cell``, ``forward_layer``, ``layer``)."""
+        return [(attr, value) for attr, value in vars(self).items()
+                if isinstance(value, Layer) and not attr.startswith("_")]
 
     # Keys that Keras 3 writes into layer configs for features nnforge does not have; they are
     # dropped when they hold their inactive default (None), and refused otherwise.

@@ -5,6 +5,7 @@ import copy
 
 from nnforge import ops
 from nnforge.layers.node import flatten
+from nnforge.saving.serialization import deserialize_layer, serialize_layer
 
 from .layer import Layer
 
@@ -67,7 +68,6 @@ class Bidirectional(Layer):
         return previous_mask if self.return_sequences else None
 
     def get_config(self) -> dict:
-        from nnforge.saving.serialization import serialize_layer
         config = super().get_config()
         config.update({"layer": serialize_layer(self.forward_layer),
                        "backward_layer": serialize_layer(self.backward_layer),
@@ -75,13 +75,12 @@ class Bidirectional(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
-        from nnforge.saving.serialization import deserialize_layer
+    def from_config(cls, config: dict):
         config = dict(config)
-        layer = deserialize_layer(config.pop("layer"), custom_objects)
+        layer = deserialize_layer(config.pop("layer"))
         backward = config.pop("backward_layer", None)
         if backward is not None:
-            backward = deserialize_layer(backward, custom_objects)
+            backward = deserialize_layer(backward)
         return cls(layer, backward_layer=backward, **config)
 
 
@@ -118,13 +117,11 @@ class TimeDistributed(Layer):
         return ops.reshape(y, (n, steps) + tuple(y.shape[1:]))
 
     def get_config(self) -> dict:
-        from nnforge.saving.serialization import serialize_layer
         config = super().get_config()
         config["layer"] = serialize_layer(self.layer)
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
-        from nnforge.saving.serialization import deserialize_layer
+    def from_config(cls, config: dict):
         config = dict(config)
-        return cls(deserialize_layer(config.pop("layer"), custom_objects), **config)
+        return cls(deserialize_layer(config.pop("layer")), **config)

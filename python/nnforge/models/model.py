@@ -14,13 +14,13 @@ from nnforge.core.tensor import KerasTensor, Tensor
 from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.layer import Layer, dtype_policy_config
 from nnforge.layers.node import flatten, map_structure
-
-from nnforge.saving.model_io import ModelIO
+from nnforge import saving
+from nnforge.saving import keras_file, weights_file
 
 from .trainer import Trainer
 
 
-class Model(Trainer, ModelIO, Layer):
+class Model(Trainer, Layer):
     """A model grouping layers, with training and inference features.
 
     Functional API:
@@ -37,6 +37,9 @@ class Model(Trainer, ModelIO, Layer):
         outputs: the output tensor(s) computed from ``inputs`` by layer calls.
         name: the model's name.
     """
+
+    _keras_module = "keras"
+    _keras_aliases = ("Functional",)
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", None)
@@ -285,20 +288,80 @@ class Model(Trainer, ModelIO, Layer):
     def get_config(self) -> dict:
         if not self._is_functional:
             return {"name": self.name, "trainable": self.trainable}
-        from nnforge.saving.serialization import functional_config
+        from .functional_config import functional_config
         return functional_config(self)
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
+    def from_config(cls, config: dict):
+        """A model from ``get_config()``'s output; custom layers inside it are found through
+        the registry (``register_keras_serializable``, ``custom_object_scope``)."""
         if "layers" in config and "input_layers" in config:
-            from nnforge.saving.serialization import functional_from_config
-            return functional_from_config(cls, config, custom_objects)
+            from .functional_config import functional_from_config
+            return functional_from_config(cls, config)
         return cls(**config)
 
+    def _keras_class_and_module(self):
+        if self._is_functional and type(self) is Model:
+            return "Functional", "keras.src.models.functional"
+        return super()._keras_class_and_module()
+
+    def _sublayer_groups(self):
+        return [("layers/" + name, child)
+                for name, child in weights_file.container_names(self.layers)]
+
     def to_json(self, **kwargs) -> str:
+        """The model's serialized config as a JSON string (``model_from_json`` reads it)."""
         import json
-        from nnforge.saving.serialization import serialize_layer
-        return json.dumps(serialize_layer(self), **kwargs)
+        return json.dumps(saving.serialize_keras_object(self), **kwargs)
+
+    # -- saving ----------------------------------------------------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Save the model (architecture, weights, compile config and optimizer state) to a
+        Keras 3 ``.keras`` file, atomically.
+
+        Args:
+            filepath: path ending in ``.keras``.
+            overwrite: replace an existing file.
+            zipped: accepted for Keras compatibility (a ``.keras`` file is always a zip).
+            **kwargs: ``include_optimizer`` (default True).
+
+        Example:
+
+        >>> model.save("model.keras")
+        >>> restored = nnforge.saving.load_model("model.keras")
+        """
+        keras_file.save_model(self, filepath, overwrite=overwrite,
+                              include_optimizer=kwargs.pop("include_optimizer", True))
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights to a ``.weights.h5`` file (Keras 3 layout), atomically.
+
+        Example:
+
+        >>> model.save_weights("model.weights.h5")
+        """
+        weights_file.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Load weights saved by ``save_weights`` (or the weights of a ``.keras`` file).
+
+        Args:
+            filepath: a ``.weights.h5`` or ``.keras`` file.
+            skip_mismatch: skip layers whose weights do not match instead of raising.
+
+        Example:
+
+        >>> model.load_weights("model.weights.h5")
+        """
+        weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def get_compile_config(self):
+        """The arguments given to ``compile``, serialized (None if the model is not compiled)."""
+        return keras_file.get_compile_config(self)
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile the model from ``get_compile_config()``'s output."""
+        keras_file.compile_from_config(self, config, None, f"compile_from_config ({self.name})")
 
     # -- export --------------------------------------------------------------------------------
     def export(self, filepath, format: str = "tf_saved_model", verbose: Optional[bool] = None,

@@ -6,6 +6,7 @@ from typing import List, Optional
 from nnforge.core.tensor import KerasTensor
 from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.layer import Layer, dtype_policy_config
+from nnforge.saving.serialization import deserialize_layer, serialize_layer
 
 from .model import Model
 
@@ -117,19 +118,13 @@ class Sequential(Model):
 
     @property
     def inputs(self):
+        """[the input tensor] once the input shape is known, else None (read-only)."""
         return [self._input_layer.output_tensor] if self._input_layer is not None else None
-
-    @inputs.setter
-    def inputs(self, value):
-        pass
 
     @property
     def outputs(self):
+        """[the output tensor] once the input shape is known, else None (read-only)."""
         return [self._last_symbolic] if self._last_symbolic is not None else None
-
-    @outputs.setter
-    def outputs(self, value):
-        pass
 
     @property
     def input_shape(self):
@@ -155,7 +150,6 @@ class Sequential(Model):
         return [inputs]
 
     def get_config(self) -> dict:
-        from nnforge.saving.serialization import serialize_layer
         layers = []
         if self._input_layer is not None:
             layers.append(serialize_layer(self._input_layer))
@@ -167,11 +161,10 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
-        from nnforge.saving.serialization import deserialize_layer
+    def from_config(cls, config: dict):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in config.get("layers", []):
-            model.add(deserialize_layer(lc, custom_objects))
+            model.add(deserialize_layer(lc))
         if model._input_layer is None and config.get("build_input_shape"):
             model.build(tuple(config["build_input_shape"]))
         return model

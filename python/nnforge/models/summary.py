@@ -94,8 +94,7 @@ def print_summary(model, line_length: Optional[int] = None, positions=None,
     if line_length:
         total = sum(widths)
         widths = [max(8, int(w * line_length / total)) for w in widths]
-    lines = [f'Model: "{model.name}"'] if not connected or True else []
-    lines += render_table(rows, headers, widths, right)
+    lines = [f'Model: "{model.name}"'] + render_table(rows, headers, widths, right)
     trainable = model.trainable_weights
     non_trainable = model.non_trainable_weights
     n_t, n_nt = _count(trainable), _count(non_trainable)

@@ -71,38 +71,3 @@ def unbroadcast(g, shape: Tuple[int, ...]):
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
-
-
-def normalize_tuple(value, n: int, name: str, fn: str) -> Tuple[int, ...]:
-    """An int or a sequence of ``n`` ints, each >= 1, as a tuple."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        t = (int(value),) * n
-    else:
-        try:
-            t = tuple(int(v) for v in value)
-        except TypeError:
-            raise TypeError(f"{fn}: '{name}' must be an int or a tuple of {n} ints, "
-                            f"got {value!r}") from None
-        if len(t) != n:
-            raise ValueError(f"{fn}: '{name}' must have {n} values, got {value!r}")
-    if any(v < 1 for v in t):
-        raise ValueError(f"{fn}: '{name}' values must be >= 1, got {value!r}")
-    return t
-
-
-def conv_geometry(size: int, k: int, s: int, d: int, padding: str, fn: str, dim: str):
-    """Output size and leading pad of one spatial dimension, as TensorFlow computes them."""
-    eff = (k - 1) * d + 1
-    if padding == "valid":
-        out = (size - eff) // s + 1 if size >= eff else 0
-        if out < 1:
-            raise ValueError(f"{fn}: with padding='valid' the {dim} of the input ({size}) is "
-                             f"smaller than the (dilated) window ({eff})")
-        return out, 0
-    if padding == "same":
-        out = -(-size // s)
-        if size < 1:
-            raise ValueError(f"{fn}: the input {dim} must be >= 1, got {size}")
-        total = max((out - 1) * s + eff - size, 0)
-        return out, total // 2
-    raise ValueError(f"{fn}: padding must be 'valid' or 'same', got {padding!r}")

@@ -29,7 +29,20 @@ def _float(a):
 # ---- conversion -------------------------------------------------------------------------------
 
 def convert_to_tensor(x: Any, dtype: Optional[str] = None) -> Tensor:
-    """An nnforge Tensor holding ``x`` on the current device (``keras.ops.convert_to_tensor``)."""
+    """An nnforge Tensor holding ``x`` on the current device (``keras.ops.convert_to_tensor``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        dtype: optional dtype to cast to; Python floats become float32.
+
+    Returns:
+        A Tensor on the current device.
+
+    Example:
+
+    >>> ops.convert_to_tensor([1.5, 2.0]).numpy()
+    array([1.5, 2. ], dtype=float32)
+    """
     if isinstance(x, Tensor) and dtype is None:
         return x
     a = data_of(x, "convert_to_tensor", "x")
@@ -44,11 +57,37 @@ def convert_to_tensor(x: Any, dtype: Optional[str] = None) -> Tensor:
 
 
 def convert_to_numpy(x: Any) -> np.ndarray:
-    """``x`` as a NumPy array (copied from the GPU when needed)."""
+    """``x`` as a NumPy array (copied from the GPU when needed).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A NumPy array.
+
+    Example:
+
+    >>> ops.convert_to_numpy(ops.ones((2,)))
+    array([1., 1.], dtype=float32)
+    """
     return backend.to_numpy(data_of(x, "convert_to_numpy", "x"))
 
 
 def cast(x: Any, dtype: str) -> Tensor:
+    """Cast ``x`` to ``dtype`` (``keras.ops.cast``); gradients flow between float dtypes.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        dtype: the target dtype.
+
+    Returns:
+        A Tensor of ``dtype``.
+
+    Example:
+
+    >>> ops.cast([1.7, -2.2], 'int32').numpy()
+    array([ 1, -2], dtype=int32)
+    """
     a = data_of(x, "cast", "x")
     y = a.astype(np.dtype(dtype))
     if np.dtype(dtype).kind != "f":
@@ -57,6 +96,19 @@ def cast(x: Any, dtype: str) -> Tensor:
 
 
 def stop_gradient(x: Any) -> Tensor:
+    """``x`` with no gradient flowing back through it (``keras.ops.stop_gradient``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor equal to ``x``, not recorded on the tape.
+
+    Example:
+
+    >>> ops.stop_gradient([1.0, 2.0]).numpy()
+    array([1., 2.])
+    """
     return Tensor(data_of(x, "stop_gradient", "x"))
 
 
@@ -76,20 +128,76 @@ def _binary(fn_name, x1, x2, forward, grad1, grad2):
 
 
 def add(x1, x2) -> Tensor:
+    """Elementwise ``x1 + x2`` with broadcasting (``keras.ops.add``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.add([1.0, 2.0], 10.0).numpy()
+    array([11., 12.])
+    """
     return _binary("add", x1, x2, lambda a, b: a + b, lambda g, a, b, y: g, lambda g, a, b, y: g)
 
 
 def subtract(x1, x2) -> Tensor:
+    """Elementwise ``x1 - x2`` with broadcasting (``keras.ops.subtract``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.subtract([1.0, 2.0], [0.5, 0.5]).numpy()
+    array([0.5, 1.5])
+    """
     return _binary("subtract", x1, x2, lambda a, b: a - b, lambda g, a, b, y: g,
                    lambda g, a, b, y: -g)
 
 
 def multiply(x1, x2) -> Tensor:
+    """Elementwise ``x1 * x2`` with broadcasting (``keras.ops.multiply``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.multiply([1.0, 2.0], 3.0).numpy()
+    array([3., 6.])
+    """
     return _binary("multiply", x1, x2, lambda a, b: a * b, lambda g, a, b, y: g * b,
                    lambda g, a, b, y: g * a)
 
 
 def divide(x1, x2) -> Tensor:
+    """Elementwise ``x1 / x2`` with broadcasting (``keras.ops.divide``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.divide([1.0, 3.0], 2.0).numpy()
+    array([0.5, 1.5])
+    """
     return _binary("divide", x1, x2, lambda a, b: _float(a) / b, lambda g, a, b, y: g / b,
                    lambda g, a, b, y: -g * y / b)
 
@@ -98,6 +206,20 @@ true_divide = divide
 
 
 def power(x1, x2) -> Tensor:
+    """Elementwise ``x1 ** x2`` with broadcasting (``keras.ops.power``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.power([2.0, 3.0], 2.0).numpy()
+    array([4., 9.])
+    """
     def g2(g, a, b, y):
         xp = _xp(a)
         return g * y * xp.log(xp.where(a > 0, a, 1))
@@ -106,11 +228,40 @@ def power(x1, x2) -> Tensor:
 
 
 def maximum(x1, x2) -> Tensor:
+    """Elementwise maximum of ``x1`` and ``x2`` (``keras.ops.maximum``); the gradient goes to the
+    larger input.
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.maximum([1.0, 5.0], 3.0).numpy()
+    array([3., 5.])
+    """
     return _binary("maximum", x1, x2, lambda a, b: _xp(a).maximum(a, b),
                    lambda g, a, b, y: g * (a >= b), lambda g, a, b, y: g * (a < b))
 
 
 def minimum(x1, x2) -> Tensor:
+    """Elementwise minimum of ``x1`` and ``x2`` (``keras.ops.minimum``).
+
+    Args:
+        x1: first input; broadcast against ``x2``.
+        x2: second input; broadcast against ``x1``.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.minimum([1.0, 5.0], 3.0).numpy()
+    array([1., 3.])
+    """
     return _binary("minimum", x1, x2, lambda a, b: _xp(a).minimum(a, b),
                    lambda g, a, b, y: g * (a <= b), lambda g, a, b, y: g * (a > b))
 
@@ -140,10 +291,36 @@ def _unary(name, x, forward, grad):
 
 
 def negative(x) -> Tensor:
+    """Elementwise ``-x`` (``keras.ops.negative``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.negative([1.0, -2.0]).numpy()
+    array([-1.,  2.])
+    """
     return _unary("negative", x, lambda a: -a, lambda g, a, y: -g)
 
 
 def abs(x) -> Tensor:  # noqa: A001 - Keras's name
+    """Elementwise absolute value (``keras.ops.abs``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.abs([-1.5, 2.0]).numpy()
+    array([1.5, 2. ])
+    """
     return _unary("abs", x, lambda a: _xp(a).abs(a), lambda g, a, y: g * _xp(a).sign(a))
 
 
@@ -151,43 +328,179 @@ absolute = abs
 
 
 def square(x) -> Tensor:
+    """Elementwise ``x * x`` (``keras.ops.square``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.square([-2.0, 3.0]).numpy()
+    array([4., 9.])
+    """
     return _unary("square", x, lambda a: a * a, lambda g, a, y: 2 * g * a)
 
 
 def sqrt(x) -> Tensor:
+    """Elementwise square root, in floating point (``keras.ops.sqrt``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.sqrt([4.0, 9.0]).numpy()
+    array([2., 3.])
+    """
     return _unary("sqrt", x, lambda a: _xp(a).sqrt(_float(a)), lambda g, a, y: g / (2 * y))
 
 
 def exp(x) -> Tensor:
+    """Elementwise exponential (``keras.ops.exp``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.exp([0.0, 1.0]).numpy()
+    array([1.        , 2.71828183])
+    """
     return _unary("exp", x, lambda a: _xp(a).exp(_float(a)), lambda g, a, y: g * y)
 
 
 def log(x) -> Tensor:
+    """Elementwise natural logarithm (``keras.ops.log``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.log([1.0, np.e]).numpy()
+    array([0., 1.])
+    """
     return _unary("log", x, lambda a: _xp(a).log(_float(a)), lambda g, a, y: g / a)
 
 
 def log1p(x) -> Tensor:
+    """Elementwise ``log(1 + x)``, accurate for small ``x`` (``keras.ops.log1p``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.log1p([0.0, 1e-6]).numpy()
+    array([0.000000e+00, 9.999995e-07])
+    """
     return _unary("log1p", x, lambda a: _xp(a).log1p(_float(a)), lambda g, a, y: g / (1 + a))
 
 
 def sign(x) -> Tensor:
+    """Elementwise sign: -1, 0 or 1 (``keras.ops.sign``); not differentiable.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.sign([-3.0, 0.0, 2.0]).numpy()
+    array([-1.,  0.,  1.])
+    """
     return Tensor(_xp(data_of(x, "sign")).sign(data_of(x, "sign")))
 
 
 def clip(x, x_min, x_max) -> Tensor:
+    """Clip ``x`` to ``[x_min, x_max]`` (``keras.ops.clip``); the gradient is zero outside the
+    range.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        x_min: lower bound.
+        x_max: upper bound.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.clip([-2.0, 0.5, 3.0], 0.0, 1.0).numpy()
+    array([0. , 0.5, 1. ])
+    """
     return _unary("clip", x, lambda a: _xp(a).clip(a, x_min, x_max),
                   lambda g, a, y: g * ((a >= x_min) & (a <= x_max)))
 
 
 def cos(x) -> Tensor:
+    """Elementwise cosine (``keras.ops.cos``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.cos([0.0]).numpy()
+    array([1.])
+    """
     return _unary("cos", x, lambda a: _xp(a).cos(_float(a)), lambda g, a, y: -g * _xp(a).sin(a))
 
 
 def sin(x) -> Tensor:
+    """Elementwise sine (``keras.ops.sin``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.sin([0.0]).numpy()
+    array([0.])
+    """
     return _unary("sin", x, lambda a: _xp(a).sin(_float(a)), lambda g, a, y: g * _xp(a).cos(a))
 
 
 def where(condition, x1=None, x2=None) -> Tensor:
+    """``x1`` where ``condition`` holds, else ``x2`` (``keras.ops.where``); with only
+    ``condition``, the indices of its true elements.
+
+    Args:
+        condition: boolean tensor choosing ``x1`` (True) or ``x2`` (False).
+        x1: values where ``condition`` is True.
+        x2: values where it is False.
+
+    Returns:
+        A Tensor of the broadcast shape (or of shape (n, ndim) indices).
+
+    Example:
+
+    >>> ops.where([True, False], [1.0, 2.0], [9.0, 9.0]).numpy()
+    array([1., 9.])
+    """
     c = data_of(condition, "where", "condition")
     if x1 is None and x2 is None:
         return Tensor(_xp(c).stack(_xp(c).nonzero(c), axis=-1))
@@ -226,6 +539,21 @@ def _expand_back(g, shape, axes, keepdims):
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (``keras.ops.sum``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.sum([[1.0, 2.0], [3.0, 4.0]], axis=0).numpy()
+    array([4., 6.])
+    """
     a = data_of(x, "sum", "x")
     axes = _axes(axis, a.ndim)
     y = a.sum(axis=axes, keepdims=keepdims)
@@ -233,6 +561,21 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (``keras.ops.mean``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.mean([[1.0, 2.0], [3.0, 4.0]], axis=1).numpy()
+    array([1.5, 3.5])
+    """
     a = data_of(x, "mean", "x")
     axes = _axes(axis, a.ndim)
     count = math.prod(int(a.shape[i]) for i in axes) if axes else 1
@@ -256,39 +599,158 @@ def _minmax(name, x, axis, keepdims, fn):
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis`` (``keras.ops.max``); the gradient goes to the maxima.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.max([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
+    array([5., 4.])
+    """
     return _minmax("max", x, axis, keepdims, lambda a, **k: a.max(**k))
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis`` (``keras.ops.min``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.min([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
+    array([1., 3.])
+    """
     return _minmax("min", x, axis, keepdims, lambda a, **k: a.min(**k))
 
 
 def argmax(x, axis=-1, keepdims: bool = False) -> Tensor:
+    """Index of the maximum along ``axis`` (``keras.ops.argmax``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to search (default -1).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        An int Tensor.
+
+    Example:
+
+    >>> ops.argmax([[1.0, 5.0], [3.0, 2.0]]).numpy()
+    array([1, 0])
+    """
     a = data_of(x, "argmax", "x")
     return Tensor(_xp(a).argmax(a, axis=axis, keepdims=keepdims))
 
 
 def argmin(x, axis=-1, keepdims: bool = False) -> Tensor:
+    """Index of the minimum along ``axis`` (``keras.ops.argmin``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to search (default -1).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        An int Tensor.
+
+    Example:
+
+    >>> ops.argmin([[1.0, 5.0], [3.0, 2.0]]).numpy()
+    array([0, 1])
+    """
     a = data_of(x, "argmin", "x")
     return Tensor(_xp(a).argmin(a, axis=axis, keepdims=keepdims))
 
 
 def var(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Variance (population, ddof 0) over ``axis`` (``keras.ops.var``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.var([1.0, 2.0, 3.0, 4.0]).numpy()
+    array(1.25)
+    """
     m = mean(x, axis=axis, keepdims=True)
     return mean(square(subtract(x, m)), axis=axis, keepdims=keepdims)
 
 
 def std(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Standard deviation (ddof 0) over ``axis`` (``keras.ops.std``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.std([1.0, 3.0]).numpy()
+    array(1.)
+    """
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
 # ---- shapes ------------------------------------------------------------------------------------
 
 def shape(x) -> tuple:
+    """The shape of ``x`` as a tuple of ints (``keras.ops.shape``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A tuple.
+
+    Example:
+
+    >>> ops.shape(np.zeros((2, 3)))
+    (2, 3)
+    """
     return tuple(data_of(x, "shape").shape)
 
 
 def reshape(x, new_shape) -> Tensor:
+    """``x`` with a new shape of the same size (``keras.ops.reshape``); one dimension may be -1 or
+    None.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        new_shape: the target shape.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.reshape(ops.arange(6), (2, 3)).numpy()
+    array([[0, 1, 2],
+           [3, 4, 5]])
+    """
     a = data_of(x, "reshape", "x")
     try:
         y = a.reshape(tuple(-1 if d is None else d for d in new_shape))
@@ -299,6 +761,20 @@ def reshape(x, new_shape) -> Tensor:
 
 
 def transpose(x, axes=None) -> Tensor:
+    """Permute the axes of ``x`` (``keras.ops.transpose``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axes: the permutation; None reverses the axes.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.transpose(np.zeros((2, 3, 4)), (1, 0, 2)).shape
+    (3, 2, 4)
+    """
     a = data_of(x, "transpose", "x")
     perm = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
     inv = tuple(np.argsort(perm))
@@ -307,18 +783,60 @@ def transpose(x, axes=None) -> Tensor:
 
 
 def expand_dims(x, axis) -> Tensor:
+    """Insert an axis of size 1 at ``axis`` (``keras.ops.expand_dims``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: position of the new axis.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.expand_dims(np.zeros((2, 3)), 1).shape
+    (2, 1, 3)
+    """
     a = data_of(x, "expand_dims", "x")
     y = _xp(a).expand_dims(a, axis)
     return record(y, (x,), lambda g, n: (g.reshape(a.shape),))
 
 
 def squeeze(x, axis=None) -> Tensor:
+    """Remove axes of size 1 (``keras.ops.squeeze``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis (or axes) to remove; None removes all of size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.squeeze(np.zeros((2, 1, 3)), 1).shape
+    (2, 3)
+    """
     a = data_of(x, "squeeze", "x")
     y = _xp(a).squeeze(a, axis=axis)
     return record(y, (x,), lambda g, n: (g.reshape(a.shape),))
 
 
 def concatenate(xs: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``keras.ops.concatenate``).
+
+    Args:
+        xs: sequence of tensors of equal shapes (except along ``axis``).
+        axis: the axis to join along (default 0).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.concatenate([np.ones((1, 2)), np.zeros((2, 2))]).shape
+    (3, 2)
+    """
     arrs = same_backend(*[data_of(x, "concatenate", "xs") for x in xs])
     y = _xp(arrs[0]).concatenate(arrs, axis=axis)
     ax = axis % y.ndim
@@ -332,10 +850,38 @@ def concatenate(xs: Sequence, axis: int = 0) -> Tensor:
 
 
 def stack(xs: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along a new axis (``keras.ops.stack``).
+
+    Args:
+        xs: sequence of tensors of equal shapes (except along ``axis``).
+        axis: position of the new axis (default 0).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.stack([np.ones(3), np.zeros(3)], axis=1).shape
+    (3, 2)
+    """
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
 
 
 def getitem(x, idx) -> Tensor:
+    """``x[idx]`` with NumPy indexing; the gradient scatters back (``keras.ops`` indexing).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        idx: an index, slice, tuple or integer array.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.getitem(ops.arange(5), slice(1, 3)).numpy()
+    array([1, 2])
+    """
     a = data_of(x, "getitem", "x")
     if isinstance(idx, Tensor):
         idx = idx.data
@@ -350,6 +896,20 @@ def getitem(x, idx) -> Tensor:
 
 
 def tile(x, repeats) -> Tensor:
+    """Repeat the whole of ``x`` ``repeats`` times per axis (``keras.ops.tile``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        repeats: int or one int per axis.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.tile([1.0, 2.0], 2).numpy()
+    array([1., 2., 1., 2.])
+    """
     a = data_of(x, "tile", "x")
     reps = tuple(repeats) if not isinstance(repeats, int) else (repeats,)
     y = _xp(a).tile(a, reps)
@@ -366,6 +926,23 @@ def tile(x, repeats) -> Tensor:
 
 
 def one_hot(x, num_classes: int, dtype: str = "float32") -> Tensor:
+    """One-hot encode integer labels (``keras.ops.one_hot``); labels outside ``[0, num_classes)``
+    give zero rows.
+
+    Args:
+        x: integer labels.
+        num_classes: length of the last axis.
+        dtype: dtype of the result (default float32 where a default is shown).
+
+    Returns:
+        A Tensor of shape ``x.shape + (num_classes,)``.
+
+    Example:
+
+    >>> ops.one_hot([0, 2], 3).numpy()
+    array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
     a = data_of(x, "one_hot", "x")
     xp = _xp(a)
     out = xp.zeros(a.shape + (num_classes,), dtype=np.dtype(dtype))
@@ -378,53 +955,211 @@ def one_hot(x, num_classes: int, dtype: str = "float32") -> Tensor:
 # ---- creation ----------------------------------------------------------------------------------
 
 def zeros(shape, dtype: str = "float32") -> Tensor:
+    """A tensor of zeros on the current device (``keras.ops.zeros``).
+
+    Args:
+        shape: shape of the result.
+        dtype: dtype of the result (default float32 where a default is shown).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.zeros((2,)).numpy()
+    array([0., 0.], dtype=float32)
+    """
     return Tensor(backend.current().xp.zeros(tuple(shape), dtype=np.dtype(dtype)))
 
 
 def ones(shape, dtype: str = "float32") -> Tensor:
+    """A tensor of ones on the current device (``keras.ops.ones``).
+
+    Args:
+        shape: shape of the result.
+        dtype: dtype of the result (default float32 where a default is shown).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.ones((2,)).numpy()
+    array([1., 1.], dtype=float32)
+    """
     return Tensor(backend.current().xp.ones(tuple(shape), dtype=np.dtype(dtype)))
 
 
 def zeros_like(x, dtype=None) -> Tensor:
+    """Zeros of the shape (and dtype, unless given) of ``x`` (``keras.ops.zeros_like``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        dtype: dtype of the result (default: x's).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.zeros_like([1.0, 2.0]).numpy()
+    array([0., 0.])
+    """
     a = data_of(x, "zeros_like")
     return Tensor(_xp(a).zeros_like(a, dtype=dtype))
 
 
 def ones_like(x, dtype=None) -> Tensor:
+    """Ones of the shape (and dtype, unless given) of ``x`` (``keras.ops.ones_like``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        dtype: dtype of the result (default: x's).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.ones_like([1.0, 2.0]).numpy()
+    array([1., 1.])
+    """
     a = data_of(x, "ones_like")
     return Tensor(_xp(a).ones_like(a, dtype=dtype))
 
 
 def full(shape, fill_value, dtype: str = "float32") -> Tensor:
+    """A tensor filled with ``fill_value`` (``keras.ops.full``).
+
+    Args:
+        shape: shape of the result.
+        fill_value: the value of every element.
+        dtype: dtype of the result (default float32 where a default is shown).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.full((2,), 7.0).numpy()
+    array([7., 7.], dtype=float32)
+    """
     return Tensor(backend.current().xp.full(tuple(shape), fill_value, dtype=np.dtype(dtype)))
 
 
 def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    """Evenly spaced values in ``[start, stop)`` (``keras.ops.arange``).
+
+    Args:
+        start: first value (or the stop, when ``stop`` is None).
+        stop: end, excluded.
+        step: spacing.
+        dtype: dtype of the result (default: inferred).
+
+    Returns:
+        A 1-D Tensor.
+
+    Example:
+
+    >>> ops.arange(0, 6, 2).numpy()
+    array([0, 2, 4])
+    """
     return Tensor(backend.current().xp.arange(start, stop, step, dtype=dtype))
 
 
 def isnan(x) -> Tensor:
+    """Elementwise test for NaN (``keras.ops.isnan``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A bool Tensor.
+
+    Example:
+
+    >>> ops.isnan([1.0, np.nan]).numpy()
+    array([False,  True])
+    """
     a = data_of(x, "isnan")
     return Tensor(_xp(a).isnan(a))
 
 
 def isfinite(x) -> Tensor:
+    """Elementwise test for finite values (``keras.ops.isfinite``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A bool Tensor.
+
+    Example:
+
+    >>> ops.isfinite([1.0, np.inf]).numpy()
+    array([ True, False])
+    """
     a = data_of(x, "isfinite")
     return Tensor(_xp(a).isfinite(a))
 
 
 def all(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Whether all elements along ``axis`` are true (``keras.ops.all``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A bool Tensor.
+
+    Example:
+
+    >>> ops.all([True, False]).numpy()
+    array(False)
+    """
     a = data_of(x, "all")
     return Tensor(_xp(a).all(a, axis=axis, keepdims=keepdims))
 
 
 def any(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Whether any element along ``axis`` is true (``keras.ops.any``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: axis (or tuple of axes) to reduce; None reduces over all axes.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        A bool Tensor.
+
+    Example:
+
+    >>> ops.any([True, False]).numpy()
+    array(True)
+    """
     a = data_of(x, "any")
     return Tensor(_xp(a).any(a, axis=axis, keepdims=keepdims))
 
 
 def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
-    """Pad with a constant (``keras.ops.pad``); pad_width as NumPy's, one pair per axis."""
+    """Pad with a constant (``keras.ops.pad``); pad_width as NumPy's, one pair per axis.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        pad_width: one ``(before, after)`` pair of non-negative ints per axis.
+        mode: ``"constant"`` only.
+        constant_values: the padding value.
+
+    Returns:
+        A Tensor; the gradient is the unpadded slice.
+
+    Example:
+
+    >>> ops.pad([1.0, 2.0], [(1, 2)]).numpy()
+    array([0., 1., 2., 0., 0.])
+    """
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     a = data_of(x, "pad", "x")
@@ -438,7 +1173,21 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
 
 
 def repeat(x, repeats: int, axis: int) -> Tensor:
-    """Repeat each element ``repeats`` times along ``axis`` (``keras.ops.repeat``)."""
+    """Repeat each element ``repeats`` times along ``axis`` (``keras.ops.repeat``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        repeats: positive int.
+        axis: the axis along which to repeat.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.repeat([1.0, 2.0], 2, axis=0).numpy()
+    array([1., 1., 2., 2.])
+    """
     a = data_of(x, "repeat", "x")
     if not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeat: repeats must be a positive int, got {repeats!r}")

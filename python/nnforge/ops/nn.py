@@ -3,7 +3,7 @@ pooling, cross-entropy losses and dropout. Each op computes its forward with one
 records a backward made of backend calls."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -11,9 +11,52 @@ from nnforge import backend
 from nnforge.core.tape import gradient_buffer, is_recording, record
 from nnforge.core.tensor import Tensor
 
-from ._util import conv_geometry, data_of, float_data, normalize_tuple, same_backend
+from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
+                                               standardize_padding, standardize_tuple)
 
-ACT_CODES = {"linear": 0, None: 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+from ._util import data_of, float_data, same_backend
+
+# The activations our GEMM/convolution kernels apply in their output pass, by kernel code.
+_FUSED_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+# Modules whose functions of these names are exactly the fused activations (with their defaults).
+_ACTIVATION_MODULES = ("nnforge.activations", "nnforge.ops.nn")
+
+
+def fused_activation(activation) -> Tuple[Optional[str], Optional[Callable]]:
+    """How ``dense``/``conv`` apply ``activation``: (name fused into the kernel, or None;
+    callable applied after the kernel, or None).
+
+    Args:
+        activation: None, a name (``"relu"``), or a callable (``nnforge.activations.relu``,
+            ``nnforge.ops.relu`` or any function of one tensor).
+
+    Returns:
+        ``("relu", None)`` for an activation the kernels fuse (linear, relu, sigmoid, tanh;
+        ``"softmax"`` too, which ``dense`` computes right after its kernel),
+        ``(None, fn)`` for any other callable.
+
+    Example:
+
+    >>> fused_activation("relu")
+    ('relu', None)
+    >>> fused_activation(nnforge.activations.gelu)[0] is None
+    True
+    """
+    if activation is None:
+        return "linear", None
+    if isinstance(activation, str):
+        name = activation.lower()
+        if name in _FUSED_CODES or name == "softmax":
+            return name, None
+        raise ValueError(f"fused activation must be one of {sorted(_FUSED_CODES)} or 'softmax', "
+                         f"got {activation!r}; pass a callable for any other activation")
+    if not callable(activation):
+        raise TypeError(f"activation must be None, a name or a callable, got {activation!r}")
+    name = getattr(activation, "__name__", None)
+    if getattr(activation, "__module__", None) in _ACTIVATION_MODULES and (
+            name in _FUSED_CODES or name == "softmax"):
+        return name, None
+    return None, activation
 
 
 def _be(a):
@@ -23,7 +66,20 @@ def _be(a):
 # ---- matmul and dense ----------------------------------------------------------------------------
 
 def matmul(x1, x2) -> Tensor:
-    """Matrix product (``keras.ops.matmul``); 2-D float32 products run on our sgemm."""
+    """Matrix product (``keras.ops.matmul``); 2-D float32 products run on our sgemm.
+
+    Args:
+        x1: left operand (at least 1-D).
+        x2: right operand (at least 1-D).
+
+    Returns:
+        The matrix product as a Tensor.
+
+    Example:
+
+    >>> ops.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+    (2, 4)
+    """
     a = data_of(x1, "matmul", "x1")
     b = data_of(x2, "matmul", "x2")
     a, b = same_backend(a, b)
@@ -71,11 +127,32 @@ def matmul(x1, x2) -> Tensor:
     return record(y, (x1, x2), backward_nd)
 
 
-def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
-    """``activation(x @ kernel + bias)`` over the last axis of ``x``, with bias and activation
-    fused into the GEMM's output pass. ``activation`` is one of linear/relu/sigmoid/tanh/softmax.
-    For softmax the logits are kept on the result (``_keras_logits``) so that a cross-entropy
-    loss on it can use the stable fused logits path, as Keras does."""
+def dense(x, kernel, bias=None, activation=None) -> Tensor:
+    """``activation(x @ kernel + bias)`` over the last axis of ``x`` (what ``Dense`` computes).
+
+    The bias and a linear/relu/sigmoid/tanh activation are fused into the GEMM's output pass;
+    softmax runs right after it and keeps the logits on the result (``_keras_logits``) so that
+    a cross-entropy loss on it can use the stable fused-logits path, as Keras does; any other
+    activation is applied to the GEMM's output (``fused_activation`` decides which).
+
+    Args:
+        x: input of shape ``(..., in)``.
+        kernel: ``(in, units)`` weights.
+        bias: optional ``(units,)`` bias.
+        activation: None, an activation name, or a callable (see ``fused_activation``).
+
+    Returns:
+        A tensor of shape ``(..., units)``, recorded for gradients.
+
+    Example:
+
+    >>> y = nnforge.ops.dense(np.ones((2, 3)), np.ones((3, 4)), activation="relu")
+    >>> y.shape
+    (2, 4)
+    """
+    fused, after = fused_activation(activation)
+    if after is not None:
+        return after(dense(x, kernel, bias))
     k = float_data(kernel, "dense", "kernel")
     xd = data_of(x, "dense", "inputs")
     be = _be(k)
@@ -87,8 +164,8 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, k.shape[0])
     b = float_data(bias, "dense", "bias", like=k) if bias is not None else None
-    softmax_out = activation == "softmax"
-    code = 0 if softmax_out else ACT_CODES[activation]
+    softmax_out = fused == "softmax"
+    code = 0 if softmax_out else _FUSED_CODES[fused]
     y2 = be.matmul(x2, k, bias=b, act=code)
     units = k.shape[1]
 
@@ -117,7 +194,7 @@ def dense(x, kernel, bias=None, activation: Optional[str] = None) -> Tensor:
 # ---- activations ---------------------------------------------------------------------------------
 
 def _kernel_activation(name: str, x) -> Tensor:
-    code = ACT_CODES[name]
+    code = _FUSED_CODES[name]
     a = float_data(x, name, "x")
     be = _be(a)
     y = be.activation(a, code)
@@ -125,22 +202,88 @@ def _kernel_activation(name: str, x) -> Tensor:
 
 
 def relu(x) -> Tensor:
+    """Rectified linear unit ``max(x, 0)`` (``keras.ops.relu``), on our fused kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.relu([-1.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
     return _kernel_activation("relu", x)
 
 
 def sigmoid(x) -> Tensor:
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (``keras.ops.sigmoid``), on our kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.sigmoid([0.0]).numpy()
+    array([0.5], dtype=float32)
+    """
     return _kernel_activation("sigmoid", x)
 
 
 def tanh(x) -> Tensor:
+    """Hyperbolic tangent (``keras.ops.tanh``), on our kernel.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.tanh([0.0]).numpy()
+    array([0.], dtype=float32)
+    """
     return _kernel_activation("tanh", x)
 
 
 def linear(x) -> Tensor:
+    """The identity activation (``keras.activations.linear``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        ``x`` as a Tensor.
+
+    Example:
+
+    >>> ops.linear([1.0, -1.0]).numpy()
+    array([ 1., -1.])
+    """
     return x if isinstance(x, Tensor) else Tensor(data_of(x, "linear"))
 
 
 def softmax(x, axis: int = -1) -> Tensor:
+    """Softmax along ``axis`` (``keras.ops.softmax``), on our kernel for the last axis.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to normalize (default -1).
+
+    Returns:
+        A float32 Tensor summing to 1 along ``axis``.
+
+    Example:
+
+    >>> ops.softmax([[0.0, 0.0]]).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
     a = float_data(x, "softmax", "x")
     be = _be(a)
     if a.ndim == 0:
@@ -157,6 +300,20 @@ def softmax(x, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
+    """Log of the softmax along ``axis``, computed stably (``keras.ops.log_softmax``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        axis: the axis to normalize (default -1).
+
+    Returns:
+        A float32 Tensor.
+
+    Example:
+
+    >>> ops.log_softmax([[0.0, 0.0]]).numpy()
+    array([[-0.6931472, -0.6931472]], dtype=float32)
+    """
     a = float_data(x, "log_softmax", "x")
     xp = _be(a).xp
     m = a.max(axis=axis, keepdims=True)
@@ -173,17 +330,59 @@ def _elementwise(name, x, fwd, grad):
 
 
 def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:
+    """``x`` for x >= 0, ``negative_slope * x`` below (``keras.ops.leaky_relu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        negative_slope: slope for x < 0.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.leaky_relu([-1.0, 2.0]).numpy()
+    array([-0.2,  2. ], dtype=float32)
+    """
     s = np.float32(negative_slope)
     return _elementwise("leaky_relu", x, lambda a, xp: xp.where(a > 0, a, a * s),
                         lambda g, a, y, xp: g * xp.where(a > 0, 1, s).astype(g.dtype))
 
 
 def relu6(x) -> Tensor:
+    """``min(max(x, 0), 6)`` (``keras.ops.relu6``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.relu6([-1.0, 8.0]).numpy()
+    array([0., 6.], dtype=float32)
+    """
     return _elementwise("relu6", x, lambda a, xp: xp.clip(a, 0, 6),
                         lambda g, a, y, xp: g * ((a > 0) & (a < 6)))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: ``x`` for x > 0, ``alpha * (exp(x) - 1)`` below
+    (``keras.ops.elu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        alpha: scale of the negative part.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.elu([-1.0, 2.0]).numpy()
+    array([-0.63212055,  2.        ], dtype=float32)
+    """
     al = np.float32(alpha)
     return _elementwise("elu", x, lambda a, xp: xp.where(a > 0, a, al * xp.expm1(xp.minimum(a, 0))),
                         lambda g, a, y, xp: g * xp.where(a > 0, 1, y + al).astype(g.dtype))
@@ -194,6 +393,19 @@ _SELU_S = np.float32(1.0507009873554805)
 
 
 def selu(x) -> Tensor:
+    """Scaled ELU with Keras's constants (``keras.ops.selu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.selu([0.0, 1.0]).numpy()
+    array([0.      , 1.050701], dtype=float32)
+    """
     return _elementwise(
         "selu", x,
         lambda a, xp: _SELU_S * xp.where(a > 0, a, _SELU_A * xp.expm1(xp.minimum(a, 0))),
@@ -201,6 +413,20 @@ def selu(x) -> Tensor:
 
 
 def gelu(x, approximate: bool = True) -> Tensor:
+    """Gaussian error linear unit (``keras.ops.gelu``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        approximate: use the tanh approximation.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.gelu([0.0, 1.0]).numpy()
+    array([0.      , 0.841192], dtype=float32)
+    """
     c = np.float32(np.sqrt(2 / np.pi))
     if approximate:
         def fwd(a, xp):
@@ -224,6 +450,19 @@ def gelu(x, approximate: bool = True) -> Tensor:
 
 
 def silu(x) -> Tensor:
+    """``x * sigmoid(x)`` (``keras.ops.silu``, also ``swish``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.silu([0.0, 1.0]).numpy()
+    array([0.       , 0.7310586], dtype=float32)
+    """
     def fwd(a, xp):
         return a / (1 + xp.exp(-a))
 
@@ -237,38 +476,118 @@ swish = silu
 
 
 def softplus(x) -> Tensor:
+    """``log(1 + exp(x))``, computed stably (``keras.ops.softplus``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.softplus([0.0]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _elementwise("softplus", x,
                         lambda a, xp: xp.logaddexp(a, 0).astype(np.float32),
                         lambda g, a, y, xp: g / (1 + xp.exp(-a)))
 
 
 def softsign(x) -> Tensor:
+    """``x / (1 + |x|)`` (``keras.ops.softsign``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.softsign([1.0]).numpy()
+    array([0.5], dtype=float32)
+    """
     return _elementwise("softsign", x, lambda a, xp: a / (1 + xp.abs(a)),
                         lambda g, a, y, xp: g / (1 + xp.abs(a)) ** 2)
 
 
 def hard_sigmoid(x) -> Tensor:
+    """Piecewise-linear sigmoid ``clip(x / 6 + 0.5, 0, 1)`` (``keras.ops.hard_sigmoid``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.hard_sigmoid([0.0, 6.0]).numpy()
+    array([0.5, 1. ], dtype=float32)
+    """
     return _elementwise("hard_sigmoid", x, lambda a, xp: xp.clip(a / 6 + 0.5, 0, 1),
                         lambda g, a, y, xp: g * ((a > -3) & (a < 3)) / 6)
 
 
 def exponential(x) -> Tensor:
+    """Elementwise ``exp(x)`` as an activation (``keras.activations.exponential``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.exponential([0.0]).numpy()
+    array([1.], dtype=float32)
+    """
     return _elementwise("exponential", x, lambda a, xp: xp.exp(a), lambda g, a, y, xp: g * y)
 
 
 # ---- convolution and pooling -------------------------------------------------------------------
 
-def _check_format(fn, data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{fn}: only data_format='channels_last' (NHWC) is supported, got "
-                         f"{data_format!r}")
-
-
 def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
-         dilation_rate=1, bias=None, activation: Optional[str] = None) -> Tensor:
-    """2-D convolution, NHWC input and (kh, kw, in, out) kernel (``keras.ops.conv``), through
-    im2col + sgemm, with optional fused bias and activation (linear/relu/sigmoid/tanh)."""
-    _check_format("conv", data_format)
+         dilation_rate=1, bias=None, activation=None) -> Tensor:
+    """1-D or 2-D convolution (``keras.ops.conv``): channels_last input, ``(kh, kw, in, out)``
+    kernel (``(k, in, out)`` in 1-D), through im2col + sgemm, with the bias and a
+    linear/relu/sigmoid/tanh activation fused into the GEMM's output pass (any other callable
+    activation is applied after it). A 1-D convolution runs as a 2-D one of height 1.
+
+    Args:
+        inputs: ``(batch, height, width, in)`` input, or ``(batch, steps, in)``.
+        kernel: ``(kh, kw, in, out)`` filters, or ``(k, in, out)``.
+        strides: int or one int per spatial dimension.
+        padding: ``"valid"`` or ``"same"`` (TensorFlow's: the extra row/column at the end).
+        data_format: None or ``"channels_last"``.
+        dilation_rate: int or one int per spatial dimension.
+        bias: optional ``(out,)`` bias (nnforge's fused extension of ``keras.ops.conv``).
+        activation: None, a name or a callable (see ``fused_activation``).
+
+    Returns:
+        The ``(batch, out_height, out_width, out)`` result, recorded for gradients.
+
+    Example:
+
+    >>> y = nnforge.ops.conv(np.ones((1, 5, 5, 3)), np.ones((3, 3, 3, 8)), padding="same")
+    >>> y.shape
+    (1, 5, 5, 8)
+    """
+    fused, after = fused_activation(activation)
+    if after is not None:
+        return after(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    if fused == "softmax":
+        return softmax(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    if np.ndim(kernel) == 3:  # 1-D: (batch, steps, in) * (k, in, out) as height-1 images
+        from .math import expand_dims, squeeze
+        s1 = standardize_tuple(strides, 1, "strides", "conv")
+        d1 = standardize_tuple(dilation_rate, 1, "dilation_rate", "conv")
+        y = conv(expand_dims(inputs, 1), expand_dims(kernel, 0), (1,) + s1, padding,
+                 data_format, (1,) + d1, bias, fused)
+        return squeeze(y, 1)
+    standardize_data_format(data_format, "conv")
     w = float_data(kernel, "conv", "kernel")
     x = float_data(inputs, "conv", "inputs", like=w)
     if x.ndim != 4 or w.ndim != 4:
@@ -278,14 +597,14 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         raise ValueError(f"conv: the input has {x.shape[3]} channels but the kernel expects "
                          f"{w.shape[2]} (input shape {tuple(x.shape)}, kernel shape "
                          f"{tuple(w.shape)})")
-    padding = str(padding).lower()
-    s = normalize_tuple(strides, 2, "strides", "conv")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv")
-    oh, pt = conv_geometry(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
-    ow, pl = conv_geometry(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
+    padding = standardize_padding(padding, where="conv")
+    s = standardize_tuple(strides, 2, "strides", "conv")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
+    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
+    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
     be = _be(w)
     b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
-    code = ACT_CODES[activation]
+    code = _FUSED_CODES[fused]
     y = be.conv2d(x, w, b, s, d, (pt, pl), (oh, ow), code)
     xshape, wshape = x.shape, w.shape
 
@@ -311,21 +630,37 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
 
 
 def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
-    _check_format(fn, data_format)
+    standardize_data_format(data_format, fn)
     x = float_data(inputs, fn, "inputs")
     if x.ndim != 4:
         raise ValueError(f"{fn}: expected a 4-D NHWC input, got shape {tuple(x.shape)}")
-    p = normalize_tuple(pool_size, 2, "pool_size", fn)
-    s = normalize_tuple(strides if strides is not None else p, 2, "strides", fn)
-    padding = str(padding).lower()
-    oh, pt = conv_geometry(x.shape[1], p[0], s[0], 1, padding, fn, "height")
-    ow, pl = conv_geometry(x.shape[2], p[1], s[1], 1, padding, fn, "width")
+    p = standardize_tuple(pool_size, 2, "pool_size", fn)
+    s = standardize_tuple(strides if strides is not None else p, 2, "strides", fn)
+    padding = standardize_padding(padding, where=fn)
+    oh, pt = conv_output_length(x.shape[1], p[0], s[0], 1, padding, fn, "height")
+    ow, pl = conv_output_length(x.shape[2], p[1], s[1], 1, padding, fn, "width")
     return x, p, s, (pt, pl), (oh, ow)
 
 
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
              data_format=None) -> Tensor:
-    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins."""
+    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins.
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        pool_size: int or 2 ints: the window.
+        strides: int, 2 ints, or None (default: pool_size).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+
+    Returns:
+        The pooled Tensor.
+
+    Example:
+
+    >>> ops.max_pool(np.ones((1, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2)
+    """
     x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding, data_format)
     be = _be(x)
     y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
@@ -336,7 +671,23 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
 
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
                  data_format=None) -> Tensor:
-    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only."""
+    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only.
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        pool_size: int or 2 ints: the window.
+        strides: int, 2 ints, or None (default: pool_size).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+
+    Returns:
+        The pooled Tensor.
+
+    Example:
+
+    >>> ops.average_pool(np.ones((1, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2)
+    """
     x, p, s, pad, out = _pool_setup("average_pool", inputs, pool_size, strides, padding,
                                     data_format)
     be = _be(x)
@@ -413,31 +764,104 @@ def _watched(t) -> bool:
 
 
 def categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1) -> Tensor:
-    """Per-sample categorical cross-entropy (``keras.ops.categorical_crossentropy``)."""
+    """Per-sample categorical cross-entropy (``keras.ops.categorical_crossentropy``).
+
+    Args:
+        target: one-hot (or soft) labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+        axis: the class axis (default -1).
+
+    Returns:
+        Per-sample losses, a Tensor of shape ``target.shape[:-1]``.
+
+    Example:
+
+    >>> ops.categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("categorical_crossentropy", "cce", target, output, from_logits)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
                                     axis: int = -1) -> Tensor:
-    """Per-sample sparse categorical cross-entropy; target holds integer class ids."""
+    """Per-sample sparse categorical cross-entropy; target holds integer class ids.
+
+    Args:
+        target: integer labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+        axis: the class axis (default -1).
+
+    Returns:
+        Per-sample losses.
+
+    Example:
+
+    >>> ops.sparse_categorical_crossentropy([1], [[0.5, 0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("sparse_categorical_crossentropy", "scce", target, output, from_logits)
 
 
 def binary_crossentropy_mean(target, output, from_logits: bool = False) -> Tensor:
-    """Binary cross-entropy averaged over the last axis (what ``keras.losses`` reduces)."""
+    """Binary cross-entropy averaged over the last axis (what ``keras.losses`` reduces).
+
+    Args:
+        target: 0/1 (or soft) labels.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+        from_logits: whether ``output`` holds logits rather than probabilities.
+
+    Returns:
+        The mean loss over all elements, a scalar Tensor.
+
+    Example:
+
+    >>> ops.binary_crossentropy_mean([[1.0]], [[0.5]]).numpy()
+    array([0.6931472], dtype=float32)
+    """
     return _per_sample("binary_crossentropy", "bce", target, output, from_logits)
 
 
 def mean_squared_error(target, output) -> Tensor:
-    """Squared error averaged over the last axis."""
+    """Squared error averaged over the last axis.
+
+    Args:
+        target: true values.
+        output: the predictions (probabilities, or logits with ``from_logits=True``).
+
+    Returns:
+        The mean over all elements of the squared error, a scalar Tensor.
+
+    Example:
+
+    >>> ops.mean_squared_error([[1.0, 2.0]], [[1.0, 4.0]]).numpy()
+    array([2.], dtype=float32)
+    """
     return _per_sample("mean_squared_error", "mse", target, output, False)
 
 
 # ---- dropout ------------------------------------------------------------------------------------
 
 def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tensor:
-    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by
-    1 / (1 - rate). ``rng`` is a NumPy Generator (masks are drawn on the CPU)."""
+    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by 1 / (1 -
+    rate). ``rng`` is a NumPy Generator (masks are drawn on the CPU).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        rate: fraction of elements set to zero, in [0, 1).
+        rng: a NumPy Generator drawing the mask.
+        noise_shape: shape of the mask, broadcast over ``x`` (None: x's shape).
+
+    Returns:
+        A Tensor: kept elements scaled by ``1 / (1 - rate)``.
+
+    Example:
+
+    >>> ops.dropout(np.ones((2, 2)), 0.0, np.random.default_rng(0)).numpy()
+    array([[1., 1.],
+           [1., 1.]], dtype=float32)
+    """
     a = float_data(x, "dropout", "x")
     if not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
@@ -452,7 +876,21 @@ def dropout(x, rate: float, rng: np.random.Generator, noise_shape=None) -> Tenso
 
 
 def embedding_lookup(table, ids) -> Tensor:
-    """Rows of ``table`` for integer ``ids`` (any shape); the gradient scatters into the rows."""
+    """Rows of ``table`` for integer ``ids`` (any shape); the gradient scatters into the rows.
+
+    Args:
+        table: ``(vocabulary, dim)`` embeddings.
+        ids: integer indices of any shape.
+
+    Returns:
+        A Tensor of shape ``ids.shape + (dim,)``; the gradient scatters into the table.
+
+    Example:
+
+    >>> ops.embedding_lookup(np.eye(3), [2, 0]).numpy()
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
     t = float_data(table, "embedding_lookup", "table")
     i = data_of(ids, "embedding_lookup", "ids")
     xp = _be(t).xp
@@ -477,8 +915,26 @@ def embedding_lookup(table, ids) -> Tensor:
 def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
                    data_format=None, dilation_rate=1) -> Tensor:
     """Transposed 2-D convolution (``keras.ops.conv_transpose``): the input gradient of a
-    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it."""
-    _check_format("conv_transpose", data_format)
+    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
+
+    Args:
+        inputs: ``(batch, height, width, in)`` input.
+        kernel: ``(kh, kw, out, in)`` filters (Keras's layout).
+        strides: int or 2 ints.
+        padding: ``"valid"`` or ``"same"``.
+        output_padding: None only.
+        data_format: None or ``"channels_last"`` (the only layout supported).
+        dilation_rate: int or 2 ints.
+
+    Returns:
+        The ``(batch, out_height, out_width, out)`` Tensor.
+
+    Example:
+
+    >>> ops.conv_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 2)), 2, 'same').shape
+    (1, 6, 6, 4)
+    """
+    standardize_data_format(data_format, "conv_transpose")
     if output_padding is not None:
         raise ValueError("conv_transpose: output_padding is not supported yet")
     w = float_data(kernel, "conv_transpose", "kernel")
@@ -487,9 +943,9 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
         raise ValueError(f"conv_transpose: expected a 4-D NHWC input and a (kh, kw, out, in) "
                          f"kernel with matching channels, got {tuple(x.shape)} and "
                          f"{tuple(w.shape)}")
-    padding = str(padding).lower()
-    s = normalize_tuple(strides, 2, "strides", "conv_transpose")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "conv_transpose")
+    padding = standardize_padding(padding, where="conv_transpose")
+    s = standardize_tuple(strides, 2, "strides", "conv_transpose")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv_transpose")
     out_hw, pads = [], []
     for i in range(2):
         eff = (w.shape[i] - 1) * d[i] + 1
@@ -499,7 +955,7 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
             size = x.shape[1 + i] * s[i]
         else:
             raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', got {padding!r}")
-        o, pad = conv_geometry(size, w.shape[i], s[i], d[i], padding, "conv_transpose", "size")
+        o, pad = conv_output_length(size, w.shape[i], s[i], d[i], padding, "conv_transpose", "size")
         if o != x.shape[1 + i]:
             raise ValueError(f"conv_transpose: inconsistent geometry for input {tuple(x.shape)}")
         out_hw.append(size)
@@ -520,16 +976,32 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
 
 
 def extract_patches(inputs, size, strides=1, dilation_rate=1, padding: str = "valid") -> Tensor:
-    """im2col as an op: (N, H, W, C) -> (N, OH, OW, kh*kw*C) patches, differentiable (col2im)."""
+    """im2col as an op: (N, H, W, C) -> (N, OH, OW, kh*kw*C) patches, differentiable (col2im).
+
+    Args:
+        inputs: ``(batch, height, width, channels)`` input.
+        size: int or 2 ints: the patch size.
+        strides: int or 2 ints.
+        dilation_rate: int or 2 ints.
+        padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        A Tensor ``(batch, out_h, out_w, size_h * size_w * channels)``.
+
+    Example:
+
+    >>> ops.extract_patches(np.ones((1, 4, 4, 2)), 2, 2).shape
+    (1, 2, 2, 8)
+    """
     x = float_data(inputs, "extract_patches", "inputs")
     if x.ndim != 4:
         raise ValueError(f"extract_patches: expected a 4-D NHWC input, got {tuple(x.shape)}")
-    k = normalize_tuple(size, 2, "size", "extract_patches")
-    s = normalize_tuple(strides, 2, "strides", "extract_patches")
-    d = normalize_tuple(dilation_rate, 2, "dilation_rate", "extract_patches")
-    padding = str(padding).lower()
-    oh, pt = conv_geometry(x.shape[1], k[0], s[0], d[0], padding, "extract_patches", "height")
-    ow, pl = conv_geometry(x.shape[2], k[1], s[1], d[1], padding, "extract_patches", "width")
+    k = standardize_tuple(size, 2, "size", "extract_patches")
+    s = standardize_tuple(strides, 2, "strides", "extract_patches")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "extract_patches")
+    padding = standardize_padding(padding, where="extract_patches")
+    oh, pt = conv_output_length(x.shape[1], k[0], s[0], d[0], padding, "extract_patches", "height")
+    ow, pl = conv_output_length(x.shape[2], k[1], s[1], d[1], padding, "extract_patches", "width")
     be = _be(x)
     cols = be.im2col(x, k, s, d, (pt, pl), (oh, ow))
     xshape = x.shape

@@ -1,4 +1,6 @@
 """nnforge.optimizers: Keras's optimizers; SGD and Adam run as fused C++/CUDA kernels."""
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+
 from . import schedules
 from .adam import Adam, Adamax, AdamW, Nadam
 from .optimizer import Optimizer
@@ -22,17 +24,13 @@ def get(identifier) -> Optimizer:
             raise ValueError(f"Unknown optimizer {identifier!r}; known: {sorted(_NAMES)}")
         return cls()
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name")) or _NAMES.get(
-            str(identifier.get("class_name")).lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
+        return deserialize_keras_object(identifier, module="keras.optimizers", kind="optimizer")
     raise TypeError(f"Could not interpret optimizer {identifier!r}")
 
 
 def serialize(opt: Optimizer) -> dict:
-    return {"module": "keras.optimizers", "class_name": type(opt).__name__,
-            "config": opt.get_config(), "registered_name": None}
+    """The serialized form of an optimizer (through the registry)."""
+    return serialize_keras_object(opt)
 
 
 def deserialize(config: dict) -> Optimizer:

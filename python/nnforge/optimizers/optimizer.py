@@ -9,12 +9,13 @@ import numpy as np
 
 from nnforge import backend
 from nnforge.core.tensor import Tensor, Variable
+from nnforge.saving.keras_saveable import KerasSaveable
 
 from .schedules import LearningRateSchedule, deserialize as _deserialize_schedule
 from .schedules import serialize as _serialize_schedule
 
 
-class Optimizer:
+class Optimizer(KerasSaveable):
     """Base class of optimizers (``keras.optimizers.Optimizer``).
 
     Args:
@@ -25,6 +26,8 @@ class Optimizer:
         global_clipnorm: clip all gradients together to this global L2 norm.
         name: the optimizer's name.
     """
+
+    _keras_module = "keras.optimizers"
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,

@@ -4,8 +4,15 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
-class LearningRateSchedule:
+
+class LearningRateSchedule(KerasSaveable):
+    """Base class: ``schedule(step)`` returns the learning rate at that optimizer step."""
+
+    _keras_module = "keras.optimizers.schedules"
+
     def __call__(self, step: int) -> float:
         raise NotImplementedError
 
@@ -108,9 +115,11 @@ _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, In
 
 
 def serialize(s: LearningRateSchedule) -> dict:
-    return {"module": "keras.optimizers.schedules", "class_name": type(s).__name__,
-            "config": s.get_config(), "registered_name": None}
+    """The serialized form of a schedule (through the registry)."""
+    return serialize_keras_object(s)
 
 
 def deserialize(config: dict) -> LearningRateSchedule:
-    return _CLASSES[config["class_name"]].from_config(config["config"])
+    """A schedule from its serialized form."""
+    return deserialize_keras_object(config, module="keras.optimizers.schedules",
+                                    kind="learning-rate schedule")

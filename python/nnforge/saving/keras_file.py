@@ -15,6 +15,8 @@ import numpy as np
 
 from nnforge import random_state
 
+from .object_registration import custom_object_scope, get_registered_object
+from .serialization import deserialize_keras_object, serialize_keras_object
 from .weights_file import read_h5, write_h5
 
 KERAS_VERSION = "3.15.1"  # the Keras file-format generation we write
@@ -24,36 +26,17 @@ _MAX_RATIO = 1000  # uncompressed / compressed: beyond this, a zip bomb
 _EXPECTED = ("metadata.json", "config.json", "model.weights.h5")
 
 
-def _compile_config(model) -> Optional[dict]:
+def get_compile_config(model) -> Optional[dict]:
+    """Keras 3's ``compile_config`` of a compiled model: the optimizer, losses and metrics as
+    given to ``compile`` (names stay names, objects are serialized through the registry)."""
     if not getattr(model, "compiled", False) or model.optimizer is None:
         return None
-    from nnforge import losses, metrics, optimizers
     args = getattr(model, "_compile_args", {})
-
-    def ser_loss(l):
-        if l is None or isinstance(l, str):
-            return l
-        if isinstance(l, (list, tuple)):
-            return [ser_loss(v) for v in l]
-        if isinstance(l, dict):
-            return {k: ser_loss(v) for k, v in l.items()}
-        return losses.serialize(l)
-
-    def ser_metric(m):
-        if m is None or isinstance(m, str):
-            return m
-        if isinstance(m, (list, tuple)):
-            return [ser_metric(v) for v in m]
-        if isinstance(m, dict):
-            return {k: ser_metric(v) for k, v in m.items()}
-        if isinstance(m, metrics.Metric):
-            return metrics.serialize(m)
-        return getattr(m, "__name__", str(m))
-
-    return {"optimizer": optimizers.serialize(model.optimizer),
-            "loss": ser_loss(args.get("loss")), "loss_weights": args.get("loss_weights"),
-            "metrics": ser_metric(args.get("metrics")),
-            "weighted_metrics": ser_metric(args.get("weighted_metrics")),
+    return {"optimizer": serialize_keras_object(model.optimizer),
+            "loss": serialize_keras_object(args.get("loss")),
+            "loss_weights": args.get("loss_weights"),
+            "metrics": serialize_keras_object(args.get("metrics")),
+            "weighted_metrics": serialize_keras_object(args.get("weighted_metrics")),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
@@ -75,7 +58,6 @@ def _layer_rngs(model) -> dict:
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Write ``model`` to a ``.keras`` file, atomically (the old file survives a crash)."""
     from .atomic import atomic_write
-    from .serialization import serialize_layer
     filepath = os.fspath(filepath)
     if not filepath.endswith(".keras"):
         raise ValueError(f"save: the filename must end in '.keras' (Keras 3 format), got "
@@ -85,8 +67,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     if not model.built:
         raise ValueError(f"save: model '{model.name}' is not built yet; call it on data or "
                          "give it an input shape first")
-    config = serialize_layer(model)
-    cc = _compile_config(model) if include_optimizer else None
+    config = serialize_keras_object(model)
+    cc = get_compile_config(model) if include_optimizer else None
     if cc is not None:
         config["compile_config"] = cc
     metadata = {"keras_version": KERAS_VERSION,
@@ -156,7 +138,6 @@ def _json(zf, name, where):
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
     """Load a ``.keras`` file written by nnforge or by Keras 3 (for the layers nnforge has)."""
-    from .serialization import deserialize_layer
     filepath = os.fspath(filepath)
     where = f"load_model({filepath!r})"
     with _open_archive(filepath) as zf:
@@ -164,12 +145,13 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         if not isinstance(config, dict) or "class_name" not in config:
             raise ValueError(f"{where}: config.json does not describe a model")
         try:
-            model = deserialize_layer(config, custom_objects)
+            model = deserialize_keras_object(config, custom_objects, safe_mode=safe_mode,
+                                             module=("keras", "keras.layers"), kind="layer")
         except (KeyError, TypeError) as e:
             raise ValueError(f"{where}: invalid model config ({type(e).__name__}: {e})") from None
         cc = config.get("compile_config")
         if compile and cc:
-            _compile_from_config(model, cc, custom_objects, where)
+            compile_from_config(model, cc, custom_objects, where)
         weights = _read_member(zf, "model.weights.h5", _MAX_MEMBER_BYTES, where)
         read_h5(io.BytesIO(weights), model, where, load_optimizer=bool(compile and cc))
         if "nnforge.json" in zf.namelist():
@@ -187,34 +169,27 @@ def load_weights_from_keras(model, filepath: str, skip_mismatch: bool = False) -
     read_h5(io.BytesIO(weights), model, where, skip_mismatch)
 
 
-def _compile_from_config(model, cc: dict, custom_objects, where: str) -> None:
-    from nnforge import losses, metrics, optimizers
-
-    def de_loss(l):
-        if isinstance(l, dict) and "class_name" in l:
-            return losses.get(l)
-        if isinstance(l, dict):
-            return {k: de_loss(v) for k, v in l.items()}
-        if isinstance(l, list):
-            return [de_loss(v) for v in l]
-        if isinstance(l, str) and custom_objects and l in custom_objects:
-            return custom_objects[l]
-        return l
-
-    def de_metric(m):
-        if isinstance(m, dict) and "class_name" in m:
-            return metrics.deserialize(m)
-        if isinstance(m, dict):
-            return {k: de_metric(v) for k, v in m.items()}
-        if isinstance(m, list):
-            return [de_metric(v) for v in m]
-        return m
+def compile_from_config(model, cc: dict, custom_objects, where: str) -> None:
+    def rebuild(value, module):
+        if isinstance(value, dict) and "class_name" in value:
+            return deserialize_keras_object(value, custom_objects, module=module,
+                                            kind=module.split(".")[-1].rstrip("s"))
+        if isinstance(value, dict):
+            return {k: rebuild(v, module) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rebuild(v, module) for v in value]
+        if isinstance(value, str):  # a function name: a custom one, or a built-in by name
+            found = get_registered_object(value, custom_objects)
+            return value if found is None else found
+        return value
 
     try:
-        opt = optimizers.get(cc["optimizer"])
-        model.compile(optimizer=opt, loss=de_loss(cc.get("loss")),
-                      loss_weights=cc.get("loss_weights"), metrics=de_metric(cc.get("metrics")),
-                      weighted_metrics=de_metric(cc.get("weighted_metrics")))
+        with custom_object_scope(custom_objects):
+            model.compile(optimizer=rebuild(cc["optimizer"], "keras.optimizers"),
+                          loss=rebuild(cc.get("loss"), "keras.losses"),
+                          loss_weights=cc.get("loss_weights"),
+                          metrics=rebuild(cc.get("metrics"), "keras.metrics"),
+                          weighted_metrics=rebuild(cc.get("weighted_metrics"), "keras.metrics"))
     except (KeyError, TypeError) as e:
         raise ValueError(f"{where}: invalid compile_config ({type(e).__name__}: {e})") from None
 

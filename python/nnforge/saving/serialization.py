@@ -1,229 +1,175 @@
-"""Layer and model configs in Keras 3's serialized form, and rebuilding models from them.
+"""Objects to and from Keras 3's serialized form, through the registry.
 
-A layer serializes to ``{"module", "class_name", "config", "registered_name", "build_config"}``;
-a functional model adds, per layer, ``name`` and ``inbound_nodes`` whose arguments reference
-``__keras_tensor__`` entries by ``keras_history`` (layer name, node index, tensor index)."""
+An object serializes to ``{"module", "class_name", "config", "registered_name"}`` (plus
+``build_config`` for a built layer); ``deserialize_keras_object`` finds the class by its
+registered name (``custom_objects``, ``custom_object_scope``, ``register_keras_serializable``)
+or, for nnforge's own classes, by ``module`` and ``class_name``, then calls
+``cls.from_config(config)``. This module knows no family: every class says where it belongs
+(``_keras_module``) and how to rebuild itself (``from_config``, ``build_from_config``)."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, Optional
 
-from nnforge.core.tensor import KerasTensor
-from nnforge.layers.node import flatten, map_structure
+from .object_registration import (builtin_object, custom_object_scope, get_registered_name,
+                                  get_registered_object)
 
-_SAFE_MODULES = ("keras.layers", "keras.models", "keras", "keras.src.models.functional",
-                 "keras.src.models.sequential", "keras.src.models.model", "nnforge.layers")
-
-
-def _registry() -> Dict[str, Any]:
-    import nnforge.layers as L
-    from nnforge import models as M
-    reg = {name: obj for name, obj in vars(L).items()
-           if isinstance(obj, type) and issubclass(obj, L.Layer)}
-    reg.update({"Sequential": M.Sequential, "Functional": M.Model, "Model": M.Model})
-    return reg
+_SAFE = threading.local()
 
 
-def _layer_module(layer) -> str:
-    from nnforge import models as M
-    if isinstance(layer, M.Sequential):
-        return "keras"
-    if isinstance(layer, M.Model):
-        return "keras.src.models.functional" if layer._is_functional else "keras"
-    return "keras.layers"
+class SafeModeScope:
+    """Within the block, deserialization refuses (``True``) or allows (``False``) configs that
+    would run code (Keras's ``__lambda__`` entries).
+
+    Args:
+        safe_mode: the mode inside the block; None keeps the current one.
+    """
+
+    def __init__(self, safe_mode: Optional[bool] = True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self) -> "SafeModeScope":
+        self._previous = in_safe_mode()
+        if self.safe_mode is not None:
+            _SAFE.mode = bool(self.safe_mode)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _SAFE.mode = self._previous
 
 
-def serialize_layer(layer) -> dict:
-    from nnforge import models as M
-    cls_name = type(layer).__name__
-    if isinstance(layer, M.Model) and not isinstance(layer, M.Sequential) and \
-            layer._is_functional and type(layer) is M.Model:
-        cls_name = "Functional"
-    out = {"module": _layer_module(layer), "class_name": cls_name,
-           "config": layer.get_config(), "registered_name": None}
-    if type(layer).__module__.split(".")[0] != "nnforge":
-        out["registered_name"] = f"Custom>{cls_name}"
-        out["module"] = type(layer).__module__
-    build_shape = _build_input_shape(layer)
-    if build_shape is not None:
-        out["build_config"] = {"input_shape": build_shape}
+def in_safe_mode() -> bool:
+    """Whether deserialization currently refuses configs that would run code (default True)."""
+    return getattr(_SAFE, "mode", True)
+
+
+def serialize_keras_object(obj: Any) -> Any:
+    """The serialized form (JSON-compatible) of ``obj``.
+
+    Args:
+        obj: a layer, model, loss, metric, optimizer, schedule, initializer, regularizer or
+            constraint (anything with ``get_config``), a registered function, or a plain value
+            (None, bool, int, float, str, list, tuple, dict of those).
+
+    Returns:
+        ``{"module", "class_name", "config", "registered_name"}`` (and ``build_config`` for a
+        built layer) for an object; the value itself, recursively, for plain values; the
+        registered name of a function.
+
+    Example:
+
+    >>> nnforge.saving.serialize_keras_object(nnforge.layers.Dense(3))["class_name"]
+    'Dense'
+    """
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if not callable(getattr(obj, "get_config", None)):
+        if callable(obj) and hasattr(obj, "__name__"):
+            return get_registered_name(obj)
+        raise TypeError(f"Cannot serialize {obj!r}: it has no get_config()")
+    cls = type(obj)
+    identity = getattr(obj, "_keras_class_and_module", None)
+    class_name, module = identity() if identity else (cls.__name__, cls.__module__)
+    registered_name = None
+    if not cls.__module__.startswith("nnforge.") or not module:
+        registered_name = get_registered_name(cls)
+        if registered_name == cls.__name__:
+            registered_name = f"Custom>{cls.__name__}"
+        module = cls.__module__
+    out = {"module": module, "class_name": class_name, "config": obj.get_config(),
+           "registered_name": registered_name}
+    get_build_config = getattr(obj, "get_build_config", None)
+    if callable(get_build_config):
+        build_config = get_build_config()
+        if build_config is not None:
+            out["build_config"] = build_config
     return out
 
 
-def _build_input_shape(layer):
-    if not layer.built or not layer._inbound_nodes:
-        return None
-    from nnforge.layers.input_layer import InputLayer
-    if isinstance(layer, InputLayer):
-        return None
-    node = layer._inbound_nodes[0]
-    shapes = [list(t.shape) for t in node.input_tensors]
-    if not shapes:
-        return None
-    return shapes[0] if len(shapes) == 1 else shapes
+def deserialize_keras_object(config: Any, custom_objects: Optional[Dict[str, Any]] = None,
+                             safe_mode: bool = True, module: Any = None,
+                             kind: str = "object") -> Any:
+    """The object described by a serialized ``config``.
 
+    Args:
+        config: a dict from ``serialize_keras_object`` (or a Keras 3 ``config.json`` entry);
+            None and plain values are returned unchanged.
+        custom_objects: name -> class entries searched first (class names or registered names).
+        safe_mode: refuse configs that would run code (Keras's lambda entries).
+        module: the Keras module (or a tuple of them) to search for nnforge's own classes
+            after the one ``config`` names (e.g. ``"keras.layers"``).
+        kind: what is being rebuilt, for error messages (``"layer"``, ``"loss"``, ...).
 
-def deserialize_layer(config: dict, custom_objects: Optional[dict] = None):
+    Returns:
+        The rebuilt object (``cls.from_config(config["config"])``, built from
+        ``build_config`` where the config has one).
+
+    Example:
+
+    >>> layer = nnforge.saving.deserialize_keras_object(
+    ...     {"module": "keras.layers", "class_name": "Dense", "config": {"units": 3}})
+    """
+    if config is None or isinstance(config, (bool, int, float, str)):
+        return config
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(c, custom_objects, safe_mode, module, kind)
+                for c in config]
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Invalid layer config (needs 'class_name' and 'config'): {config!r}")
-    cls_name = config["class_name"]
-    custom_objects = custom_objects or {}
-    cls = custom_objects.get(cls_name)
-    reg_name = config.get("registered_name")
-    if cls is None and reg_name:
-        cls = custom_objects.get(reg_name)
+        raise ValueError(f"Invalid {kind} config (needs 'class_name' and 'config'): {config!r}")
+    class_name = config["class_name"]
+    if class_name == "__lambda__":
+        if safe_mode and in_safe_mode():
+            raise ValueError(f"Refusing to deserialize a Python lambda from a {kind} config in "
+                             "safe mode: it would run code from the file. Pass safe_mode=False "
+                             "only for files you trust.")
+        raise ValueError("nnforge cannot rebuild Python lambdas from configs")
+    cls = _find_class(config, custom_objects, module)
     if cls is None:
-        cls = _registry().get(cls_name)
-    if cls is None:
-        raise ValueError(f"Unknown layer class '{cls_name}' in the model config. If it is a custom "
-                         f"layer, pass it in custom_objects={{'{cls_name}': {cls_name}}}.")
-    inner = dict(config.get("config", {}))
-    from nnforge import models as M
-    if isinstance(cls, type) and issubclass(cls, M.Model):
-        layer = cls.from_config(inner, custom_objects) if cls.from_config.__func__.__code__.co_argcount > 2 \
-            else cls.from_config(inner)
-    else:
-        layer = cls.from_config(inner)
-    build = config.get("build_config")
-    if build and not layer.built and build.get("input_shape") is not None:
-        shape = build["input_shape"]
-        if shape and isinstance(shape[0], list):
-            shape = [tuple(s) for s in shape]
-        else:
-            shape = tuple(shape)
-        try:
-            layer.build(shape)
-            layer.built = True
-        except Exception as e:
-            raise ValueError(f"Could not build layer '{layer.name}' ({cls_name}) with input shape "
-                             f"{shape}: {e}") from e
-    return layer
+        raise ValueError(
+            f"Unknown {kind} class '{class_name}' in the config (module "
+            f"{config.get('module')!r}). If it is a custom {kind}, register it with "
+            f"@nnforge.saving.register_keras_serializable() or pass it in "
+            f"custom_objects={{'{class_name}': {class_name}}}.")
+    inner = config.get("config", {})
+    if not isinstance(inner, dict):
+        raise ValueError(f"Invalid {kind} config for '{class_name}': 'config' must be a dict, "
+                         f"got {type(inner).__name__}")
+    with custom_object_scope(custom_objects), SafeModeScope(safe_mode and in_safe_mode()):
+        obj = cls.from_config(dict(inner))
+        build_config = config.get("build_config")
+        if build_config and callable(getattr(obj, "build_from_config", None)):
+            obj.build_from_config(build_config)
+    return obj
 
 
-def _tensor_ref(t: KerasTensor) -> dict:
-    layer, node_index, tensor_index = t._keras_history
-    return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(t.shape), "dtype": t.dtype,
-                       "keras_history": [layer.name, node_index, tensor_index]}}
+def _find_class(config: dict, custom_objects: Optional[Dict[str, Any]], module: Any):
+    class_name = config["class_name"]
+    for name in (config.get("registered_name"), class_name):
+        if name:
+            cls = get_registered_object(name, custom_objects)
+            if cls is not None:
+                return cls
+    modules = (module,) if isinstance(module, str) else tuple(module or ())
+    for mod in (config.get("module"),) + modules:
+        if mod:
+            cls = builtin_object(mod, class_name)
+            if cls is not None:
+                return cls
+    return None
 
 
-def functional_config(model) -> dict:
-    layers = []
-    node_maps = {}
-    for layer in model.layers:
-        kept = [n for n in layer._inbound_nodes if any(n is m for m in model._nodes)]
-        node_maps[id(layer)] = {id(n): i for i, n in enumerate(layer._inbound_nodes)}
-        entry = serialize_layer(layer)
-        entry["name"] = layer.name
-        inbound = []
-        for n in kept:
-            args = map_structure(lambda v: _tensor_ref(v) if isinstance(v, KerasTensor) else v,
-                                 list(n.args))
-            kwargs = map_structure(lambda v: _tensor_ref(v) if isinstance(v, KerasTensor) else v,
-                                   n.kwargs)
-            inbound.append({"args": args, "kwargs": kwargs})
-        entry["inbound_nodes"] = inbound
-        layers.append(entry)
-
-    def ref(t):
-        layer, ni, ti = t._keras_history
-        return [layer.name, ni, ti]
-    ins = map_structure(ref, model._inputs_struct)
-    outs = map_structure(ref, model._outputs_struct)
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": ins if isinstance(ins, list) and ins and isinstance(ins[0], list)
-            else ins, "output_layers": outs}
+# The names the package used before the registry; layers and models call these.
+def serialize_layer(layer) -> dict:
+    """``serialize_keras_object`` for a layer or model (kept for existing callers)."""
+    return serialize_keras_object(layer)
 
 
-def functional_from_config(cls, config: dict, custom_objects=None):
-    created: Dict[str, Any] = {}
-    tensors: Dict[tuple, KerasTensor] = {}
-    pending = list(config["layers"])
-    for entry in pending:
-        layer = deserialize_layer(entry, custom_objects)
-        if layer.name != entry.get("name", layer.name):
-            layer.name = entry["name"]
-        created[entry.get("name", layer.name)] = layer
-
-    from nnforge.layers.input_layer import InputLayer
-    for name, layer in created.items():
-        if isinstance(layer, InputLayer):
-            tensors[(name, 0, 0)] = layer.output_tensor
-
-    # Replay layer calls until every node exists (layers may be listed before their inputs).
-    node_counts = {name: 0 for name in created}
-    remaining = [(e.get("name"), i, node) for e in pending
-                 for i, node in enumerate(e.get("inbound_nodes", []))]
-    progress = True
-    while remaining and progress:
-        progress = False
-        still = []
-        for name, idx, node in remaining:
-            layer = created[name]
-            if isinstance(layer, InputLayer):
-                continue
-            refs = [v for v in flatten(node) if isinstance(v, dict) and v.get(
-                "class_name") == "__keras_tensor__"]
-            keys = [tuple(r["config"]["keras_history"]) for r in refs]
-            if not all(k in tensors for k in keys):
-                still.append((name, idx, node))
-                continue
-
-            def resolve(v):
-                if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
-                    return tensors[tuple(v["config"]["keras_history"])]
-                return v
-
-            args = _resolve_structure(node.get("args", []), resolve)
-            kwargs = _resolve_structure(node.get("kwargs", {}), resolve)
-            out = layer(*args, **kwargs)
-            node_index = node_counts[name]
-            node_counts[name] += 1
-            for ti, t in enumerate(flatten(out)):
-                tensors[(name, node_index, ti)] = t
-            progress = True
-        remaining = still
-    if remaining:
-        raise ValueError(f"Invalid functional config: could not connect layers "
-                         f"{sorted({r[0] for r in remaining})}")
-
-    def get_ref(r):
-        key = tuple(r)
-        if key not in tensors:
-            raise ValueError(f"Invalid functional config: unknown tensor {r}")
-        return tensors[key]
-
-    def build_io(spec):
-        if isinstance(spec, list) and spec and isinstance(spec[0], str):
-            return get_ref(spec)
-        if isinstance(spec, dict):
-            return {k: build_io(v) for k, v in spec.items()}
-        return [build_io(s) for s in spec]
-
-    inputs = build_io(config["input_layers"])
-    outputs = build_io(config["output_layers"])
-    if isinstance(inputs, list) and len(inputs) == 1:
-        inputs = inputs[0]
-    if isinstance(outputs, list) and len(outputs) == 1 and not (
-            isinstance(config["output_layers"][0], list) and len(config["output_layers"]) == 1
-            and False):
-        outputs = outputs[0]
-    model_cls = cls if cls.__name__ not in ("Functional",) else None
-    from nnforge.models import Model
-    return (model_cls or Model)(inputs=inputs, outputs=outputs, name=config.get("name"),
-                                trainable=config.get("trainable", True))
-
-
-def _resolve_structure(s, resolve):
-    if isinstance(s, dict) and s.get("class_name") == "__keras_tensor__":
-        return resolve(s)
-    if isinstance(s, dict):
-        return {k: _resolve_structure(v, resolve) for k, v in s.items()}
-    if isinstance(s, list):
-        return [_resolve_structure(v, resolve) for v in s]
-    return resolve(s)
-
-
-def clone_model(model, input_tensors=None, clone_function=None):
-    from nnforge import models as M
-    config = serialize_layer(model)
-    return deserialize_layer(config)
+def deserialize_layer(config: dict, custom_objects: Optional[Dict[str, Any]] = None):
+    """A layer or model from its config: ``deserialize_keras_object`` searching the layers and
+    the models, with ``kind="layer"`` in messages."""
+    return deserialize_keras_object(config, custom_objects, module=("keras.layers", "keras"),
+                                    kind="layer")

@@ -31,16 +31,14 @@ def child_layers(layer) -> List:
 def sublayer_groups(layer) -> List[Tuple[str, object]]:
     """(group path, layer) for each layer nested in ``layer``, named as Keras's saving library
     names them: a model's ``layers`` list as ``layers/<class in snake_case>[_n]``, any other
-    layer's sublayers by the attribute holding them (``cell``, ``forward_layer``, ``layer``)."""
-    from nnforge.layers.layer import Layer
-    from nnforge.models import Model
-    if isinstance(layer, Model):
-        return [("layers/" + name, child) for name, child in container_names(layer.layers)]
-    return [(attr, value) for attr, value in vars(layer).items()
-            if isinstance(value, Layer) and not attr.startswith("_")]
+    layer's sublayers by the attribute holding them (``cell``, ``forward_layer``, ``layer``).
+    Each class says which: ``Layer._sublayer_groups`` and ``Model._sublayer_groups``."""
+    return layer._sublayer_groups()
 
 
 def container_names(layers: Iterable) -> List[Tuple[str, object]]:
+    """(name, layer) for a container's layers: the class in snake_case, numbered from the
+    second of a kind (``dense``, ``dense_1``), as Keras's saving library names them."""
     counts: Dict[str, int] = {}
     out = []
     for layer in layers:
@@ -149,8 +147,7 @@ def _read_optimizer(og, model, where: str) -> None:
         raise ValueError(f"{where}: the optimizer state holds {len(og)} variables, expected "
                          f"{expected} for {type(opt).__name__} on {len(tw)} trainable weights")
     opt.iterations = int(og["0"][()])
-    from nnforge.optimizers.schedules import LearningRateSchedule
-    if not isinstance(opt._learning_rate, LearningRateSchedule):
+    if not callable(opt._learning_rate):  # a schedule computes its own rate
         opt.learning_rate = float(og["1"][()])
     i = 2
     for v in (tw if expected > 2 else []):

@@ -1,4 +1,7 @@
 """nnforge.utils: Keras's ``keras.utils`` helpers."""
+from nnforge.saving.object_registration import (custom_object_scope, get_custom_objects,
+                                                register_keras_serializable)
+
 from .file_utils import extract_archive, get_file, validate_file
 from .image_dataset import image_dataset_from_directory
 from .image_utils import array_to_img, img_to_array, load_img, save_img, smart_resize
@@ -18,7 +21,9 @@ __all__ = [
     "PyDataset",
     "Sequence",
     "array_to_img",
+    "custom_object_scope",
     "extract_archive",
+    "get_custom_objects",
     "get_file",
     "image_dataset_from_directory",
     "img_to_array",
@@ -29,6 +34,7 @@ __all__ = [
     "plot_model",
     "print_msg",
     "save_img",
+    "register_keras_serializable",
     "set_random_seed",
     "smart_resize",
     "to_categorical",

@@ -1,7 +1,5 @@
-"""SimpleRNN, LSTM and GRU: outputs equal Keras 3's for the same weights (when the peers venv is
-there), gradients vs finite differences, masks, states, configs, errors."""
-import os
-import subprocess
+"""SimpleRNN, LSTM and GRU: outputs equal Keras 3's for the same weights (committed golden
+outputs), gradients vs finite differences, masks, states, configs, errors."""
 from pathlib import Path
 
 import numpy as np
@@ -11,34 +9,23 @@ import nnforge as keras
 from nnforge import layers
 from tests.helpers import check_layer_grads
 
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
-HERE = Path(__file__).resolve().parent
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 KINDS = ("SimpleRNN", "LSTM", "GRU")
 rng = np.random.default_rng(0)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not PEERS.exists(), reason="no peers venv with Keras 3")
-def test_outputs_match_keras3(tmp_path):
-    x = rng.standard_normal((3, 6, 4)).astype("float32")
-    ws = {}
-    for kind in KINDS:
-        layer = getattr(layers, kind)(5)
-        layer(x)
-        for i, w in enumerate(layer.get_weights()):
-            ws[f"{kind}_{i}"] = rng.standard_normal(w.shape).astype("float32") * 0.5
-    np.savez(tmp_path / "in.npz", x=x, **ws)
-    subprocess.run([str(PEERS), str(HERE / "keras_rnn_reference.py"), str(tmp_path / "in.npz"),
-                    str(tmp_path / "out.npz")], check=True, capture_output=True,
-                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    ref = np.load(tmp_path / "out.npz")
+def test_outputs_match_keras3():
+    """Outputs equal Keras 3's for the same inputs and weights (golden file from
+    tests/golden/make_golden.py)."""
+    ref = np.load(GOLDEN / "recurrent.npz")
+    x = ref["x"]
     for kind in KINDS:
         for rs in (False, True):
             for gb in (False, True):
                 layer = getattr(layers, kind)(5, return_sequences=rs, go_backwards=gb)
                 layer(x)
-                layer.set_weights([ws[f"{kind}_{i}"] for i in range(len(layer.weights))])
-                np.testing.assert_allclose(layer(x).numpy(), ref[f"{kind}_{rs}_{gb}"],
+                layer.set_weights([ref[f"{kind}_w{i}"] for i in range(len(layer.weights))])
+                np.testing.assert_allclose(layer(x).numpy(), ref[f"{kind}_{rs}_{gb}_y"],
                                            rtol=1e-5, atol=1e-6, err_msg=f"{kind} {rs} {gb}")
 
 
