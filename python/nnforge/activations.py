@@ -104,3 +104,22 @@ def serialize(fn: Callable) -> Optional[str]:
     if name in _ALL:
         return name
     raise ValueError(f"Cannot serialize custom activation {fn!r}; pass it in custom_objects")
+
+
+def name_of(fn: Callable) -> Optional[str]:
+    """The registered name of a built-in activation function, or None for a custom one.
+
+    Args:
+        fn: an activation function.
+
+    Returns:
+        Its Keras name (``"relu"``, ``"softmax"``, ...) when ``fn`` is nnforge's own function of
+        that name, else None.
+
+    Example:
+
+    >>> activations.name_of(activations.relu)
+    'relu'
+    """
+    name = getattr(fn, "__name__", None)
+    return name if name in _ALL and _ALL[name] is fn else None

@@ -13,9 +13,8 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from nnforge import activations, layers
-from nnforge.layers.conv1d import _GlobalPooling1D, _Pooling1D
-from nnforge.layers.global_pooling import _GlobalPooling2D
-from nnforge.layers.pooling2d import _Pooling2D
+from nnforge.layers.global_pooling import _GlobalPooling1D, _GlobalPooling2D
+from nnforge.layers.pooling import _Pooling1D, _Pooling2D
 
 from .onnx_graph import CHANNELS_FIRST, KERAS, OnnxGraph
 
