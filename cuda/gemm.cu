@@ -12,7 +12,11 @@
 //    memory, rows padded so the fragment loads are bank-conflict free; accumulation is FP32.
 // Transposes are handled by the global->shared staging (coalesced for either layout), so both
 // kernels take any leading dimension and alignment. The epilogue applies alpha, beta, bias and
-// the activation in the single pass that writes C.
+// the activation in the single pass that writes C. alpha == 0 or K == 0 reads neither A nor B
+// (gemm_scale: C = beta*C + bias, act), as on the CPU, so NaN in A or B cannot leak into C.
+//
+// Grid: blockIdx.x walks the N tiles (up to 2^31 - 1 of them), blockIdx.y the M tiles; M above
+// 65535 tiles is launched in slices of 65535 tiles (A and C offset), so neither size is capped.
 #include <cuda_bf16.h>
 
 #include <atomic>
@@ -41,7 +45,7 @@ __device__ __forceinline__ void store_c(const GemmParams& p, int64_t r, int64_t 
     float v = p.alpha * acc;
     if (p.beta != 0.f) v += p.beta * *dst;
     if (p.bias != nullptr) v += p.bias[c];
-    *dst = apply_act(p.act, v);
+    *dst = epilogue_act(p.act, v);
   }
 }
 
@@ -53,6 +57,18 @@ __device__ __forceinline__ float load_a(const GemmParams& p, int64_t m, int64_t 
 __device__ __forceinline__ float load_b(const GemmParams& p, int64_t k, int64_t n) {
   if (n >= p.N || k >= p.K) return 0.f;
   return p.tb ? p.B[n * p.ldb + k] : p.B[k * p.ldb + n];
+}
+
+// alpha == 0 or K == 0: C = beta*C (C not read when beta == 0) + bias, then act; A, B unread.
+__global__ void gemm_scale(GemmParams p) {
+  const int64_t total = p.M * p.N;
+  NNF_GRID_LOOP(i, total) {
+    const int64_t r = i / p.N, c = i % p.N;
+    float* dst = p.C + r * p.ldc + c;
+    float v = p.beta == 0.f ? 0.f : p.beta * *dst;
+    if (p.bias != nullptr) v += p.bias[c];
+    *dst = epilogue_act(p.act, v);
+  }
 }
 
 // ---- FP32 SIMT kernel ------------------------------------------------------------------------
@@ -70,8 +86,8 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
 
   const int tid = threadIdx.x;
   const int tx = tid % 16, ty = tid / 16;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * BN;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[A_PER], rb[B_PER];
   // Thread -> element maps: consecutive threads walk the contiguous dimension of each layout.
@@ -204,8 +220,8 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   const int warp = tid / 32, lane = tid % 32;
   const int wm = warp / 4, wn = warp % 4;  // warp tile: rows wm*64.., columns wn*32..
   const int g = lane / 4, t = lane % 4;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * BN;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[PER], rb[PER];
   auto a_coord = [&](int i, int& m, int& k) {
@@ -367,29 +383,39 @@ cudaError_t sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
     cudaError_t e = cudaGetDevice(&dev);
     return e != cudaSuccess ? e : cudaErrorNoDevice;
   }
+  if (K == 0 || alpha == 0.f) {
+    gemm_scale<<<grid_for(M * N), kThreads, 0, stream>>>(p);
+    return last_error();
+  }
   const int cc = info->cc.load();
   const int sms = info->sms.load();
-  if (prec != Precision::FP32 && cc >= 80) {
-    const int64_t gx = ceil_div(M, 128), gy = ceil_div(N, 128);
-    if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidConfiguration;
-    dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-    if (prec == Precision::TF32)
-      gemm_tc<1><<<grid, 256, 0, stream>>>(p);
+  // Tile: 128x128 on tensor cores; for FP32 128x128 when that gives every SM at least two
+  // blocks, else 64x64.
+  const bool tc = prec != Precision::FP32 && cc >= 80;
+  const bool big = tc || ceil_div(M, 128) * ceil_div(N, 128) >= 2 * static_cast<int64_t>(sms);
+  const int tile = big ? 128 : 64;
+  const int64_t tiles_n = ceil_div(N, tile), tiles_m = ceil_div(M, tile);
+  if (tiles_n > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  constexpr int64_t kMaxTilesY = 65535;
+  for (int64_t t0 = 0; t0 < tiles_m; t0 += kMaxTilesY) {
+    const int64_t ty = tiles_m - t0 < kMaxTilesY ? tiles_m - t0 : kMaxTilesY;
+    const int64_t m_off = t0 * tile;
+    GemmParams q = p;
+    q.M = M - m_off < ty * tile ? M - m_off : ty * tile;
+    q.A = trans_a ? A + m_off : A + m_off * lda;  // op(A) rows m_off.. of a (K x M) or (M x K) A
+    q.C = C + m_off * ldc;
+    const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(ty));
+    if (tc && prec == Precision::TF32)
+      gemm_tc<1><<<grid, 256, 0, stream>>>(q);
+    else if (tc)
+      gemm_tc<2><<<grid, 256, 0, stream>>>(q);
+    else if (big)
+      sgemm_simt<128, 128><<<grid, 256, 0, stream>>>(q);
     else
-      gemm_tc<2><<<grid, 256, 0, stream>>>(p);
-    return cudaGetLastError();
+      sgemm_simt<64, 64><<<grid, 256, 0, stream>>>(q);
+    NNF_CUDA_TRY(last_error());
   }
-  // 128x128 tiles when they give every SM at least two blocks, else 64x64.
-  const bool big = ceil_div(M, 128) * ceil_div(N, 128) >= 2 * static_cast<int64_t>(sms);
-  const int bm = big ? 128 : 64;
-  const int64_t gx = ceil_div(M, bm), gy = ceil_div(N, bm);
-  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidConfiguration;
-  dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-  if (big)
-    sgemm_simt<128, 128><<<grid, 256, 0, stream>>>(p);
-  else
-    sgemm_simt<64, 64><<<grid, 256, 0, stream>>>(p);
-  return cudaGetLastError();
+  return cudaSuccess;
 }
 
 }  // namespace cuda
