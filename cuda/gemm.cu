@@ -202,6 +202,27 @@ __device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, const uint
 }
 #endif
 
+// Register budget (ptxas -v, CUDA 13.0, -O3; 256 threads per block, 64K registers per SM):
+//   kernel              sm_80            sm_90                     blocks/SM (register-bound)
+//   sgemm_simt<64,64>   64               62                        4
+//   sgemm_simt<128,128> 141              148                       1
+//   gemm_tc<TF32>       188              192                       1
+//   gemm_tc<BF16>       254              255 + 12 B spill          1
+// Where the BF16 registers go: 64 accumulators, 2 x 16 floats of register prefetch (PER = 16
+// per operand at BK = 32), 12 fragment words, addresses. One block (8 warps) per SM leaves the
+// double buffer to hide global latency alone. Not yet timed (no GPU has run this code); the plan
+// for the first device run, each change kept only if benchmarks/gpu.py's sgemm table improves:
+//   1. measure: the sgemm table (FP32/TF32/BF16 vs cuBLAS) and Nsight Compute on gemm_tc<2> at
+//      4096^3: achieved occupancy, local-memory (spill) traffic, tensor-pipe activity, stall
+//      reasons (long scoreboard = global latency, mio throttle = shared-memory bandwidth);
+//   2. BF16: keep the prefetch packed as bf16x2 (round at load time instead of at the shared
+//      store; same rounding), 16 registers fewer, which removes the sm_90 spill;
+//   3. cp.async (sm_80+) multi-stage global->shared copies instead of register prefetch: frees
+//      the 16-32 prefetch registers of every variant, so __launch_bounds__(256, 2) can give two
+//      blocks per SM without spilling; ldmatrix for the fragment loads.
+// Hypotheses to confirm or drop with those numbers: 2 matters only where the spill shows in the
+// local-memory traffic (sm_90 BF16); 3 is the larger step for big K, as in CUTLASS's multistage
+// 128x128x32 kernels.
 template <int PREC>  // 1: TF32, 2: BF16
 __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
