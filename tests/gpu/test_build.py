@@ -59,7 +59,7 @@ def test_no_device_is_an_error_not_a_crash(cuda_ext):
     with pytest.raises(ValueError, match="does not exist"):
         cuda_ext.set_device(0)
     assert cuda_ext.device_count() == 0  # still answers after the failures
-    assert cuda_ext.min_compute_capability() == (7, 5)
+    assert cuda_ext.min_compute_capability() >= (7, 5)  # CUDA 12/13 target nothing older
 
 
 def test_backend_falls_back_to_cpu_without_device(cuda_ext):
