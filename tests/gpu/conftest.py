@@ -68,15 +68,17 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.add_marker(pytest.mark.gpu)
         ready, reason = gpu_state()
-        if reason is not None:
-            item.add_marker(pytest.mark.usefixtures("_fail_unusable_gpu"))
-        elif not ready and not DRY_RUN:
+        if reason is None and not ready and not DRY_RUN:
             item.add_marker(skip)
 
 
-@pytest.fixture
-def _fail_unusable_gpu():
-    pytest.fail(f"a GPU is present but unusable: {gpu_state()[1]}", pytrace=False)
+@pytest.fixture(autouse=True)
+def _fail_on_unusable_gpu(request):
+    """A GPU test on a machine whose GPU is present but unusable fails, with the reason."""
+    if request.node.get_closest_marker("gpu") is not None:
+        reason = gpu_state()[1]
+        if reason is not None:
+            pytest.fail(f"a GPU is present but unusable: {reason}", pytrace=False)
 
 
 @pytest.fixture
