@@ -132,8 +132,7 @@ def bench_sgemm(cupy, _cuda, torch, reps):
         scale = float(cupy.abs(ref).max())
         for prec in ("fp32", "tf32", "bf16"):
             def ours():
-                _cuda.sgemm(a.data.ptr, b.data.ptr, c.data.ptr, m, n, k, ta, False, 1.0, 0.0,
-                            m if ta else k, n, n, stream(), prec)
+                _cuda.sgemm(a, b, c, ta, False, 1.0, 0.0, prec, stream())
             t_ours = gpu_time(ours, cupy, reps)
             err = float(cupy.abs(c - ref).max()) / scale
             t_ref, peer = None, ""

@@ -22,31 +22,67 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
 // The error of the launches just made (and clears the sticky-free launch error state).
 inline cudaError_t last_error() { return cudaGetLastError(); }
 
-#define NNF_CUDA_TRY(expr)                      \
-  do {                                          \
-    cudaError_t nnf_err_ = (expr);              \
-    if (nnf_err_ != cudaSuccess) return nnf_err_; \
+// Returns the error of a runtime call from the enclosing launcher. A failed call also records
+// itself as the runtime's "last error"; it is cleared here, so the next, unrelated launch does
+// not report it again through cudaGetLastError().
+#define NNF_CUDA_TRY(expr)               \
+  do {                                   \
+    cudaError_t nnf_err_ = (expr);       \
+    if (nnf_err_ != cudaSuccess) {       \
+      cudaGetLastError();                \
+      return nnf_err_;                   \
+    }                                    \
   } while (0)
 
-// act(v) with the CPU kernels' formulas (precise expf/tanhf: no fast math).
-__device__ __forceinline__ float apply_act(int act, float v) {
+// Activations, with the CPU kernels' formulas (precise expf/tanhf: no fast math) and their
+// NaN behaviour, which differs between the two CPU entry points and is matched here:
+//  * elementwise_act: activation_forward (cpu: `x > 0 ? x : 0`, so ReLU maps NaN to 0);
+//  * epilogue_act: the GEMM / convolution epilogue (cpu: max(0, x) micro-kernels and the
+//    generic `x > 0 ? x : (x != x ? x : 0)`, so ReLU keeps NaN).
+__device__ __forceinline__ float sigmoid_act(float v) { return 1.f / (1.f + expf(-v)); }
+
+__device__ __forceinline__ float elementwise_act(int act, float v) {
   switch (act) {
     case 1: return v > 0.f ? v : 0.f;
-    case 2: return 1.f / (1.f + expf(-v));
+    case 2: return sigmoid_act(v);
     case 3: return tanhf(v);
     default: return v;
   }
 }
 
-// act'(.) through the forward output y.
-__device__ __forceinline__ float act_grad_from_y(int act, float y) {
+__device__ __forceinline__ float epilogue_act(int act, float v) {
   switch (act) {
-    case 1: return y > 0.f ? 1.f : 0.f;
-    case 2: return y * (1.f - y);
-    case 3: return 1.f - y * y;
-    default: return 1.f;
+    case 1: return v < 0.f ? 0.f : v;  // NaN fails the test and passes through
+    case 2: return sigmoid_act(v);
+    case 3: return tanhf(v);
+    default: return v;
   }
 }
+
+// dx = dy * act'(.) through the forward output y. ReLU selects (y > 0 ? dy : 0) as the CPU
+// does: a multiply by 0 would turn an infinite dy into NaN.
+__device__ __forceinline__ float act_backward(int act, float y, float dy) {
+  switch (act) {
+    case 1: return y > 0.f ? dy : 0.f;
+    case 2: return dy * (y * (1.f - y));
+    case 3: return dy * (1.f - y * y);
+    default: return dy;
+  }
+}
+
+// One warp per row (softmax, losses): rows strided over a grid of kThreads-thread blocks.
+constexpr int kWarpsPerBlock = kThreads / 32;
+
+inline unsigned grid_rows(int64_t rows) {
+  int64_t b = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  if (b < 1) b = 1;
+  if (b > 65536) b = 65536;
+  return static_cast<unsigned>(b);
+}
+
+#define NNF_WARP_ROW_LOOP(row, rows)                                                          \
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;   \
+       row < (rows); row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock)
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

@@ -70,35 +70,19 @@ int64_t col_bytes_per_image(const Conv2DShape& s) {
   return s.OH * s.OW * s.KH * s.KW * s.C * static_cast<int64_t>(sizeof(float));
 }
 
-constexpr size_t kDefaultWorkspaceLimit = size_t(256) << 20;
-
-// Scratch for im2col rows: the caller's buffer, or one taken from the stream-ordered allocator.
+// Scratch for im2col rows: the caller's workspace (from CuPy's memory pool, so an
+// out-of-memory is retried after CuPy frees its cache). Nothing is allocated here.
 struct Scratch {
   float* ptr = nullptr;
   int64_t images = 0;  // whole images of cols that fit
-  bool owned = false;
-  cudaStream_t stream = nullptr;
-  cudaError_t init(const Conv2DShape& s, void* ws, size_t ws_bytes, cudaStream_t st) {
-    stream = st;
+  cudaError_t init(const Conv2DShape& s, void* ws, size_t ws_bytes) {
     const int64_t per = col_bytes_per_image(s);
     if (per == 0) { images = s.N; return cudaSuccess; }
-    if (ws == nullptr) {
-      ws_bytes = conv2d_workspace_bytes(s, kDefaultWorkspaceLimit);
-      NNF_CUDA_TRY(cudaMallocAsync(&ws, ws_bytes, st));
-      owned = true;
-    }
     ptr = static_cast<float*>(ws);
-    images = static_cast<int64_t>(ws_bytes) / per;
+    images = ws == nullptr ? 0 : static_cast<int64_t>(ws_bytes) / per;
     if (images < 1) return cudaErrorInvalidValue;  // the bindings check the size first
     if (images > s.N) images = s.N;
     return cudaSuccess;
-  }
-  cudaError_t release(cudaError_t prev) {
-    if (owned && ptr != nullptr) {
-      cudaError_t e = cudaFreeAsync(ptr, stream);
-      if (prev == cudaSuccess) prev = e;
-    }
-    return prev;
   }
 };
 
@@ -139,7 +123,7 @@ cudaError_t conv2d_forward(const float* x, const float* w, const float* bias, Ac
     return sgemm(false, false, s.N * s.H * s.W, s.F, s.C, 1.f, x, s.C, w, s.F, 0.f, y, s.F, bias,
                  act, prec, st);
   Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes, st));
+  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
   cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
   for (int64_t n0 = 0; n0 < s.N && e == cudaSuccess; n0 += sc.images) {
@@ -149,7 +133,7 @@ cudaError_t conv2d_forward(const float* x, const float* w, const float* bias, Ac
     e = sgemm(false, false, (n1 - n0) * rows_per_image, s.F, K, 1.f, sc.ptr, K, w, s.F, 0.f,
               y + n0 * rows_per_image * s.F, s.F, bias, act, prec, st);
   }
-  return sc.release(e);
+  return e;
 }
 
 cudaError_t conv2d_backward_input(const float* dy, const float* w, float* dx,
@@ -161,7 +145,7 @@ cudaError_t conv2d_backward_input(const float* dy, const float* w, float* dx,
     return sgemm(false, true, s.N * s.H * s.W, s.C, s.F, 1.f, dy, s.F, w, s.F, 0.f, dx, s.C,
                  nullptr, Act::Linear, prec, st);
   Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes, st));
+  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
   cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
   for (int64_t n0 = 0; n0 < s.N; n0 += sc.images) {
@@ -174,20 +158,22 @@ cudaError_t conv2d_backward_input(const float* dy, const float* w, float* dx,
     e = col2im_nhwc(sc.ptr, dx, s, n0, n1, st);
     if (e != cudaSuccess) break;
   }
-  return sc.release(e);
+  return e;
 }
 
 cudaError_t conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
                                    const Conv2DShape& s, Precision prec, void* ws,
                                    size_t ws_bytes, cudaStream_t st) {
   const int64_t K = s.KH * s.KW * s.C;
-  if (db != nullptr) NNF_CUDA_TRY(bias_grad(dy, db, s.N * s.OH * s.OW, s.F, st));
+  // db first: its partial sums may use the workspace, which im2col reuses afterwards (both are
+  // ordered on the stream).
+  if (db != nullptr) NNF_CUDA_TRY(bias_grad(dy, db, s.N * s.OH * s.OW, s.F, ws, ws_bytes, st));
   if (K == 0 || s.F == 0) return cudaSuccess;
   if (s.N == 0 || is_pointwise(s))  // dw (C x F) = x^T (C x NHW) @ dy (NHW x F); N == 0: zeros
     return sgemm(true, false, K, s.F, s.N * s.OH * s.OW, 1.f, x, s.C, dy, s.F, 0.f, dw, s.F,
                  nullptr, Act::Linear, prec, st);
   Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes, st));
+  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
   cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
   for (int64_t n0 = 0; n0 < s.N; n0 += sc.images) {
@@ -200,7 +186,7 @@ cudaError_t conv2d_backward_filter(const float* x, const float* dy, float* dw, f
               Act::Linear, prec, st);
     if (e != cudaSuccess) break;
   }
-  return sc.release(e);
+  return e;
 }
 
 }  // namespace cuda

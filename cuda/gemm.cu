@@ -12,7 +12,11 @@
 //    memory, rows padded so the fragment loads are bank-conflict free; accumulation is FP32.
 // Transposes are handled by the global->shared staging (coalesced for either layout), so both
 // kernels take any leading dimension and alignment. The epilogue applies alpha, beta, bias and
-// the activation in the single pass that writes C.
+// the activation in the single pass that writes C. alpha == 0 or K == 0 reads neither A nor B
+// (gemm_scale: C = beta*C + bias, act), as on the CPU, so NaN in A or B cannot leak into C.
+//
+// Grid: blockIdx.x walks the N tiles (up to 2^31 - 1 of them), blockIdx.y the M tiles; M above
+// 65535 tiles is launched in slices of 65535 tiles (A and C offset), so neither size is capped.
 #include <cuda_bf16.h>
 
 #include <atomic>
@@ -41,7 +45,7 @@ __device__ __forceinline__ void store_c(const GemmParams& p, int64_t r, int64_t 
     float v = p.alpha * acc;
     if (p.beta != 0.f) v += p.beta * *dst;
     if (p.bias != nullptr) v += p.bias[c];
-    *dst = apply_act(p.act, v);
+    *dst = epilogue_act(p.act, v);
   }
 }
 
@@ -53,6 +57,18 @@ __device__ __forceinline__ float load_a(const GemmParams& p, int64_t m, int64_t 
 __device__ __forceinline__ float load_b(const GemmParams& p, int64_t k, int64_t n) {
   if (n >= p.N || k >= p.K) return 0.f;
   return p.tb ? p.B[n * p.ldb + k] : p.B[k * p.ldb + n];
+}
+
+// alpha == 0 or K == 0: C = beta*C (C not read when beta == 0) + bias, then act; A, B unread.
+__global__ void gemm_scale(GemmParams p) {
+  const int64_t total = p.M * p.N;
+  NNF_GRID_LOOP(i, total) {
+    const int64_t r = i / p.N, c = i % p.N;
+    float* dst = p.C + r * p.ldc + c;
+    float v = p.beta == 0.f ? 0.f : p.beta * *dst;
+    if (p.bias != nullptr) v += p.bias[c];
+    *dst = epilogue_act(p.act, v);
+  }
 }
 
 // ---- FP32 SIMT kernel ------------------------------------------------------------------------
@@ -70,8 +86,8 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
 
   const int tid = threadIdx.x;
   const int tx = tid % 16, ty = tid / 16;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * BN;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[A_PER], rb[B_PER];
   // Thread -> element maps: consecutive threads walk the contiguous dimension of each layout.
@@ -186,6 +202,27 @@ __device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, const uint
 }
 #endif
 
+// Register budget (ptxas -v, CUDA 13.0, -O3; 256 threads per block, 64K registers per SM):
+//   kernel              sm_80            sm_90                     blocks/SM (register-bound)
+//   sgemm_simt<64,64>   64               62                        4
+//   sgemm_simt<128,128> 141              148                       1
+//   gemm_tc<TF32>       188              192                       1
+//   gemm_tc<BF16>       254              255 + 12 B spill          1
+// Where the BF16 registers go: 64 accumulators, 2 x 16 floats of register prefetch (PER = 16
+// per operand at BK = 32), 12 fragment words, addresses. One block (8 warps) per SM leaves the
+// double buffer to hide global latency alone. Not yet timed (no GPU has run this code); the plan
+// for the first device run, each change kept only if benchmarks/gpu.py's sgemm table improves:
+//   1. measure: the sgemm table (FP32/TF32/BF16 vs cuBLAS) and Nsight Compute on gemm_tc<2> at
+//      4096^3: achieved occupancy, local-memory (spill) traffic, tensor-pipe activity, stall
+//      reasons (long scoreboard = global latency, mio throttle = shared-memory bandwidth);
+//   2. BF16: keep the prefetch packed as bf16x2 (round at load time instead of at the shared
+//      store; same rounding), 16 registers fewer, which removes the sm_90 spill;
+//   3. cp.async (sm_80+) multi-stage global->shared copies instead of register prefetch: frees
+//      the 16-32 prefetch registers of every variant, so __launch_bounds__(256, 2) can give two
+//      blocks per SM without spilling; ldmatrix for the fragment loads.
+// Hypotheses to confirm or drop with those numbers: 2 matters only where the spill shows in the
+// local-memory traffic (sm_90 BF16); 3 is the larger step for big K, as in CUTLASS's multistage
+// 128x128x32 kernels.
 template <int PREC>  // 1: TF32, 2: BF16
 __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -204,8 +241,8 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   const int warp = tid / 32, lane = tid % 32;
   const int wm = warp / 4, wn = warp % 4;  // warp tile: rows wm*64.., columns wn*32..
   const int g = lane / 4, t = lane % 4;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * BN;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[PER], rb[PER];
   auto a_coord = [&](int i, int& m, int& k) {
@@ -367,29 +404,39 @@ cudaError_t sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
     cudaError_t e = cudaGetDevice(&dev);
     return e != cudaSuccess ? e : cudaErrorNoDevice;
   }
+  if (K == 0 || alpha == 0.f) {
+    gemm_scale<<<grid_for(M * N), kThreads, 0, stream>>>(p);
+    return last_error();
+  }
   const int cc = info->cc.load();
   const int sms = info->sms.load();
-  if (prec != Precision::FP32 && cc >= 80) {
-    const int64_t gx = ceil_div(M, 128), gy = ceil_div(N, 128);
-    if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidConfiguration;
-    dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-    if (prec == Precision::TF32)
-      gemm_tc<1><<<grid, 256, 0, stream>>>(p);
+  // Tile: 128x128 on tensor cores; for FP32 128x128 when that gives every SM at least two
+  // blocks, else 64x64.
+  const bool tc = prec != Precision::FP32 && cc >= 80;
+  const bool big = tc || ceil_div(M, 128) * ceil_div(N, 128) >= 2 * static_cast<int64_t>(sms);
+  const int tile = big ? 128 : 64;
+  const int64_t tiles_n = ceil_div(N, tile), tiles_m = ceil_div(M, tile);
+  if (tiles_n > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  constexpr int64_t kMaxTilesY = 65535;
+  for (int64_t t0 = 0; t0 < tiles_m; t0 += kMaxTilesY) {
+    const int64_t ty = tiles_m - t0 < kMaxTilesY ? tiles_m - t0 : kMaxTilesY;
+    const int64_t m_off = t0 * tile;
+    GemmParams q = p;
+    q.M = M - m_off < ty * tile ? M - m_off : ty * tile;
+    q.A = trans_a ? A + m_off : A + m_off * lda;  // op(A) rows m_off.. of a (K x M) or (M x K) A
+    q.C = C + m_off * ldc;
+    const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(ty));
+    if (tc && prec == Precision::TF32)
+      gemm_tc<1><<<grid, 256, 0, stream>>>(q);
+    else if (tc)
+      gemm_tc<2><<<grid, 256, 0, stream>>>(q);
+    else if (big)
+      sgemm_simt<128, 128><<<grid, 256, 0, stream>>>(q);
     else
-      gemm_tc<2><<<grid, 256, 0, stream>>>(p);
-    return cudaGetLastError();
+      sgemm_simt<64, 64><<<grid, 256, 0, stream>>>(q);
+    NNF_CUDA_TRY(last_error());
   }
-  // 128x128 tiles when they give every SM at least two blocks, else 64x64.
-  const bool big = ceil_div(M, 128) * ceil_div(N, 128) >= 2 * static_cast<int64_t>(sms);
-  const int bm = big ? 128 : 64;
-  const int64_t gx = ceil_div(M, bm), gy = ceil_div(N, bm);
-  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidConfiguration;
-  dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-  if (big)
-    sgemm_simt<128, 128><<<grid, 256, 0, stream>>>(p);
-  else
-    sgemm_simt<64, 64><<<grid, 256, 0, stream>>>(p);
-  return cudaGetLastError();
+  return cudaSuccess;
 }
 
 }  // namespace cuda

@@ -3,9 +3,11 @@
 //
 // Every launcher works on raw device pointers with explicit sizes, enqueues its kernels on
 // `stream` and returns the first CUDA error (cudaSuccess when all launches succeeded). Semantics
-// are exactly those of the CPU kernels declared in cpp/include/nnforge/*.h; the bindings have
-// validated every size before a launcher runs. Scratch memory, where needed, is either the
-// caller's workspace (ws, ws_bytes) or, when ws is null, taken with cudaMallocAsync on the stream.
+// are exactly those of the CPU kernels declared in cpp/include/nnforge/*.h; the bindings
+// (cuda/bind/) have validated every array before a launcher runs. Scratch memory, where needed,
+// is the caller's workspace (ws, ws_bytes; sized by the *_workspace_bytes functions): nothing
+// here allocates, so all device memory comes from CuPy's pool. Files: gemm.cu, activation.cu,
+// conv.cu (im2col, col2im, conv2d), pool.cu, loss.cu, optim.cu, one per family as in cpp/src.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -35,7 +37,7 @@ cudaError_t sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 // True when `prec` would run on tensor cores on the current device.
 bool tensor_cores_used(Precision prec);
 
-// ---- activation.h ----
+// ---- activation.h ---- (activation.cu)
 cudaError_t activation_forward(Act act, const float* x, float* y, int64_t n, cudaStream_t s);
 cudaError_t activation_backward(Act act, const float* y, const float* dy, float* dx, int64_t n,
                                 cudaStream_t s);
@@ -43,8 +45,11 @@ cudaError_t softmax_forward(const float* x, float* y, int64_t rows, int64_t cols
 cudaError_t softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
                              int64_t cols, cudaStream_t s);
 cudaError_t bias_add(float* y, const float* bias, int64_t rows, int64_t cols, cudaStream_t s);
-// Deterministic: a fixed two-pass reduction (its order depends only on rows and cols).
-cudaError_t bias_grad(const float* dy, float* db, int64_t rows, int64_t cols, cudaStream_t s);
+// Deterministic: a fixed two-pass reduction (its order depends only on rows and cols). Above
+// 1024 rows the partial sums need bias_grad_workspace_bytes(rows, cols) bytes of ws.
+size_t bias_grad_workspace_bytes(int64_t rows, int64_t cols);
+cudaError_t bias_grad(const float* dy, float* db, int64_t rows, int64_t cols, void* ws,
+                      size_t ws_bytes, cudaStream_t s);
 
 // ---- im2col.h ----
 cudaError_t im2col_nhwc(const float* x, float* cols, const Conv2DShape& sh, int64_t n0,
@@ -53,6 +58,8 @@ cudaError_t col2im_nhwc(const float* cols, float* dx, const Conv2DShape& sh, int
                         int64_t n1, cudaStream_t s);
 // Bytes of scratch the convolution launchers need when they may use at most `limit` bytes:
 // whole images of im2col rows (at least one image), 0 for a 1x1/stride-1/unpadded convolution.
+// conv2d_backward_filter with db also needs bias_grad_workspace_bytes(N*OH*OW, F) (the same
+// buffer serves both, one after the other).
 size_t conv2d_workspace_bytes(const Conv2DShape& sh, size_t limit);
 cudaError_t conv2d_forward(const float* x, const float* w, const float* bias, Act act, float* y,
                            const Conv2DShape& sh, Precision prec, void* ws, size_t ws_bytes,
@@ -64,7 +71,8 @@ cudaError_t conv2d_backward_filter(const float* x, const float* dy, float* dw, f
                                    const Conv2DShape& sh, Precision prec, void* ws,
                                    size_t ws_bytes, cudaStream_t s);
 
-// ---- pool.h ----
+// ---- pool.h ---- (max_pool2d_backward gathers through the window geometry in sh: it is
+// deterministic, and argmax values that name no element of their window are ignored)
 cudaError_t max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& sh,
                                cudaStream_t s);
 cudaError_t max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx,

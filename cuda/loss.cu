@@ -10,26 +10,21 @@ namespace cuda {
 namespace {
 
 constexpr float kEps = 1e-7f;
-constexpr int kWarpsPerBlock = kThreads / 32;
+constexpr float kOneMinusEps = 1.f - 1e-7f;
 
-inline unsigned grid_rows(int64_t rows) {
-  int64_t b = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
-  if (b < 1) b = 1;
-  if (b > 65536) b = 65536;
-  return static_cast<unsigned>(b);
+// clip(q, eps, 1 - eps) by compare and select, as the CPU does: a NaN q stays NaN (fminf/fmaxf
+// would return the bound and hide it), so a NaN prediction gives a NaN loss on both devices.
+__device__ __forceinline__ float clip_p(float q) {
+  return q < kEps ? kEps : (q > kOneMinusEps ? kOneMinusEps : q);
 }
-
-#define NNF_WARP_ROW_LOOP(row, rows)                                                          \
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;   \
-       row < (rows); row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock)
-
-__device__ __forceinline__ float clip_p(float q) { return fminf(fmaxf(q, kEps), 1.f - kEps); }
 // Where the clip is inactive its derivative is 1, elsewhere 0 (tf.clip_by_value's gradient).
-__device__ __forceinline__ bool unclipped(float q) { return q >= kEps && q <= 1.f - kEps; }
+__device__ __forceinline__ bool unclipped(float q) { return q >= kEps && q <= kOneMinusEps; }
 
-// Probabilities: p = clip(y / S), S = row sum; loss = -sum t log p.
-// d loss / d y_k = sum_j(u_j t_j) / S - u_k t_k / (p_k S)   (u: clip inactive).
-// Logits: loss = sum t (lse - z); grad = softmax(z) sum(t) - t.
+// Probabilities: p = clip(y / S), S = row sum; loss = -sum t log p (terms with t == 0 skipped).
+// d loss / d y_k = sum_j(u_j t_j) / S - u_k t_k / (p_k S)   (u: clip inactive and t != 0).
+// Logits, everything relative to the row maximum m (no m + log(se) that is subtracted again,
+// which loses ~1e-3 relative at logits ~1e3): loss = sum(t) log(se) - sum t (z - m), with
+// se = sum exp(z - m); grad = softmax(z) sum(t) - t.
 __global__ void cce_kernel(const float* y_true, const float* y_pred, float* losses, float* grad,
                            int64_t N, int64_t C, bool from_logits, float scale) {
   const int lane = threadIdx.x % 32;
@@ -40,18 +35,17 @@ __global__ void cce_kernel(const float* y_true, const float* y_pred, float* loss
       float mx = -INFINITY;
       for (int64_t c = lane; c < C; c += 32) mx = fmaxf(mx, y[c]);
       mx = warp_max(mx);
-      float se = 0.f, ts = 0.f;
+      float se = 0.f, ts = 0.f, tz = 0.f;
       for (int64_t c = lane; c < C; c += 32) {
-        se += expf(y[c] - mx);
+        const float z = y[c] - mx;
+        se += expf(z);
         ts += t[c];
+        tz += t[c] * z;
       }
       se = warp_sum(se);
       ts = warp_sum(ts);
-      const float lse = mx + logf(se);
-      float l = 0.f;
-      for (int64_t c = lane; c < C; c += 32) l += t[c] * (lse - y[c]);
-      l = warp_sum(l);
-      if (lane == 0) losses[row] = l;
+      tz = warp_sum(tz);
+      if (lane == 0) losses[row] = ts * logf(se) - tz;
       if (grad != nullptr) {
         float* gr = grad + row * C;
         for (int64_t c = lane; c < C; c += 32)
@@ -64,8 +58,10 @@ __global__ void cce_kernel(const float* y_true, const float* y_pred, float* loss
       float l = 0.f, tu = 0.f;
       for (int64_t c = lane; c < C; c += 32) {
         const float q = y[c] / S;
-        l -= t[c] * logf(clip_p(q));
-        if (unclipped(q)) tu += t[c];
+        if (t[c] != 0.f) {
+          l -= t[c] * logf(clip_p(q));
+          if (unclipped(q)) tu += t[c];
+        }
       }
       l = warp_sum(l);
       tu = warp_sum(tu);
@@ -74,7 +70,7 @@ __global__ void cce_kernel(const float* y_true, const float* y_pred, float* loss
         float* gr = grad + row * C;
         for (int64_t c = lane; c < C; c += 32) {
           const float q = y[c] / S;
-          const float own = unclipped(q) ? t[c] / (clip_p(q) * S) : 0.f;
+          const float own = (unclipped(q) && t[c] != 0.f) ? t[c] / (clip_p(q) * S) : 0.f;
           gr[c] = scale * (tu / S - own);
         }
       }
@@ -101,7 +97,7 @@ __global__ void scce_kernel(const int64_t* labels, const float* y_pred, float* l
       float se = 0.f;
       for (int64_t c = lane; c < C; c += 32) se += expf(y[c] - mx);
       se = warp_sum(se);
-      if (lane == 0) losses[row] = mx + logf(se) - y[lab];
+      if (lane == 0) losses[row] = logf(se) - (y[lab] - mx);
       if (grad != nullptr) {
         float* gr = grad + row * C;
         for (int64_t c = lane; c < C; c += 32)
@@ -137,7 +133,7 @@ __global__ void bce_kernel(const float* y_true, const float* y_pred, float* loss
     for (int64_t d = lane; d < D; d += 32) {
       const float ti = t[d], yi = y[d];
       if (from_logits) {
-        l += fmaxf(yi, 0.f) - yi * ti + log1pf(expf(-fabsf(yi)));
+        l += (yi < 0.f ? 0.f : yi) - yi * ti + log1pf(expf(-fabsf(yi)));  // NaN stays NaN
         if (gr) gr[d] = gscale * (1.f / (1.f + expf(-yi)) - ti);
       } else {
         const float p = clip_p(yi);

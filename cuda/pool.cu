@@ -1,9 +1,10 @@
 // 2-D max and average pooling on NHWC tensors, with the semantics of cpp/include/nnforge/pool.h:
 // explicit top/left padding, bottom/right implied by OH, OW; padding never wins a max and is
 // never counted by the average. Forward: one thread per output element (channels fastest, so
-// reads and writes are coalesced). Average backward is a gather (no atomics); max backward
-// scatters through argmax with atomicAdd into a zeroed dx (the CPU signature carries no window
-// geometry to gather with).
+// reads and writes are coalesced). Both backward kernels are gathers, one thread per dx element
+// summing over the windows that contain it in ascending (oh, ow) order: no atomics, no zero-fill,
+// and the result is bitwise reproducible. For max pooling that order is the CPU's scatter order
+// (cpp/src/pool.cpp adds dy[k] for ascending k), so the sums even round the same way.
 #include "common.cuh"
 
 namespace nnforge {
@@ -39,17 +40,6 @@ __global__ void max_fwd_kernel(const float* __restrict__ x, float* __restrict__ 
     }
     y[i] = best;
     if (argmax != nullptr) argmax[i] = static_cast<int32_t>(idx);
-  }
-}
-
-__global__ void max_bwd_kernel(const float* __restrict__ dy, const int32_t* __restrict__ argmax,
-                               float* __restrict__ dx, Pool2DShape s, int64_t total) {
-  const int64_t image = s.H * s.W * s.C;
-  const int64_t per_out = s.OH * s.OW * s.C;
-  NNF_GRID_LOOP(i, total) {
-    const int64_t a = argmax[i];
-    if (a < 0 || a >= image) continue;  // no winner (all padding) or a corrupt index
-    atomicAdd(dx + (i / per_out) * image + a, dy[i]);
   }
 }
 
@@ -91,6 +81,26 @@ __device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+// The windows (oh in [lo_h, hi_h], ow in [lo_w, hi_w]) whose span contains input (ih, iw):
+// oh*SH - pad_top <= ih <= oh*SH - pad_top + KH - 1, clamped to the output.
+struct WindowRange {
+  int64_t oh_lo, oh_hi, ow_lo, ow_hi;
+};
+
+__device__ __forceinline__ WindowRange windows_containing(const Pool2DShape& s, int64_t ih,
+                                                          int64_t iw) {
+  WindowRange r;
+  r.oh_lo = floor_div(ih + s.pad_top - s.KH, s.SH) + 1;
+  r.oh_hi = floor_div(ih + s.pad_top, s.SH);
+  r.ow_lo = floor_div(iw + s.pad_left - s.KW, s.SW) + 1;
+  r.ow_hi = floor_div(iw + s.pad_left, s.SW);
+  if (r.oh_lo < 0) r.oh_lo = 0;
+  if (r.ow_lo < 0) r.ow_lo = 0;
+  if (r.oh_hi >= s.OH) r.oh_hi = s.OH - 1;
+  if (r.ow_hi >= s.OW) r.ow_hi = s.OW - 1;
+  return r;
+}
+
 // dx[n, ih, iw, c] = sum over windows (oh, ow) containing (ih, iw) of dy / count(oh, ow).
 __global__ void avg_bwd_kernel(const float* __restrict__ dy, float* __restrict__ dx,
                                Pool2DShape s, int64_t total) {
@@ -100,20 +110,34 @@ __global__ void avg_bwd_kernel(const float* __restrict__ dy, float* __restrict__
     const int64_t iw = t % s.W; t /= s.W;
     const int64_t ih = t % s.H;
     const int64_t n = t / s.H;
-    // oh*SH - pt <= ih <= oh*SH - pt + KH - 1
-    int64_t oh_lo = floor_div(ih + s.pad_top - s.KH, s.SH) + 1;
-    int64_t oh_hi = floor_div(ih + s.pad_top, s.SH);
-    int64_t ow_lo = floor_div(iw + s.pad_left - s.KW, s.SW) + 1;
-    int64_t ow_hi = floor_div(iw + s.pad_left, s.SW);
-    if (oh_lo < 0) oh_lo = 0;
-    if (ow_lo < 0) ow_lo = 0;
-    if (oh_hi >= s.OH) oh_hi = s.OH - 1;
-    if (ow_hi >= s.OW) ow_hi = s.OW - 1;
+    const WindowRange r = windows_containing(s, ih, iw);
     float acc = 0.f;
-    for (int64_t oh = oh_lo; oh <= oh_hi; ++oh)
-      for (int64_t ow = ow_lo; ow <= ow_hi; ++ow) {
+    for (int64_t oh = r.oh_lo; oh <= r.oh_hi; ++oh)
+      for (int64_t ow = r.ow_lo; ow <= r.ow_hi; ++ow) {
         const int64_t cnt = window_count(s, oh, ow);
         if (cnt > 0) acc += dy[((n * s.OH + oh) * s.OW + ow) * s.C + c] / static_cast<float>(cnt);
+      }
+    dx[i] = acc;
+  }
+}
+
+// dx[n, ih, iw, c] = sum of dy over the windows containing (ih, iw) whose argmax names it.
+// An argmax that names no element of its window (corrupt input) is simply never matched.
+__global__ void max_bwd_kernel(const float* __restrict__ dy, const int32_t* __restrict__ argmax,
+                               float* __restrict__ dx, Pool2DShape s, int64_t total) {
+  NNF_GRID_LOOP(i, total) {
+    int64_t t = i;
+    const int64_t c = t % s.C; t /= s.C;
+    const int64_t iw = t % s.W; t /= s.W;
+    const int64_t ih = t % s.H;
+    const int64_t n = t / s.H;
+    const int64_t self = (ih * s.W + iw) * s.C + c;  // this element's index within its image
+    const WindowRange r = windows_containing(s, ih, iw);
+    float acc = 0.f;
+    for (int64_t oh = r.oh_lo; oh <= r.oh_hi; ++oh)
+      for (int64_t ow = r.ow_lo; ow <= r.ow_hi; ++ow) {
+        const int64_t o = ((n * s.OH + oh) * s.OW + ow) * s.C + c;
+        if (argmax[o] == self) acc += dy[o];
       }
     dx[i] = acc;
   }
@@ -131,10 +155,7 @@ cudaError_t max_pool2d_forward(const float* x, float* y, int32_t* argmax, const 
 
 cudaError_t max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx,
                                 const Pool2DShape& s, cudaStream_t st) {
-  const int64_t nx = s.N * s.H * s.W * s.C;
-  if (nx == 0) return cudaSuccess;
-  NNF_CUDA_TRY(cudaMemsetAsync(dx, 0, static_cast<size_t>(nx) * sizeof(float), st));
-  const int64_t total = s.N * s.OH * s.OW * s.C;
+  const int64_t total = s.N * s.H * s.W * s.C;
   if (total == 0) return cudaSuccess;
   max_bwd_kernel<<<grid_for(total), kThreads, 0, st>>>(dy, argmax, dx, s, total);
   return last_error();

@@ -1,7 +1,6 @@
-// Activations, softmax, bias add / bias gradient and optimizer updates on the GPU, with the
-// semantics of cpp/include/nnforge/activation.h and optim.h. Element-wise kernels use 64-bit
-// grid-stride loops; row-wise ones give each row to one warp.
-#include <cmath>
+// Activations, softmax, bias add and bias gradient on the GPU, with the semantics of
+// cpp/include/nnforge/activation.h (the CPU twin is cpp/src/activation.cpp). Element-wise kernels
+// use 64-bit grid-stride loops; row-wise ones give each row to one warp.
 
 #include "common.cuh"
 
@@ -11,26 +10,12 @@ namespace cuda {
 namespace {
 
 __global__ void act_fwd_kernel(int act, const float* x, float* y, int64_t n) {
-  NNF_GRID_LOOP(i, n) { y[i] = apply_act(act, x[i]); }
+  NNF_GRID_LOOP(i, n) { y[i] = elementwise_act(act, x[i]); }
 }
 
 __global__ void act_bwd_kernel(int act, const float* y, const float* dy, float* dx, int64_t n) {
-  NNF_GRID_LOOP(i, n) { dx[i] = dy[i] * act_grad_from_y(act, y[i]); }
+  NNF_GRID_LOOP(i, n) { dx[i] = act_backward(act, y[i], dy[i]); }
 }
-
-constexpr int kWarpsPerBlock = kThreads / 32;
-
-inline unsigned grid_rows(int64_t rows) {
-  int64_t b = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
-  if (b < 1) b = 1;
-  if (b > 65536) b = 65536;
-  return static_cast<unsigned>(b);
-}
-
-// One warp per row, rows strided over the grid.
-#define NNF_WARP_ROW_LOOP(row, rows)                                                          \
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;   \
-       row < (rows); row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock)
 
 __global__ void softmax_fwd_kernel(const float* x, float* y, int64_t rows, int64_t cols) {
   const int lane = threadIdx.x % 32;
@@ -98,35 +83,13 @@ __global__ void bias_grad_final(const float* partial, float* db, int64_t splits,
   }
 }
 
-__global__ void sgd_kernel(float* p, const float* g, float* vel, int64_t n, float lr,
-                           float momentum, bool nesterov) {
-  NNF_GRID_LOOP(i, n) {
-    const float gi = g[i];
-    if (vel == nullptr) {
-      p[i] -= lr * gi;
-    } else {
-      const float v = momentum * vel[i] - lr * gi;
-      vel[i] = v;
-      p[i] += nesterov ? momentum * v - lr * gi : v;
-    }
-  }
-}
-
-__global__ void adam_kernel(float* p, const float* g, float* m, float* v, float* vhat, int64_t n,
-                            float alpha, float one_minus_b1, float one_minus_b2, float eps) {
-  NNF_GRID_LOOP(i, n) {
-    const float gi = g[i];
-    float mi = m[i], vi = v[i];
-    mi += (gi - mi) * one_minus_b1;
-    vi += (gi * gi - vi) * one_minus_b2;
-    m[i] = mi;
-    v[i] = vi;
-    if (vhat != nullptr) {
-      vi = fmaxf(vhat[i], vi);
-      vhat[i] = vi;
-    }
-    p[i] -= alpha * mi / (sqrtf(vi) + eps);
-  }
+// Splits of about 1024 rows, at most 1024 of them: the order of the sums depends only on the
+// shape, so the result is deterministic.
+int64_t bias_grad_splits(int64_t rows) {
+  int64_t splits = (rows + 1023) / 1024;
+  if (splits < 1) splits = 1;
+  if (splits > 1024) splits = 1024;
+  return splits;
 }
 
 }  // namespace
@@ -164,13 +127,16 @@ cudaError_t bias_add(float* y, const float* bias, int64_t rows, int64_t cols, cu
   return last_error();
 }
 
-cudaError_t bias_grad(const float* dy, float* db, int64_t rows, int64_t cols, cudaStream_t s) {
+
+size_t bias_grad_workspace_bytes(int64_t rows, int64_t cols) {
+  const int64_t splits = bias_grad_splits(rows);
+  return splits == 1 ? 0 : static_cast<size_t>(splits * cols) * sizeof(float);
+}
+
+cudaError_t bias_grad(const float* dy, float* db, int64_t rows, int64_t cols, void* ws,
+                      size_t ws_bytes, cudaStream_t s) {
   if (cols == 0) return cudaSuccess;
-  // About 1024 rows per split, at most 1024 splits: the order of the sums depends only on the
-  // shape, so the result is deterministic.
-  int64_t splits = (rows + 1023) / 1024;
-  if (splits < 1) splits = 1;
-  if (splits > 1024) splits = 1024;
+  const int64_t splits = bias_grad_splits(rows);
   const int64_t chunk = rows > 0 ? (rows + splits - 1) / splits : 1;
   const int64_t col_blocks = (cols + 31) / 32;
   if (col_blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
@@ -179,37 +145,13 @@ cudaError_t bias_grad(const float* dy, float* db, int64_t rows, int64_t cols, cu
     bias_grad_partial<<<grid, kThreads, 0, s>>>(dy, db, rows, cols, chunk);
     return last_error();
   }
-  float* partial = nullptr;
-  NNF_CUDA_TRY(cudaMallocAsync(reinterpret_cast<void**>(&partial),
-                               static_cast<size_t>(splits * cols) * sizeof(float), s));
+  // The partial sums live in the caller's workspace (CuPy's memory pool): no allocation here.
+  if (ws == nullptr || ws_bytes < bias_grad_workspace_bytes(rows, cols))
+    return cudaErrorInvalidValue;  // the bindings check the size first
+  float* partial = static_cast<float*>(ws);
   bias_grad_partial<<<grid, kThreads, 0, s>>>(dy, partial, rows, cols, chunk);
-  cudaError_t e = last_error();
-  if (e == cudaSuccess) {
-    bias_grad_final<<<grid_for(cols), kThreads, 0, s>>>(partial, db, splits, cols);
-    e = last_error();
-  }
-  cudaError_t f = cudaFreeAsync(partial, s);
-  return e != cudaSuccess ? e : f;
-}
-
-cudaError_t sgd_update(float* p, const float* g, float* velocity, int64_t n, float lr,
-                       float momentum, bool nesterov, cudaStream_t s) {
-  if (n == 0) return cudaSuccess;
-  sgd_kernel<<<grid_for(n), kThreads, 0, s>>>(p, g, momentum == 0.f ? nullptr : velocity, n, lr,
-                                              momentum, nesterov);
-  return last_error();
-}
-
-cudaError_t adam_update(float* p, const float* g, float* m, float* v, float* vhat, int64_t n,
-                        float lr, float beta1, float beta2, float epsilon, int64_t t,
-                        cudaStream_t s) {
-  if (n == 0) return cudaSuccess;
-  const double td = static_cast<double>(t);
-  const double alpha = static_cast<double>(lr) *
-                       std::sqrt(1.0 - std::pow(static_cast<double>(beta2), td)) /
-                       (1.0 - std::pow(static_cast<double>(beta1), td));
-  adam_kernel<<<grid_for(n), kThreads, 0, s>>>(p, g, m, v, vhat, n, static_cast<float>(alpha),
-                                               1.f - beta1, 1.f - beta2, epsilon);
+  NNF_CUDA_TRY(last_error());
+  bias_grad_final<<<grid_for(cols), kThreads, 0, s>>>(partial, db, splits, cols);
   return last_error();
 }
 
