@@ -143,6 +143,13 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _xp_data(values)
+        if isinstance(sample_weight, (int, float, np.integer, np.floating)) and (
+                not hasattr(v, "ndim") or v.ndim == 0):
+            # one value weighted by a count: the loss trackers' per-batch update
+            w = float(sample_weight)
+            self.total += float(v) * w
+            self.count += w
+            return
         if sample_weight is None:
             if hasattr(v, "sum"):
                 self.total += float(v.sum())
@@ -396,6 +403,7 @@ def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
             return MeanMetricWrapper(_resolve_accuracy(loss, y_true_shape, y_pred_shape),
                                      name=identifier)
         name = _NAME_ALIASES.get(identifier, identifier)
+        name = _NAME_ALIASES.get(name, name)  # 'mae' -> 'mean_absolute_error' -> class
         if name in _CLASSES:
             m = _CLASSES[name]()
             if identifier in ("mse", "mae", "auc", "precision", "recall"):
