@@ -19,6 +19,8 @@ from .conv1d import (AveragePooling1D, AvgPool1D, Conv1D, GlobalAveragePooling1D
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .wrappers import Bidirectional, TimeDistributed
 from .conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from .op_layer import OpLayer  # noqa: F401  (ops on KerasTensors)
+from .masking import Masking
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 
