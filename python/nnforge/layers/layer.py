@@ -320,33 +320,30 @@ class Layer:
             self._clear_losses()
         _active_calls += 1
         try:
-            return self._eager_call_body(inputs, args, kwargs)
+            if not self.built:
+                self._check_input_spec(inputs)
+                self._maybe_build(inputs)
+            accepts_training, accepts_mask = _call_flags(type(self))
+            if not accepts_training:
+                kwargs.pop("training", None)
+            prev = _input_mask(inputs)
+            if accepts_mask and "mask" not in kwargs:
+                if prev is not None:
+                    kwargs["mask"] = prev
+            elif not accepts_mask:
+                kwargs.pop("mask", None)
+            elif kwargs["mask"] is not None:
+                prev = kwargs["mask"]
+            out = self.call(inputs, *args, **kwargs)
+            if not isinstance(out, Tensor) and backend.is_array(out):
+                out = Tensor(out)
+            if prev is not None or type(self).compute_mask is not Layer.compute_mask:
+                _attach_mask(out, self.compute_mask(inputs, prev))
+            if self.activity_regularizer is not None and isinstance(out, Tensor):
+                self.add_loss(self.activity_regularizer(out))
+            return out
         finally:
             _active_calls -= 1
-
-    def _eager_call_body(self, inputs, args, kwargs):
-        if not self.built:
-            self._check_input_spec(inputs)
-            self._maybe_build(inputs)
-        accepts_training, accepts_mask = _call_flags(type(self))
-        if not accepts_training:
-            kwargs.pop("training", None)
-        prev = _input_mask(inputs)
-        if accepts_mask and "mask" not in kwargs:
-            if prev is not None:
-                kwargs["mask"] = prev
-        elif not accepts_mask:
-            kwargs.pop("mask", None)
-        elif kwargs["mask"] is not None:
-            prev = kwargs["mask"]
-        out = self.call(inputs, *args, **kwargs)
-        if not isinstance(out, Tensor) and backend.is_array(out):
-            out = Tensor(out)
-        if prev is not None or type(self).compute_mask is not Layer.compute_mask:
-            _attach_mask(out, self.compute_mask(inputs, prev))
-        if self.activity_regularizer is not None and isinstance(out, Tensor):
-            self.add_loss(self.activity_regularizer(out))
-        return out
 
     def _check_input_spec(self, inputs) -> None:
         """Hook for layers to validate input rank/shape before building."""

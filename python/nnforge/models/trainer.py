@@ -63,6 +63,8 @@ def _logs_to_values(logs: dict):
 
 
 def _batch_size(x) -> int:
+    if isinstance(x, np.ndarray):
+        return int(x.shape[0])
     return int(next(a for a in flatten(x) if a is not None).shape[0])
 
 
@@ -485,7 +487,7 @@ class Trainer:
             epoch_logs = self._train_epoch(iterator, cbs, epoch)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._validate(val, validation_batch_size or batch_size,
-                                          validation_steps)
+                                          validation_steps, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             self.epochs_trained = epoch + 1
             cbs.on_epoch_end(epoch, epoch_logs)
@@ -507,12 +509,14 @@ class Trainer:
                 break
         return dict(logs)
 
-    def _validate(self, val, batch_size, steps) -> Dict[str, Any]:
+    def _validate(self, val, batch_size, steps, cbs) -> Dict[str, Any]:
+        """The validation pass of an epoch: ``evaluate`` with fit's callbacks (they see the
+        test hooks, as in Keras; the progress bar stays silent)."""
         if isinstance(val, tuple):
             vx, vy, vsw = val
             return self.evaluate(vx, vy, sample_weight=vsw, batch_size=batch_size, steps=steps,
-                                 verbose=0, return_dict=True)
-        return self.evaluate(val, steps=steps, verbose=0, return_dict=True)
+                                 verbose=0, callbacks=cbs, return_dict=True)
+        return self.evaluate(val, steps=steps, verbose=0, callbacks=cbs, return_dict=True)
 
     # -- evaluate / predict --------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size: Optional[int] = None, verbose="auto",

@@ -165,12 +165,15 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}.apply: expected Variables, got "
                                 f"{type(v).__name__}")
             gd = g.data if isinstance(g, Tensor) else g
+            vd = v.data
+            if type(gd) is type(vd) and gd.dtype == vd.dtype and gd.shape == vd.shape:
+                pairs.append((gd, v))  # a tape's gradient: used as it is
+                continue
             if not backend.is_array(gd):
                 gd = np.asarray(gd, dtype=np.float32)
             if tuple(gd.shape) != v.shape:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape "
                                  f"{tuple(gd.shape)} for variable '{v.path}' of shape {v.shape}")
-            vd = v.data
             if type(gd) is not type(vd) or gd.dtype != vd.dtype:
                 be = backend.of(vd)
                 if backend.of(gd) is not be:
