@@ -1,6 +1,6 @@
 """keras.io example "Sequence to sequence learning for performing number addition"
 (keras-io examples/nlp/addition_rnn.py, Keras 3 edition), with ``import keras`` changed to
-nnforge; 3,000 questions and 4 epochs instead of 50,000 and 30. The decoder's per-step
+nnforge; 1,200 questions and 3 epochs instead of 50,000 and 30. The decoder's per-step
 classifier is written with ``TimeDistributed(Dense)``, as the example's earlier edition did
 (the same model as its plain ``Dense`` on a 3-D input)."""
 import numpy as np
@@ -9,7 +9,7 @@ import nnforge as keras
 from nnforge import layers
 
 # Parameters for the model and dataset.
-TRAINING_SIZE = 3000
+TRAINING_SIZE = 1200
 DIGITS = 3
 REVERSE = True
 
@@ -119,8 +119,8 @@ def _data():
 def test_addition_rnn():
     keras.utils.set_random_seed(0)
     chars, ctable, questions, expected, (x_train, y_train), (x_val, y_val) = _data()
-    assert x_train.shape == (2700, MAXLEN, len(chars))
-    assert y_train.shape == (2700, DIGITS + 1, len(chars))
+    assert x_train.shape == (1080, MAXLEN, len(chars))
+    assert y_train.shape == (1080, DIGITS + 1, len(chars))
     assert ctable.decode(x_train[0])[::-1].strip() in set(q[::-1].strip() for q in questions)
 
     num_layers = 1
@@ -149,7 +149,7 @@ def test_addition_rnn():
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     assert model.output_shape == (None, DIGITS + 1, len(chars))
 
-    epochs = 4
+    epochs = 3
     batch_size = 32
 
     history = []
@@ -179,4 +179,4 @@ def test_addition_rnn():
     assert losses[-1] < losses[0]
     # per-character accuracy on unseen questions well above chance (1/12): the model has
     # learned at least the answers' lengths and leading digits
-    assert history[-1]["val_accuracy"][0] > 0.35
+    assert history[-1]["val_accuracy"][0] > 0.25

@@ -83,6 +83,9 @@ class Tensor:
     def __le__(self, o): return _ops().less_equal(self, o)
     def __gt__(self, o): return _ops().greater(self, o)
     def __ge__(self, o): return _ops().greater_equal(self, o)
+    # element-wise, as Keras tensors compare; identity still decides ``in`` and list equality
+    def __eq__(self, o): return _ops().equal(self, o)  # type: ignore[override]
+    def __ne__(self, o): return _ops().not_equal(self, o)  # type: ignore[override]
 
     __hash__ = object.__hash__
 

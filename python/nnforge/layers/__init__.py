@@ -21,6 +21,7 @@ from .wrappers import Bidirectional, TimeDistributed
 from .conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .op_layer import OpLayer  # noqa: F401  (ops on KerasTensors)
 from .masking import Masking
+from .merging import average, maximum, minimum, multiply, subtract  # noqa: F401
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 

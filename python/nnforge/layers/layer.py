@@ -277,8 +277,16 @@ class Layer:
         pending = getattr(self, "_symbolic_input_mask", None)
         if pending is not None:  # a symbolic call on masked inputs: run with a mask too
             dummy = _with_trial_mask(dummy, pending)
+        # the other symbolic arguments of the call being traced (``layer(a, b)``), as zeros
+        extra_args, extra_kwargs = getattr(self, "_symbolic_call_args", None) or ((), {})
+
+        def zeros_for(t):
+            return np.zeros(concrete(t.shape), dtype=t.dtype) if isinstance(t, KerasTensor) \
+                else t
+        extra_args = map_structure(zeros_for, tuple(extra_args))
+        extra_kwargs = dict(map_structure(zeros_for, dict(extra_kwargs)), training=False)
         with stop_recording():
-            out = self._eager_call(dummy, (), {"training": False})
+            out = self._eager_call(dummy, extra_args, extra_kwargs)
         self._trial_output_mask = map_structure(
             lambda t: getattr(t, "_keras_mask", None), out)
         def sym(t):
@@ -358,6 +366,7 @@ class Layer:
             shape_in = list(shape_in)
         prev_mask = _input_mask(inputs)
         object.__setattr__(self, "_symbolic_input_mask", prev_mask)
+        object.__setattr__(self, "_symbolic_call_args", (args, kwargs))
         object.__setattr__(self, "_trial_output_mask", None)
         try:
             out_shape = self.compute_output_shape(shape_in)
@@ -368,6 +377,7 @@ class Layer:
                              f"inputs of shape {shape_in}: {e}") from e
         finally:
             object.__setattr__(self, "_symbolic_input_mask", None)
+            object.__setattr__(self, "_symbolic_call_args", None)
         node_index = len(self._inbound_nodes)
         counter = [0]
 

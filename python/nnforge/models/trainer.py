@@ -11,6 +11,7 @@ One place per concern:
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -280,11 +281,13 @@ class Trainer:
         variables = self._step_variables
         if variables is None:
             variables = self._step_variables = self.trainable_weights
-        if not variables:
-            raise ValueError(f"Model '{self.name}' has no trainable weights to train")
-        # Dense and Conv2D write the gradients into arrays each Variable keeps between steps;
-        # they are consumed by the optimizer right away.
-        self.optimizer.apply(tape.gradient_into_buffers(loss, variables), variables)
+        if variables:
+            # Dense and Conv2D write the gradients into arrays each Variable keeps between
+            # steps; the optimizer consumes them right away.
+            self.optimizer.apply(tape.gradient_into_buffers(loss, variables), variables)
+        else:
+            warnings.warn(f"Model '{self.name}' does not have any trainable weights.",
+                          stacklevel=2)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data) -> Dict[str, Any]:
