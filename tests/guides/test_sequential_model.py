@@ -1,7 +1,6 @@
 """Keras 3's guide "The Sequential model" (keras-io guides/sequential_model.py), with
 ``import keras`` changed to nnforge; each section is a test asserting what the guide prints."""
 import numpy as np
-import pytest
 
 import nnforge as keras
 from nnforge import layers, ops

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnforge.core.tape import stop_recording
-from nnforge.core.tensor import KerasTensor, Tensor
+from nnforge.core.tensor import KerasTensor
 from nnforge.ops import _symbolic
 
 from .layer import Layer

@@ -3,9 +3,8 @@
 seen)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
 
 from nnforge import losses as losses_mod
 from nnforge import metrics as metrics_mod

@@ -1,7 +1,7 @@
 """The random functions of ``nnforge.random`` and ``SeedGenerator``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 
