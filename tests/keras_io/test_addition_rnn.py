@@ -4,6 +4,7 @@ nnforge; 1,200 questions and 3 epochs instead of 50,000 and 30. The decoder's pe
 classifier is written with ``TimeDistributed(Dense)``, as the example's earlier edition did
 (the same model as its plain ``Dense`` on a 3-D input)."""
 import numpy as np
+import pytest
 
 import nnforge as keras
 from nnforge import layers
@@ -116,6 +117,7 @@ def _data():
     return chars, ctable, questions, expected, (x_train, y_train), (x_val, y_val)
 
 
+@pytest.mark.slow
 def test_addition_rnn():
     keras.utils.set_random_seed(0)
     chars, ctable, questions, expected, (x_train, y_train), (x_val, y_val) = _data()

@@ -2,6 +2,7 @@
 examples/vision/autoencoder.py, Keras 3 edition), with ``import keras`` changed to nnforge;
 trained on 512 digits for 2 + 1 epochs instead of 60,000 for 50 + 100."""
 import numpy as np
+import pytest
 
 import nnforge as keras
 from nnforge import layers
@@ -24,6 +25,7 @@ def noise(array):
     return np.clip(noisy_array, 0.0, 1.0)
 
 
+@pytest.mark.slow
 def test_denoising_autoencoder():
     keras.utils.set_random_seed(0)
     # Since we only need images from the dataset to encode and decode, we

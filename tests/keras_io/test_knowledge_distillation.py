@@ -4,6 +4,7 @@ Keras 3 edition), with ``import keras`` changed to nnforge. The Distiller overri
 train/test steps. Trained on 1,536 MNIST digits for 2 epochs, with a teacher narrowed to
 32/64 filters (256/512 in the example) so that it trains in seconds on a CPU."""
 import numpy as np
+import pytest
 
 import nnforge as keras
 from nnforge import layers, ops
@@ -48,6 +49,7 @@ class Distiller(keras.Model):
         return self.student(x)
 
 
+@pytest.mark.slow
 def test_distiller_trains_the_student_from_the_teacher():
     keras.utils.set_random_seed(0)
     # Create the teacher

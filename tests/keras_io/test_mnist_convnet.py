@@ -2,11 +2,13 @@
 edition), with ``import keras`` changed to nnforge; trained on 2,048 digits for 3 epochs
 instead of 60,000 for 15."""
 import numpy as np
+import pytest
 
 import nnforge as keras
 from nnforge import layers
 
 
+@pytest.mark.slow
 def test_simple_mnist_convnet():
     keras.utils.set_random_seed(0)
     # Model / data parameters

@@ -2,6 +2,7 @@
 edition), with ``import keras`` changed to nnforge and ``tf.GradientTape`` to nnforge's; trained
 on 1,024 MNIST digits for 3 epochs instead of 70,000 for 30."""
 import numpy as np
+import pytest
 
 import nnforge as keras
 from nnforge import layers, ops
@@ -87,6 +88,7 @@ class VAE(keras.Model):
         }
 
 
+@pytest.mark.slow
 def test_vae_trains_with_its_own_train_step():
     keras.utils.set_random_seed(0)
     encoder, decoder = build_encoder_decoder()
