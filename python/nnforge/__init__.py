@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from . import _cpu  # noqa: F401  (fail early and clearly if the extension is missing)
 from . import backend, config, random_state
 from . import ops
+from . import random
 from .core import GradientTape, KerasTensor, Tensor, Variable
 from . import activations, constraints, initializers, regularizers
 from . import layers, losses, metrics, optimizers

@@ -86,6 +86,36 @@ class Metric(KerasSaveable):
         from nnforge.naming import to_snake_case
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
+        self._state_variables: list = []  # add_variable's
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation: str = "sum",
+                     name: Optional[str] = None):
+        """A state variable of this metric (``Metric.add_variable``), non-trainable, listed in
+        ``variables``. Custom metrics keep their state in such variables.
+
+        Args:
+            shape: the variable's shape.
+            initializer: an initializer name or callable.
+            dtype: its dtype (default the metric's).
+            aggregation: how replicas combine it (kept for Keras compatibility).
+            name: its name.
+
+        Returns:
+            The ``Variable``.
+
+        Example:
+
+        >>> self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+        """
+        from nnforge import initializers
+        from nnforge.core.tensor import Variable
+        shape = tuple(int(d) for d in shape)
+        value = np.asarray(initializers.get(initializer)(shape, dtype=dtype or self.dtype))
+        var = Variable(value.reshape(shape), dtype=dtype or self.dtype, trainable=False,
+                       name=name or "variable")
+        var.data = var.data.reshape(shape)  # a scalar state stays 0-d
+        self.__dict__.setdefault("_state_variables", []).append(var)
+        return var
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError
@@ -102,7 +132,7 @@ class Metric(KerasSaveable):
 
     @property
     def variables(self) -> list:
-        return []
+        return list(self.__dict__.get("_state_variables", []))
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}
@@ -147,6 +177,13 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _xp_data(values)
+        if isinstance(sample_weight, (int, float, np.integer, np.floating)) and (
+                not hasattr(v, "ndim") or v.ndim == 0):
+            # one value weighted by a count: the loss trackers' per-batch update
+            w = float(sample_weight)
+            self.total += float(v) * w
+            self.count += w
+            return
         if sample_weight is None:
             if hasattr(v, "sum"):
                 self.total += float(v.sum())
@@ -400,6 +437,7 @@ def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
             return MeanMetricWrapper(_resolve_accuracy(loss, y_true_shape, y_pred_shape),
                                      name=identifier)
         name = _NAME_ALIASES.get(identifier, identifier)
+        name = _NAME_ALIASES.get(name, name)  # 'mae' -> 'mean_absolute_error' -> class
         if name in _CLASSES:
             m = _CLASSES[name]()
             if identifier in ("mse", "mae", "auc", "precision", "recall"):

@@ -42,7 +42,7 @@ def test_buffered_gradients_equal_fresh_ones():
     with keras.GradientTape(persistent=True) as tape:
         loss = loss_fn(y, m(x, training=True))
     fresh = tape.gradient(loss, m.trainable_weights)
-    buffered = tape._gradient_into_buffers(loss, m.trainable_weights)
+    buffered = tape.gradient_into_buffers(loss, m.trainable_weights)
     for f, b, v in zip(fresh, buffered, m.trainable_weights):
         np.testing.assert_array_equal(np.asarray(f), np.asarray(b))
         assert b.data is v._grad_buffer  # written in place
@@ -79,7 +79,7 @@ def test_shared_dense_layer_sums_both_uses():
     with keras.GradientTape(persistent=True) as tape:
         loss = keras.ops.sum(keras.ops.square(m(x)))
     fresh = tape.gradient(loss, m.trainable_weights)
-    buffered = tape._gradient_into_buffers(loss, m.trainable_weights)
+    buffered = tape.gradient_into_buffers(loss, m.trainable_weights)
     for f, b in zip(fresh, buffered):
         np.testing.assert_allclose(np.asarray(b), np.asarray(f), rtol=1e-6, atol=1e-6)
     # and against finite differences of the same loss, for the kernel

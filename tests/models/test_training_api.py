@@ -43,11 +43,11 @@ def test_categorical_vs_sparse_vs_binary_accuracy():
     m = model_for(classes=2)
     m.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
     m.fit(x, onehot, epochs=1, verbose=0)
-    assert m._compiled.metrics[0][0][1]._fn.__name__ == "categorical_accuracy"
+    assert m._compile_metrics.entries[0][0][1]._fn.__name__ == "categorical_accuracy"
     b = model_for(classes=1, act="sigmoid")
     b.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     b.fit(x, y.astype("float32"), epochs=1, verbose=0)
-    assert b._compiled.metrics[0][0][1]._fn.__name__ == "binary_accuracy"
+    assert b._compile_metrics.entries[0][0][1]._fn.__name__ == "binary_accuracy"
 
 
 def test_evaluate_loss_only_and_validation_data():

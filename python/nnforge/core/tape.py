@@ -1,8 +1,8 @@
 """Reverse-mode automatic differentiation with ``tf.GradientTape``'s semantics.
 
 While a tape is active, every op whose inputs include a watched tensor (a trainable Variable, a
-tensor passed to ``tape.watch``, or a tensor computed from one) stores a ``Node`` on its output:
-the inputs and a backward function. ``tape.gradient`` walks those nodes in reverse topological
+tensor passed to ``tape.watch``, or a tensor computed from one) stores an ``OpRecord`` on its
+output (``tensor.node``): the inputs and a backward function. ``tape.gradient`` walks those nodes in reverse topological
 order. Backward functions work on raw backend arrays, so gradients are first-order only.
 """
 from __future__ import annotations
@@ -16,14 +16,16 @@ from .tensor import Tensor, Variable
 
 _tapes: List["GradientTape"] = []
 _paused = 0
-# While the built-in train step computes gradients: ids of the Variables whose gradient buffer
-# has been handed out in this pass (see gradient_buffer); None otherwise.
-_buffers_claimed: Optional[set] = None
+# The gradient pass of ``GradientTape.gradient_into_buffers`` in progress, if any: backward
+# functions ask it (through ``gradient_buffer``) where to write a parameter's gradient.
+_buffer_pass: Optional["_BufferPass"] = None
 
 
-class Node:
+class OpRecord:
     """How a tensor was computed: its inputs, which of them need a gradient, and the function
-    mapping the output's gradient to the inputs' gradients (None where not needed)."""
+    mapping the output's gradient to the inputs' gradients (None where not needed).
+
+    Not to be confused with ``layers.node.Node``, one call of a layer in a functional graph."""
 
     __slots__ = ("inputs", "backward", "needs")
 
@@ -58,25 +60,46 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
     if _tapes and not _paused:
         needs = tuple(_tracked(i) for i in inputs)
         if any(needs):
-            t.node = Node(tuple(inputs), backward, needs)
+            t.node = OpRecord(tuple(inputs), backward, needs)
     return t
+
+
+class _BufferPass:
+    """One ``gradient_into_buffers`` pass: the Variables whose gradient array was handed out."""
+
+    __slots__ = ("claimed",)
+
+    def __init__(self):
+        self.claimed: set = set()
+
+    def claim(self, source, shape, dtype, be):
+        if not isinstance(source, Variable) or id(source) in self.claimed:
+            return None
+        buf = source._grad_buffer
+        if (buf is None or tuple(buf.shape) != tuple(shape) or buf.dtype != dtype
+                or backend.of(buf) is not be):
+            buf = source._grad_buffer = be.empty(tuple(shape), dtype)
+        self.claimed.add(id(source))
+        return buf
 
 
 def gradient_buffer(source, shape, dtype, be):
     """Where a backward function may write ``source``'s gradient: the Variable's own gradient
-    array, allocated on first use and reused by every later training step, when the built-in
-    train step is differentiating and this is the first gradient of ``source`` in this pass.
-    None otherwise (the caller allocates), so user tapes always get fresh arrays and a Variable
-    used twice in one graph still gets its contributions summed into a new array."""
-    claimed = _buffers_claimed
-    if claimed is None or not isinstance(source, Variable) or id(source) in claimed:
-        return None
-    buf = source._grad_buffer
-    if (buf is None or tuple(buf.shape) != tuple(shape) or buf.dtype != dtype
-            or backend.of(buf) is not be):
-        buf = source._grad_buffer = be.empty(tuple(shape), dtype)
-    claimed.add(id(source))
-    return buf
+    array, allocated on first use and reused by every later pass, while
+    ``GradientTape.gradient_into_buffers`` runs and this is the first gradient of ``source`` in
+    that pass. None otherwise (the caller allocates), so ``gradient`` always returns fresh arrays
+    and a Variable used twice in one graph still gets its contributions summed into a new array.
+
+    Args:
+        source: the tensor whose gradient is about to be computed (only Variables get buffers).
+        shape, dtype: the gradient's shape and dtype.
+        be: the backend module of the gradient's arrays.
+
+    Returns:
+        A backend array to write the gradient into, or None.
+    """
+    bp = _buffer_pass
+    return None if bp is None else bp.claim(source, shape, dtype, be)
 
 
 @contextmanager
@@ -170,17 +193,35 @@ class GradientTape:
     def reset(self) -> None:
         self._watched.clear()
 
-    def _gradient_into_buffers(self, target, sources) -> list:
-        """``gradient`` for the built-in train step: parameter gradients are written into each
-        Variable's preallocated gradient array where the op supports it (allocated once, not
-        per step). The arrays are overwritten by the next step, so the result is only valid
-        until then; user code gets ``gradient``'s fresh arrays."""
-        global _buffers_claimed
-        _buffers_claimed = set()
+    def gradient_into_buffers(self, target, sources) -> list:
+        """``gradient``, with each parameter gradient written into an array its Variable keeps
+        from one call to the next (nnforge's extension, used by the built-in train step).
+
+        Dense and Conv2D backward passes write there instead of allocating per step. The arrays
+        are overwritten by the next call, so the result is only valid until then: apply it (as
+        ``optimizer.apply`` does) before computing the next one. ``gradient`` itself always
+        returns fresh arrays.
+
+        Args:
+            target: the tensor to differentiate (as in ``gradient``).
+            sources: a list of Variables/Tensors.
+
+        Returns:
+            The gradients, shaped like ``sources`` (None for unconnected sources).
+
+        Example:
+
+        >>> with nnforge.GradientTape() as tape:
+        ...     loss = loss_fn(y, model(x, training=True))
+        >>> grads = tape.gradient_into_buffers(loss, model.trainable_weights)
+        >>> optimizer.apply(grads, model.trainable_weights)
+        """
+        global _buffer_pass
+        _buffer_pass = _BufferPass()
         try:
             return self.gradient(target, sources)
         finally:
-            _buffers_claimed = None
+            _buffer_pass = None
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients: str = "none"):

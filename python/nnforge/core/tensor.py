@@ -10,7 +10,8 @@ from nnforge import backend
 
 
 class Tensor:
-    """An eager tensor: a NumPy (CPU) or CuPy (GPU) array, plus the tape node that made it.
+    """An eager tensor: a NumPy (CPU) or CuPy (GPU) array, plus the tape's ``OpRecord`` that
+    made it (``node``; None for a constant).
 
     Behaves like ``tf.Tensor`` in eager mode: ``.numpy()``, ``.shape``, ``.dtype``, arithmetic
     operators (recorded on an active ``GradientTape``) and ``np.asarray(t)``.
@@ -82,6 +83,9 @@ class Tensor:
     def __le__(self, o): return _ops().less_equal(self, o)
     def __gt__(self, o): return _ops().greater(self, o)
     def __ge__(self, o): return _ops().greater_equal(self, o)
+    # element-wise, as Keras tensors compare; identity still decides ``in`` and list equality
+    def __eq__(self, o): return _ops().equal(self, o)  # type: ignore[override]
+    def __ne__(self, o): return _ops().not_equal(self, o)  # type: ignore[override]
 
     __hash__ = object.__hash__
 
@@ -147,6 +151,8 @@ class KerasTensor:
     """Symbolic tensor of the functional API: a shape (batch dimension ``None``), a dtype, and the
     layer call that produces it (``_keras_history = (layer, node_index, tensor_index)``)."""
 
+    __array_ufunc__ = None  # NumPy defers to our operators (which build graph nodes)
+
     def __init__(self, shape, dtype: str = "float32", name: Optional[str] = None,
                  history=None, sparse: bool = False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -154,6 +160,7 @@ class KerasTensor:
         self.name = name
         self._keras_history = history
         self.sparse = sparse
+        self._keras_mask: Optional["KerasTensor"] = None  # a symbolic bool mask, if any
 
     @property
     def ndim(self) -> int:
@@ -161,6 +168,26 @@ class KerasTensor:
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    # -- operators: each becomes a node of the functional graph (ops on KerasTensors) ----------
+    def __add__(self, o): return _ops().add(self, o)
+    def __radd__(self, o): return _ops().add(o, self)
+    def __sub__(self, o): return _ops().subtract(self, o)
+    def __rsub__(self, o): return _ops().subtract(o, self)
+    def __mul__(self, o): return _ops().multiply(self, o)
+    def __rmul__(self, o): return _ops().multiply(o, self)
+    def __truediv__(self, o): return _ops().divide(self, o)
+    def __rtruediv__(self, o): return _ops().divide(o, self)
+    def __matmul__(self, o): return _ops().matmul(self, o)
+    def __rmatmul__(self, o): return _ops().matmul(o, self)
+    def __pow__(self, o): return _ops().power(self, o)
+    def __neg__(self): return _ops().negative(self)
+    def __abs__(self): return _ops().abs(self)
+    def __getitem__(self, idx): return _ops().getitem(self, idx)
+    def __lt__(self, o): return _ops().less(self, o)
+    def __le__(self, o): return _ops().less_equal(self, o)
+    def __gt__(self, o): return _ops().greater(self, o)
+    def __ge__(self, o): return _ops().greater_equal(self, o)
 
     def __array__(self, *a, **k):
         raise TypeError(

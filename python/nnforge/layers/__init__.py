@@ -22,6 +22,9 @@ from .wrappers import Bidirectional, TimeDistributed
 from .conv2d_transpose import Conv2DTranspose
 from .depthwise_conv2d import DepthwiseConv2D
 from .separable_conv2d import SeparableConv2D
+from .op_layer import OpLayer  # noqa: F401  (ops on KerasTensors)
+from .masking import Masking
+from .merging import average, maximum, minimum, multiply, subtract  # noqa: F401
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 

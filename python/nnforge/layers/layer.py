@@ -31,6 +31,44 @@ def dtype_policy_config(dtype: str = "float32") -> dict:
             "registered_name": None}
 
 
+# Layer calls in progress (eager); the outermost one resets the losses of its layer tree.
+_active_calls = 0
+
+
+def _input_mask(inputs):
+    """The mask carried by ``inputs`` (``_keras_mask``): one mask, a list of masks for a list
+    of inputs (None where an input has none), or None when no input has one."""
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(t, "_keras_mask", None) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(inputs, "_keras_mask", None)
+
+
+def _with_trial_mask(dummy, mask):
+    """Dummy inputs of a trial run, carrying all-True masks shaped like the symbolic ones."""
+    if isinstance(dummy, list):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(dummy)
+        return [_with_trial_mask(d, m) for d, m in zip(dummy, masks)]
+    if not isinstance(mask, KerasTensor):
+        return dummy
+    t = Tensor(dummy)
+    shape = tuple(dummy.shape[i] if i < dummy.ndim else 1 for i in range(len(mask.shape)))
+    t._keras_mask = Tensor(np.ones(shape, dtype=bool))
+    return t
+
+
+def _attach_mask(outputs, mask) -> None:
+    """Carry ``mask`` (one mask, or a list matching a list of outputs) on the outputs."""
+    if mask is None:
+        return
+    if isinstance(outputs, Tensor):
+        outputs._keras_mask = mask
+    elif isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(outputs)
+        for t, m in zip(outputs, masks):
+            _attach_mask(t, m)
+
+
 def shape_of(x) -> Tuple:
     if isinstance(x, (KerasTensor, Tensor)):
         return tuple(x.shape)
@@ -239,12 +277,28 @@ class Layer(KerasSaveable):
             dummy = [np.zeros(concrete(s), dtype=self.dtype) for s in input_shape]
         else:
             dummy = np.zeros(concrete(input_shape), dtype=self.dtype)
+        pending = getattr(self, "_symbolic_input_mask", None)
+        if pending is not None:  # a symbolic call on masked inputs: run with a mask too
+            dummy = _with_trial_mask(dummy, pending)
+        # the other symbolic arguments of the call being traced (``layer(a, b)``), as zeros
+        extra_args, extra_kwargs = getattr(self, "_symbolic_call_args", None) or ((), {})
+
+        def zeros_for(t):
+            return np.zeros(concrete(t.shape), dtype=t.dtype) if isinstance(t, KerasTensor) \
+                else t
+        extra_args = map_structure(zeros_for, tuple(extra_args))
+        extra_kwargs = dict(map_structure(zeros_for, dict(extra_kwargs)), training=False)
         with stop_recording():
-            out = self._eager_call(dummy, (), {"training": False})
+            out = self._eager_call(dummy, extra_args, extra_kwargs)
+        self._trial_output_mask = map_structure(
+            lambda t: getattr(t, "_keras_mask", None), out)
         def sym(t):
             s = tuple(t.shape)
             first = input_shape[0] if isinstance(input_shape, list) else input_shape
-            return ((first[0],) + s[1:]) if len(s) and len(first) and first[0] is None else s
+            # a dimension that was unknown in the input and came out as the stand-in 1 at the
+            # same position (the batch, or the steps of a sequence) stays unknown
+            return tuple(None if i < len(first) and first[i] is None and d == 1 and
+                         (i == 0 or len(s) >= len(first)) else d for i, d in enumerate(s))
         return map_structure(sym, out)
 
     def compute_mask(self, inputs, previous_mask=None):
@@ -270,29 +324,37 @@ class Layer(KerasSaveable):
         return self._eager_call(inputs, args, kwargs)
 
     def _eager_call(self, inputs, args, kwargs):
-        if not self.built:
-            self._check_input_spec(inputs)
-            self._maybe_build(inputs)
-        accepts_training, accepts_mask = _call_flags(type(self))
-        if not accepts_training:
-            kwargs.pop("training", None)
-        if accepts_mask and "mask" not in kwargs:
-            m = getattr(inputs, "_keras_mask", None)
-            if m is not None:
-                kwargs["mask"] = m
-        elif not accepts_mask:
-            kwargs.pop("mask", None)
-        out = self.call(inputs, *args, **kwargs)
-        if not isinstance(out, Tensor) and backend.is_array(out):
-            out = Tensor(out)
-        prev = getattr(inputs, "_keras_mask", None)
-        if prev is not None or type(self).compute_mask is not Layer.compute_mask:
-            mask = self.compute_mask(inputs, prev)
-            if mask is not None and isinstance(out, Tensor):
-                out._keras_mask = mask
-        if self.activity_regularizer is not None and isinstance(out, Tensor):
-            self.add_loss(self.activity_regularizer(out))
-        return out
+        # The outermost call starts with no losses: ``self.losses`` then holds what this call
+        # added (add_loss, activity regularizers), as in Keras.
+        global _active_calls
+        if _active_calls == 0:
+            self._clear_losses()
+        _active_calls += 1
+        try:
+            if not self.built:
+                self._check_input_spec(inputs)
+                self._maybe_build(inputs)
+            accepts_training, accepts_mask = _call_flags(type(self))
+            if not accepts_training:
+                kwargs.pop("training", None)
+            prev = _input_mask(inputs)
+            if accepts_mask and "mask" not in kwargs:
+                if prev is not None:
+                    kwargs["mask"] = prev
+            elif not accepts_mask:
+                kwargs.pop("mask", None)
+            elif kwargs["mask"] is not None:
+                prev = kwargs["mask"]
+            out = self.call(inputs, *args, **kwargs)
+            if not isinstance(out, Tensor) and backend.is_array(out):
+                out = Tensor(out)
+            if prev is not None or type(self).compute_mask is not Layer.compute_mask:
+                _attach_mask(out, self.compute_mask(inputs, prev))
+            if self.activity_regularizer is not None and isinstance(out, Tensor):
+                self.add_loss(self.activity_regularizer(out))
+            return out
+        finally:
+            _active_calls -= 1
 
     def _check_input_spec(self, inputs) -> None:
         """Hook for layers to validate input rank/shape before building."""
@@ -305,6 +367,10 @@ class Layer(KerasSaveable):
                                  inputs)
         if isinstance(shape_in, tuple) and shape_in and isinstance(shape_in[0], tuple):
             shape_in = list(shape_in)
+        prev_mask = _input_mask(inputs)
+        object.__setattr__(self, "_symbolic_input_mask", prev_mask)
+        object.__setattr__(self, "_symbolic_call_args", (args, kwargs))
+        object.__setattr__(self, "_trial_output_mask", None)
         try:
             out_shape = self.compute_output_shape(shape_in)
         except ValueError:
@@ -312,6 +378,9 @@ class Layer(KerasSaveable):
         except Exception as e:  # a layer's own shape logic failed: say which layer
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be called on "
                              f"inputs of shape {shape_in}: {e}") from e
+        finally:
+            object.__setattr__(self, "_symbolic_input_mask", None)
+            object.__setattr__(self, "_symbolic_call_args", None)
         node_index = len(self._inbound_nodes)
         counter = [0]
 
@@ -333,8 +402,40 @@ class Layer(KerasSaveable):
             return [build(v) for v in s]
 
         outputs = build(out_shape)
+        self._attach_symbolic_masks(outputs, prev_mask, shape_in)
         self._inbound_nodes.append(Node(self, (inputs,) + tuple(args), kwargs, outputs))
         return outputs
+
+    def _attach_symbolic_masks(self, outputs, prev_mask, shape_in) -> None:
+        """Give the symbolic outputs the masks the layer would attach at run time: those of
+        the trial run of ``compute_output_shape`` when there was one, else those of
+        ``compute_mask`` run on zeros, else the input's mask for a layer that
+        ``supports_masking``."""
+        trial = getattr(self, "_trial_output_mask", None)
+        object.__setattr__(self, "_trial_output_mask", None)
+        if trial is None and type(self).compute_mask is not Layer.compute_mask:
+            def zeros(s):
+                return np.zeros(tuple(1 if d is None else d for d in s), dtype=np.float32)
+            is_list = isinstance(shape_in, list) and shape_in and isinstance(shape_in[0], tuple)
+            dummy = [zeros(s) for s in shape_in] if is_list else zeros(shape_in)
+            dummy_prev = None if prev_mask is None else map_structure(
+                lambda m: None if m is None else np.ones(
+                    tuple(1 if d is None else d for d in m.shape), dtype=bool), prev_mask)
+            try:
+                with stop_recording():
+                    trial = self.compute_mask(dummy, dummy_prev)
+            except Exception:  # a mask that cannot be computed without real data
+                trial = None
+        outs = [t for t in flatten(outputs) if isinstance(t, KerasTensor)]
+        if trial is not None:
+            masks = flatten(trial)
+            for kt, m in zip(outs, masks):
+                if m is not None:
+                    kt._keras_mask = KerasTensor(kt.shape[:len(shape_of(m))], dtype="bool")
+        elif prev_mask is not None and self.supports_masking and \
+                type(self).compute_mask is Layer.compute_mask:
+            for kt in outs:
+                kt._keras_mask = prev_mask
 
     # -- functional API helpers ----------------------------------------------------------------
     @property

@@ -151,3 +151,33 @@ def add(inputs, **kwargs):
 
 def concatenate(inputs, axis: int = -1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``keras.layers.average``: the functional form of ``Average``.
+
+    Example:
+
+    >>> outputs = nnforge.layers.average([y1, y2, y3])
+    """
+    return Average(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``keras.layers.multiply``: the functional form of ``Multiply``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``keras.layers.subtract``: the functional form of ``Subtract``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``keras.layers.maximum``: the functional form of ``Maximum``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``keras.layers.minimum``: the functional form of ``Minimum``."""
+    return Minimum(**kwargs)(inputs)

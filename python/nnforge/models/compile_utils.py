@@ -1,10 +1,10 @@
-"""What ``compile`` sets up: the per-output losses (with loss_weights) and metrics, resolved
-against the model's outputs the first time data is seen."""
+"""What ``compile`` sets up: ``CompileLoss`` (the per-output losses with loss_weights) and
+``CompileMetrics`` (the metrics, resolved against the model's outputs the first time data is
+seen)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
 
 from nnforge import losses as losses_mod
 from nnforge import metrics as metrics_mod
@@ -36,13 +36,39 @@ def _per_output(spec, names: List[str], what: str, allow_broadcast: bool = True)
     return [spec] * n
 
 
-class CompiledLossAndMetrics:
-    def __init__(self, loss, loss_weights, metrics, weighted_metrics, output_names: List[str]):
-        self.output_names = output_names or ["output"]
+def _per_output_weights(sample_weight, n: int) -> list:
+    sws = flatten(sample_weight) if sample_weight is not None else [None] * n
+    return sws * n if len(sws) == 1 and n > 1 else sws
+
+
+class CompileLoss:
+    """The loss that ``compile(loss=..., loss_weights=...)`` configures, as one callable.
+
+    ``compile_loss(y_true, y_pred, sample_weight)`` evaluates each output's loss on its
+    targets, weights them by ``loss_weights`` and returns their sum (a scalar Tensor). With
+    several outputs it also tracks each output's loss in a ``Mean`` metric named
+    ``"<output>_loss"`` (listed in ``metrics``, hence in ``Model.metrics`` and the logs).
+    Losses added by layers (``add_loss``, regularizers) are not included: ``Model.compute_loss``
+    adds them.
+
+    Args:
+        loss: a loss name, function or ``Loss`` for every output, or a list (output order) or
+            dict (by output name) of them; None entries leave an output without a loss.
+        loss_weights: a list or dict of per-output weights (default 1.0 each).
+        output_names: the model's output names (``["output"]`` for a single-output model).
+
+    Example:
+
+    >>> compile_loss = CompileLoss("mse", None, ["output"])
+    >>> total = compile_loss(y_true, y_pred)
+    """
+
+    def __init__(self, loss, loss_weights, output_names: List[str]):
+        self.output_names = list(output_names or ["output"])
         n = len(self.output_names)
-        raw_losses = _per_output(loss, self.output_names, "loss")
+        self.raw_losses = _per_output(loss, self.output_names, "loss")
         self.losses = [losses_mod.to_loss_object(l) if l is not None else None
-                       for l in raw_losses]
+                       for l in self.raw_losses]
         if all(l is None for l in self.losses):
             raise ValueError("compile: a loss is required to train or evaluate the model")
         if loss_weights is None:
@@ -50,15 +76,77 @@ class CompiledLossAndMetrics:
         else:
             self.loss_weights = [1.0 if w is None else float(w) for w in
                                  _per_output(loss_weights, self.output_names, "loss_weights")]
+        self.metrics: list = [metrics_mod.Mean(name=f"{name}_loss")
+                              for name, l in zip(self.output_names, self.losses)
+                              if l is not None] if n > 1 else []
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        ys_t, ys_p = flatten(y_true), flatten(y_pred)
+        if len(ys_p) != len(self.output_names):
+            raise ValueError(f"The model produced {len(ys_p)} outputs but compile() configured "
+                             f"{len(self.output_names)} {self.output_names}")
+        if y_true is None or len(ys_t) != len(ys_p):
+            raise ValueError(f"Expected targets for {len(ys_p)} outputs {self.output_names}, "
+                             f"got {0 if y_true is None else len(ys_t)}")
+        sws = _per_output_weights(sample_weight, len(ys_p))
+        total = None
+        trackers = iter(self.metrics)
+        for loss, w, yt, yp, sw in zip(self.losses, self.loss_weights, ys_t, ys_p, sws):
+            if loss is None:
+                continue
+            value = loss(yt, yp, sample_weight=sw)
+            if self.metrics:
+                next(trackers).update_state(value, sample_weight=int(yp.shape[0]))
+            term = value if w == 1.0 else ops.multiply(value, w)
+            total = term if total is None else ops.add(total, term)
+        return total
+
+
+class CompileMetrics(metrics_mod.Metric):
+    """The metrics that ``compile(metrics=..., weighted_metrics=...)`` configures, as one
+    ``Metric`` (named ``"compile_metrics"``, as in Keras) whose ``result()`` is a dict.
+
+    The metric objects are made from the specs the first time ``update_state`` sees data, so
+    that ``"accuracy"`` can be resolved from the loss and the shapes of the targets
+    (categorical, sparse categorical or binary accuracy). With several outputs, each metric's
+    name is prefixed with its output's name.
+
+    Args:
+        metrics: metric names/functions/objects for every output, or a list (output order) or
+            dict (by output name) of such lists.
+        weighted_metrics: the same, for metrics weighted by ``sample_weight``.
+        output_names: the model's output names.
+        losses: the per-output ``Loss`` objects (None entries allowed), used to resolve
+            ``"accuracy"``.
+
+    Example:
+
+    >>> cm = CompileMetrics(["accuracy"], None, ["output"], [keras.losses.get("mse")])
+    >>> cm.update_state(y_true, y_pred)
+    >>> cm.result()
+    {'accuracy': <nnforge.Tensor ...>}
+    """
+
+    def __init__(self, metrics, weighted_metrics, output_names: List[str], losses=None,
+                 name: str = "compile_metrics"):
+        super().__init__(name=name)
+        self.output_names = list(output_names or ["output"])
+        n = len(self.output_names)
+        self._losses = list(losses) if losses is not None else [None] * n
         self._metric_specs = _per_output(metrics, self.output_names, "metrics") \
             if metrics is not None else [[] for _ in range(n)]
         self._weighted_specs = _per_output(weighted_metrics, self.output_names,
                                            "weighted_metrics") \
             if weighted_metrics is not None else [[] for _ in range(n)]
-        self.metrics: Optional[List[List[Tuple[str, Any, bool]]]] = None
-        self.raw_losses = raw_losses
+        # per output: (log name, metric object, weighted by sample_weight?)
+        self.entries: Optional[List[List[Tuple[str, Any, bool]]]] = None
 
-    def build_metrics(self, y_true, y_pred) -> None:
+    @property
+    def built(self) -> bool:
+        return self.entries is not None
+
+    def build(self, y_true, y_pred) -> None:
+        """Create the metric objects for targets and predictions like these."""
         ys_t, ys_p = flatten(y_true), flatten(y_pred)
         n = len(self.output_names)
         out = []
@@ -73,41 +161,37 @@ class CompiledLossAndMetrics:
                 for spec in specs:
                     if spec is None:
                         continue
-                    m = metrics_mod.get(spec, loss=self.losses[i],
-                                        y_true_shape=tuple(getattr(ys_t[i], "shape", ())) if i < len(ys_t) else None,
-                                        y_pred_shape=tuple(getattr(ys_p[i], "shape", ())) if i < len(ys_p) else None)
+                    m = metrics_mod.get(
+                        spec, loss=self._losses[i] if i < len(self._losses) else None,
+                        y_true_shape=tuple(getattr(ys_t[i], "shape", ())) if i < len(ys_t)
+                        else None,
+                        y_pred_shape=tuple(getattr(ys_p[i], "shape", ())) if i < len(ys_p)
+                        else None)
                     name = m.name if n == 1 else f"{self.output_names[i]}_{m.name}"
                     if weighted and n == 1 and not m.name.startswith("weighted_"):
                         name = f"weighted_{m.name}" if any(
                             e[0] == m.name for e in entries) else name
                     entries.append((name, m, weighted))
             out.append(entries)
-        self.metrics = out
+        self.entries = out
 
-    def all_metrics(self) -> list:
-        return [m for entries in (self.metrics or []) for _, m, _ in entries]
+    @property
+    def metrics(self) -> list:
+        """The metric objects (empty until built)."""
+        return [m for entries in (self.entries or []) for _, m, _ in entries]
 
-    def compute_loss(self, y_true, y_pred, sample_weight, extra_losses) -> Tuple[Any, list]:
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if self.entries is None:
+            self.build(y_true, y_pred)
         ys_t, ys_p = flatten(y_true), flatten(y_pred)
-        if len(ys_p) != len(self.output_names):
-            raise ValueError(f"The model produced {len(ys_p)} outputs but compile() configured "
-                             f"{len(self.output_names)} {self.output_names}")
-        if len(ys_t) != len(ys_p):
-            raise ValueError(f"Expected targets for {len(ys_p)} outputs {self.output_names}, "
-                             f"got {len(ys_t)}")
-        sws = flatten(sample_weight) if sample_weight is not None else [None] * len(ys_p)
-        if len(sws) == 1 and len(ys_p) > 1:
-            sws = sws * len(ys_p)
-        total = None
-        per_output = []
-        for loss, w, yt, yp, sw in zip(self.losses, self.loss_weights, ys_t, ys_p, sws):
-            if loss is None:
-                per_output.append(None)
-                continue
-            value = loss(yt, yp, sample_weight=sw)
-            per_output.append(value)
-            term = value if w == 1.0 else ops.multiply(value, w)
-            total = term if total is None else ops.add(total, term)
-        for extra in extra_losses:
-            total = ops.add(total, extra)
-        return total, per_output
+        sws = _per_output_weights(sample_weight, len(ys_p))
+        for i, entries in enumerate(self.entries):
+            for _, m, weighted in entries:
+                m.update_state(ys_t[i], ys_p[i], sample_weight=sws[i] if weighted else None)
+
+    def result(self) -> Dict[str, Any]:
+        return {name: m.result() for entries in (self.entries or []) for name, m, _ in entries}
+
+    def reset_state(self) -> None:
+        for m in self.metrics:
+            m.reset_state()

@@ -77,6 +77,50 @@ def unpack(data) -> Tuple[Any, Any, Any]:
     return data, None, None
 
 
+def unpack_x_y_sample_weight(data) -> Tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from a batch as ``train_step`` receives it
+    (``keras.utils.unpack_x_y_sample_weight``): ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)``; missing entries are None.
+
+    Example:
+
+    >>> x, y, sample_weight = unpack_x_y_sample_weight(data)
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    return unpack(data)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch as Keras hands it to ``train_step`` (``keras.utils.pack_x_y_sample_weight``):
+    ``x`` alone (or ``(x,)`` when x is a tuple/list), ``(x, y)``, or ``(x, y, sample_weight)``.
+
+    Example:
+
+    >>> pack_x_y_sample_weight(x, y)
+    (x, y)
+    """
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def class_weight_to_sample_weights(y, class_weight: dict) -> np.ndarray:
+    """Per-sample weights from ``class_weight`` (class id -> weight) for one output's targets,
+    one-hot or integer ids."""
+    if isinstance(y, (list, tuple)) and len(y) > 1:
+        raise ValueError("fit: class_weight is only supported for models with one output")
+    yy = y[0] if isinstance(y, (list, tuple)) else y
+    ids = np.argmax(yy, axis=-1) if yy.ndim > 1 and yy.shape[-1] > 1 else \
+        np.asarray(yy).reshape(len(yy), -1)[:, 0].astype(np.int64)
+    w = np.ones(len(ids), dtype=np.float32)
+    for k, v in class_weight.items():
+        w[ids == int(k)] = v
+    return w
+
+
 class ArrayBatches:
     """Batches of in-memory arrays, shuffled per epoch when asked."""
 

@@ -10,3 +10,29 @@ from .nn import (average_pool, binary_crossentropy_mean, categorical_crossentrop
                  silu, softmax, softplus, softsign, sparse_categorical_crossentropy, swish, tanh)
 
 conv2d = conv
+from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
+                    in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
+
+
+def _accept_symbolic_tensors() -> None:
+    """Let every public op accept functional-API KerasTensors (ops/_symbolic.py)."""
+    from types import FunctionType
+    from nnforge.core.tensor import KerasTensor
+    from ._symbolic import symbolic_dispatch
+    skip = {"convert_to_numpy", "shape", "set_symbolic_handler"}
+    g = globals()
+    for name, value in list(g.items()):
+        if (isinstance(value, FunctionType) and not name.startswith("_") and name not in skip
+                and value.__module__.startswith("nnforge.ops.")):
+            g[name] = symbolic_dispatch(value)
+    eager_shape = g["shape"]
+
+    def shape(x) -> tuple:
+        """The shape of ``x`` as a tuple (``keras.ops.shape``; None for a KerasTensor's unknown
+        dimensions)."""
+        return tuple(x.shape) if isinstance(x, KerasTensor) else eager_shape(x)
+
+    g["shape"] = shape
+
+
+_accept_symbolic_tensors()

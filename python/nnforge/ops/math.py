@@ -1199,3 +1199,108 @@ def repeat(x, repeats: int, axis: int) -> Tensor:
         return (g.reshape(shape).sum(axis=ax + 1),)
 
     return record(y, (x,), backward)
+
+
+# ---- reductions and norms added for the keras.io examples -------------------------------------
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis``, computed stably (``keras.ops.logsumexp``).
+
+    Args:
+        x: the tensor.
+        axis: an axis or tuple of axes (None: all).
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        A Tensor; its gradient is ``softmax(x)`` over the axes.
+
+    Example:
+
+    >>> nnforge.ops.logsumexp(np.array([0., 0.]))  # log(2)
+    """
+    a = _float(data_of(x, "logsumexp", "x"))
+    xp = _xp(a)
+    axes = _axes(axis, a.ndim)
+    m = a.max(axis=axes, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, a.dtype)
+    m = xp.where(xp.isfinite(m), m, 0)
+    s = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m
+    y = s if keepdims else s.reshape([d for i, d in enumerate(a.shape) if i not in axes])
+
+    def backward(g, needs):
+        return (_expand_back(g, a.shape, axes, keepdims) * xp.exp(a - s),)
+
+    return record(y, (x,), backward)
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """Vector or matrix norm (``keras.ops.norm``): the L2 (Frobenius) norm by default; for
+    vectors ``ord`` may be any positive number, ``inf`` or ``-inf``.
+
+    Args:
+        x: the tensor.
+        ord: the order of the norm (None: 2 for vectors, 'fro' for matrices).
+        axis: an int (vector norms) or a pair of ints (matrix norm, 'fro' only); None: the
+            whole tensor as a vector.
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> nnforge.ops.norm(np.array([3., 4.]))  # 5.0
+    """
+    a = _float(data_of(x, "norm", "x"))
+    if isinstance(axis, (tuple, list)) and len(axis) == 2:
+        if ord not in (None, "fro"):
+            raise ValueError(f"norm: only the Frobenius norm is supported over two axes, got "
+                             f"ord={ord!r}")
+        return sqrt(sum(square(x), axis=tuple(axis), keepdims=keepdims))
+    if ord in (None, 2, "fro", "euclidean"):
+        return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if ord in (np.inf, float("inf")):
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if ord in (-np.inf, float("-inf")):
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, (int, float)) and ord > 0:
+        p = float(ord)
+        return power(sum(power(abs(x), p), axis=axis, keepdims=keepdims), 1.0 / p)
+    raise ValueError(f"norm: unsupported ord={ord!r}")
+
+
+def erf(x) -> Tensor:
+    """The error function (``keras.ops.erf``), differentiable.
+
+    Example:
+
+    >>> nnforge.ops.erf(np.array([0.0]))
+    """
+    a = _float(data_of(x, "erf", "x"))
+    xa = backend.to_numpy(a).astype(np.float64)
+    y = np.vectorize(math.erf, otypes=[np.float64])(xa) if xa.size else xa
+    y = backend.of(a).asarray(y.astype(a.dtype))
+    return record(y, (x,), lambda g, n: (g * (2.0 / math.sqrt(math.pi)) * _xp(a).exp(-a * a),))
+
+
+def floor(x) -> Tensor:
+    """Element-wise floor (``keras.ops.floor``); zero gradient."""
+    return Tensor(_xp(data_of(x, "floor")).floor(data_of(x, "floor")))
+
+
+def round(x, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Element-wise rounding (``keras.ops.round``); zero gradient."""
+    return Tensor(_xp(data_of(x, "round")).round(data_of(x, "round"), decimals))
+
+
+def log_sigmoid(x) -> Tensor:
+    """``log(sigmoid(x))``, computed stably (``keras.ops.log_sigmoid``)."""
+    return negative(_softplus_neg(x))
+
+
+def _softplus_neg(x) -> Tensor:
+    a = _float(data_of(x, "log_sigmoid", "x"))
+    xp = _xp(a)
+    y = xp.logaddexp(0, -a)
+    return record(y, (x,), lambda g, n: (-g / (1 + xp.exp(a)),))

@@ -116,29 +116,78 @@ class Optimizer(KerasSaveable):
 
     # -- updates -------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars) -> int:
-        """Apply ``zip(grads, vars)``; gradients may be Tensors or arrays (None: skipped)."""
-        pairs = []
+        """Apply ``zip(grads, vars)`` (``tf.keras``'s call); see ``apply``.
+
+        Args:
+            grads_and_vars: an iterable of ``(gradient, variable)`` pairs.
+
+        Returns:
+            The iteration count after the update.
+
+        Example:
+
+        >>> grads = tape.gradient(loss, model.trainable_variables)
+        >>> optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        """
+        grads, variables = [], []
         for g, v in grads_and_vars:
+            grads.append(g)
+            variables.append(v)
+        return self.apply(grads, variables)
+
+    def apply(self, grads, trainable_variables=None) -> int:
+        """Update ``trainable_variables`` from ``grads`` (Keras 3's ``optimizer.apply``).
+
+        Gradients may be Tensors or arrays; a None gradient leaves its variable unchanged.
+        Gradients already of the variable's shape, dtype and device (such as ``GradientTape``'s)
+        are used without a copy.
+
+        Args:
+            grads: a list of gradients, one per variable.
+            trainable_variables: the list of Variables to update.
+
+        Returns:
+            The iteration count after the update.
+
+        Example:
+
+        >>> grads = tape.gradient(loss, model.trainable_variables)
+        >>> optimizer.apply(grads, model.trainable_variables)
+        """
+        if trainable_variables is None:
+            raise ValueError(f"{type(self).__name__}.apply: pass trainable_variables")
+        grads, trainable_variables = list(grads), list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables")
+        pairs = []
+        for g, v in zip(grads, trainable_variables):
             if g is None:
                 continue
             if not isinstance(v, Variable):
-                raise TypeError(f"{type(self).__name__}.apply_gradients: expected Variables, got "
+                raise TypeError(f"{type(self).__name__}.apply: expected Variables, got "
                                 f"{type(v).__name__}")
             gd = g.data if isinstance(g, Tensor) else g
+            vd = v.data
+            if type(gd) is type(vd) and gd.dtype == vd.dtype and gd.shape == vd.shape:
+                pairs.append((gd, v))  # a tape's gradient: used as it is
+                continue
             if not backend.is_array(gd):
                 gd = np.asarray(gd, dtype=np.float32)
             if tuple(gd.shape) != v.shape:
-                raise ValueError(f"{type(self).__name__}.apply_gradients: gradient of shape "
+                raise ValueError(f"{type(self).__name__}.apply: gradient of shape "
                                  f"{tuple(gd.shape)} for variable '{v.path}' of shape {v.shape}")
-            be = backend.of(v.data)
-            if backend.of(gd) is not be:
-                gd = be.asarray(backend.to_numpy(gd))
-            pairs.append((be.asarray(gd, dtype=v.data.dtype), v))
+            if type(gd) is not type(vd) or gd.dtype != vd.dtype:
+                be = backend.of(vd)
+                if backend.of(gd) is not be:
+                    gd = be.asarray(backend.to_numpy(gd))
+                gd = be.asarray(gd, dtype=vd.dtype)
+            pairs.append((gd, v))
         return self._apply(pairs)
 
     def _apply(self, pairs) -> int:
         """Update from validated ``(gradient array, variable)`` pairs: arrays already of the
-        variable's shape, dtype and device (the trainer passes its tape's gradients here)."""
+        variable's shape, dtype and device (``apply`` checks them)."""
         if not pairs:
             return self.iterations
         if self.clipvalue is not None or self.clipnorm is not None or \
@@ -157,11 +206,6 @@ class Optimizer(KerasSaveable):
                 v.data[...] = v.constraint(v.data)
         self.iterations = step
         return self.iterations
-
-    def apply(self, grads, trainable_variables=None) -> int:
-        if trainable_variables is None:
-            raise ValueError(f"{type(self).__name__}.apply: pass trainable_variables")
-        return self.apply_gradients(zip(grads, trainable_variables))
 
     def _clip(self, pairs):
         if self.clipvalue is not None:
