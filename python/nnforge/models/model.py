@@ -292,9 +292,26 @@ class Model(Trainer, Layer):
         return functional_config(self)
 
     @classmethod
-    def from_config(cls, config: dict):
-        """A model from ``get_config()``'s output; custom layers inside it are found through
-        the registry (``register_keras_serializable``, ``custom_object_scope``)."""
+    def from_config(cls, config: dict, custom_objects: Optional[dict] = None):
+        """A model from ``get_config()``'s output.
+
+        Custom layers inside it are found through the registry (``register_keras_serializable``,
+        ``custom_object_scope``) or, as in Keras's ``Model.from_config``, in ``custom_objects``.
+
+        Args:
+            config: the output of ``get_config()``.
+            custom_objects: optional dict mapping class names to user classes.
+
+        Returns:
+            A new, unbuilt-weights model of the same architecture.
+
+        Example:
+
+        >>> clone = keras.Model.from_config(model.get_config(), custom_objects={"MyDense": MyDense})
+        """
+        if custom_objects:
+            with saving.custom_object_scope(custom_objects):
+                return cls.from_config(config)
         if "layers" in config and "input_layers" in config:
             from .functional_config import functional_from_config
             return functional_from_config(cls, config)
