@@ -22,6 +22,7 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json
+from . import distribution  # noqa: E402 (mpi4py is imported only when a job uses it)
 
 Loss = losses.Loss
 Metric = metrics.Metric
@@ -37,3 +38,4 @@ __all__ = ["GradientTape", "Input", "InputLayer", "KerasTensor", "Layer", "Model
            "Tensor", "Variable", "activations", "backend", "callbacks", "config", "constraints",
            "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
            "ops", "optimizers", "regularizers", "saving", "utils"]
+__all__ += ["distribution"]

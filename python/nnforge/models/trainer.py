@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from nnforge import backend, optimizers, random_state
+from nnforge import distribution as distribution_lib
 from nnforge.core.tape import GradientTape, stop_recording
 from nnforge.core.tensor import Tensor
 from nnforge.layers.node import flatten, map_structure
@@ -175,12 +176,18 @@ class Trainer:
             raise ValueError(f"Model '{self.name}' has no trainable weights to train")
         # Dense and Conv2D write their parameters' gradients into arrays allocated once.
         grads = tape._gradient_into_buffers(loss, tv)
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: sum the gradients over processes
+            grads = strategy.reduce_gradients(self, grads, tv)
         # Gradients from our own tape already have each variable's shape, dtype and device.
         be = backend.of(tv[0].data)
         self.optimizer._apply([(be.asarray(g.data, dtype=v.data.dtype), v)
                                for g, v in zip(grads, tv) if g is not None])
         batch_size = int(flatten(x)[0].shape[0])
-        return self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
+        logs = self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
+        if strategy is not None:  # distribution: logs of the metric states summed over processes
+            logs = strategy.reduce_logs(self)
+        return logs
 
     def _test_batch(self, x, y, sample_weight) -> dict:
         x = self._standardize_inputs(x)
@@ -190,7 +197,11 @@ class Trainer:
         with stop_recording():
             loss, per_output, y_pred = self._loss_and_outputs(x, y, sample_weight, False)
         batch_size = int(flatten(x)[0].shape[0])
-        return self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
+        logs = self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: logs of the metric states summed over processes
+            logs = strategy.reduce_logs(self)
+        return logs
 
     def _predict_batch(self, x):
         x = self._standardize_inputs(x)
@@ -267,6 +278,9 @@ class Trainer:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
         if verbose == "auto":
             verbose = 1
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: sync variables and random state at the start
+            strategy.begin(self, "fit")
         rng = random_state.global_rng()
         if da.is_iterable_data(x):
             if y is not None:
@@ -311,6 +325,8 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             logs: Dict[str, Any] = {}
             for step, (xb, yb, swb) in enumerate(train.epoch()):
+                if strategy is not None:  # distribution: this process's rows of the batch
+                    xb, yb, swb = strategy.shard_batch(self, xb, yb, swb)
                 cbs.on_train_batch_begin(step)
                 try:
                     logs = self._train_batch(xb, yb, swb)
@@ -361,14 +377,19 @@ class Trainer:
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=len(batches))
         self.reset_metrics()
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0's variables everywhere
+            strategy.begin(self, "evaluate")
         cbs.on_test_begin()
         logs: Dict[str, Any] = {}
         for step, (xb, yb, swb) in enumerate(batches.epoch()):
+            if strategy is not None:  # distribution: this process's rows of the batch
+                xb, yb, swb = strategy.shard_batch(self, xb, yb, swb)
             cbs.on_test_batch_begin(step)
             logs = self._test_batch(xb, yb, swb)
             cbs.on_test_batch_end(step, logs)
         if not logs:
-            logs = self._logs()
+            logs = self._logs() if strategy is None else strategy.reduce_logs(self)
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -395,11 +416,20 @@ class Trainer:
             epochs=1, steps=len(batches))
         cbs.on_predict_begin()
         outputs = []
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0's variables everywhere
+            strategy.begin(self, "predict")
         for step, (xb, _, _) in enumerate(batches.epoch()):
+            if strategy is not None:  # distribution: this process's rows of the batch
+                xb, _, _ = strategy.shard_batch(self, xb, None, None)
             cbs.on_predict_batch_begin(step)
             out = self._predict_batch(xb)
+            if strategy is not None:
+                strategy.note_predict_batch()
             outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
+        if strategy is not None:  # distribution: every process's rows, in order
+            outputs = strategy.gather_outputs(outputs)
         cbs.on_predict_end()
         if not outputs:
             raise ValueError("predict: no batches were produced from the input")
