@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, Mapping, Optional
 
 # Variables that the common launchers put in every process's environment:
@@ -123,6 +124,8 @@ def _install_abort_on_error(comm) -> None:
             sys.stderr.write(f"nnforge.distribution: process {comm.Get_rank()} of "
                              f"{comm.Get_size()} raised {exc_type.__name__}; aborting the "
                              f"job\n")
+            sys.stderr.flush()
+            time.sleep(0.5)  # let the launcher forward the traceback before MPI_Abort
         finally:
             abort(1)
 
