@@ -64,7 +64,9 @@ class Collectives:
                 msg = (f"nnforge.distribution: process {self.rank} of {self.size} waited "
                        f"{self.timeout:.0f} s in {what}; a peer died or hangs")
                 if not self.abort:
-                    raise CollectiveTimeout(msg)
+                    err = CollectiveTimeout(msg)
+                    err.request = request  # still pending: MPI cannot cancel a collective
+                    raise err
                 sys.stderr.write(msg + "; aborting the job\n")
                 launch.abort(1)
             time.sleep(sleep)

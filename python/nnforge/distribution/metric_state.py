@@ -23,15 +23,22 @@ def state_names(metric) -> Tuple[Tuple[str, ...], bool]:
     hit = _state_names_cache.get(cls)
     if hit is not None:
         return hit
-    probe = copy.copy(metric)
-    sentinel = object()
-    candidates = [k for k, v in vars(probe).items()
+    candidates = [k for k, v in vars(metric).items()
                   if v is None or isinstance(v, _NUMERIC) and not isinstance(v, bool)]
-    for k in candidates:
+    sentinel = object()
+    names, reset_values = [], {}
+    for k in candidates:  # a state attribute is one that reset_state() assigns
+        probe = copy.copy(metric)
         setattr(probe, k, sentinel)
-    probe.reset_state()
-    names = tuple(k for k in candidates if getattr(probe, k) is not sentinel)
-    lazy = any(getattr(probe, k) is None for k in names)
+        try:
+            probe.reset_state()
+        except Exception:  # reset_state needs k (configuration): not state
+            continue
+        if getattr(probe, k) is not sentinel:
+            names.append(k)
+            reset_values[k] = getattr(probe, k)
+    names = tuple(names)
+    lazy = any(reset_values[k] is None for k in names)
     _state_names_cache[cls] = (names, lazy)
     return names, lazy
 
