@@ -16,7 +16,7 @@ import numpy as np
 
 from . import launch
 
-_SPIN_S = 2e-4
+_SPIN_S = 1e-3
 _MAX_SLEEP_S = 1e-3
 
 

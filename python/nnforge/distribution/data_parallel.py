@@ -3,8 +3,9 @@ global batch; gradients, metric states and predictions are combined over process
 
 ``fit``/``evaluate``/``predict`` consult the strategy set by ``set_distribution`` at a few call
 sites (see ``nnforge.models.trainer``): when a loop starts (``begin``), for each global batch
-(``shard_batch``), after the gradients (``reduce_gradients``), after the metric update
-(``reduce_logs``) and at the end of ``predict`` (``gather_outputs``).
+(``shard_batch``), after a training batch's gradients and metric update (``reduce_step``: one
+collective for both), after an evaluation batch (``reduce_logs``) and at the end of ``predict``
+(``gather_outputs``).
 """
 from __future__ import annotations
 
@@ -131,25 +132,45 @@ class DataParallel:
         return (map_structure(part, x), map_structure(part, y) if y is not None else None,
                 map_structure(part, sample_weight) if sample_weight is not None else None)
 
-    def reduce_gradients(self, model, grads: list, variables: list) -> list:
-        """Sum the gradients over processes, each weighted by its share of the global batch, in
-        place; the non-trainable variables (moving statistics) are averaged in the same
-        collective. Returns ``grads``."""
-        if self.num_processes == 1:
-            return grads
+    def reduce_step(self, model, grads: list, variables: list) -> dict:
+        """After a training batch's gradients and local metric update: sums the gradients over
+        processes (each weighted by its share of the global batch) in place, averages the
+        non-trainable variables (moving statistics) with the same weights, and sums the metric
+        states, all in one collective. Returns the logs of the summed metric states; each
+        process keeps its own running state."""
         if not self._sharded:  # train_on_batch: each process brought its own batch
             self._weight = 1.0 / self.num_processes
         self._sharded = False
-        arrays = [g.data for g in grads if g is not None]
-        arrays += [v.data for v in self._state_vars]
-        if not arrays:
-            return grads
-        self._reducer_for(arrays[0]).reduce_(arrays, self._weight)
-        return grads
+        metrics = self._forget_placeholder(model)
+        if self._coll is None:
+            return model._logs()
+        arrays = [g.data for g in grads if g is not None] + [v.data for v in self._state_vars]
+        local = metric_state.get_states(metrics)
+        plain, lazy = _split_lazy(metrics)
+        flat = metric_state.pack(plain)
+        if arrays and not is_device_array(arrays[0]):
+            flat = self._reducer_for(arrays[0]).reduce_(arrays, self._weight, flat)
+        else:
+            if arrays:
+                self._reducer_for(arrays[0]).reduce_(arrays, self._weight)
+            self._coll.allreduce_(flat, "the metric state allreduce")
+        return self._logs_of_summed(model, metrics, local, plain, flat, lazy)
 
     def reduce_logs(self, model) -> dict:
-        """The logs of the metric states summed over processes; each process keeps its own
-        running state."""
+        """After an evaluation batch's local metric update: the logs of the metric states
+        summed over processes; each process keeps its own running state."""
+        metrics = self._forget_placeholder(model)
+        if self._coll is None:
+            return model._logs()
+        local = metric_state.get_states(metrics)
+        plain, lazy = _split_lazy(metrics)
+        flat = metric_state.pack(plain)
+        self._coll.allreduce_(flat, "the metric state allreduce")
+        return self._logs_of_summed(model, metrics, local, plain, flat, lazy)
+
+    def _forget_placeholder(self, model) -> list:
+        """The model's metrics, with the update from a placeholder row (a process without rows
+        in this batch) undone."""
         metrics = _all_metrics(model)
         if self._dummy:
             known = self._dummy_states
@@ -157,15 +178,11 @@ class DataParallel:
             for i, m in enumerate(metrics):
                 if i < len(known):
                     metric_state.set_states([m], [known[i]])
-                else:
+                else:  # built by this very batch
                     m.reset_state()
-        if self._coll is None:
-            return model._logs()
-        local = metric_state.get_states(metrics)
-        plain = [m for m in metrics if not metric_state.state_names(m)[1]]
-        lazy = [m for m in metrics if metric_state.state_names(m)[1]]
-        flat = metric_state.pack(plain)
-        self._coll.allreduce_(flat, "the metric state allreduce")
+        return metrics
+
+    def _logs_of_summed(self, model, metrics, local, plain, flat, lazy) -> dict:
         metric_state.unpack(plain, flat)
         if lazy:
             gathered = self._coll.allgather_obj(metric_state.get_states(lazy),
@@ -275,6 +292,11 @@ def _walk_layers(layer):
     yield layer
     for sub in getattr(layer, "_layers", []) or []:
         yield from _walk_layers(sub)
+
+
+def _split_lazy(metrics):
+    plain = [m for m in metrics if not metric_state.state_names(m)[1]]
+    return plain, [m for m in metrics if metric_state.state_names(m)[1]]
 
 
 def _all_metrics(model) -> list:

@@ -36,10 +36,13 @@ class FusedBuffer:
         self.buf = None
         self._layout: Optional[tuple] = None
 
-    def pack(self, arrays: Sequence, scale: float):
-        layout = tuple((tuple(a.shape), a.size) for a in arrays)
+    def pack(self, arrays: Sequence, scale: float, tail=None):
+        """``scale * array`` for each array, then ``tail`` (a float64 host vector, unscaled:
+        e.g. metric states that ride along in the same collective), in one buffer."""
+        n_tail = 0 if tail is None else len(tail)
+        layout = tuple((tuple(a.shape), a.size) for a in arrays) + (n_tail,)
         if layout != self._layout:
-            total = sum(n for _, n in layout)
+            total = sum(n for _, n in layout[:-1]) + n_tail
             self.buf = self.xp.empty(total, dtype=self.xp.float64)
             self._layout = layout
         o = 0
@@ -48,7 +51,14 @@ class FusedBuffer:
             n = a.size
             self.xp.multiply(a.reshape(-1), scale, out=buf[o:o + n])
             o += n
+        if n_tail:
+            buf[o:] = self.xp.asarray(tail)
         return buf
+
+    def tail(self, n: int):
+        """The last ``n`` values of the buffer (the summed ``tail``), on the host."""
+        t = self.buf[len(self.buf) - n:]
+        return t if isinstance(t, np.ndarray) else t.get()
 
     def unpack(self, arrays: Sequence) -> None:
         o = 0
@@ -65,8 +75,10 @@ class MpiReducer:
         self.coll = collectives
         self.fused = FusedBuffer(np)
 
-    def reduce_(self, arrays: List, weight: float) -> None:
-        """Replace each array by ``sum over processes of weight_p * array_p``, in place."""
-        buf = self.fused.pack(arrays, weight)
+    def reduce_(self, arrays: List, weight: float, tail=None):
+        """Replace each array by ``sum over processes of weight_p * array_p``, in place; returns
+        ``tail`` (a float64 vector) summed over processes, from the same collective."""
+        buf = self.fused.pack(arrays, weight, tail)
         self.coll.allreduce_(buf, "the gradient allreduce")
         self.fused.unpack(arrays)
+        return None if tail is None else self.fused.tail(len(tail))

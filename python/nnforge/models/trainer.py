@@ -177,17 +177,18 @@ class Trainer:
         # Dense and Conv2D write their parameters' gradients into arrays allocated once.
         grads = tape._gradient_into_buffers(loss, tv)
         strategy = distribution_lib.distribution()
-        if strategy is not None:  # distribution: sum the gradients over processes
-            grads = strategy.reduce_gradients(self, grads, tv)
+        if strategy is not None:  # distribution: one collective sums gradients and metric states
+            logs = self._update_logs(loss, per_output, y, y_pred, sample_weight,
+                                     int(flatten(x)[0].shape[0]))
+            logs = strategy.reduce_step(self, grads, tv)
         # Gradients from our own tape already have each variable's shape, dtype and device.
         be = backend.of(tv[0].data)
         self.optimizer._apply([(be.asarray(g.data, dtype=v.data.dtype), v)
                                for g, v in zip(grads, tv) if g is not None])
+        if strategy is not None:
+            return logs
         batch_size = int(flatten(x)[0].shape[0])
-        logs = self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
-        if strategy is not None:  # distribution: logs of the metric states summed over processes
-            logs = strategy.reduce_logs(self)
-        return logs
+        return self._update_logs(loss, per_output, y, y_pred, sample_weight, batch_size)
 
     def _test_batch(self, x, y, sample_weight) -> dict:
         x = self._standardize_inputs(x)
