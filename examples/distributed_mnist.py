@@ -6,7 +6,7 @@ processes, their gradients are summed, and all processes apply the same update, 
 train as one process with the same global batch would. Only process 0 prints.
 
     pip install ".[distributed]"
-    mpiexec -n 2 python examples/distributed_mnist.py [--epochs 3] [--seed 0]
+    mpiexec -n 2 python examples/distributed_mnist.py [--epochs 5] [--seed 0]
 
 Also runs as a plain single process (``python examples/distributed_mnist.py``).
 """
@@ -18,7 +18,7 @@ from nnforge import layers
 
 def main() -> float:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch size")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--seed", type=int, default=None,

@@ -166,3 +166,17 @@ def test_failing_or_stalled_process_ends_job_nonzero_within_30s(fault, tmp_path)
         assert "injected failure on process 1" in se
     else:
         assert "a peer died or hangs" in se
+
+
+def test_example_runs_under_mpiexec_and_only_process_0_prints(tmp_path):
+    import subprocess
+    import sys
+
+    from .launcher import ROOT, env, mpiexec
+    cmd = [mpiexec(), "-n", "2", sys.executable, os.path.join(ROOT, "examples",
+                                                              "distributed_mnist.py"),
+           "--epochs", "0", "--seed", "0"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env(), cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("Training on 2 process(es): ['cpu:0', 'cpu:1']") == 1
+    assert r.stdout.count("Test accuracy:") == 1
