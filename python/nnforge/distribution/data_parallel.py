@@ -19,7 +19,7 @@ from nnforge.layers.node import flatten, map_structure
 
 from . import launch, metric_state
 from .gradient_reduction import MpiReducer
-from .nccl import NcclReducer, is_device_array, select_device
+from .nccl import NcclReducer, is_device_array
 
 
 def list_devices(device_type: Optional[str] = None) -> List[str]:
@@ -34,7 +34,7 @@ def list_devices(device_type: Optional[str] = None) -> List[str]:
     ['cpu:0']
     """
     n = launch.get_num_processes()
-    kind = "gpu" if backend.current().name == "cupy" else "cpu"
+    kind = "gpu" if backend.get_device() == "cuda" else "cpu"
     if device_type is not None and device_type.lower() != kind:
         return []
     return [f"{kind}:{i}" for i in range(n)]
@@ -50,7 +50,9 @@ class DataParallel:
     before the first batch; gradients are summed with each process weighted by its own row
     count, so N processes train as one process on the same global batch. Metric states are
     summed, so every process sees the logs one process would. ``predict`` returns every row,
-    in order, on every process. Only process 0 prints progress and writes files.
+    in order, on every process. Only process 0 prints progress and writes files. A
+    ``PyDataset`` or generator must yield the same global batches on every process (each
+    process keeps its own rows of each).
 
     Args:
         devices: the devices to use; None (default) means all of ``list_devices()``. Given
@@ -82,8 +84,6 @@ class DataParallel:
         if comm is not None and self.num_processes > 1:
             from .collectives import Collectives
             self._coll = Collectives(comm, timeout=self.timeout)
-        if backend.current().name == "cupy":
-            select_device(launch.get_local_rank())
         self._reducers: dict = {}
         self._sync_pending = None   # a model whose variables process 0 still has to broadcast
         self._weight = 1.0          # this process's share of the current global batch
@@ -104,7 +104,7 @@ class DataParallel:
         model's variables from process 0 for the first batch (when the model is surely built),
         and, for ``fit``, makes the shuffling identical and dropout/augmentation streams
         distinct per process."""
-        self._sync_pending = model
+        self._sync_pending = (model, mode == "fit")
         self._predict_dummy = []
         if mode == "fit" and self._coll is not None:
             random_state.set_state(self._coll.bcast_obj(random_state.get_state(), 0,
@@ -125,7 +125,7 @@ class DataParallel:
         self._weight = (hi - lo) / n if not self._dummy else 0.0
         self._sharded = True
         if self._sync_pending is not None:
-            self._sync_model(model, x)
+            self._sync_model(model, x, self._sync_pending[1])
 
         def part(a):
             return a[lo:hi] if a is not None and hasattr(a, "shape") and a.ndim else a
@@ -224,11 +224,11 @@ class DataParallel:
             self._coll.barrier("the barrier after process 0's file write")
         return out
 
-    def broadcast_variables(self, model) -> None:
-        """Overwrite the model's variables and its optimizer's state with process 0's."""
+    def broadcast_variables(self, model, include_optimizer: bool = True) -> None:
+        """Overwrite the model's variables (and its optimizer's state) with process 0's."""
         if self._coll is None:
             return
-        for v in _model_and_optimizer_variables(model):
+        for v in _model_and_optimizer_variables(model, include_optimizer):
             data = v.data
             host = data if isinstance(data, np.ndarray) else backend.to_numpy(data)
             host = np.ascontiguousarray(host)
@@ -236,12 +236,12 @@ class DataParallel:
             if host is not data:
                 data[...] = backend.of(data).asarray(host) if is_device_array(data) else host
         opt = getattr(model, "optimizer", None)
-        if opt is not None and hasattr(opt, "iterations"):
+        if include_optimizer and opt is not None and hasattr(opt, "iterations"):
             opt.iterations = self._coll.bcast_obj(opt.iterations, 0, "the broadcast of "
                                                   "the optimizer's iterations")
 
     # -- helpers -------------------------------------------------------------------------------
-    def _sync_model(self, model, x) -> None:
+    def _sync_model(self, model, x, include_optimizer: bool) -> None:
         self._sync_pending = None
         if self._coll is None:
             return
@@ -251,14 +251,15 @@ class DataParallel:
                 model(model._standardize_inputs(map_structure(
                     lambda a: a[:1] if hasattr(a, "shape") else a, x)), training=False)
         opt = getattr(model, "optimizer", None)
-        names = [(v.name, tuple(v.shape)) for v in _model_and_optimizer_variables(model)]
+        names = [(v.name, tuple(v.shape))
+                 for v in _model_and_optimizer_variables(model, include_optimizer)]
         ref = self._coll.bcast_obj(names, 0, "the variable list broadcast")
         if ref != names:
             raise RuntimeError(
                 f"DataParallel: process {self.process_id} has variables {names[:4]}... "
                 f"({len(names)}) but process 0 has {ref[:4]}... ({len(ref)}); every process "
                 f"must build the same model{' and optimizer' if opt is not None else ''}")
-        self.broadcast_variables(model)
+        self.broadcast_variables(model, include_optimizer)
         self._state_vars = _state_variables(model)
 
     def _per_process_streams(self, model) -> None:
@@ -310,10 +311,10 @@ def _state_variables(model) -> list:
             if np.dtype(v.dtype).kind == "f"]
 
 
-def _model_and_optimizer_variables(model) -> list:
+def _model_and_optimizer_variables(model, include_optimizer: bool = True) -> list:
     out = list(model.weights)
     opt = getattr(model, "optimizer", None)
-    if opt is not None:
+    if include_optimizer and opt is not None:
         out += list(opt.variables)
     return out
 

@@ -49,7 +49,8 @@ def initialize(job_addresses: Optional[str] = None, num_processes: Optional[int]
 
     In a job of more than one process, an exception that reaches the top level calls
     ``MPI_Abort``, so the launcher ends every process with a non-zero status instead of leaving
-    the others waiting in a collective.
+    the others waiting in a collective; and where nnforge computes on CUDA, each process takes
+    the GPU numbered by its rank on its machine (call ``initialize()`` before building models).
 
     Args:
         job_addresses: ignored (MPI's launcher connects the processes).
@@ -71,6 +72,7 @@ def initialize(job_addresses: Optional[str] = None, num_processes: Optional[int]
         local.Free()
         if comm.Get_size() > 1:
             _install_abort_on_error(comm)
+            _pick_gpu(_state["local_rank"])
         _state["initialized"] = True
     size, rank = get_num_processes(), get_process_id()
     if num_processes is not None and int(num_processes) != size:
@@ -113,6 +115,15 @@ def abort(code: int = 1) -> None:
     if comm is not None:
         comm.Abort(code)
     os._exit(code)
+
+
+def _pick_gpu(local_rank: int) -> None:
+    """One process per GPU: where nnforge computes on CUDA, use the GPU numbered by this
+    process's rank on its machine (before any array is allocated on the default GPU)."""
+    from nnforge import backend
+    if backend.get_device() == "cuda":
+        from .nccl import select_device
+        select_device(local_rank)
 
 
 def _install_abort_on_error(comm) -> None:
