@@ -60,6 +60,24 @@ def main():
         np.testing.assert_allclose(b, np.arange(5) * expect, rtol=1e-6)
         assert a.dtype == np.float32
 
+    # Random streams: identical shuffling state on every process, dropout streams distinct
+    # per process and reproducible from the seed.
+    def dropout_draws(seed):
+        keras.utils.set_random_seed(seed)  # the same layer streams on every process ...
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5)])
+        keras.utils.set_random_seed(seed + rank)  # ... and different global states
+        strategy = keras.distribution.DataParallel()
+        strategy.begin(model, "fit")
+        shuffle = keras.random_state.global_rng().integers(0, 2**31, 4).tolist()
+        return shuffle, model.layers[-1]._rng.integers(0, 2**31, 4).tolist()
+
+    first = dropout_draws(7)
+    again = dropout_draws(7)
+    everyone = coll.allgather_obj(first)
+    assert first == again, "the per-process streams are not reproducible"
+    assert all(e[0] == everyone[0][0] for e in everyone), "shuffling differs across processes"
+    assert len({tuple(e[1]) for e in everyone}) == size, "dropout streams coincide"
+
     # Object collectives.
     got = coll.allgather_obj({"rank": rank, "payload": list(range(rank))})
     assert [g["rank"] for g in got] == list(range(size))
