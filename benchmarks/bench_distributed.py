@@ -1,11 +1,12 @@
 """Data-parallel training on one machine: one process with 2 threads against 2 processes
 (``mpiexec -n 2``, ``DataParallel``) with 1 thread each, for the seed MLP and the seed CNN, with
-the time each training step spends in communication.
+the time each training step spends in communication. One process with 1 thread is measured too
+(the 2 x 1 speed-up over it is the data-parallel efficiency, free of OpenMP effects).
 
     python benchmarks/bench_distributed.py [--rounds 3] [--mlp-rows 12800] [--cnn-rows 3200]
 
 Each measurement is its own launch; the rounds alternate the two set-ups and the medians are
-reported with the ratio (2 x 1 throughput / 1 x 2 throughput). Communication time is the time
+reported with the ratios (2 x 1 throughput / 1 x 2, and / 1 x 1). Communication time is the time
 process 0 spends inside collectives (transfer and waiting for the peer), per step.
 Requires ``pip install ".[distributed]"``.
 """
@@ -73,7 +74,7 @@ def launch(workload: str, rows: int, setup: str) -> dict:
         env["OMP_NUM_THREADS"] = "1"
         cmd = [mpiexec(), "-n", "2"] + cmd + ["--distributed"]
     else:
-        env["OMP_NUM_THREADS"] = "2"
+        env["OMP_NUM_THREADS"] = setup[-1]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -104,9 +105,9 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     for workload in args.workloads.split(","):
         rows = args.mlp_rows if workload == "mlp" else args.cnn_rows
-        runs = {"1x2": [], "2x1": []}
+        runs = {"1x2": [], "2x1": [], "1x1": []}
         for r in range(args.rounds):
-            order = ("1x2", "2x1") if r % 2 == 0 else ("2x1", "1x2")
+            order = ("1x2", "2x1", "1x1") if r % 2 == 0 else ("1x1", "2x1", "1x2")
             for setup in order:
                 runs[setup].append(launch(workload, rows, setup))
         med = {s: {k: statistics.median(x[k] for x in v) for k in v[0]} for s, v in runs.items()}
@@ -115,9 +116,12 @@ def main() -> None:
               f"({med['1x2']['ms_per_step']:.2f} ms/step); 2 processes x 1 thread "
               f"{med['2x1']['samples_per_s']:.0f} samples/s ({med['2x1']['ms_per_step']:.2f} "
               f"ms/step, {med['2x1']['comm_ms_per_step']:.2f} ms/step in communication); "
-              f"ratio 2x1/1x2 {ratio:.2f} (rounds: "
-              f"{[round(x['samples_per_s']) for x in runs['1x2']]} vs "
-              f"{[round(x['samples_per_s']) for x in runs['2x1']]})", flush=True)
+              f"ratio 2x1/1x2 {ratio:.2f}; 1 process x 1 thread "
+              f"{med['1x1']['samples_per_s']:.0f} samples/s, ratio 2x1/1x1 "
+              f"{med['2x1']['samples_per_s'] / med['1x1']['samples_per_s']:.2f} (samples/s per "
+              f"round, 1x2 / 2x1 / 1x1: {[round(x['samples_per_s']) for x in runs['1x2']]} / "
+              f"{[round(x['samples_per_s']) for x in runs['2x1']]} / "
+              f"{[round(x['samples_per_s']) for x in runs['1x1']]})", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

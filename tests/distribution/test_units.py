@@ -1,7 +1,6 @@
 """Pieces of ``nnforge.distribution`` checked in one process (launch detection, metric states,
 the fused buffer, how a batch is split), and under ``mpiexec`` the NCCL reducer through a
 stand-in NCCL module plus the collectives' deadline."""
-import os
 import subprocess
 import sys
 
