@@ -22,7 +22,7 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json
-from . import distribution  # noqa: E402 (mpi4py is imported only when a job uses it)
+from . import distribution  # mpi4py is imported only when a job uses it
 
 Loss = losses.Loss
 Metric = metrics.Metric

@@ -136,8 +136,20 @@ class DataParallel:
         """After a training batch's gradients and local metric update: sums the gradients over
         processes (each weighted by its share of the global batch) in place, averages the
         non-trainable variables (moving statistics) with the same weights, and sums the metric
-        states, all in one collective. Returns the logs of the summed metric states; each
-        process keeps its own running state."""
+        states, all in one collective.
+
+        Args:
+            model: the model being trained (its metrics hold this process's running state).
+            grads: the gradient Tensors of ``variables`` (None where a variable has none),
+                overwritten with the sums.
+            variables: the trained variables, in the order of ``grads``.
+
+        Returns:
+            the logs of the summed metric states; each process keeps its own running state.
+        """
+        if len(grads) != len(variables):
+            raise ValueError(f"DataParallel.reduce_step: {len(grads)} gradients for "
+                             f"{len(variables)} variables")
         if not self._sharded:  # train_on_batch: each process brought its own batch
             self._weight = 1.0 / self.num_processes
         self._sharded = False
