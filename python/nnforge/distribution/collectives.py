@@ -53,7 +53,8 @@ class Collectives:
 
     def _wait(self, request, what: str) -> None:
         t0 = time.perf_counter()
-        deadline = t0 + self.timeout
+        timeout = self.timeout
+        deadline = t0 + timeout
         spin_until = t0 + _SPIN_S
         sleep = 2e-5
         while not request.Test():
@@ -62,7 +63,7 @@ class Collectives:
                 continue
             if now > deadline:
                 msg = (f"nnforge.distribution: process {self.rank} of {self.size} waited "
-                       f"{self.timeout:.0f} s in {what}; a peer died or hangs")
+                       f"{timeout:.0f} s in {what}; a peer died or hangs")
                 if not self.abort:
                     err = CollectiveTimeout(msg)
                     err.request = request  # still pending: MPI cannot cancel a collective

@@ -9,6 +9,7 @@ collective for both), after an evaluation batch (``reduce_logs``) and at the end
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any, List, Optional
 
@@ -57,8 +58,11 @@ class DataParallel:
     Args:
         devices: the devices to use; None (default) means all of ``list_devices()``. Given
             explicitly, there must be one per process.
-        timeout: seconds a process waits in one collective (a gradient sum, a barrier) before
-            it decides that a peer died and ends the whole job with ``MPI_Abort``.
+        timeout: seconds a process waits in one collective of a training or evaluation step
+            (a gradient sum, a barrier after a file write) before it decides that a peer died
+            and ends the whole job with ``MPI_Abort``.
+        setup_timeout: the same for the broadcasts when ``fit``/``evaluate``/``predict``
+            starts, where processes may arrive far apart (one loaded its data more slowly).
 
     Example:
     >>> import nnforge as keras
@@ -67,7 +71,8 @@ class DataParallel:
     >>> model.fit(x, y, batch_size=64)   # 64 rows per step, over all processes
     """
 
-    def __init__(self, devices: Optional[List[str]] = None, timeout: float = 25.0):
+    def __init__(self, devices: Optional[List[str]] = None, timeout: float = 25.0,
+                 setup_timeout: float = 600.0):
         launch.initialize()
         self.num_processes = launch.get_num_processes()
         self.process_id = launch.get_process_id()
@@ -76,9 +81,11 @@ class DataParallel:
                              f"{self.num_processes} processes; data parallelism over MPI uses "
                              f"one device per process")
         self.devices = list(devices) if devices is not None else list_devices()
-        if timeout <= 0:
-            raise ValueError(f"DataParallel: timeout must be positive, got {timeout}")
+        if timeout <= 0 or setup_timeout <= 0:
+            raise ValueError(f"DataParallel: timeout and setup_timeout must be positive, got "
+                             f"{timeout} and {setup_timeout}")
         self.timeout = float(timeout)
+        self.setup_timeout = float(setup_timeout)
         comm = launch.get_comm()
         self._coll = None
         if comm is not None and self.num_processes > 1:
@@ -107,8 +114,9 @@ class DataParallel:
         self._sync_pending = (model, mode == "fit")
         self._predict_dummy = []
         if mode == "fit" and self._coll is not None:
-            random_state.set_state(self._coll.bcast_obj(random_state.get_state(), 0,
-                                                        "the random state broadcast"))
+            with self._setup_deadline():
+                random_state.set_state(self._coll.bcast_obj(random_state.get_state(), 0,
+                                                            "the random state broadcast"))
             self._per_process_streams(model)
 
     def shard_batch(self, model, x, y, sample_weight):
@@ -125,7 +133,8 @@ class DataParallel:
         self._weight = (hi - lo) / n if not self._dummy else 0.0
         self._sharded = True
         if self._sync_pending is not None:
-            self._sync_model(model, x, self._sync_pending[1])
+            with self._setup_deadline():
+                self._sync_model(model, x, self._sync_pending[1])
 
         def part(a):
             return a[lo:hi] if a is not None and hasattr(a, "shape") and a.ndim else a
@@ -253,6 +262,19 @@ class DataParallel:
                                                   "the optimizer's iterations")
 
     # -- helpers -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _setup_deadline(self):
+        """Collectives inside use ``setup_timeout`` instead of ``timeout``."""
+        coll = self._coll
+        if coll is None:
+            yield
+            return
+        coll.timeout = self.setup_timeout
+        try:
+            yield
+        finally:
+            coll.timeout = self.timeout
+
     def _sync_model(self, model, x, include_optimizer: bool) -> None:
         self._sync_pending = None
         if self._coll is None:
