@@ -24,6 +24,7 @@ from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json
 from . import explain  # noqa: E402  (attribution maps; a tool on top of models)
+from . import distribution  # mpi4py is imported only when a job uses it
 
 Loss = losses.Loss
 Metric = metrics.Metric
@@ -39,3 +40,4 @@ __all__ = ["GradientTape", "Input", "InputLayer", "KerasTensor", "Layer", "Model
            "Tensor", "Variable", "activations", "backend", "callbacks", "config", "constraints",
            "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
            "ops", "optimizers", "regularizers", "saving", "utils"]
+__all__ += ["distribution"]

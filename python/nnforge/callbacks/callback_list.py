@@ -37,6 +37,11 @@ class CallbackList(Callback):
                  **params):
         super().__init__()
         self.callbacks = _flatten(callbacks)
+        from nnforge import distribution as distribution_lib
+        if distribution_lib.process_id() != 0:  # distribution: only process 0 prints and logs
+            self.callbacks = [cb for cb in self.callbacks
+                              if not getattr(cb, "first_process_only", False)]
+            add_progbar = False
         for cb in self.callbacks:
             if not isinstance(cb, Callback) and not all(
                     hasattr(cb, h) for h in ("set_model", "set_params", "on_epoch_end")):

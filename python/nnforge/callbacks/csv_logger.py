@@ -25,6 +25,8 @@ class CSVLogger(Callback):
             content); False: overwrite.
     """
 
+    first_process_only = True  # in a distributed job, only process 0 writes the file
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.sep = separator

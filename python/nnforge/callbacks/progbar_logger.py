@@ -14,6 +14,8 @@ class ProgbarLogger(Callback):
     epoch. Within ``fit`` the validation pass prints nothing of its own.
     """
 
+    first_process_only = True  # in a distributed job, only process 0 prints
+
     def __init__(self):
         super().__init__()
         self.seen = 0

@@ -8,6 +8,13 @@ from nnforge import backend, constraints, initializers, ops, regularizers
 from .layer import Layer
 
 
+def _sync_strategy():
+    """The active distribution when it spans several processes, else None."""
+    from nnforge import distribution as distribution_lib
+    strategy = distribution_lib.distribution()
+    return strategy if strategy is not None and strategy.num_processes > 1 else None
+
+
 class BatchNormalization(Layer):
     """Normalizes its inputs with the batch's statistics in training and with moving averages
     of them at inference (``keras.layers.BatchNormalization``).
@@ -20,6 +27,9 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
         gamma_constraint: as in Keras.
+        synchronized: in a job with ``nnforge.distribution.DataParallel`` over several
+            processes, compute the training statistics over every process's rows (the mean and
+            variance of the global batch) instead of each process's own; no effect otherwise.
 
     In training mode (``training=True`` and the layer trainable) the output is
     ``gamma * (x - mean(x)) / sqrt(var(x) + epsilon) + beta`` over the batch, and
@@ -55,6 +65,7 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
+        self.synchronized = bool(synchronized)
 
     def build(self, input_shape) -> None:
         ndim = len(input_shape)
@@ -95,9 +106,14 @@ class BatchNormalization(Layer):
         bshape = self._bshape()
         axes = tuple(i for i in range(self._ndim) if i != self._ax)
         if training and self.trainable:
-            mean = ops.mean(inputs, axis=axes, keepdims=True)
-            centered = ops.subtract(inputs, mean)
-            var = ops.mean(ops.square(centered), axis=axes, keepdims=True)
+            strategy = _sync_strategy() if self.synchronized else None
+            if strategy is not None:  # statistics over every process's rows
+                from nnforge.distribution.sync_batchnorm import moments
+                mean, centered, var = moments(strategy, inputs, axes)
+            else:
+                mean = ops.mean(inputs, axis=axes, keepdims=True)
+                centered = ops.subtract(inputs, mean)
+                var = ops.mean(ops.square(centered), axis=axes, keepdims=True)
             m = np.float32(self.momentum)
             self.moving_mean.data[...] = (self.moving_mean.data * m +
                                           mean.data.reshape(-1) * (1 - m))
@@ -131,6 +147,6 @@ class BatchNormalization(Layer):
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
-            "synchronized": False,
+            "synchronized": self.synchronized,
         })
         return config

@@ -14,6 +14,7 @@ from nnforge.core.tensor import KerasTensor, Tensor
 from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.layer import Layer, dtype_policy_config
 from nnforge.layers.node import flatten, map_structure
+from nnforge import distribution as distribution_lib
 from nnforge import saving
 from nnforge.saving import keras_file, weights_file
 
@@ -347,8 +348,14 @@ class Model(Trainer, Layer):
         >>> model.save("model.keras")
         >>> restored = nnforge.saving.load_model("model.keras")
         """
+        include_optimizer = kwargs.pop("include_optimizer", True)
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0 writes, the others wait for it
+            strategy.on_first_process(keras_file.save_model, self, filepath, overwrite=overwrite,
+                                      include_optimizer=include_optimizer)
+            return
         keras_file.save_model(self, filepath, overwrite=overwrite,
-                              include_optimizer=kwargs.pop("include_optimizer", True))
+                              include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Save the weights to a ``.weights.h5`` file (Keras 3 layout), atomically.
@@ -357,6 +364,11 @@ class Model(Trainer, Layer):
 
         >>> model.save_weights("model.weights.h5")
         """
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0 writes, the others wait for it
+            strategy.on_first_process(weights_file.save_weights, self, filepath,
+                                      overwrite=overwrite)
+            return
         weights_file.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
@@ -371,6 +383,9 @@ class Model(Trainer, Layer):
         >>> model.load_weights("model.weights.h5")
         """
         weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0's loaded variables everywhere
+            strategy.broadcast_variables(self)
 
     def get_compile_config(self):
         """The arguments given to ``compile``, serialized (None if the model is not compiled)."""

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from nnforge import backend, ops, optimizers, random_state
+from nnforge import distribution as distribution_lib
 from nnforge.core.tape import GradientTape, stop_recording
 from nnforge.core.tensor import Tensor
 from nnforge.layers.node import flatten, map_structure
@@ -284,7 +285,14 @@ class Trainer:
         if variables:
             # Dense and Conv2D write the gradients into arrays each Variable keeps between
             # steps; the optimizer consumes them right away.
-            self.optimizer.apply(tape.gradient_into_buffers(loss, variables), variables)
+            grads = tape.gradient_into_buffers(loss, variables)
+            strategy = distribution_lib.distribution()
+            if strategy is not None:  # distribution: one collective sums gradients and metrics
+                self.compute_metrics(x, y, y_pred, sample_weight)
+                logs = strategy.reduce_step(self, grads, variables)
+                self.optimizer.apply(grads, variables)
+                return logs
+            self.optimizer.apply(grads, variables)
         else:
             warnings.warn(f"Model '{self.name}' does not have any trainable weights.",
                           stacklevel=2)
@@ -357,6 +365,12 @@ class Trainer:
 
     def _train_function(self, x, y, sample_weight) -> Dict[str, Any]:
         data = self._to_device(x, y, sample_weight)
+        if distribution_lib.distribution() is not None and \
+                type(self).train_step is not Trainer.train_step:
+            raise NotImplementedError(
+                f"Model '{self.name}': a custom train_step is not supported under "
+                "nnforge.distribution.DataParallel yet (its gradients would not be summed "
+                "across processes); use the built-in step or a single process")
         if not self.built and type(self).train_step is Trainer.train_step:
             # create the weights before the first step, so the step lists them all
             with stop_recording():
@@ -365,7 +379,11 @@ class Trainer:
 
     def _test_function(self, x, y, sample_weight) -> Dict[str, Any]:
         with stop_recording():
-            return _pythonify_logs(self.test_step(self._to_device(x, y, sample_weight)))
+            logs = self.test_step(self._to_device(x, y, sample_weight))
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: logs of the metric states summed over processes
+            logs = strategy.reduce_logs(self)
+        return _pythonify_logs(logs)
 
     def _predict_function(self, x):
         with stop_recording():
@@ -482,6 +500,9 @@ class Trainer:
         cbs = self._callback_list(callbacks, verbose, epochs, iterator.num_batches, True)
         self.stop_training = False
         self._step_variables = None
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: sync variables and random state at the start
+            strategy.begin(self, "fit")
         cbs.on_train_begin()
         epoch_logs: Dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
@@ -501,7 +522,10 @@ class Trainer:
 
     def _train_epoch(self, iterator: EpochIterator, cbs, epoch: int) -> Dict[str, Any]:
         logs: Dict[str, Any] = {}
+        strategy = distribution_lib.distribution()
         for step, (xb, yb, swb) in iterator.enumerate_epoch():
+            if strategy is not None:  # distribution: this process's rows of the batch
+                xb, yb, swb = strategy.shard_batch(self, xb, yb, swb)
             cbs.on_train_batch_begin(step)
             try:
                 logs = self._train_function(xb, yb, swb)
@@ -543,14 +567,20 @@ class Trainer:
                                  "evaluate")
         cbs = self._callback_list(callbacks, verbose, 1, iterator.num_batches, False)
         self.reset_metrics()
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0's variables everywhere
+            strategy.begin(self, "evaluate")
         cbs.on_test_begin()
         logs: Dict[str, Any] = {}
         for step, (xb, yb, swb) in iterator.enumerate_epoch():
+            if strategy is not None:  # distribution: this process's rows of the batch
+                xb, yb, swb = strategy.shard_batch(self, xb, yb, swb)
             cbs.on_test_batch_begin(step)
             logs = self._test_function(xb, yb, swb)
             cbs.on_test_batch_end(step, logs)
         if not logs:
-            logs = _pythonify_logs(self.get_metrics_result())
+            logs = _pythonify_logs(self.get_metrics_result() if strategy is None
+                                   else strategy.reduce_logs(self))
         cbs.on_test_end(logs)
         return logs if return_dict else _logs_to_values(logs)
 
@@ -571,11 +601,20 @@ class Trainer:
         cbs = self._callback_list(callbacks, verbose, 1, iterator.num_batches, False)
         cbs.on_predict_begin()
         outputs = []
+        strategy = distribution_lib.distribution()
+        if strategy is not None:  # distribution: process 0's variables everywhere
+            strategy.begin(self, "predict")
         for step, (xb, _, _) in iterator.enumerate_epoch():
+            if strategy is not None:  # distribution: this process's rows of the batch
+                xb, _, _ = strategy.shard_batch(self, xb, None, None)
             cbs.on_predict_batch_begin(step)
             out = self._predict_function(xb)
+            if strategy is not None:
+                strategy.note_predict_batch()
             outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
+        if strategy is not None:  # distribution: every process's rows, in order
+            outputs = strategy.gather_outputs(outputs)
         cbs.on_predict_end()
         if not outputs:
             raise ValueError("predict: no batches were produced from the input")
