@@ -335,8 +335,20 @@ def _split_lazy(metrics):
 
 
 def _all_metrics(model) -> list:
-    return list(model.metrics) + list((getattr(model, "_output_loss_trackers", None)
-                                       or {}).values())
+    """The model's metrics with containers (the compiled metrics) replaced by the metrics they
+    hold, so that every state that is summed belongs to exactly one leaf metric."""
+    out: list = []
+
+    def add(m) -> None:
+        inner = getattr(type(m), "metrics", None)
+        if isinstance(inner, property):  # a container such as CompileMetrics
+            for child in m.metrics:
+                add(child)
+        else:
+            out.append(m)
+    for m in model.metrics:
+        add(m)
+    return out
 
 
 def _state_variables(model) -> list:
