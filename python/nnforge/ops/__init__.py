@@ -10,3 +10,4 @@ from .nn import (average_pool, binary_crossentropy_mean, categorical_crossentrop
                  silu, softmax, softplus, softsign, sparse_categorical_crossentropy, swish, tanh)
 
 conv2d = conv
+from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
