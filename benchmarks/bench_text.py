@@ -4,6 +4,7 @@ Embedding(10000, 64) -> LSTM(64) or GRU(64) -> Dense(1, sigmoid), Adam, binary c
 exactly ../shared/peers/keras_text_bench.py's (and torch_text_bench.py's lean PyTorch loop).
 
     python benchmarks/bench_text.py [--cells lstm gru] [--rounds 3] [--peers-python PY]
+                                    [--peers-dir ../shared/peers]
     python benchmarks/bench_text.py --one lstm        # nnforge alone, one run (what a round runs)
     python benchmarks/bench_text.py --profile lstm    # per-kernel time of one training step
 
@@ -95,6 +96,8 @@ def main() -> int:
     ap.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=("lstm", "gru"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--peers-python", default="/tmp/peers/bin/python")
+    ap.add_argument("--peers-dir", default=str(SHARED_PEERS),
+                    help="where keras_text_bench.py and torch_text_bench.py are")
     ap.add_argument("--one", choices=("lstm", "gru"), help="run nnforge once and exit")
     ap.add_argument("--profile", choices=("lstm", "gru"), help="per-kernel profile of training")
     args = ap.parse_args()
@@ -110,8 +113,8 @@ def main() -> int:
     peers = args.peers_python if Path(args.peers_python).exists() else None
     frameworks = {"nnforge": lambda c: [sys.executable, str(HERE / "bench_text.py"), "--one", c]}
     if peers:
-        frameworks["pytorch-loop"] = lambda c: [peers, str(SHARED_PEERS / "torch_text_bench.py"), c]
-        frameworks["tf-keras"] = lambda c: [peers, str(SHARED_PEERS / "keras_text_bench.py"), c]
+        frameworks["pytorch-loop"] = lambda c: [peers, str(Path(args.peers_dir) / "torch_text_bench.py"), c]
+        frameworks["tf-keras"] = lambda c: [peers, str(Path(args.peers_dir) / "keras_text_bench.py"), c]
     results: dict = {}
     for cell in args.cells:
         for r in range(args.rounds):
