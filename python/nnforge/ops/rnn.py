@@ -9,12 +9,12 @@ or ``False`` (bias (3u,)). Activations are Keras's defaults (tanh, sigmoid).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import List, Union
 
 import numpy as np
 
 from nnforge import backend
-from nnforge.core.tape import gradient_buffer, is_recording, record
+from nnforge.core.tape import gradient_buffer, record
 from nnforge.core.tensor import Tensor
 
 from ._util import data_of, float_data
