@@ -1,5 +1,6 @@
 """Run every nnforge benchmark and print their tables: sgemm (bench_gemm.py), the seed CNN's
-layers (bench_layers.py) and the seed programs end to end against the peers (bench_seed.py).
+layers (bench_layers.py), the seed programs end to end against the peers (bench_seed.py), the
+text LSTM/GRU workloads against the peers and a profile of one LSTM training step (bench_text.py).
 
     python benchmarks/run_all.py [--quick] [--peers-python /tmp/peers/bin/python]
 
@@ -29,6 +30,10 @@ def main() -> int:
         # 5 rounds: on a shared host one disturbed round must not decide a median
         ("seed programs", [sys.executable, str(HERE / "bench_seed.py"), "--rounds",
                            "1" if args.quick else "5", "--peers-python", args.peers_python]),
+        ("text LSTM/GRU", [sys.executable, str(HERE / "bench_text.py"), "--rounds",
+                           "1" if args.quick else "3", "--peers-python", args.peers_python]),
+        ("LSTM training step profile", [sys.executable, str(HERE / "bench_text.py"),
+                                        "--profile", "lstm"]),
     ]
     status = 0
     for title, cmd in steps:

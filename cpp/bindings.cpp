@@ -11,6 +11,7 @@ void bind_conv(py::module_& m);        // bind/conv.cpp: im2col, col2im, conv2d
 void bind_pool(py::module_& m);        // bind/pool.cpp
 void bind_loss(py::module_& m);        // bind/loss.cpp
 void bind_optim(py::module_& m);       // bind/optim.cpp
+void bind_rnn(py::module_& m);         // bind/rnn.cpp: LSTM/GRU sequences, embedding gradient
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "nnforge CPU kernels (C++17, OpenMP; AVX-512/AVX2 chosen at run time)";
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_cpu, m) {
   bind_pool(m);
   bind_loss(m);
   bind_optim(m);
+  bind_rnn(m);
 }

@@ -207,3 +207,71 @@ def sgd_update_(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> N
 def adam_update_(p, g, m, v, vhat, lr: float, beta1: float, beta2: float, epsilon: float,
                  t: int) -> None:
     _cpu.adam_update(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t)
+
+
+# ---- recurrent sequences (one kernel call per sequence) and the embedding gradient -------------
+
+RNN_CELLS = {"lstm": 0, "gru": 1}
+
+
+def rnn_sequence(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                 go_backwards: bool, zero_output_for_mask: bool, reset_after: bool = True,
+                 want_sequence: bool = False) -> dict:
+    """Whole-sequence LSTM/GRU forward (``nnforge._cpu.rnn_forward``).
+
+    Returns a dict of NumPy arrays: ``gates`` (N, T, G*H), ``aux`` (GRU, (N, T, H)),
+    ``h_all`` / ``c_all`` (the states after every step, in processing order), ``y_seq`` (the
+    output sequence: ``h_all`` itself without a mask; None unless ``want_sequence``) and
+    ``y_last`` (N, H). Everything the backward needs is in it."""
+    n, t, _ = x.shape
+    h = recurrent_kernel.shape[0]
+    g = recurrent_kernel.shape[1]
+    code = RNN_CELLS[cell]
+    out = {
+        "gates": np.empty((n, t, g), np.float32),
+        "aux": np.empty((n, t, h), np.float32) if code == 1 else None,
+        "h_all": np.empty((n, t, h), np.float32),
+        "c_all": np.empty((n, t, h), np.float32) if code == 0 else None,
+        "y_last": np.empty((n, h), np.float32),
+    }
+    y_seq = np.empty((n, t, h), np.float32) if want_sequence and mask is not None else None
+    _cpu.rnn_forward(code, reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                     go_backwards, zero_output_for_mask, out["gates"], out["aux"], out["h_all"],
+                     out["c_all"], y_seq, out["y_last"])
+    out["y_seq"] = (out["h_all"] if y_seq is None else y_seq) if want_sequence else None
+    return out
+
+
+def rnn_sequence_grad(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                      go_backwards: bool, zero_output_for_mask: bool, reset_after: bool,
+                      saved: dict, dy_seq, dy_last, dh_T, dc_T, want_dx: bool = True,
+                      want_dh0: bool = False, out_kernel=None, out_recurrent=None,
+                      out_bias=None) -> tuple:
+    """Backward through time of ``rnn_sequence``: (dx, dkernel, drecurrent_kernel, dbias, dh0,
+    dc0), None where not wanted (or without a bias / initial state)."""
+    code = RNN_CELLS[cell]
+    n, t, _ = x.shape
+    h = recurrent_kernel.shape[0]
+    dx = np.empty(x.shape, np.float32) if want_dx else None
+    dk = np.empty(kernel.shape, np.float32) if out_kernel is None else out_kernel
+    du = np.empty(recurrent_kernel.shape, np.float32) if out_recurrent is None else out_recurrent
+    db = None
+    if bias is not None:
+        db = np.empty(bias.shape, np.float32) if out_bias is None else out_bias
+    dh0 = np.empty((n, h), np.float32) if want_dh0 else None
+    dc0 = np.empty((n, h), np.float32) if want_dh0 and code == 0 else None
+    _cpu.rnn_backward(code, reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                      go_backwards, zero_output_for_mask, saved["gates"], saved["aux"],
+                      saved["h_all"], saved["c_all"], dy_seq, dy_last, dh_T, dc_T, dx, dk, du, db,
+                      dh0, dc0)
+    return dx, dk, du, db, dh0, dc0
+
+
+def embedding_grad(ids, dy, rows: int, out=None):
+    """Gradient of a row gather: (rows, dim) zeros with ``dy[i]`` added into row ``ids[i]``
+    (repeated ids accumulate). ids: int64 (n,); dy: float32 (n, dim)."""
+    dim = dy.shape[-1]
+    dt = np.empty((rows, dim), np.float32) if out is None else out
+    _cpu.embedding_backward(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1),
+                            np.ascontiguousarray(dy, dtype=np.float32).reshape(-1, dim), dt)
+    return dt

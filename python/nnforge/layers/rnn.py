@@ -1,7 +1,13 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU (Keras 3's weight layouts and gate orders), the
-generic ``RNN`` over a cell, and the cells. The input projection of every step is one GEMM over
-(batch * steps); each step then costs one recurrent GEMM and vectorised gate math, recorded on
-the tape so BPTT comes from autodiff."""
+generic ``RNN`` over a cell, and the cells.
+
+LSTM and GRU with Keras's default activations (tanh, sigmoid) run the whole sequence as one
+fused op (``ops.lstm_sequence`` / ``ops.gru_sequence``: one kernel call forward, one backward
+through time), masks, ``go_backwards``, initial states and ``return_state`` included, wherever the
+backend has that kernel (the CPU). Other activations, ``RNN(cell)`` over any cell, SimpleRNN and
+backends without the kernel (the GPU for now) run step by step: the input projection of every
+step is one GEMM over (batch * steps); each step then costs one recurrent GEMM and vectorised
+gate math, recorded on the tape so BPTT comes from autodiff."""
 from __future__ import annotations
 
 from typing import List, Optional
@@ -162,41 +168,53 @@ class LSTMCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """Keras's GRU cell (reset_after=True): gates z, r, h; bias (2, 3*units) for the input and
-    the recurrent projections."""
+    """Keras's GRU cell: gates z, r, h. With ``reset_after=True`` (Keras's default) the reset
+    gate multiplies the recurrent projection and the bias is (2, 3*units) (input and recurrent
+    biases); with ``reset_after=False`` it multiplies the previous state before its product with
+    the recurrent kernel and the bias is (3*units,)."""
 
     def __init__(self, units, reset_after: bool = True, **kwargs):
         kwargs.pop("implementation", None)
         super().__init__(units, **kwargs)
-        if not reset_after:
-            raise ValueError(f"GRUCell '{self.name}': only reset_after=True (Keras's default) is "
-                             "supported")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
         self.gates = 3
 
     def build(self, input_shape):
-        self._build_weights(input_shape[-1], (2, 3 * self.units))
+        u = 3 * self.units
+        self._build_weights(input_shape[-1], (2, u) if self.reset_after else (u,))
 
     def project(self, x):
-        b = ops.getitem(self.bias, 0) if self.bias is not None else None
+        b = self.bias
+        if b is not None and self.reset_after:
+            b = ops.getitem(b, 0)
         return ops.dense(x, self.kernel, b)
 
     def step(self, xp, states):
         h = states[0]
-        hu = ops.matmul(h, self.recurrent_kernel)
-        if self.bias is not None:
-            hu = ops.add(hu, ops.getitem(self.bias, 1))
         xz, xr, xh = _split(xp, 3)
-        hz, hr, hh = _split(hu, 3)
-        z = self.recurrent_activation(ops.add(xz, hz))
-        r = self.recurrent_activation(ops.add(xr, hr))
-        cand = self.activation(ops.add(xh, ops.multiply(r, hh)))
+        if not self.reset_after:
+            u = self.units
+            hz, hr = _split(ops.matmul(h, ops.getitem(self.recurrent_kernel,
+                                                      (slice(None), slice(0, 2 * u)))), 2)
+            z = self.recurrent_activation(ops.add(xz, hz))
+            r = self.recurrent_activation(ops.add(xr, hr))
+            rh = ops.matmul(ops.multiply(r, h),
+                            ops.getitem(self.recurrent_kernel, (slice(None), slice(2 * u, 3 * u))))
+            cand = self.activation(ops.add(xh, rh))
+        else:
+            hu = ops.matmul(h, self.recurrent_kernel)
+            if self.bias is not None:
+                hu = ops.add(hu, ops.getitem(self.bias, 1))
+            hz, hr, hh = _split(hu, 3)
+            z = self.recurrent_activation(ops.add(xz, hz))
+            r = self.recurrent_activation(ops.add(xr, hr))
+            cand = self.activation(ops.add(xh, ops.multiply(r, hh)))
         h = ops.add(ops.multiply(z, h), ops.multiply(ops.subtract(1.0, z), cand))
         return h, [h]
 
     def get_config(self):
         config = super().get_config()
-        config["reset_after"] = True
+        config["reset_after"] = self.reset_after
         return config
 
 
@@ -209,18 +227,24 @@ class RNN(Layer):
         return_state: also return the final states.
         go_backwards: process the steps in reverse (the sequence output is reversed too, as
             Keras returns it).
-    A mask (e.g. from Embedding(mask_zero=True)) makes masked steps carry the state through.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+    A mask (e.g. from Embedding(mask_zero=True)) makes masked steps carry the state through; their
+    output is the previous step's output (zeros before the first unmasked step), as in Keras.
     """
+
+    # Which whole-sequence op runs this layer when its cell allows it (set by LSTM and GRU).
+    _fused_cell: Optional[str] = None
 
     def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 **kwargs):
+                 zero_output_for_mask: bool = False, **kwargs):
         super().__init__(**kwargs)
         if stateful:
             raise ValueError(f"RNN '{self.name}': stateful=True is not supported")
         self.cell = cell
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards = go_backwards
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -251,6 +275,8 @@ class RNN(Layer):
         if len(shape) != 3:
             raise ValueError(f"Input 0 of layer '{self.name}' is incompatible: expected a 3-D "
                              f"input (batch, steps, features), got shape {shape}")
+        if self._fusable():
+            return self._call_fused(inputs, mask, initial_state)
         n, steps, _ = shape
         cell = self.cell
         proj = cell.project(inputs)  # (n, steps, gates*units): one GEMM for every step
@@ -264,11 +290,13 @@ class RNN(Layer):
         m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
         outputs = []
         out = states[0]
-        for t in order:
+        zeros = ops.zeros((n, sizes[0])) if m is not None else None
+        for i, t in enumerate(order):
             h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
             if m is not None:
                 keep = m[:, t:t + 1]
-                h = ops.where(keep, h, out)
+                prev = zeros if (self.zero_output_for_mask or i == 0) else out
+                h = ops.where(keep, h, prev)
                 new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
             out, states = h, new_states
             if self.return_sequences:
@@ -277,6 +305,30 @@ class RNN(Layer):
         if self.return_state:
             return [result] + list(states)
         return result
+
+    def _fusable(self) -> bool:
+        """Whether the whole-sequence op can run this layer: an LSTM or GRU layer whose cell is
+        the plain Keras cell with tanh / sigmoid activations, on a backend with the kernel."""
+        cell = self.cell
+        if self._fused_cell is None or type(cell) not in (LSTMCell, GRUCell):
+            return False
+        if cell.activation is not activations.tanh:
+            return False
+        if cell.recurrent_activation is not activations.sigmoid:
+            return False
+        return ops.fused_rnn_available(cell.kernel)
+
+    def _call_fused(self, inputs, mask, initial_state):
+        cell = self.cell
+        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+        kwargs = dict(initial_state=initial_state, mask=m, go_backwards=self.go_backwards,
+                      return_sequences=self.return_sequences, return_state=self.return_state,
+                      zero_output_for_mask=self.zero_output_for_mask)
+        if isinstance(cell, LSTMCell):
+            return ops.lstm_sequence(inputs, cell.kernel, cell.recurrent_kernel, cell.bias,
+                                     **kwargs)
+        return ops.gru_sequence(inputs, cell.kernel, cell.recurrent_kernel, cell.bias,
+                                reset_after=cell.reset_after, **kwargs)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -291,7 +343,8 @@ def _rnn_class(name, cell_cls, doc):
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, **kwargs):
         layer_kwargs = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape",
-                                                   "batch_input_shape", "batch_size")
+                                                   "batch_input_shape", "batch_size",
+                                                   "zero_output_for_mask")
                         if k in kwargs}
         kwargs.pop("use_cudnn", None)
         cell_kwargs = dict(kwargs, activation=activation)
@@ -313,7 +366,7 @@ def _rnn_class(name, cell_cls, doc):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for k in ("stateful", "unroll", "implementation", "time_major", "zero_output_for_mask"):
+        for k in ("stateful", "unroll", "implementation", "time_major"):
             config.pop(k, None)
         return cls(**config)
 
@@ -321,13 +374,16 @@ def _rnn_class(name, cell_cls, doc):
     def units(self):
         return self.cell.units
 
+    fused = {LSTMCell: "lstm", GRUCell: "gru"}.get(cell_cls)
     return type(name, (RNN,), {"__init__": __init__, "get_config": get_config,
-                               "from_config": from_config, "units": units, "__doc__": doc})
+                               "from_config": from_config, "units": units, "__doc__": doc,
+                               "_fused_cell": fused})
 
 
 SimpleRNN = _rnn_class("SimpleRNN", SimpleRNNCell,
                        "Fully-connected RNN (``keras.layers.SimpleRNN``): h = tanh(x W + h U + b).")
 LSTM = _rnn_class("LSTM", LSTMCell, "Long short-term memory (``keras.layers.LSTM``), Keras's "
                                     "weight layout: kernel (in, 4u), gates i, f, c, o.")
-GRU = _rnn_class("GRU", GRUCell, "Gated recurrent unit (``keras.layers.GRU``, reset_after=True): "
-                                 "kernel (in, 3u), gates z, r, h, bias (2, 3u).")
+GRU = _rnn_class("GRU", GRUCell, "Gated recurrent unit (``keras.layers.GRU``): kernel (in, 3u), "
+                                 "gates z, r, h; bias (2, 3u) with reset_after=True (default), "
+                                 "(3u,) with reset_after=False.")

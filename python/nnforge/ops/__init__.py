@@ -12,6 +12,7 @@ from .nn import (average_pool, binary_crossentropy_mean, categorical_crossentrop
 conv2d = conv
 from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
                     in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
+from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:

@@ -904,7 +904,12 @@ def embedding_lookup(table, ids) -> Tensor:
                          f"[{int(i.min())}, {int(i.max())}]")
     y = t[i]
 
+    be = _be(t)
+
     def backward(g, needs):
+        if hasattr(be, "embedding_grad"):  # one scatter-add kernel into the rows used
+            out = gradient_buffer(table, t.shape, t.dtype, be)
+            return (be.embedding_grad(i, be.asarray(g), t.shape[0], out=out), None)
         out = xp.zeros_like(t)
         xp.add.at(out, i.reshape(-1), g.reshape(-1, t.shape[1]))
         return (out, None)
