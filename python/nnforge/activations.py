@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Union
 
 from nnforge import ops
+from nnforge.saving.object_registration import get_registered_name, get_registered_object
 
 def linear(x):
     return ops.linear(x)
@@ -93,7 +94,16 @@ def get(identifier: Union[str, Callable, None]) -> Callable:
         fn = _ALL.get(identifier.lower())
         if fn is not None:
             return fn
-        raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_ALL)}")
+        # a custom function: its registered name ("package>name"), or its plain name, in
+        # custom_objects / custom_object_scope / register_keras_serializable
+        for name in dict.fromkeys((identifier, identifier.split(">")[-1])):
+            fn = get_registered_object(name)
+            if fn is not None:
+                return fn
+        raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_ALL)}. If it is "
+                         "a custom function, register it with "
+                         "@nnforge.saving.register_keras_serializable() or pass it in "
+                         "custom_objects.")
     if isinstance(identifier, dict) and "config" in identifier:
         return get(identifier["config"].get("name", identifier.get("class_name")))
     raise TypeError(f"Could not interpret activation {identifier!r}")
@@ -103,7 +113,11 @@ def serialize(fn: Callable) -> Optional[str]:
     name = getattr(fn, "__name__", None)
     if name in _ALL:
         return name
-    raise ValueError(f"Cannot serialize custom activation {fn!r}; pass it in custom_objects")
+    if name and name != "<lambda>":
+        # a custom function serializes to its registered name, as in Keras 3
+        return get_registered_name(fn)
+    raise ValueError(f"Cannot serialize activation {fn!r}: give it a name (a def, registered "
+                     "with @nnforge.saving.register_keras_serializable())")
 
 
 def name_of(fn: Callable) -> Optional[str]:

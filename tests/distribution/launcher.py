@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+import nnforge
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -24,8 +26,10 @@ def mpiexec() -> str:
 def env() -> dict:
     e = dict(os.environ)
     e["OMP_NUM_THREADS"] = "1"  # one thread per process: the tests run several at once
-    e["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
-                                                  e.get("PYTHONPATH")) if p)
+    # the nnforge this test process imported (the installed package in CI, python/ in a
+    # development tree), so the workers run the same build
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.dirname(os.path.dirname(
+        nnforge.__file__)), e.get("PYTHONPATH")) if p)
     return e
 
 

@@ -65,8 +65,9 @@ def test_explanations_of_the_trained_convnet_are_consistent(trained):
 @pytest.mark.slow
 def test_example_quick_mode_writes_pngs_and_table(tmp_path):
     Image = pytest.importorskip("PIL.Image")
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
+    # the nnforge this test process imported (installed in CI, python/ in a development tree)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(keras.__file__))
+               + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "explain_mnist.py"),
                            str(out), "--quick", "--seed", "1"], env=env, capture_output=True,

@@ -80,14 +80,27 @@ def serialize_keras_object(obj: Any) -> Any:
         if registered_name == cls.__name__:
             registered_name = f"Custom>{cls.__name__}"
         module = cls.__module__
-    out = {"module": module, "class_name": class_name, "config": obj.get_config(),
-           "registered_name": registered_name}
+    out = {"module": module, "class_name": class_name,
+           "config": _serialize_nested(obj.get_config()), "registered_name": registered_name}
     get_build_config = getattr(obj, "get_build_config", None)
     if callable(get_build_config):
         build_config = get_build_config()
         if build_config is not None:
             out["build_config"] = build_config
     return out
+
+
+def _serialize_nested(value: Any) -> Any:
+    """``value`` (a ``get_config()`` result) with the Keras objects found in it (a layer passed
+    to ``__init__`` and returned as is by a custom ``get_config``) replaced by their serialized
+    form, as Keras 3 does; everything else (tuples included) is left as it is."""
+    if isinstance(value, dict):
+        return {k: _serialize_nested(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_serialize_nested(v) for v in value)
+    if not isinstance(value, type) and callable(getattr(value, "get_config", None)):
+        return serialize_keras_object(value)
+    return value
 
 
 def deserialize_keras_object(config: Any, custom_objects: Optional[Dict[str, Any]] = None,
