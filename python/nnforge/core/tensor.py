@@ -9,7 +9,34 @@ import numpy as np
 from nnforge import backend
 
 
-class Tensor:
+class _Operators:
+    """Python's arithmetic, matmul, indexing and ordering operators as calls of ``nnforge.ops``
+    (shared by eager Tensors, where they are recorded on the tape, and symbolic KerasTensors,
+    where they become nodes of the functional graph)."""
+
+    __slots__ = ()
+
+    def __add__(self, o): return _ops().add(self, o)
+    def __radd__(self, o): return _ops().add(o, self)
+    def __sub__(self, o): return _ops().subtract(self, o)
+    def __rsub__(self, o): return _ops().subtract(o, self)
+    def __mul__(self, o): return _ops().multiply(self, o)
+    def __rmul__(self, o): return _ops().multiply(o, self)
+    def __truediv__(self, o): return _ops().divide(self, o)
+    def __rtruediv__(self, o): return _ops().divide(o, self)
+    def __matmul__(self, o): return _ops().matmul(self, o)
+    def __rmatmul__(self, o): return _ops().matmul(o, self)
+    def __pow__(self, o): return _ops().power(self, o)
+    def __neg__(self): return _ops().negative(self)
+    def __abs__(self): return _ops().abs(self)
+    def __getitem__(self, idx): return _ops().getitem(self, idx)
+    def __lt__(self, o): return _ops().less(self, o)
+    def __le__(self, o): return _ops().less_equal(self, o)
+    def __gt__(self, o): return _ops().greater(self, o)
+    def __ge__(self, o): return _ops().greater_equal(self, o)
+
+
+class Tensor(_Operators):
     """An eager tensor: a NumPy (CPU) or CuPy (GPU) array, plus the tape's ``OpRecord`` that
     made it (``node``; None for a constant).
 
@@ -64,25 +91,7 @@ class Tensor:
     def item(self):
         return self.numpy().item()
 
-    # -- operators (recorded) ------------------------------------------------------------------
-    def __add__(self, o): return _ops().add(self, o)
-    def __radd__(self, o): return _ops().add(o, self)
-    def __sub__(self, o): return _ops().subtract(self, o)
-    def __rsub__(self, o): return _ops().subtract(o, self)
-    def __mul__(self, o): return _ops().multiply(self, o)
-    def __rmul__(self, o): return _ops().multiply(o, self)
-    def __truediv__(self, o): return _ops().divide(self, o)
-    def __rtruediv__(self, o): return _ops().divide(o, self)
-    def __matmul__(self, o): return _ops().matmul(self, o)
-    def __rmatmul__(self, o): return _ops().matmul(o, self)
-    def __pow__(self, o): return _ops().power(self, o)
-    def __neg__(self): return _ops().negative(self)
-    def __abs__(self): return _ops().abs(self)
-    def __getitem__(self, idx): return _ops().getitem(self, idx)
-    def __lt__(self, o): return _ops().less(self, o)
-    def __le__(self, o): return _ops().less_equal(self, o)
-    def __gt__(self, o): return _ops().greater(self, o)
-    def __ge__(self, o): return _ops().greater_equal(self, o)
+    # -- operators: recorded ops (inherited from _Operators) --------------------------------
     # element-wise, as Keras tensors compare; identity still decides ``in`` and list equality
     def __eq__(self, o): return _ops().equal(self, o)  # type: ignore[override]
     def __ne__(self, o): return _ops().not_equal(self, o)  # type: ignore[override]
@@ -147,7 +156,7 @@ class Variable(Tensor):
         return (f"<nnforge.Variable path={self._path!r} shape={self.shape} dtype={self.dtype}>")
 
 
-class KerasTensor:
+class KerasTensor(_Operators):
     """Symbolic tensor of the functional API: a shape (batch dimension ``None``), a dtype, and the
     layer call that produces it (``_keras_history = (layer, node_index, tensor_index)``)."""
 
@@ -169,25 +178,7 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
-    # -- operators: each becomes a node of the functional graph (ops on KerasTensors) ----------
-    def __add__(self, o): return _ops().add(self, o)
-    def __radd__(self, o): return _ops().add(o, self)
-    def __sub__(self, o): return _ops().subtract(self, o)
-    def __rsub__(self, o): return _ops().subtract(o, self)
-    def __mul__(self, o): return _ops().multiply(self, o)
-    def __rmul__(self, o): return _ops().multiply(o, self)
-    def __truediv__(self, o): return _ops().divide(self, o)
-    def __rtruediv__(self, o): return _ops().divide(o, self)
-    def __matmul__(self, o): return _ops().matmul(self, o)
-    def __rmatmul__(self, o): return _ops().matmul(o, self)
-    def __pow__(self, o): return _ops().power(self, o)
-    def __neg__(self): return _ops().negative(self)
-    def __abs__(self): return _ops().abs(self)
-    def __getitem__(self, idx): return _ops().getitem(self, idx)
-    def __lt__(self, o): return _ops().less(self, o)
-    def __le__(self, o): return _ops().less_equal(self, o)
-    def __gt__(self, o): return _ops().greater(self, o)
-    def __ge__(self, o): return _ops().greater_equal(self, o)
+    # operators (inherited from _Operators): each becomes a node of the functional graph
 
     def __array__(self, *a, **k):
         raise TypeError(
