@@ -55,7 +55,7 @@ def profile(cell: str, steps: int = 50) -> None:
     place (profile_step.py's instrumentation), the rest being Python and NumPy glue."""
     import nnforge as keras
     from nnforge import _cpu
-    from profile_step import instrument
+    from profile_step import instrument, print_kernel_table
     rng = np.random.default_rng(0)
     n = 32 * steps
     x = rng.integers(1, 10000, (n, 100)).astype("int32")
@@ -74,16 +74,7 @@ def profile(cell: str, steps: int = 50) -> None:
     print(f"text {cell.upper()} training, batch 32, {steps} steps, threads="
           f"{_cpu.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
     print(f"step: {dt / steps * 1e6:.0f} us ({n / dt:,.0f} samples/s)")
-    print(f"{'kernel (first two operand shapes)':62s} {'us/step':>8s} {'calls/step':>10s}")
-    kernel_total = 0.0
-    for (name, shapes), (secs, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
-        kernel_total += secs
-        if secs / steps * 1e6 < 0.5:
-            continue
-        label = f"{name} {' '.join(str(s) for s in shapes)}"
-        print(f"{label[:62]:62s} {secs / steps * 1e6:8.1f} {calls / steps:10.2f}")
-    print(f"{'all kernels':62s} {kernel_total / steps * 1e6:8.1f}")
-    print(f"{'rest of the step (Python, NumPy glue)':62s} {(dt - kernel_total) / steps * 1e6:8.1f}")
+    print_kernel_table(totals, steps, dt)
 
 
 def measure(cmd, env) -> dict:

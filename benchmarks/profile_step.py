@@ -41,6 +41,21 @@ def instrument(totals: dict) -> None:
         setattr(cpu_backend._cpu, name, wrapped)
 
 
+def print_kernel_table(totals: dict, steps: int, dt: float) -> None:
+    """Print the per-step time of each kernel (as ``instrument`` collected it, slowest first),
+    their sum, and the rest of the ``dt`` seconds that ``steps`` training steps took."""
+    print(f"{'kernel (first two operand shapes)':62s} {'us/step':>8s} {'calls/step':>10s}")
+    kernel_total = 0.0
+    for (name, shapes), (secs, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
+        kernel_total += secs
+        if secs / steps * 1e6 < 0.5:
+            continue
+        label = f"{name} {' '.join(str(s) for s in shapes)}"
+        print(f"{label[:62]:62s} {secs / steps * 1e6:8.1f} {calls / steps:10.2f}")
+    print(f"{'all kernels':62s} {kernel_total / steps * 1e6:8.1f}")
+    print(f"{'rest of the step (Python, NumPy glue)':62s} {(dt - kernel_total) / steps * 1e6:8.1f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", nargs="?", default="cnn", choices=("mlp", "cnn"))
@@ -64,16 +79,7 @@ def main() -> int:
     print(f"seed {args.model.upper()}, batch 32, {steps} steps, threads={_cpu.get_num_threads()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"step: {dt / steps * 1e6:.1f} us ({len(x) / dt:,.0f} samples/s)")
-    print(f"{'kernel (first two operand shapes)':62s} {'us/step':>8s} {'calls/step':>10s}")
-    kernel_total = 0.0
-    for (name, shapes), (secs, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
-        kernel_total += secs
-        if secs / steps * 1e6 < 0.5:
-            continue
-        label = f"{name} {' '.join(str(s) for s in shapes)}"
-        print(f"{label[:62]:62s} {secs / steps * 1e6:8.1f} {calls / steps:10.2f}")
-    print(f"{'all kernels':62s} {kernel_total / steps * 1e6:8.1f}")
-    print(f"{'rest of the step (Python, NumPy glue)':62s} {(dt - kernel_total) / steps * 1e6:8.1f}")
+    print_kernel_table(totals, steps, dt)
     return 0
 
 
