@@ -18,6 +18,7 @@
 #include <new>
 #include <vector>
 
+#include "fast_math.h"
 #include "gemm_kernels.h"
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
@@ -45,54 +46,11 @@ const KernelSet& kernels() {
   return *ks;
 }
 
-// ---- float math: the formulas of activation.cpp (vectorisable, ~2 ulp) --------------------------
+// ---- float math: activation.cpp's formulas (fast_math.h), so both paths round alike -------
 
-inline float bits_to_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-inline float fexp(float x) {
-  const float lo = -87.0f, hi = 88.3762626647949f;
-  float xc = x > lo ? x : lo;
-  xc = xc < hi ? xc : hi;
-  const float log2e = 1.44269504088896341f;
-  const float magic = 12582912.0f;
-  float nf = (xc * log2e + magic) - magic;
-  float r = xc - nf * 0.693359375f;
-  r = r + nf * 2.12194440e-4f;
-  float z = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  int32_t n = static_cast<int32_t>(nf);
-  float scale = bits_to_float(static_cast<uint32_t>(n + 127) << 23);
-  float y = p * scale;
-  return x != x ? x : y;
-}
-
-inline float fsigmoid(float x) { return 1.0f / (1.0f + fexp(-x)); }
-
-inline float ftanh(float x) {
-  float t = std::fabs(x);
-  float x2 = x * x;
-  float poly = -1382.0f / 155925.0f;
-  poly = poly * x2 + 62.0f / 2835.0f;
-  poly = poly * x2 + -17.0f / 315.0f;
-  poly = poly * x2 + 2.0f / 15.0f;
-  poly = poly * x2 + -1.0f / 3.0f;
-  float small = x + x * x2 * poly;
-  float e = fexp(-2.0f * t);
-  float big = (1.0f - e) / (1.0f + e);
-  big = x < 0.0f ? -big : big;
-  float y = t < 0.25f ? small : big;
-  return x != x ? x : y;
-}
+using detail::fast_exp;
+using detail::fast_sigmoid;
+using detail::fast_tanh;
 
 // ---- gate arithmetic, one row of H units --------------------------------------------------------
 
@@ -100,15 +58,15 @@ inline float ftanh(float x) {
 NNF_RNN_CLONES void lstm_fwd_row(float* __restrict z, const float* __restrict cp,
                                  float* __restrict c, float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
-    const float i = fsigmoid(z[j]), f = fsigmoid(z[H + j]);
-    const float g = ftanh(z[2 * H + j]), o = fsigmoid(z[3 * H + j]);
+    const float i = fast_sigmoid(z[j]), f = fast_sigmoid(z[H + j]);
+    const float g = fast_tanh(z[2 * H + j]), o = fast_sigmoid(z[3 * H + j]);
     z[j] = i;
     z[H + j] = f;
     z[2 * H + j] = g;
     z[3 * H + j] = o;
     const float cn = f * cp[j] + i * g;
     c[j] = cn;
-    h[j] = o * ftanh(cn);
+    h[j] = o * fast_tanh(cn);
   }
 }
 
@@ -118,7 +76,7 @@ NNF_RNN_CLONES void lstm_bwd_row(const float* __restrict a, const float* __restr
                                  float* __restrict dc, float* __restrict dz, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-    const float tc = ftanh(cn[j]);
+    const float tc = fast_tanh(cn[j]);
     const float dct = dc[j] + dh[j] * o * (1.0f - tc * tc);
     dz[j] = dct * g * (i * (1.0f - i));
     dz[H + j] = dct * cp[j] * (f * (1.0f - f));
@@ -133,10 +91,10 @@ NNF_RNN_CLONES void gru_after_fwd_row(float* __restrict g, const float* __restri
                                       const float* __restrict hp, float* __restrict hh_out,
                                       float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
-    const float z = fsigmoid(g[j] + rec[j]);
-    const float r = fsigmoid(g[H + j] + rec[H + j]);
+    const float z = fast_sigmoid(g[j] + rec[j]);
+    const float r = fast_sigmoid(g[H + j] + rec[H + j]);
     const float hh = rec[2 * H + j];
-    const float cand = ftanh(g[2 * H + j] + r * hh);
+    const float cand = fast_tanh(g[2 * H + j] + r * hh);
     g[j] = z;
     g[H + j] = r;
     g[2 * H + j] = cand;
@@ -170,7 +128,7 @@ NNF_RNN_CLONES void gru_after_bwd_row(const float* __restrict a, const float* __
 NNF_RNN_CLONES void gru_before_fwd_zr(float* __restrict g, const float* __restrict hp,
                                       float* __restrict rh, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
-    const float z = fsigmoid(g[j]), r = fsigmoid(g[H + j]);
+    const float z = fast_sigmoid(g[j]), r = fast_sigmoid(g[H + j]);
     g[j] = z;
     g[H + j] = r;
     rh[j] = r * hp[j];
@@ -182,7 +140,7 @@ NNF_RNN_CLONES void gru_before_fwd_h(float* __restrict g, const float* __restric
                                      float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = g[j];
-    const float cand = ftanh(g[2 * H + j]);
+    const float cand = fast_tanh(g[2 * H + j]);
     g[2 * H + j] = cand;
     h[j] = z * hp[j] + (1.0f - z) * cand;
   }
