@@ -10,56 +10,13 @@
 #include <string>
 
 #include "bind/check.h"
+#include "bind/geometry.h"
 #include "nnforge/im2col.h"
 
 namespace py = pybind11;
 using namespace nnforge_bind;
 
 namespace {
-
-
-int64_t add(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
-  return r;
-}
-
-// Fills s from the sizes and geometry and checks everything the kernels rely on.
-nnforge::Conv2DShape make_shape(const std::string& fn, int64_t N, int64_t H, int64_t W, int64_t C,
-                                int64_t KH, int64_t KW, int64_t F, const Pair& st, const Pair& dil,
-                                const Pair& pad, int64_t OH, int64_t OW, const std::string& desc) {
-  if (KH < 1 || KW < 1)
-    fail(fn, "kernel size must be >= 1, got (" + std::to_string(KH) + ", " + std::to_string(KW) +
-                 "): " + desc);
-  if (KH > kMaxGeom || KW > kMaxGeom) fail(fn, "kernel size too large: " + desc);
-  if (N > 0 && (OH < 1 || OW < 1))
-    fail(fn, "output size (OH, OW) = (" + std::to_string(OH) + ", " + std::to_string(OW) +
-                 ") must be >= 1 when the batch is not empty: " + desc);
-  // Sizes the kernels form: element counts, cols (N*OH*OW, KH*KW*C), and the largest input
-  // coordinates (OH*SH + KH*DH + pad) and image offsets.
-  const int64_t K = mul(fn, mul(fn, KH, KW, "KH*KW"), C, "KH*KW*C");
-  const int64_t rows = mul(fn, mul(fn, N, OH, "N*OH"), OW, "N*OH*OW");
-  mul(fn, rows, K, "N*OH*OW*KH*KW*C: " + desc);
-  mul(fn, rows, F, "N*OH*OW*F: " + desc);
-  mul(fn, K, F, "KH*KW*C*F: " + desc);
-  mul(fn, mul(fn, mul(fn, N, H, "N*H"), W, "N*H*W"), C, "N*H*W*C: " + desc);
-  add(fn, add(fn, mul(fn, OH, st[0], "OH*SH"), mul(fn, KH, dil[0], "KH*DH"), "rows span"),
-      add(fn, pad[0], H, "pad+H"), "rows span: " + desc);
-  add(fn, add(fn, mul(fn, OW, st[1], "OW*SW"), mul(fn, KW, dil[1], "KW*DW"), "cols span"),
-      add(fn, pad[1], W, "pad+W"), "cols span: " + desc);
-  nnforge::Conv2DShape s;
-  s.N = N; s.H = H; s.W = W; s.C = C;
-  s.KH = KH; s.KW = KW; s.F = F;
-  s.SH = st[0]; s.SW = st[1];
-  s.DH = dil[0]; s.DW = dil[1];
-  s.pad_top = pad[0]; s.pad_left = pad[1];
-  s.OH = OH; s.OW = OW;
-  return s;
-}
-
-std::string geom_desc(const Pair& st, const Pair& dil, const Pair& pad) {
-  return "strides " + pair_str(st) + ", dilation " + pair_str(dil) + ", pad " + pair_str(pad);
-}
 
 // im2col / col2im share their checks: x-like (N,H,W,C) and cols (N*OH*OW, KH*KW*C).
 nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const py::array& x,
@@ -74,7 +31,7 @@ nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const 
   const std::string desc = std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols) +
                            ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
                            geom_desc(st, dil, pd);
-  nnforge::Conv2DShape s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), k[0],
+  nnforge::Conv2DShape s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), k[0],
                                       k[1], 0, st, dil, pd, o[0], o[1], desc);
   const int64_t rows = s.N * s.OH * s.OW, K = s.KH * s.KW * s.C;
   if (cols.shape(0) != rows || cols.shape(1) != K)
@@ -156,7 +113,7 @@ void bind_conv(py::module_& m) {
           pb = fptr(b);
           no_overlap(fn, "y", y, "bias", b);
         }
-        const auto s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
+        const auto s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
                                   w.shape(1), w.shape(3), st, dil, pd, y.shape(1), y.shape(2),
                                   desc);
         no_overlap(fn, "y", y, "x", x);
@@ -190,7 +147,7 @@ void bind_conv(py::module_& m) {
           fail(fn, "'w' input channels (w.shape[2]) must equal dx.shape[3]: " + desc);
         if (dy.shape(3) != w.shape(3))
           fail(fn, "'dy' channels (dy.shape[3]) must equal the filters w.shape[3]: " + desc);
-        const auto s = make_shape(fn, dx.shape(0), dx.shape(1), dx.shape(2), dx.shape(3),
+        const auto s = conv2d_shape(fn, dx.shape(0), dx.shape(1), dx.shape(2), dx.shape(3),
                                   w.shape(0), w.shape(1), w.shape(3), st, dil, pd, dy.shape(1),
                                   dy.shape(2), desc);
         no_overlap(fn, "dx", dx, "dy", dy);
@@ -235,7 +192,7 @@ void bind_conv(py::module_& m) {
           no_overlap(fn, "db", db, "dw", dw);
           pdb = fmut(db);
         }
-        const auto s = make_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), dw.shape(0),
+        const auto s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), dw.shape(0),
                                   dw.shape(1), dw.shape(3), st, dil, pd, dy.shape(1), dy.shape(2),
                                   desc);
         no_overlap(fn, "dw", dw, "x", x);

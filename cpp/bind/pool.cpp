@@ -13,51 +13,30 @@
 #include <string>
 
 #include "bind/check.h"
+#include "bind/geometry.h"
 
 namespace py = pybind11;
 using namespace nnforge_bind;
 
 namespace {
 
-
 void check_aligned(const std::string& fn, const char* name, const py::array& a, size_t align) {
   if (reinterpret_cast<uintptr_t>(a.data()) % align != 0)
     fail(fn, std::string("argument '") + name + "' is not aligned for its dtype");
 }
 
-// x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry.
+// x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry (bind/geometry.h).
 nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const py::array& y,
                                 const char* xn, const char* yn, const py::object& pool,
                                 const py::object& strides, const py::object& pad) {
   const Pair k = pair_arg(fn, "pool", pool, 1);
   const Pair st = pair_arg(fn, "strides", strides, 1);
   const Pair pd = pair_arg(fn, "pad", pad, 0);
-  const std::string desc = std::string(xn) + " " + shape_str(x) + ", " + yn + " " + shape_str(y) +
-                           ", pool " + pair_str(k) + ", strides " + pair_str(st) + ", pad " +
-                           pair_str(pd);
-  if (x.shape(0) != y.shape(0)) fail(fn, "batch sizes differ: " + desc);
-  if (x.shape(3) != y.shape(3)) fail(fn, "channel counts differ: " + desc);
-  nnforge::Pool2DShape s;
-  s.N = x.shape(0); s.H = x.shape(1); s.W = x.shape(2); s.C = x.shape(3);
-  s.KH = k[0]; s.KW = k[1]; s.SH = st[0]; s.SW = st[1];
-  s.pad_top = pd[0]; s.pad_left = pd[1];
-  s.OH = y.shape(1); s.OW = y.shape(2);
-  mul(fn, mul(fn, mul(fn, s.N, s.OH, "N*OH"), s.OW, "N*OH*OW"), s.C, "N*OH*OW*C: " + desc);
-  mul(fn, mul(fn, mul(fn, s.N, s.H, "N*H"), s.W, "N*H*W"), s.C, "N*H*W*C: " + desc);
-  if (s.N > 0) {
-    if (s.OH < 1 || s.OW < 1)
-      fail(fn, "output size (OH, OW) must be >= 1 when the batch is not empty: " + desc);
-    if (s.H < 1 || s.W < 1)
-      fail(fn, "input height and width must be >= 1 when the batch is not empty: " + desc);
-    // Window starts oh*SH - pad_top range over [-pad_top, (OH-1)*SH - pad_top]; each window
-    // [start, start + KH) meets [0, H) iff pad_top < KH and the last start < H.
-    const int64_t last_h = mul(fn, s.OH - 1, s.SH, "(OH-1)*SH") - s.pad_top;
-    const int64_t last_w = mul(fn, s.OW - 1, s.SW, "(OW-1)*SW") - s.pad_left;
-    if (s.pad_top >= s.KH || s.pad_left >= s.KW || last_h >= s.H || last_w >= s.W)
-      fail(fn, "some pooling windows hold only padding (need pad < pool and "
-               "(OH-1)*SH - pad_top < H, (OW-1)*SW - pad_left < W): " + desc);
-  }
-  return s;
+  const int64_t xs[4] = {x.shape(0), x.shape(1), x.shape(2), x.shape(3)};
+  const int64_t ys[4] = {y.shape(0), y.shape(1), y.shape(2), y.shape(3)};
+  return pool2d_shape(fn, xs, ys, k, st, pd,
+                      pool_desc(std::string(xn) + " " + shape_str(x),
+                                std::string(yn) + " " + shape_str(y), k, st, pd));
 }
 
 }  // namespace

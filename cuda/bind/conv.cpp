@@ -8,55 +8,16 @@
 #include <algorithm>
 #include <string>
 
+#include "../../cpp/bind/geometry.h"  // conv2d_shape, geom_desc (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
 using namespace nnforge_cuda_bind;
+using nnforge_bind::conv2d_shape;
+using nnforge_bind::geom_desc;
 namespace nc = nnforge::cuda;
 
 namespace {
-
-int64_t add(const std::string& fn, int64_t a, int64_t b, const std::string& what) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) fail(fn, "size overflow computing " + what);
-  return r;
-}
-
-std::string geom_desc(const Pair& st, const Pair& dil, const Pair& pad) {
-  return "strides " + pair_str(st) + ", dilation " + pair_str(dil) + ", pad " + pair_str(pad);
-}
-
-// Fills the shape from sizes and geometry and checks everything the kernels rely on.
-nnforge::Conv2DShape make_shape(const std::string& fn, int64_t N, int64_t H, int64_t W, int64_t C,
-                                int64_t KH, int64_t KW, int64_t F, const Pair& st, const Pair& dil,
-                                const Pair& pad, int64_t OH, int64_t OW, const std::string& desc) {
-  if (N < 0 || H < 0 || W < 0 || C < 0 || F < 0 || OH < 0 || OW < 0)
-    fail(fn, "sizes must be >= 0: " + desc);
-  if (KH < 1 || KW < 1)
-    fail(fn, "kernel size must be >= 1, got (" + std::to_string(KH) + ", " + std::to_string(KW) +
-                 "): " + desc);
-  if (N > 0 && (OH < 1 || OW < 1))
-    fail(fn, "output size (OH, OW) = (" + std::to_string(OH) + ", " + std::to_string(OW) +
-                 ") must be >= 1 when the batch is not empty: " + desc);
-  const int64_t K = mul(fn, mul(fn, KH, KW, "KH*KW"), C, "KH*KW*C");
-  const int64_t rows = mul(fn, mul(fn, N, OH, "N*OH"), OW, "N*OH*OW");
-  mul(fn, mul(fn, rows, K, "N*OH*OW*KH*KW*C: " + desc), 4, "im2col bytes: " + desc);
-  mul(fn, rows, F, "N*OH*OW*F: " + desc);
-  mul(fn, K, F, "KH*KW*C*F: " + desc);
-  mul(fn, mul(fn, mul(fn, N, H, "N*H"), W, "N*H*W"), C, "N*H*W*C: " + desc);
-  add(fn, add(fn, mul(fn, OH, st[0], "OH*SH"), mul(fn, KH, dil[0], "KH*DH"), "rows span"),
-      add(fn, pad[0], H, "pad+H"), "rows span: " + desc);
-  add(fn, add(fn, mul(fn, OW, st[1], "OW*SW"), mul(fn, KW, dil[1], "KW*DW"), "cols span"),
-      add(fn, pad[1], W, "pad+W"), "cols span: " + desc);
-  nnforge::Conv2DShape s;
-  s.N = N; s.H = H; s.W = W; s.C = C;
-  s.KH = KH; s.KW = KW; s.F = F;
-  s.SH = st[0]; s.SW = st[1];
-  s.DH = dil[0]; s.DW = dil[1];
-  s.pad_top = pad[0]; s.pad_left = pad[1];
-  s.OH = OH; s.OW = OW;
-  return s;
-}
 
 struct Geometry {
   Pair st, dil, pad;
@@ -82,7 +43,7 @@ nnforge::Conv2DShape conv_shape(const std::string& fn, const DevArray& x, const 
   if (y.dim(3) != w.dim(3))
     fail(fn, "'" + y.name + "' channels (shape[3]) must equal the filters " + w.name +
                  ".shape[3]: " + desc);
-  return make_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(3),
+  return conv2d_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(3),
                     g.st, g.dil, g.pad, y.dim(1), y.dim(2), desc);
 }
 
@@ -97,7 +58,7 @@ nnforge::Conv2DShape cols_shape(const std::string& fn, const DevArray& x, const 
   const std::string desc = x.name + " " + shape_str(x) + ", cols " + shape_str(cols) +
                            ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
                            geom_desc(g.st, g.dil, g.pad);
-  const auto s = make_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), k[0], k[1], 0, g.st,
+  const auto s = conv2d_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), k[0], k[1], 0, g.st,
                             g.dil, g.pad, o[0], o[1], desc);
   want_shape(fn, cols, {s.N * s.OH * s.OW, s.KH * s.KW * s.C}, "(N*OH*OW, KH*KW*C) for " + desc);
   return s;
@@ -175,7 +136,7 @@ void bind_conv(py::module_& m) {
         const Geometry g = geometry(fn, strides, dilation, pad);
         const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
         if (ws[2] != xs[3]) fail(fn, "w_shape[2] must equal x_shape[3]");
-        const auto s = make_shape(fn, xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[3], g.st,
+        const auto s = conv2d_shape(fn, xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[3], g.st,
                                   g.dil, g.pad, o[0], o[1], "workspace size query");
         return static_cast<int64_t>(
             nc::conv2d_workspace_bytes(s, static_cast<size_t>(limit_bytes)));

@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "../../cpp/bind/geometry.h"  // pool2d_shape (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
@@ -17,7 +18,8 @@ namespace nc = nnforge::cuda;
 
 namespace {
 
-// x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry.
+// x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry (the CPU's rules,
+// cpp/bind/geometry.h); the geometry is required here (max_pool2d_backward gathers by window).
 nnforge::Pool2DShape make_shape(const std::string& fn, const DevArray& x, const DevArray& y,
                                 const py::object& pool, const py::object& strides,
                                 const py::object& pad) {
@@ -26,30 +28,11 @@ nnforge::Pool2DShape make_shape(const std::string& fn, const DevArray& x, const 
   const Pair k = pair_arg(fn, "pool", pool, 1);
   const Pair st = pair_arg(fn, "strides", strides, 1);
   const Pair pd = pair_arg(fn, "pad", pad, 0);
-  const std::string desc = x.name + " " + shape_str(x) + ", " + y.name + " " + shape_str(y) +
-                           ", pool " + pair_str(k) + ", strides " + pair_str(st) + ", pad " +
-                           pair_str(pd);
-  if (x.dim(0) != y.dim(0)) fail(fn, "batch sizes differ: " + desc);
-  if (x.dim(3) != y.dim(3)) fail(fn, "channel counts differ: " + desc);
-  nnforge::Pool2DShape s;
-  s.N = x.dim(0); s.H = x.dim(1); s.W = x.dim(2); s.C = x.dim(3);
-  s.KH = k[0]; s.KW = k[1]; s.SH = st[0]; s.SW = st[1];
-  s.pad_top = pd[0]; s.pad_left = pd[1];
-  s.OH = y.dim(1); s.OW = y.dim(2);
-  mul(fn, mul(fn, s.OH + s.pad_top, s.SH, "(OH+pad)*SH"), 2, "window starts: " + desc);
-  mul(fn, mul(fn, s.OW + s.pad_left, s.SW, "(OW+pad)*SW"), 2, "window starts: " + desc);
-  if (s.N > 0) {
-    if (s.OH < 1 || s.OW < 1)
-      fail(fn, "output size (OH, OW) must be >= 1 when the batch is not empty: " + desc);
-    if (s.H < 1 || s.W < 1)
-      fail(fn, "input height and width must be >= 1 when the batch is not empty: " + desc);
-    const int64_t last_h = (s.OH - 1) * s.SH - s.pad_top;
-    const int64_t last_w = (s.OW - 1) * s.SW - s.pad_left;
-    if (s.pad_top >= s.KH || s.pad_left >= s.KW || last_h >= s.H || last_w >= s.W)
-      fail(fn, "some pooling windows hold only padding (need pad < pool and "
-               "(OH-1)*SH - pad_top < H, (OW-1)*SW - pad_left < W): " + desc);
-  }
-  return s;
+  const int64_t xs[4] = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
+  const int64_t ys[4] = {y.dim(0), y.dim(1), y.dim(2), y.dim(3)};
+  return nnforge_bind::pool2d_shape(
+      fn, xs, ys, k, st, pd,
+      nnforge_bind::pool_desc(x.name + " " + shape_str(x), y.name + " " + shape_str(y), k, st, pd));
 }
 
 }  // namespace
