@@ -3,26 +3,20 @@
 
     python examples/augmented_cnn.py [--synthetic] [--epochs 5]
 """
-import argparse
 import os
 import tempfile
 
 import nnforge as keras
 from nnforge import layers
 
+import example_args
+
 from cifar10_cnn import synthetic_cifar
 
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--synthetic", action="store_true")
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    args = example_args.parse_args(__doc__, epochs=5,
+                                   synthetic_help="train on generated CIFAR-shaped data")
 
     if args.synthetic:
         (x_train, y_train), (x_test, y_test) = synthetic_cifar(n_train=6000, n_test=1000)

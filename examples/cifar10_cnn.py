@@ -6,12 +6,12 @@ CIFAR-shaped images whose class decides a colour and a stripe pattern, so learni
 
     python examples/cifar10_cnn.py [--synthetic] [--epochs 10]
 """
-import argparse
-
 import numpy as np
 
 import nnforge as keras
 from nnforge import layers
+
+import example_args
 
 
 def synthetic_cifar(n_train=10000, n_test=2000, seed=0):
@@ -30,16 +30,8 @@ def synthetic_cifar(n_train=10000, n_test=2000, seed=0):
 
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--synthetic", action="store_true",
-                        help="train on generated CIFAR-shaped data (no files needed)")
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    args = example_args.parse_args(__doc__, epochs=10,
+                                   synthetic_help="train on generated CIFAR-shaped data")
 
     if args.synthetic:
         (x_train, y_train), (x_test, y_test) = synthetic_cifar()

@@ -10,20 +10,15 @@ train as one process with the same global batch would. Only process 0 prints.
 
 Also runs as a plain single process (``python examples/distributed_mnist.py``).
 """
-import argparse
-
 import nnforge as keras
 from nnforge import layers
 
+import example_args
+
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32, help="the global batch size")
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
+    args = example_args.parse_args(__doc__, epochs=5, batch_size=32,
+                                   batch_help="the global batch size", seed=False)
 
     # Join the MPI job (a no-op in a single process) and train data-parallel over it.
     keras.distribution.initialize()

@@ -2,21 +2,14 @@
 
     python examples/functional_api.py [--epochs 3]
 """
-import argparse
-
 import nnforge as keras
 from nnforge import layers
 
+import example_args
+
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    args = example_args.parse_args(__doc__, epochs=3)
 
     inputs = keras.Input(shape=(784,))
     x = layers.Dense(64, activation="relu")(inputs)

@@ -3,22 +3,14 @@
 Runs offline: the MNIST data ships inside the package. Usage:
     python examples/mnist_mlp.py [--epochs 5] [--batch-size 32] [--seed 0]
 """
-import argparse
-
 import nnforge as keras
 from nnforge import layers
 
+import example_args
+
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    args = example_args.parse_args(__doc__, epochs=5, batch_size=32)
 
     # Load and prepare the data
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

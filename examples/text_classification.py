@@ -6,12 +6,12 @@ otherwise, or with `--synthetic`, it generates reviews of random word ids in whi
 
     python examples/text_classification.py [--synthetic] [--epochs 3]
 """
-import argparse
-
 import numpy as np
 
 import nnforge as keras
 from nnforge import layers
+
+import example_args
 
 VOCAB, MAXLEN = 10000, 200
 
@@ -34,15 +34,7 @@ def synthetic_reviews(n, seed):
 
 
 def main() -> float:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--synthetic", action="store_true")
-    parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed every random choice (weights, shuffling) for a repeatable run")
-    args = parser.parse_args()
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    args = example_args.parse_args(__doc__, epochs=3, synthetic_help="train on generated reviews")
 
     if not args.synthetic:
         try:
