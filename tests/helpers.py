@@ -151,3 +151,20 @@ def run_layer_test(layer_cls, init_kwargs: dict, input_shape, expected_output_sh
                                    atol=1e-6,
                                    err_msg=f"{layer_cls.__name__}: .keras round trip differs")
     return layer, y
+
+
+def seed_mlp(hidden: int = 128) -> "nnforge.Sequential":
+    """The seed program's MNIST MLP (uncompiled): Flatten -> Dense(hidden, relu) -> Dense(10)."""
+    from nnforge import layers
+    return nnforge.Sequential([nnforge.Input((28, 28)), layers.Flatten(),
+                               layers.Dense(hidden, activation="relu"),
+                               layers.Dense(10, activation="softmax")])
+
+
+def seed_cnn() -> "nnforge.Sequential":
+    """The seed program's CIFAR-10 CNN (uncompiled): two Conv2D + MaxPooling2D, Dense(10)."""
+    from nnforge import layers
+    return nnforge.Sequential([
+        nnforge.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])

@@ -8,19 +8,9 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers
+from tests.helpers import seed_mlp, seed_cnn
 
 
-def seed_mlp():
-    return keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                             layers.Dense(128, activation="relu"),
-                             layers.Dense(10, activation="softmax")])
-
-
-def seed_cnn():
-    return keras.Sequential([
-        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
 
 
 def test_seed_param_counts():

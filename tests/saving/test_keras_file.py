@@ -13,22 +13,12 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers
+from tests.helpers import seed_cnn, seed_mlp
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 
 
-def seed_mlp():
-    return keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                             layers.Dense(32, activation="relu"),
-                             layers.Dense(10, activation="softmax")])
-
-
-def seed_cnn():
-    return keras.Sequential([
-        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
 
 
 def mnist(n=1024):
@@ -38,7 +28,7 @@ def mnist(n=1024):
 
 def test_sequential_round_trip_predicts_the_same(tmp_path):
     x, y = mnist(256)
-    m = seed_mlp()
+    m = seed_mlp(hidden=32)
     m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     m.fit(x, y, epochs=1, verbose=0)
     path = tmp_path / "m.keras"
@@ -129,7 +119,7 @@ while True:
 
 def test_killed_mid_save_leaves_a_loadable_file(tmp_path):
     target = tmp_path / "live.keras"
-    seed_mlp().save(target)
+    seed_mlp(hidden=32).save(target)
     code = SAVER.format(paths=[p for p in sys.path if p])
     rng = np.random.default_rng(0)
     for _ in range(12):
@@ -154,7 +144,7 @@ def _zip(path, members):
 
 def test_hostile_and_broken_files_give_clear_errors(tmp_path):
     good = tmp_path / "good.keras"
-    seed_mlp().save(good)
+    seed_mlp(hidden=32).save(good)
     with zipfile.ZipFile(good) as zf:
         parts = {n: zf.read(n) for n in zf.namelist()}
     (tmp_path / "plain.keras").write_bytes(b"not a zip at all")

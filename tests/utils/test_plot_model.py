@@ -8,16 +8,11 @@ pydot = pytest.importorskip("pydot")
 import nnforge as keras  # noqa: E402
 from nnforge import layers  # noqa: E402
 from nnforge.utils import model_visualization  # noqa: E402
+from tests.helpers import seed_cnn
 
 needs_dot = pytest.mark.skipif(not model_visualization.check_graphviz(),
                                reason="Graphviz's dot executable is not installed")
 
-
-def seed_cnn():
-    return keras.Sequential([
-        keras.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
 
 
 def two_input_model():
