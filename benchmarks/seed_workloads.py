@@ -1,12 +1,13 @@
 """One seed workload per process, for the end-to-end benchmark (bench_seed.py runs this file in
 a subprocess so each run's peak resident memory is its own).
 
-    python seed_workloads.py FRAMEWORK WORKLOAD MNIST_NPZ
+    python seed_workloads.py FRAMEWORK WORKLOAD MNIST_NPZ [N_IMAGES]
 FRAMEWORK: nnforge | torch (a plain PyTorch loop, as ../shared/peers/torch_seed_bench.py)
 WORKLOAD:  mlp_train (seed MLP, batch 32, one MNIST epoch, then test accuracy)
            mlp_overhead (seed MLP at batch 1: the per-step overhead, microseconds per step)
            cnn_train (seed CNN, batch 32, 10,000 CIFAR-shaped random images)
            cnn_predict (seed CNN, batch 256, 10,000 images)
+N_IMAGES:  how many CIFAR-shaped images the CNN workloads use (default 10,000)
 Prints one JSON line: {"samples_per_s": ..., "accuracy": ...} (or {"us_per_step": ...}).
 """
 import json
@@ -47,7 +48,7 @@ def nnforge_seed_cnn():
     return c
 
 
-def nnforge_run(workload: str, npz_path: str) -> dict:
+def nnforge_run(workload: str, npz_path: str, n: int = 10000) -> dict:
     import nnforge as keras
     keras.utils.set_random_seed(0)
     if workload == "mlp_overhead":
@@ -74,20 +75,20 @@ def nnforge_run(workload: str, npz_path: str) -> dict:
         dt = time.perf_counter() - t
         _, acc = m.evaluate(x_test, y_test, verbose=0)
         return {"samples_per_s": 60000 / dt, "accuracy": float(acc)}
-    xc, yc = nnforge_cifar_shaped()
+    xc, yc = nnforge_cifar_shaped(n)
     c = nnforge_seed_cnn()
     c.fit(xc[:320], yc[:320], epochs=1, batch_size=32, verbose=0)
     if workload == "cnn_train":
         t = time.perf_counter()
         c.fit(xc, yc, epochs=1, batch_size=32, verbose=0)
-        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+        return {"samples_per_s": n / (time.perf_counter() - t)}
     c.predict(xc[:512], batch_size=256, verbose=0)
     t = time.perf_counter()
     c.predict(xc, batch_size=256, verbose=0)
-    return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+    return {"samples_per_s": n / (time.perf_counter() - t)}
 
 
-def torch_run(workload: str, npz_path: str) -> dict:
+def torch_run(workload: str, npz_path: str, n: int = 10000) -> dict:
     import torch
     import torch.nn as nn
     torch.manual_seed(0)
@@ -128,26 +129,27 @@ def torch_run(workload: str, npz_path: str) -> dict:
             acc = (m(xs).argmax(1) == ys).float().mean().item()
         return {"samples_per_s": 60000 / dt, "accuracy": acc}
     g = torch.Generator().manual_seed(0)
-    xc = torch.randint(0, 256, (10000, 3, 32, 32), generator=g).float() / 255
-    yc = torch.randint(0, 10, (10000,), generator=g)
+    xc = torch.randint(0, 256, (n, 3, 32, 32), generator=g).float() / 255
+    yc = torch.randint(0, 10, (n,), generator=g)
     c = nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
                       nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2304, 10))
     train(c, xc, yc, n=320)
     if workload == "cnn_train":
         t = time.perf_counter()
         train(c, xc, yc)
-        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+        return {"samples_per_s": n / (time.perf_counter() - t)}
     with torch.no_grad():
         c(xc[:512])
         t = time.perf_counter()
-        for i in range(0, 10000, 256):
+        for i in range(0, n, 256):
             c(xc[i:i + 256])
-        return {"samples_per_s": 10000 / (time.perf_counter() - t)}
+        return {"samples_per_s": n / (time.perf_counter() - t)}
 
 
 if __name__ == "__main__":
     framework, workload, npz_path = sys.argv[1:4]
+    n_images = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
     if workload not in ("mlp_train", "mlp_overhead", "cnn_train", "cnn_predict"):
         raise SystemExit(f"unknown workload {workload!r}")
     run = {"nnforge": nnforge_run, "torch": torch_run}[framework]
-    print(json.dumps(run(workload, npz_path)))
+    print(json.dumps(run(workload, npz_path, n_images)))

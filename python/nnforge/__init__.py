@@ -11,7 +11,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import _cpu  # noqa: F401  (fail early and clearly if the extension is missing)
+from ._thread_policy import kernel_thread_policy
+
+with kernel_thread_policy():  # idle kernel threads sleep instead of spinning (shared cores)
+    from . import _cpu  # noqa: F401  (fail early and clearly if the extension is missing)
 from . import backend, config, random_state
 from . import ops
 from . import random
