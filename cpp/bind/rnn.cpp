@@ -1,4 +1,5 @@
-// Bindings: rnn_forward, rnn_backward (whole-sequence LSTM / GRU) and embedding_backward.
+// Bindings: rnn_forward, rnn_infer, rnn_backward (whole-sequence LSTM / GRU) and
+// embedding_backward.
 // Every array's dtype, contiguity, alignment and exact shape is checked against the geometry taken
 // from x (N, T, D) and recurrent_kernel (H, G*H); outputs must be writeable and must not share
 // memory with any other argument. Failures raise ValueError naming the argument and the shapes.
@@ -145,6 +146,33 @@ void bind_rnn(py::module_& m) {
       py::arg("gates"), py::arg("aux"), py::arg("h_all"), py::arg("c_all"), py::arg("y_seq"),
       py::arg("y_last"),
       "Whole-sequence LSTM (cell=0) or GRU (cell=1) forward; see cpp/include/nnforge/rnn.h.");
+
+  m.def(
+      "rnn_infer",
+      [](int cell, bool reset_after, const py::object& x, const py::object& kernel,
+         const py::object& recurrent_kernel, const py::object& bias, const py::object& h0,
+         const py::object& c0, const py::object& mask, bool go_backwards,
+         bool zero_output_for_mask, const py::object& y_seq, const py::object& y_last,
+         const py::object& h_last, const py::object& c_last) {
+        Args A{"rnn_infer", {}, {}};
+        nnforge::RnnForwardArgs a = common(A, cell, reset_after, x, kernel, recurrent_kernel,
+                                           bias, h0, c0, mask, go_backwards,
+                                           zero_output_for_mask);
+        a.y_seq = A.f32("y_seq", y_seq, {a.N, a.T, a.H}, true, true);
+        a.y_last = A.f32("y_last", y_last, {a.N, a.H}, true, false);
+        a.h_last = A.f32("h_last", h_last, {a.N, a.H}, true, true);
+        if (cell == 0) a.c_last = A.f32("c_last", c_last, {a.N, a.H}, true, true);
+        else if (!c_last.is_none()) fail(A.fn, "argument 'c_last' must be None for a GRU");
+        A.check_overlaps();
+        py::gil_scoped_release nogil;
+        nnforge::rnn_infer(a);
+      },
+      py::arg("cell"), py::arg("reset_after"), py::arg("x"), py::arg("kernel"),
+      py::arg("recurrent_kernel"), py::arg("bias"), py::arg("h0"), py::arg("c0"),
+      py::arg("mask"), py::arg("go_backwards"), py::arg("zero_output_for_mask"),
+      py::arg("y_seq"), py::arg("y_last"), py::arg("h_last"), py::arg("c_last"),
+      "Whole-sequence LSTM (cell=0) or GRU (cell=1) forward for inference (nothing saved for a\n"
+      "backward); y_seq, h_last, c_last may be None. See cpp/include/nnforge/rnn.h.");
 
   m.def(
       "rnn_backward",

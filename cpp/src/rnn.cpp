@@ -442,6 +442,118 @@ void rnn_forward(const RnnForwardArgs& a) {
 }
 
 // =================================================================================================
+// Inference
+// =================================================================================================
+
+// Nothing is kept for a backward pass, so each thread's rows run the whole sequence in its own
+// cache: per step, x_t @ W + b (W packed once, A read in place with row stride T*D) and h @ U go
+// into ONE step's gates (rows x G*H), then the gate arithmetic and rolling h / c states. The
+// training forward instead writes the gates of every step (N, T, G*H) and both state sequences
+// (N, T, H), which it must keep for the backward: for batch 256, T 100, H 64 that is 26 MB of
+// gates and 13 MB of states streamed through memory. Outputs follow write_outputs()'s rule.
+void rnn_infer(const RnnForwardArgs& a) {
+  const Geo g = geometry(a);
+  const int64_t N = g.N, T = g.T, D = g.D, H = g.H, GH = g.GH;
+  if (N <= 0 || T <= 0) return;
+  const KernelSet& ks = kernels();
+  const bool lstm = a.cell == RnnCell::LSTM;
+  const bool after = !lstm && a.reset_after;
+  const bool before = !lstm && !a.reset_after;
+  const float* b_in = a.bias;
+  const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
+
+  PackedB W, U1, U2;
+  pack_b(ks, W, D, GH, a.kernel, GH, 1);
+  if (before) {
+    pack_b(ks, U1, H, 2 * H, a.recurrent, GH, 1);
+    pack_b(ks, U2, H, H, a.recurrent + 2 * H, GH, 1);
+  } else {
+    pack_b(ks, U1, H, GH, a.recurrent, GH, 1);
+  }
+
+  const int nt = rnn_threads(N);
+  const int64_t rows_max = (N + nt - 1) / nt;
+  const int64_t abuf_n =
+      round16(int64_t(ks.MR) * std::min<int64_t>(ks.KC, std::max(std::max(GH, H), D)));
+  const int64_t rg = round16(rows_max * GH), rh = round16(rows_max * H);
+  // Per chunk: gates, rec (GRU reset_after), h and c twice (rolling), aux / r*h, seen, abuf.
+  const int64_t per = 2 * rg + 6 * rh + abuf_n;
+  float* work = tl_work.get(static_cast<size_t>(per * nt));
+
+  for_row_chunks(N, nt, [&](int64_t n0, int64_t n1, int c) {
+    const int64_t rows = n1 - n0;
+    float* gt = work + per * c;
+    float* rec = gt + rg;
+    float* h_cur = rec + rg;
+    float* h_nxt = h_cur + rh;
+    float* c_cur = h_nxt + rh;
+    float* c_nxt = c_cur + rh;
+    float* aux = c_nxt + rh;   // GRU: reset_after's recurrent h part / reset_after=False's r*h
+    float* seen = aux + rh;    // per row: 1 once an unmasked step has been seen
+    float* abuf = seen + rh;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = n0 + r;
+      if (a.h0) std::memcpy(h_cur + r * H, a.h0 + n * H, sizeof(float) * H);
+      else std::fill(h_cur + r * H, h_cur + (r + 1) * H, 0.f);
+      if (lstm && a.c0) std::memcpy(c_cur + r * H, a.c0 + n * H, sizeof(float) * H);
+      else if (lstm) std::fill(c_cur + r * H, c_cur + (r + 1) * H, 0.f);
+      seen[r] = 0.f;
+    }
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = time_of(a, s);
+      small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
+      if (lstm) {
+        small_gemm(ks, rows, h_cur, H, U1, gt, GH, 1.f, nullptr, abuf);
+        for (int64_t r = 0; r < rows; ++r)
+          lstm_fwd_row(gt + r * GH, c_cur + r * H, c_nxt + r * H, h_nxt + r * H, H);
+      } else if (after) {
+        small_gemm(ks, rows, h_cur, H, U1, rec, GH, 0.f, b_rec, abuf);
+        for (int64_t r = 0; r < rows; ++r)
+          gru_after_fwd_row(gt + r * GH, rec + r * GH, h_cur + r * H, aux + r * H,
+                            h_nxt + r * H, H);
+      } else {
+        small_gemm(ks, rows, h_cur, H, U1, gt, GH, 1.f, nullptr, abuf);
+        for (int64_t r = 0; r < rows; ++r)
+          gru_before_fwd_zr(gt + r * GH, h_cur + r * H, aux + r * H, H);
+        small_gemm(ks, rows, aux, H, U2, gt + 2 * H, GH, 1.f, nullptr, abuf);
+        for (int64_t r = 0; r < rows; ++r)
+          gru_before_fwd_h(gt + r * GH, h_cur + r * H, h_nxt + r * H, H);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t n = n0 + r;
+        const bool m = !a.mask || a.mask[n * T + t];
+        if (!m) {  // a masked step carries the states through
+          std::memcpy(h_nxt + r * H, h_cur + r * H, sizeof(float) * H);
+          if (lstm) std::memcpy(c_nxt + r * H, c_cur + r * H, sizeof(float) * H);
+        }
+        if (m) seen[r] = 1.f;
+        if (a.y_seq) {
+          float* y = a.y_seq + (n * T + s) * H;
+          if (m)
+            std::memcpy(y, h_nxt + r * H, sizeof(float) * H);
+          else if (a.zero_output_for_mask || s == 0)
+            std::fill(y, y + H, 0.f);
+          else
+            std::memcpy(y, y - H, sizeof(float) * H);
+        }
+      }
+      std::swap(h_cur, h_nxt);
+      std::swap(c_cur, c_nxt);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = n0 + r;
+      bool keep = true;
+      if (a.mask) keep = a.zero_output_for_mask ? a.mask[n * T + time_of(a, T - 1)] != 0
+                                                : seen[r] != 0.f;
+      if (keep) std::memcpy(a.y_last + n * H, h_cur + r * H, sizeof(float) * H);
+      else std::fill(a.y_last + n * H, a.y_last + (n + 1) * H, 0.f);
+      if (a.h_last) std::memcpy(a.h_last + n * H, h_cur + r * H, sizeof(float) * H);
+      if (lstm && a.c_last) std::memcpy(a.c_last + n * H, c_cur + r * H, sizeof(float) * H);
+    }
+  });
+}
+
+// =================================================================================================
 // Backward through time
 // =================================================================================================
 

@@ -1,4 +1,4 @@
-"""Whole-sequence LSTM / GRU kernels (nnforge._cpu.rnn_forward / rnn_backward) against a plain
+"""Whole-sequence LSTM / GRU kernels (nnforge._cpu.rnn_forward / rnn_infer / rnn_backward) against a plain
 float64 NumPy reference of the forward pass and central differences of it for backward through
 time; the embedding scatter-add against np.add.at. Edge shapes: batch 1, one step, masks with
 all-masked rows, go_backwards, initial states, both GRU variants."""
@@ -104,6 +104,68 @@ def test_forward_matches_reference(case):
     np.testing.assert_allclose(saved["h_all"][:, -1], h, rtol=2e-5, atol=2e-6)
     if cell == "lstm":
         np.testing.assert_allclose(saved["c_all"][:, -1], c, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_inference_matches_reference_and_training_forward(case):
+    cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
+    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
+    mask = make_mask(n, steps) if masked else None
+    got = cpu.rnn_infer(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
+                        want_sequence=True)
+    y_seq, y_last, h, c = ref_forward(cell, x, w, u, b, h0, c0, mask, gb, zo, ra)
+    np.testing.assert_allclose(got["y_seq"], y_seq, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(got["y_last"], y_last, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(got["h_last"], h, rtol=2e-5, atol=2e-6)
+    if cell == "lstm":
+        np.testing.assert_allclose(got["c_last"], c, rtol=2e-5, atol=2e-6)
+    else:
+        assert got["c_last"] is None
+    train = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
+                             want_sequence=True)
+    np.testing.assert_allclose(got["y_seq"], train["y_seq"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got["y_last"], train["y_last"], rtol=1e-6, atol=1e-6)
+    last = cpu.rnn_infer(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra)
+    assert last["y_seq"] is None
+    np.testing.assert_array_equal(last["y_last"], got["y_last"])
+
+
+def test_inference_wide_and_threaded():
+    # rows and 4*units wider than a micro-kernel tile, features above one K block, 1-3 threads
+    x, w, u, b, h0, c0 = make("lstm", 41, 3, 300, 67, scale=0.05, states=True)
+    _, y_last, h, c = ref_forward("lstm", x, w, u, b, h0, c0, None, False, False)
+    prev = _cpu.get_num_threads()
+    outs = []
+    try:
+        for threads in (1, 2, 3):
+            _cpu.set_num_threads(threads)
+            outs.append(cpu.rnn_infer("lstm", x, w, u, b, h0, c0, None, False, False))
+    finally:
+        _cpu.set_num_threads(prev)
+    np.testing.assert_allclose(outs[0]["y_last"], y_last, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outs[0]["c_last"], c, rtol=1e-4, atol=1e-5)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(other["y_last"], outs[0]["y_last"])
+
+
+def test_inference_binding_refuses_bad_arguments():
+    x, w, u, b, h0, c0 = make("gru", 2, 3, 4, 5)
+    ok = dict(y_seq=None, y_last=np.empty((2, 5), np.float32), h_last=None, c_last=None)
+
+    def call(**kw):
+        a = dict(ok, **kw)
+        _cpu.rnn_infer(1, True, x, w, u, b, None, None, None, False, False, a["y_seq"],
+                       a["y_last"], a["h_last"], a["c_last"])
+
+    call()
+    with pytest.raises(ValueError, match="y_last"):
+        call(y_last=np.empty((2, 4), np.float32))
+    with pytest.raises(ValueError, match="c_last"):
+        call(c_last=np.empty((2, 5), np.float32))  # a GRU has no cell state
+    with pytest.raises(ValueError, match="h_last"):
+        call(h_last=np.empty((2, 5), np.float64))
+    with pytest.raises(ValueError, match="share memory"):
+        call(h_last=ok["y_last"][:])  # a view of another output
 
 
 def numeric_grad(f, arr, eps=1e-6):

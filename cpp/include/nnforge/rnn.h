@@ -52,6 +52,9 @@ struct RnnForwardArgs {
   float* y_seq = nullptr;  // (N, T, H) by step, or null: the output sequence (with a mask it
                            // differs from h_all; without one the caller may use h_all)
   float* y_last = nullptr; // (N, H): the last output
+  // rnn_infer only (rnn_forward reads the final states from h_all / c_all):
+  float* h_last = nullptr; // (N, H) or null: the final h state
+  float* c_last = nullptr; // (N, H) or null: the final c state (LSTM)
 };
 
 struct RnnBackwardArgs {
@@ -70,6 +73,11 @@ struct RnnBackwardArgs {
 };
 
 void rnn_forward(const RnnForwardArgs& a);
+// Forward for inference: the same outputs (y_seq, y_last) and final states (h_last, c_last),
+// nothing saved for a backward (gates, aux, h_all, c_all unused), each thread's rows kept in
+// cache through the whole sequence. Results equal rnn_forward's within float32 rounding (the
+// input projection is summed per step instead of in one GEMM over N*T rows).
+void rnn_infer(const RnnForwardArgs& a);
 void rnn_backward(const RnnBackwardArgs& a);
 
 // Embedding gradient: dtable (rows, dim) = 0, then dtable[ids[i]] += dy[i] for i < n (in order

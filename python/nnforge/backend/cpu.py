@@ -242,6 +242,24 @@ def rnn_sequence(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
     return out
 
 
+def rnn_infer(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards: bool,
+              zero_output_for_mask: bool, reset_after: bool = True,
+              want_sequence: bool = False) -> dict:
+    """Whole-sequence LSTM/GRU forward for inference (``nnforge._cpu.rnn_infer``): nothing is
+    kept for a backward. Returns a dict of NumPy arrays: ``y_seq`` ((N, T, H), None unless
+    ``want_sequence``), ``y_last`` (N, H) and the final states ``h_last`` / ``c_last`` (LSTM)."""
+    n, t, _ = x.shape
+    h = recurrent_kernel.shape[0]
+    lstm = RNN_CELLS[cell] == 0
+    out = {"y_seq": np.empty((n, t, h), np.float32) if want_sequence else None,
+           "y_last": np.empty((n, h), np.float32), "h_last": np.empty((n, h), np.float32),
+           "c_last": np.empty((n, h), np.float32) if lstm else None}
+    _cpu.rnn_infer(RNN_CELLS[cell], reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                   go_backwards, zero_output_for_mask, out["y_seq"], out["y_last"],
+                   out["h_last"], out["c_last"])
+    return out
+
+
 def rnn_sequence_grad(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
                       go_backwards: bool, zero_output_for_mask: bool, reset_after: bool,
                       saved: dict, dy_seq, dy_last, dh_T, dc_T, want_dx: bool = True,

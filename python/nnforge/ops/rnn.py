@@ -2,7 +2,8 @@
 
 Each runs a whole (batch, steps, features) sequence in one backend call (the input projections
 of all steps as one GEMM, then the recurrent product and the gate arithmetic of every step inside
-the kernel) and records ONE tape entry whose backward is one backward-through-time call returning
+the kernel; with no tape recording, an inference kernel that keeps nothing for a backward) and
+records ONE tape entry whose backward is one backward-through-time call returning
 the gradients of the inputs, both kernels, the bias and the initial states. Keras's weight
 layouts: LSTM kernel columns i, f, c, o; GRU z, r, h, with ``reset_after=True`` (bias (2, 3u))
 or ``False`` (bias (3u,)). Activations are Keras's defaults (tanh, sigmoid).
@@ -14,7 +15,7 @@ from typing import List, Union
 import numpy as np
 
 from nnforge import backend
-from nnforge.core.tape import gradient_buffer, record
+from nnforge.core.tape import gradient_buffer, is_recording, record
 from nnforge.core.tensor import Tensor
 
 from ._util import data_of, float_data
@@ -73,6 +74,14 @@ def _rnn_sequence(cell: str, fn: str, inputs, kernel, recurrent_kernel, bias, in
         if s is not None and tuple(s.shape) != (n, units):
             raise ValueError(f"{fn}: {name} must have shape ({n}, {units}) (batch, units), got "
                              f"{tuple(s.shape)}")
+    if not is_recording() and hasattr(be, "rnn_infer"):
+        # No gradient can be asked for: the inference kernel keeps nothing for a backward.
+        res = be.rnn_infer(cell, x, k, u, b, h0, c0, m, go_backwards, zero_output_for_mask,
+                           reset_after=reset_after, want_sequence=return_sequences)
+        out = Tensor(res["y_seq"] if return_sequences else res["y_last"])
+        if not return_state:
+            return out
+        return [out, Tensor(res["h_last"])] + ([Tensor(res["c_last"])] if cell == "lstm" else [])
     saved = be.rnn_sequence(cell, x, k, u, b, h0, c0, m, go_backwards, zero_output_for_mask,
                             reset_after=reset_after, want_sequence=return_sequences)
     out = saved["y_seq"] if return_sequences else saved["y_last"]
