@@ -224,7 +224,8 @@ def main():
             print("warning: could not set OpenBLAS's thread count")
     repeats, min_time = (5, 0.05) if args.quick else (7, 0.2)
     threads = _cpu.get_num_threads()
-    print(f"nnforge isa={_cpu.cpu_isa()} threads={threads}")
+    print(f"nnforge isa={_cpu.cpu_isa()} threads={threads} blocking={_cpu.gemm_blocking()} "
+          f"caches={_cpu.cache_sizes()}")
     print(f"numpy {np.__version__}: {openblas_info()}")
     print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OPENBLAS_NUM_THREADS=%s" % tuple(
         os.environ.get(k, "<unset>") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",

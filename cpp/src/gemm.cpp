@@ -36,6 +36,13 @@
 
 namespace nnforge {
 namespace detail {
+int nc_for_l2(int kc, int nr, double share, int fallback) {
+  const int64_t l2 = cpu_cache_sizes().l2;
+  if (l2 <= 0 || kc <= 0 || nr <= 0) return fallback;
+  const int64_t cols = static_cast<int64_t>(share * static_cast<double>(l2)) / (4 * int64_t(kc));
+  return static_cast<int>(std::clamp<int64_t>(cols / nr * nr, nr, 64 * int64_t(nr)));
+}
+
 namespace {
 
 const KernelSet& active_kernels() {
@@ -357,6 +364,11 @@ void gemm_impl(const Problem& p) {
 
 }  // namespace
 }  // namespace detail
+
+GemmBlocking gemm_blocking() {
+  const detail::KernelSet& ks = detail::active_kernels();
+  return GemmBlocking{ks.name, ks.MR, ks.NV * ks.VL, ks.KC, ks.NC, ks.MC};
+}
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

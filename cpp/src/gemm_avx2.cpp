@@ -143,7 +143,7 @@ KernelSet make() {
   ks.VL = VL;
   ks.NV = 2;
   ks.KC = 256;
-  ks.NC = 256;
+  ks.NC = nc_for_l2(ks.KC, ks.NV * ks.VL, 0.25, 256);  // 256 on a 1 MiB L2
   ks.MC = 6 * 600;
   fill<6>(ks);
   ks.bias_act_row = &bias_act_row;

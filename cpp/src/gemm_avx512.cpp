@@ -314,9 +314,10 @@ KernelSet make() {
   ks.VL = VL;
   ks.NV = 2;
   // L1d 48 KiB: A micro-panel 14 x 512 floats (28 KiB) stays there while B micro-panels stream.
-  // L2 1 MiB: B block 512 x 192 floats (384 KiB), shared by all A micro-panels of a thread.
+  // L2: B block 512 x NC floats, 3/8 of L2 (1 MiB: NC 192, 384 KiB; 2 MiB: NC 384), shared by
+  // all A micro-panels of a thread.
   ks.KC = 512;
-  ks.NC = 192;
+  ks.NC = nc_for_l2(ks.KC, ks.NV * ks.VL, 0.375, 192);  // 192 on a 1 MiB L2
   ks.MC = 14 * 300;
   fill<14>(ks);
   ks.bias_act_row = &bias_act_row;

@@ -72,7 +72,7 @@ KernelSet make() {
   ks.VL = VL;
   ks.NV = 4;
   ks.KC = 256;
-  ks.NC = 256;
+  ks.NC = nc_for_l2(ks.KC, ks.NV * ks.VL, 0.25, 256);  // 256 on a 1 MiB L2
   ks.MC = 4 * 512;
   fill<4>(ks);
   ks.bias_act_row = &bias_act_row;

@@ -67,6 +67,13 @@ struct KernelSet {
   void (*copy_pack)(const float* src, int64_t lds, int cols, int w, int64_t kc, float* dst);
 };
 
+// The N block for a K block of kc floats: the widest multiple of nr whose kc x nc packed B
+// block takes `share` of this core's L2 (cpu_cache_sizes(), read at run time); `fallback` where
+// the L2 size is unknown. Each kernel set's share reproduces the NC it was tuned to on a 1 MiB
+// L2 (AMD Zen 5), so a larger L2 (Intel Sapphire Rapids: 2 MiB) gets a proportionally wider
+// block. NC changes no arithmetic (it cuts N, never K): results do not depend on it.
+int nc_for_l2(int kc, int nr, double share, int fallback);
+
 // Each returns a fully initialised set. The avx512/avx2 ones must only be called (and their
 // kernels only run) on a CPU that supports them.
 const KernelSet& kernels_avx512();

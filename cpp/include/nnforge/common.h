@@ -16,4 +16,12 @@ void set_num_threads(int n);
 // Name of the instruction set the run-time dispatch picked: "avx512", "avx2" or "generic".
 const char* cpu_isa();
 
+// Per-core data cache sizes in bytes (0 where unknown), read once at run time: Linux sysfs
+// (/sys/devices/system/cpu/cpu0/cache), else CPUID (leaf 4 on Intel, 0x8000001D on AMD).
+// NNFORGE_L1D_BYTES / NNFORGE_L2_BYTES override them (tests, or a VM that reports nonsense).
+struct CacheSizes {
+  int64_t l1d = 0, l2 = 0, l3 = 0;
+};
+const CacheSizes& cpu_cache_sizes();
+
 }  // namespace nnforge

@@ -12,6 +12,14 @@ namespace nnforge {
 //   C is M x N with row stride ldc >= N. beta == 0 means C is not read (may hold NaN).
 // M, N or K may be 0 (K == 0: C = beta * C). The K reduction is never split across threads,
 // so the result is bitwise the same for any thread count.
+// The blocking the run-time dispatch chose (micro-tile MR x NR, K block KC, N block NC from the
+// L2 size, M chunk MC), for tests and benchmarks.
+struct GemmBlocking {
+  const char* isa;
+  int MR, NR, KC, NC, MC;
+};
+GemmBlocking gemm_blocking();
+
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
            int64_t ldc);
