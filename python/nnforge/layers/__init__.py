@@ -42,6 +42,7 @@ from .reshaping_1d_3d import (Cropping1D, Cropping3D, UpSampling1D, UpSampling3D
                               ZeroPadding3D)
 from .spatial_dropout import SpatialDropout1D, SpatialDropout3D
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from .stacked_rnn_cells import StackedRNNCells
 Convolution1D, Convolution3D = Conv1D, Conv3D
 Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
 Convolution3DTranspose = Conv3DTranspose
