@@ -43,6 +43,23 @@ def _shape(x) -> Tuple:
     return tuple(np.shape(x))
 
 
+def _slice(x, idx: tuple):
+    """``x[idx]`` for a tuple of slices (basic indexing: no element taken twice), whose gradient
+    is written into zeros with one assignment (ops.getitem's scatter-add handles any index and
+    is slower)."""
+    from ._util import data_of
+    a = data_of(x, "slice", "x")
+    y = a[idx]
+    xp = backend.of(a).xp
+
+    def backward(g, needs):
+        out = xp.zeros(a.shape, dtype=g.dtype)
+        out[idx] = g
+        return (out,)
+
+    return record(y, (x,), backward)
+
+
 def _rank(fn: str, xshape, wshape=None, kernel_extra: int = 2) -> int:
     """The spatial rank from the input (and kernel) shapes; 1, 2 or 3."""
     rank = len(xshape) - 2
@@ -92,7 +109,7 @@ def conv3d(inputs, kernel, strides=1, padding: str = "valid", dilation_rate=1, b
     >>> conv3d(np.ones((1, 4, 4, 4, 2)), np.ones((3, 3, 3, 2, 5))).shape
     (1, 2, 2, 2, 5)
     """
-    from .math import add, getitem, pad, reshape
+    from .math import add, pad, reshape
     from .nn import conv
     xs, ws = _shape(inputs), _shape(kernel)
     if len(xs) != 5 or len(ws) != 5:
@@ -117,8 +134,8 @@ def conv3d(inputs, kernel, strides=1, padding: str = "valid", dilation_rate=1, b
     total = None
     for k in range(kd):
         start = k * d[0]
-        sl = getitem(x, (slice(None), slice(start, start + (od - 1) * s[0] + 1, s[0])))
-        y = conv(reshape(sl, (n * od, h, w, c)), getitem(kernel, k), s[1:], padding,
+        sl = _slice(x, (slice(None), slice(start, start + (od - 1) * s[0] + 1, s[0])))
+        y = conv(reshape(sl, (n * od, h, w, c)), _slice(kernel, (k,)), s[1:], padding,
                  dilation_rate=d[1:], bias=bias if k == 0 else None)
         total = y if total is None else add(total, y)
     _, oh, ow, f = _shape(total)
@@ -148,7 +165,7 @@ def _full_transpose2d(inputs, kernel, s, d):
 def _spread(z, axis: int, stride: int, length: int):
     """Place the entries of ``z`` along ``axis`` ``stride`` apart (zeros between), keeping the
     first ``length`` positions."""
-    from .math import expand_dims, getitem, pad, reshape
+    from .math import expand_dims, pad, reshape
     if stride == 1:
         return z
     shape = _shape(z)
@@ -156,7 +173,7 @@ def _spread(z, axis: int, stride: int, length: int):
     widths[axis + 1] = (0, stride - 1)
     z = pad(expand_dims(z, axis + 1), tuple(widths))
     z = reshape(z, shape[:axis] + (shape[axis] * stride,) + shape[axis + 1:])
-    return getitem(z, (slice(None),) * axis + (slice(0, length),))
+    return _slice(z, (slice(None),) * axis + (slice(0, length),))
 
 
 def conv_transpose_nd(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
@@ -180,7 +197,7 @@ def conv_transpose_nd(inputs, kernel, strides=1, padding: str = "valid", output_
     >>> conv_transpose_nd(np.ones((1, 3, 2)), np.ones((3, 4, 2)), 2, "same").shape
     (1, 6, 4)
     """
-    from .math import add, expand_dims, getitem, pad, reshape, squeeze
+    from .math import add, expand_dims, pad, reshape, squeeze
     fn = "conv_transpose"
     standardize_data_format(data_format, fn)
     xs, ws = _shape(inputs), _shape(kernel)
@@ -206,7 +223,7 @@ def conv_transpose_nd(inputs, kernel, strides=1, padding: str = "valid", output_
         x2 = reshape(inputs, (n * depth, h, w, cin))
         full = None
         for k in range(ws[0]):
-            z = _full_transpose2d(x2, getitem(kernel, k), s[1:], d[1:])
+            z = _full_transpose2d(x2, _slice(kernel, (k,)), s[1:], d[1:])
             _, fh, fw, cout = _shape(z)
             z = _spread(reshape(z, (n, depth, fh, fw, cout)), 1, s[0], (depth - 1) * s[0] + 1)
             before = k * d[0]
@@ -218,7 +235,7 @@ def conv_transpose_nd(inputs, kernel, strides=1, padding: str = "valid", output_
         have = _shape(y)[1 + i]
         take = min(length, have - offset)
         if offset or take < have:
-            y = getitem(y, (slice(None),) * (1 + i) + (slice(offset, offset + take),))
+            y = _slice(y, (slice(None),) * (1 + i) + (slice(offset, offset + take),))
         if take < length:
             widths = [(0, 0)] * (rank + 2)
             widths[1 + i] = (0, length - take)
