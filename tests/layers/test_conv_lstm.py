@@ -69,4 +69,31 @@ def test_errors():
     with pytest.raises(ValueError, match="stateful"):
         layers.ConvLSTM2D(2, 3, stateful=True)
     with pytest.raises(ValueError, match="dropout"):
-        layers.ConvLSTM1D(2, 3, dropout=0.2)
+        layers.ConvLSTM1D(2, 3, dropout=1.5)
+
+
+def test_dropout_masks_per_gate_shared_over_time():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 6, 2)).astype("float32")
+    layer = layers.ConvLSTM1D(2, 3, padding="same", dropout=0.5, recurrent_dropout=0.3, seed=1,
+                              return_sequences=True)
+    plain = layers.ConvLSTM1D(2, 3, padding="same", return_sequences=True)
+    plain(x)
+    layer(x)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_allclose(layer(x).numpy(), plain(x).numpy(), rtol=1e-6)  # inference
+    assert not np.allclose(layer(x, training=True).numpy(), plain(x).numpy())
+    cell = layer.cell
+    masks = cell.gate_masks((2, 6, 2), 0.5)
+    assert len(masks) == 4 and set(np.unique(masks[0].numpy())) <= {0.0, 2.0}
+    # The step with masks equals the plain step on masked inputs, gate by gate.
+    h = rng.standard_normal((2, 6, 2)).astype("float32")
+    ones = [np.ones((2, 6, 2), "float32")] * 4
+    xp = cell.project(x[:, 0], ones)
+    np.testing.assert_allclose(xp.numpy(), cell.project(x[:, 0]).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    a, _ = cell.step(xp, [h, h], ones)
+    b, _ = cell.step(xp, [h, h])
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    check_layer_grads(layers.ConvLSTM1D(1, 2, padding="same", dropout=0.5, seed=2),
+                      rng.standard_normal((1, 2, 3, 1)), training=False)

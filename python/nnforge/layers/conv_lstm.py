@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge import activations, constraints, initializers, ops, random_state, regularizers
 from nnforge.core.tensor import Tensor
 from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
                                                standardize_padding, standardize_tuple)
@@ -38,8 +38,10 @@ class ConvLSTMCell(Layer):
         activation, recurrent_activation: of the candidate/output and of the gates.
         use_bias, unit_forget_bias: a (4*filters,) bias, its forget quarter initialised to one.
         kernel_/recurrent_/bias_ initializer, regularizer, constraint: of the three weights.
-        dropout, recurrent_dropout: 0 only (not implemented; refused otherwise).
-        seed: kept in the config.
+        dropout, recurrent_dropout: in training, the fraction of the input (of h) dropped, with
+            one inverted-dropout mask per gate (i, f, c, o), drawn once per call and shared by
+            every time step, as Keras's ``DropoutRNNCell``.
+        seed: seed of those masks.
     """
 
     def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "valid",
@@ -54,9 +56,9 @@ class ConvLSTMCell(Layer):
         where = f"{type(self).__name__} '{self.name}'"
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
-        if dropout or recurrent_dropout:
-            raise ValueError(f"{where}: dropout and recurrent_dropout are not supported yet "
-                             f"(got {dropout!r}, {recurrent_dropout!r}); leave them 0")
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ValueError(f"{where}: {arg} must be a float in [0, 1], got {rate!r}")
         self.rank = rank
         self.filters = filters
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", where)
@@ -77,7 +79,21 @@ class ConvLSTMCell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout, self.recurrent_dropout, self.seed = 0.0, 0.0, seed
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.seed = seed
+        self._rng = random_state.make_rng(seed)
+
+    def gate_masks(self, shape, rate: float):
+        """Four inverted-dropout masks (one per gate) of ``shape``, or None when ``rate`` is 0."""
+        if not 0 < rate:
+            return None
+        if rate >= 1:
+            return [ops.zeros(shape) for _ in range(4)]
+        return [ops.dropout(np.ones(shape, np.float32), rate, self._rng) for _ in range(4)]
+
+    def _gate(self, w, g: int):
+        f = self.filters
+        return ops.getitem(w, (Ellipsis, slice(g * f, (g + 1) * f)))
 
     def output_spatial(self, spatial) -> tuple:
         """Spatial sizes of h for input spatial sizes ``spatial``."""
@@ -113,15 +129,29 @@ class ConvLSTMCell(Layer):
                                         constraint=self.bias_constraint, name="bias")
         self.built = True
 
-    def project(self, x):
-        """The input convolution (with the bias) of a (batch, spatial..., channels) input."""
-        return ops.conv(x, self.kernel, self.strides, self.padding,
-                        dilation_rate=self.dilation_rate, bias=self.bias)
+    def project(self, x, masks=None):
+        """The input convolution (with the bias) of a (batch, spatial..., channels) input; with
+        ``masks`` (one per gate, broadcast against x), gate g convolves ``x * masks[g]``."""
+        if masks is None:
+            return ops.conv(x, self.kernel, self.strides, self.padding,
+                            dilation_rate=self.dilation_rate, bias=self.bias)
+        return ops.concatenate([
+            ops.conv(ops.multiply(x, m), self._gate(self.kernel, g), self.strides,
+                     self.padding, dilation_rate=self.dilation_rate,
+                     bias=None if self.bias is None else self._gate(self.bias, g))
+            for g, m in enumerate(masks)], axis=-1)
 
-    def step(self, xp, states):
-        """One step from the projected input ``xp`` and states [h, c]; returns (h, [h, c])."""
+    def step(self, xp, states, recurrent_masks=None):
+        """One step from the projected input ``xp`` and states [h, c]; returns (h, [h, c]).
+        With ``recurrent_masks``, gate g's recurrent convolution reads ``h * masks[g]``."""
         h, c = states
-        z = ops.add(xp, ops.conv(h, self.recurrent_kernel, 1, "same"))
+        if recurrent_masks is None:
+            rz = ops.conv(h, self.recurrent_kernel, 1, "same")
+        else:
+            rz = ops.concatenate([ops.conv(ops.multiply(h, m),
+                                           self._gate(self.recurrent_kernel, g), 1, "same")
+                                  for g, m in enumerate(recurrent_masks)], axis=-1)
+        z = ops.add(xp, rz)
         f = self.filters
         zi, zf, zc, zo = [ops.getitem(z, (Ellipsis, slice(i * f, (i + 1) * f)))
                           for i in range(4)]
@@ -260,10 +290,16 @@ class ConvLSTM(Layer):
         cell = self.cell
         n, steps = shape[0], shape[1]
         spatial, channels = shape[2:-1], shape[-1]
-        proj = cell.project(ops.reshape(inputs, (n * steps,) + spatial + (channels,)))
+        masks = cell.gate_masks((n,) + spatial + (channels,), cell.dropout) if training \
+            else None
+        if masks is not None:  # the same mask for every step: (n, 1, spatial..., channels)
+            masks = [ops.reshape(ops.repeat(ops.expand_dims(m, 1), steps, axis=1),
+                                 (n * steps,) + spatial + (channels,)) for m in masks]
+        proj = cell.project(ops.reshape(inputs, (n * steps,) + spatial + (channels,)), masks)
         out_shape = tuple(proj.shape[1:])
         proj = ops.reshape(proj, (n, steps) + out_shape)
         state_shape = (n,) + out_shape[:-1] + (cell.filters,)
+        rmasks = cell.gate_masks(state_shape, cell.recurrent_dropout) if training else None
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
                 [initial_state]
@@ -278,7 +314,7 @@ class ConvLSTM(Layer):
         zeros = ops.zeros(state_shape) if m is not None else None
         outputs = []
         for i, t in enumerate(order):
-            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
+            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states, rmasks)
             if m is not None:
                 keep = m[:, t].reshape((n,) + (1,) * (self.rank + 1))
                 prev = zeros if (self.zero_output_for_mask or i == 0) else out
