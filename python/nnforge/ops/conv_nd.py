@@ -323,8 +323,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_forma
     >>> ops.depthwise_conv(np.ones((1, 5, 5, 3)), np.ones((3, 3, 3, 2))).shape
     (1, 3, 3, 6)
     """
-    from .math import expand_dims, multiply, reshape, squeeze, sum as sum_
-    from .nn import extract_patches
+    from .math import expand_dims, squeeze
     fn = "depthwise_conv"
     standardize_data_format(data_format, fn)
     xs, ws = _shape(inputs), _shape(kernel)
@@ -341,12 +340,54 @@ def depthwise_conv(inputs, kernel, strides=1, padding: str = "valid", data_forma
         y = depthwise_conv(expand_dims(inputs, 1), expand_dims(kernel, 0), (1,) + s, padding,
                            None, (1,) + d)
         return squeeze(y, 1)
-    kh, kw, c, mult = ws
-    p = extract_patches(inputs, (kh, kw), s, d, padding)
-    n, oh, ow, _ = _shape(p)
-    p = reshape(p, (n, oh, ow, kh * kw, c, 1))
-    k = reshape(kernel, (kh * kw, c, mult))
-    return reshape(sum_(multiply(p, k), axis=3), (n, oh, ow, c * mult))
+    return _depthwise2d(inputs, kernel, s, d, padding)
+
+
+def _depthwise2d(inputs, kernel, s, d, padding: str):
+    """The 2-D depthwise convolution as one recorded op: a sum over the kernel's taps of the
+    (strided, dilated) shifted input times that tap's (C, M) weights; the backward pass adds each
+    tap's share into the input gradient and reduces it into the tap's weight gradient. Memory
+    stays O(output): no (kh*kw)-fold patch matrix."""
+    fn = "depthwise_conv"
+    w = float_data(kernel, fn, "kernel")
+    x = float_data(inputs, fn, "inputs", like=w)
+    xp = backend.of(w).xp
+    n, hh, ww, c = x.shape
+    kh, kw, _, m = w.shape
+    oh, pt = conv_output_length(hh, kh, s[0], d[0], padding, fn, "height")
+    ow, pl = conv_output_length(ww, kw, s[1], d[1], padding, fn, "width")
+    pb = max((oh - 1) * s[0] + (kh - 1) * d[0] + 1 - hh - pt, 0)
+    pr = max((ow - 1) * s[1] + (kw - 1) * d[1] + 1 - ww - pl, 0)
+    padded = (pt, pb, pl, pr) != (0, 0, 0, 0)
+    xpad = xp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0))) if padded else x
+
+    def tap(i: int, j: int):
+        return (slice(None), slice(i * d[0], i * d[0] + (oh - 1) * s[0] + 1, s[0]),
+                slice(j * d[1], j * d[1] + (ow - 1) * s[1] + 1, s[1]))
+
+    y = xp.zeros((n, oh, ow, c, m), np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            y += xpad[tap(i, j)][..., None] * w[i, j]
+    y = y.reshape(n, oh, ow, c * m)
+
+    def backward(g, needs):
+        g5 = xp.asarray(g, dtype=np.float32).reshape(n, oh, ow, c, m)
+        gx = gw = None
+        if needs[0]:
+            gpad = xp.zeros(xpad.shape, np.float32)
+            for i in range(kh):
+                for j in range(kw):
+                    gpad[tap(i, j)] += (g5 * w[i, j]).sum(axis=-1)
+            gx = gpad[:, pt:pt + hh, pl:pl + ww] if padded else gpad
+        if needs[1]:
+            gw = xp.empty(w.shape, np.float32)
+            for i in range(kh):
+                for j in range(kw):
+                    gw[i, j] = (xpad[tap(i, j)][..., None] * g5).sum(axis=(0, 1, 2))
+        return gx, gw
+
+    return record(y, (inputs, kernel), backward)
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1,
