@@ -8,7 +8,8 @@ Run with the peers' venv (Keras 3.15 on TensorFlow), from the repository root:
 It writes ``tests/golden/conv.npz``. For each layer case: the input ``x``, the weights
 (random normal, set after build), a random cotangent ``r``, the output ``y`` and the gradients of
 ``sum(y * r)`` with respect to ``x`` and each weight (list outputs are flattened and concatenated),
-the layer's ``get_config()`` as JSON, and for a few cases a whole ``.keras`` file (bytes) of a
+the layer's ``get_config()`` as JSON, the signatures of the public names (``signatures``), and
+for a few cases a whole ``.keras`` file (bytes) of a
 model holding the layer with its expected prediction. For each op case: the arrays, output and
 gradients. The case tables (``LAYER_CASES``, ``OP_CASES``) are plain data that the tests import;
 Keras is imported only when this file runs.
@@ -172,6 +173,28 @@ OP_CASES = {
 }
 
 
+# Public names whose signatures (parameter names, order, defaults) are Keras's.
+SIGNATURE_LAYERS = sorted({cls for cls, *_ in LAYER_CASES.values() if cls != "RNN"} | {
+    "StackedRNNCells", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"})
+SIGNATURE_OPS = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "conv",
+                 "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]
+
+
+def signatures(module) -> dict:
+    """{"layers.X" / "ops.y": [[parameter, repr(default) or None, kind], ...]} of a Keras-like
+    module (keras or nnforge), ``self`` left out."""
+    import inspect
+
+    def sig(fn):
+        return [[p.name, None if p.default is inspect.Parameter.empty else repr(p.default),
+                 str(p.kind)] for p in inspect.signature(fn).parameters.values()
+                if p.name != "self"]
+
+    out = {f"layers.{n}": sig(getattr(module.layers, n).__init__) for n in SIGNATURE_LAYERS}
+    out.update({f"ops.{n}": sig(getattr(module.ops, n)) for n in SIGNATURE_OPS})
+    return out
+
+
 def make_layer(layers, cls: str, kwargs: dict):
     """The layer of a case from a ``layers`` module (keras.layers or nnforge.layers)."""
     kwargs = dict(kwargs)
@@ -245,6 +268,7 @@ def main() -> None:  # pragma: no cover - needs Keras 3 (the peers' venv)
         out[f"op/{name}/y"] = y.numpy()
         out[f"op/{name}/r"] = r.numpy()
         print(name, y.shape)
+    out["signatures"] = np.array(json.dumps(signatures(keras)))
     target = Path(__file__).resolve().parent / "conv.npz"
     np.savez_compressed(target, **out)
     print(f"wrote {target} ({target.stat().st_size} bytes, Keras {keras.__version__})",
