@@ -57,16 +57,18 @@ def build_case(name):
     return layer, ref
 
 
-def check_numbers(name: str) -> None:
-    """Output, input gradient and weight gradients equal Keras 3's within 1e-5."""
+def check_numbers(name: str, tol: float = 1e-5, to_device=None) -> None:
+    """Output, input gradient and weight gradients equal Keras 3's within ``tol`` (1e-5);
+    ``to_device`` (e.g. cupy.asarray) moves the input first."""
     layer, ref = build_case(name)
-    x = ops.convert_to_tensor(ref[f"{name}/x"])
+    x = ref[f"{name}/x"]
+    x = ops.convert_to_tensor(x if to_device is None else to_device(x))
     with nnforge.GradientTape() as tape:
         tape.watch(x)
         outs = flat(layer(x, training=False))
         y = ops.concatenate([ops.reshape(t, (-1,)) for t in outs], axis=0)
         loss = ops.sum(ops.multiply(y, ref[f"{name}/r"]))
-    np.testing.assert_allclose(y.numpy(), ref[f"{name}/y"], rtol=1e-5, atol=1e-5,
+    np.testing.assert_allclose(y.numpy(), ref[f"{name}/y"], rtol=tol, atol=tol,
                                err_msg=f"{name}: output differs from Keras 3")
     weights = list(layer.weights)
     grads = tape.gradient(loss, [x] + weights)
@@ -75,7 +77,7 @@ def check_numbers(name: str) -> None:
     for what, g, e in zip(targets, grads, expected):
         assert g is not None, f"{name}: no gradient for {what}"
         scale = max(1.0, float(np.abs(e).max()))
-        np.testing.assert_allclose(g.numpy(), e, rtol=1e-5, atol=1e-5 * scale,
+        np.testing.assert_allclose(g.numpy(), e, rtol=tol, atol=tol * scale,
                                    err_msg=f"{name}: gradient of {what} differs from Keras 3")
 
 
@@ -150,19 +152,21 @@ def check_own_round_trip(name: str, tmp_path) -> None:
         f"{name}: symbolic shapes differ from eager ones"
 
 
-def check_op(name: str) -> None:
-    """An op's output and the gradients of its array arguments equal Keras 3's."""
+def check_op(name: str, tol: float = 1e-5, to_device=None) -> None:
+    """An op's output and the gradients of its array arguments equal Keras 3's within ``tol``;
+    ``to_device`` (e.g. cupy.asarray) moves the arrays first."""
     op, shapes, kwargs = OP_CASES[name]
     ref = golden()
-    arrays = [ops.convert_to_tensor(ref[f"op/{name}/a{i}"]) for i in range(len(shapes))]
+    move = (lambda a: a) if to_device is None else to_device
+    arrays = [ops.convert_to_tensor(move(ref[f"op/{name}/a{i}"])) for i in range(len(shapes))]
     with nnforge.GradientTape() as tape:
         tape.watch(arrays)
         y = getattr(ops, op)(*arrays, **kwargs)
         loss = ops.sum(ops.multiply(y, ref[f"op/{name}/r"]))
-    np.testing.assert_allclose(y.numpy(), ref[f"op/{name}/y"], rtol=1e-5, atol=1e-5,
+    np.testing.assert_allclose(y.numpy(), ref[f"op/{name}/y"], rtol=tol, atol=tol,
                                err_msg=f"{name}: ops.{op} differs from keras.ops.{op}")
     for i, g in enumerate(tape.gradient(loss, arrays)):
         e = ref[f"op/{name}/g{i}"]
         scale = max(1.0, float(np.abs(e).max()))
-        np.testing.assert_allclose(g.numpy(), e, rtol=1e-5, atol=1e-5 * scale,
+        np.testing.assert_allclose(g.numpy(), e, rtol=tol, atol=tol * scale,
                                    err_msg=f"{name}: gradient of argument {i} differs")
