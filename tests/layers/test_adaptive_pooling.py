@@ -3,7 +3,6 @@ do not divide the input, and outputs larger than the input)."""
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads
@@ -11,7 +10,7 @@ from tests.layers.conv_golden import (cases_of, check_config, check_keras_file, 
                                       check_own_round_trip)
 
 CASES = cases_of("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-                  "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")
+                 "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")
 
 
 @pytest.mark.parametrize("name", CASES)

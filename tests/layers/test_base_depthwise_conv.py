@@ -3,14 +3,14 @@ and separable bases, against Keras 3."""
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads
 from tests.layers.conv_golden import (cases_of, check_config, check_keras_file, check_numbers,
                                       check_own_round_trip)
 
-CASES = cases_of("DepthwiseConv1D", "SeparableConv1D", "SeparableConvolution1D", "SeparableConvolution2D")
+CASES = cases_of("DepthwiseConv1D", "SeparableConv1D", "SeparableConvolution1D",
+                 "SeparableConvolution2D")
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -3,7 +3,6 @@ activations; gradients vs finite differences; masks and errors."""
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads

@@ -3,15 +3,15 @@ BaseConvTranspose, with their Convolution*Transpose aliases, against Keras 3."""
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads
 from tests.layers.conv_golden import (cases_of, check_config, check_keras_file, check_numbers,
                                       check_own_round_trip)
 
-CASES = cases_of("Conv1DTranspose", "Convolution1DTranspose", "Conv2DTranspose", "Convolution2DTranspose",
-                  "Conv3DTranspose", "Convolution3DTranspose")
+CASES = cases_of("Conv1DTranspose", "Convolution1DTranspose", "Conv2DTranspose",
+                 "Convolution2DTranspose",
+                 "Conv3DTranspose", "Convolution3DTranspose")
 
 
 @pytest.mark.parametrize("name", CASES)

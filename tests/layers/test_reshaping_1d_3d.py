@@ -2,15 +2,13 @@
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
-from tests.helpers import check_layer_grads
 from tests.layers.conv_golden import (cases_of, check_config, check_keras_file, check_numbers,
                                       check_own_round_trip)
 
 CASES = cases_of("UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D", "Cropping1D",
-                  "Cropping3D")
+                 "Cropping3D")
 
 
 @pytest.mark.parametrize("name", CASES)

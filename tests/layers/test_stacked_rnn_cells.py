@@ -3,7 +3,6 @@ and .keras files (Keras's weight groups cells/<class>)."""
 import numpy as np
 import pytest
 
-import nnforge
 from nnforge import layers
 from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads

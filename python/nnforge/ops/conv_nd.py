@@ -21,7 +21,7 @@ kernels' own backward passes); NumPy and CuPy arrays both work.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -461,7 +461,8 @@ def _adaptive_pool(kind: str, inputs, output_size, data_format=None):
             width = int((ends - starts).max())
             idx = np.minimum(starts[:, None] + np.arange(width)[None, :], size - 1)
             valid = (starts[:, None] + np.arange(width)[None, :]) < ends[:, None]
-            g = getitem(y, (slice(None),) * axis + (be.asarray(idx, dtype=np.int64),))  # window axis at axis+1
+            # (..., out, width, ...): the window axis right after the pooled one
+            g = getitem(y, (slice(None),) * axis + (be.asarray(idx, dtype=np.int64),))
             shape = [1] * (rank + 3)
             shape[axis], shape[axis + 1] = o, width
             mask = be.asarray(valid.reshape(shape), dtype=bool)

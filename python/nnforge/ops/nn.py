@@ -931,14 +931,16 @@ def embedding_lookup(table, ids) -> Tensor:
 def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
                    data_format=None, dilation_rate=1) -> Tensor:
     """Transposed convolution (``keras.ops.conv_transpose``): the input gradient of a
-    convolution (2-D here; 1-D, 3-D and output_padding go through ops/conv_nd.py). NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
+    convolution (2-D here; 1-D, 3-D and output_padding go through ops/conv_nd.py). NHWC input
+    (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
 
     Args:
         inputs: ``(batch, height, width, in)`` input.
         kernel: ``(kh, kw, out, in)`` filters (Keras's layout).
         strides: int or 2 ints.
         padding: ``"valid"`` or ``"same"``.
-        output_padding: None only.
+        output_padding: None, or an int / one int per spatial dimension (each smaller than its
+            stride).
         data_format: None or ``"channels_last"`` (the only layout supported).
         dilation_rate: int or 2 ints.
 
