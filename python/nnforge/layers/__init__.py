@@ -28,6 +28,26 @@ from .merging import average, maximum, minimum, multiply, subtract  # noqa: F401
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
 
+# N-D convolution, pooling and reshaping family (issue #17, conv branch)
+from .conv3d import Conv3D
+from .conv_transpose import Conv1DTranspose, Conv3DTranspose
+from .base_depthwise_conv import DepthwiseConv1D, SeparableConv1D
+from .pooling3d import AveragePooling3D, AvgPool3D, MaxPool3D, MaxPooling3D
+from .global_pooling3d import (GlobalAveragePooling3D, GlobalAvgPool3D, GlobalMaxPool3D,
+                               GlobalMaxPooling3D)
+from .adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                               AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                               AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from .reshaping_1d_3d import (Cropping1D, Cropping3D, UpSampling1D, UpSampling3D, ZeroPadding1D,
+                              ZeroPadding3D)
+from .spatial_dropout import SpatialDropout1D, SpatialDropout3D
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from .stacked_rnn_cells import StackedRNNCells
+Convolution1D, Convolution3D = Conv1D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
 from nnforge.saving.serialization import deserialize_layer, serialize_layer
 
 Convolution2D = Conv2D

@@ -12,14 +12,15 @@ from nnforge.utils.argument_validation import (conv_output_length, standardize_d
 
 from .layer import Layer
 
-_SPATIAL = {1: ("steps",), 2: ("height", "width")}
+_SPATIAL = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 class BaseConv(Layer):
     """Base of the N-D convolution layers (channels_last).
 
     Args:
-        rank: number of spatial dimensions (1 for Conv1D, 2 for Conv2D and its variants).
+        rank: number of spatial dimensions (1 for Conv1D, 2 for Conv2D, 3 for Conv3D, and
+            their variants).
         filters: number of output channels (None for DepthwiseConv2D, whose output channels
             follow from the input's).
         kernel_size: int or tuple of ``rank`` ints.
@@ -165,6 +166,7 @@ class BaseConv(Layer):
             "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate), "groups": self.groups,
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "bias_constraint": constraints.serialize(self.bias_constraint)})

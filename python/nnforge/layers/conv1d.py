@@ -27,7 +27,13 @@ class Conv1D(BaseConv):
     (2, 10, 8)
     """
 
-    def __init__(self, filters: int, kernel_size, *args, **kwargs):
-        # Keras's argument order (strides, padding, data_format, dilation_rate, groups,
-        # activation, ...) is BaseConv's after the rank.
-        super().__init__(1, filters, kernel_size, *args, **kwargs)
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format=None, dilation_rate=1, groups: int = 1, activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(1, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)

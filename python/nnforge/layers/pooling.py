@@ -8,7 +8,7 @@ from nnforge.utils.argument_validation import (conv_output_length, standardize_d
 
 from .layer import Layer
 
-_SPATIAL = {1: ("steps",), 2: ("height", "width")}
+_SPATIAL = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 class BasePooling(Layer):
@@ -16,7 +16,7 @@ class BasePooling(Layer):
     'valid' or 'same', and the op (``ops.max_pool`` or ``ops.average_pool``) in ``_op``.
 
     Args:
-        rank: number of spatial dimensions (1 or 2).
+        rank: number of spatial dimensions (1, 2 or 3; 3-D pooling in pooling3d.py).
         pool_size: int or tuple of ``rank`` ints.
         strides: int, tuple of ``rank`` ints, or None (default: pool_size).
         padding: ``"valid"`` or ``"same"``.

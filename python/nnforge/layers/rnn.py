@@ -263,8 +263,11 @@ class RNN(Layer):
         u = self.cell.units
         out = (s[0], s[1], u) if self.return_sequences else (s[0], u)
         if self.return_state:
-            n_states = len(self.cell.state_size) if isinstance(self.cell.state_size, list) else 1
-            return [out] + [(s[0], u)] * n_states
+            sizes = self.cell.state_size if isinstance(self.cell.state_size, list) else [u]
+            states = [(s[0], n) for n in sizes]
+            if hasattr(self.cell, "nest_states"):  # StackedRNNCells: grouped per cell
+                states = self.cell.nest_states(states)
+            return [out] + states
         return out
 
     def compute_mask(self, inputs, previous_mask=None):
@@ -284,13 +287,15 @@ class RNN(Layer):
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
                 [initial_state]
+            # Per-cell groups (StackedRNNCells, as Keras takes them) are read flat.
+            states = [t for g in states for t in (g if isinstance(g, (list, tuple)) else [g])]
         else:
             states = [ops.zeros((n, s)) for s in sizes]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
         outputs = []
         out = states[0]
-        zeros = ops.zeros((n, sizes[0])) if m is not None else None
+        zeros = ops.zeros((n, cell.units)) if m is not None else None
         for i, t in enumerate(order):
             h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
             if m is not None:
@@ -303,6 +308,8 @@ class RNN(Layer):
                 outputs.append(h)
         result = ops.stack(outputs, axis=1) if self.return_sequences else out
         if self.return_state:
+            if hasattr(cell, "nest_states"):  # StackedRNNCells: grouped per cell, as Keras
+                return [result] + cell.nest_states(states)
             return [result] + list(states)
         return result
 
@@ -335,7 +342,19 @@ class RNN(Layer):
         config.update({"return_sequences": self.return_sequences,
                        "return_state": self.return_state, "go_backwards": self.go_backwards,
                        "stateful": False, "unroll": False})
+        if type(self) is RNN:  # the generic layer: its cell travels in the config (as Keras)
+            from nnforge.saving.serialization import serialize_layer
+            config["cell"] = serialize_layer(self.cell)
+            config["zero_output_for_mask"] = self.zero_output_for_mask
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("cell"), dict):
+            from nnforge.saving.serialization import deserialize_layer
+            config["cell"] = deserialize_layer(config["cell"], custom_objects)
+        return super().from_config(config)
 
 
 def _rnn_class(name, cell_cls, doc):

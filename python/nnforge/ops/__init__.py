@@ -13,6 +13,8 @@ conv2d = conv
 from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
                     in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
 from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
+from .conv_nd import (adaptive_average_pool, adaptive_max_pool, depthwise_conv,  # noqa: F401,E402
+                      separable_conv)
 
 
 def _accept_symbolic_tensors() -> None:

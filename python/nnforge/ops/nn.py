@@ -551,7 +551,7 @@ def exponential(x) -> Tensor:
 
 def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
          dilation_rate=1, bias=None, activation=None) -> Tensor:
-    """1-D or 2-D convolution (``keras.ops.conv``): channels_last input, ``(kh, kw, in, out)``
+    """1-D, 2-D or 3-D convolution (``keras.ops.conv``): channels_last input, ``(kh, kw, in, out)``
     kernel (``(k, in, out)`` in 1-D), through im2col + sgemm, with the bias and a
     linear/relu/sigmoid/tanh activation fused into the GEMM's output pass (any other callable
     activation is applied after it). A 1-D convolution runs as a 2-D one of height 1.
@@ -580,6 +580,9 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         return after(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
     if fused == "softmax":
         return softmax(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    if np.ndim(kernel) == 5:  # 3-D: a sum of 2-D convolutions (ops/conv_nd.py)
+        from .conv_nd import conv3d
+        return conv3d(inputs, kernel, strides, padding, dilation_rate, bias, fused)
     if np.ndim(kernel) == 3:  # 1-D: (batch, steps, in) * (k, in, out) as height-1 images
         from .math import expand_dims, squeeze
         s1 = standardize_tuple(strides, 1, "strides", "conv")
@@ -644,7 +647,8 @@ def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
 
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
              data_format=None) -> Tensor:
-    """2-D max pooling on NHWC input (``keras.ops.max_pool``); 'same' padding never wins.
+    """Max pooling (``keras.ops.max_pool``) of 2-D NHWC input (1-D and 3-D inputs go through
+    ops/conv_nd.py); 'same' padding never wins.
 
     Args:
         inputs: ``(batch, height, width, channels)`` input.
@@ -661,6 +665,9 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
     >>> ops.max_pool(np.ones((1, 4, 4, 2)), 2).shape
     (1, 2, 2, 2)
     """
+    if len(getattr(inputs, "shape", np.shape(inputs))) != 4:  # 1-D, 3-D: ops/conv_nd.py
+        from .conv_nd import pool_nd
+        return pool_nd("max", inputs, pool_size, strides, padding, data_format)
     x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding, data_format)
     be = _be(x)
     y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
@@ -671,7 +678,8 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
 
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
                  data_format=None) -> Tensor:
-    """2-D average pooling (``keras.ops.average_pool``); 'same' averages real elements only.
+    """Average pooling (``keras.ops.average_pool``) of 2-D NHWC input (1-D and 3-D inputs go
+    through ops/conv_nd.py); 'same' averages real elements only.
 
     Args:
         inputs: ``(batch, height, width, channels)`` input.
@@ -688,6 +696,9 @@ def average_pool(inputs, pool_size, strides=None, padding: str = "valid",
     >>> ops.average_pool(np.ones((1, 4, 4, 2)), 2).shape
     (1, 2, 2, 2)
     """
+    if len(getattr(inputs, "shape", np.shape(inputs))) != 4:  # 1-D, 3-D: ops/conv_nd.py
+        from .conv_nd import pool_nd
+        return pool_nd("average", inputs, pool_size, strides, padding, data_format)
     x, p, s, pad, out = _pool_setup("average_pool", inputs, pool_size, strides, padding,
                                     data_format)
     be = _be(x)
@@ -919,15 +930,17 @@ def embedding_lookup(table, ids) -> Tensor:
 
 def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_padding=None,
                    data_format=None, dilation_rate=1) -> Tensor:
-    """Transposed 2-D convolution (``keras.ops.conv_transpose``): the input gradient of a
-    convolution. NHWC input (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
+    """Transposed convolution (``keras.ops.conv_transpose``): the input gradient of a
+    convolution (2-D here; 1-D, 3-D and output_padding go through ops/conv_nd.py). NHWC input
+    (N, H, W, Cin), kernel (kh, kw, Cout, Cin) as Keras stores it.
 
     Args:
         inputs: ``(batch, height, width, in)`` input.
         kernel: ``(kh, kw, out, in)`` filters (Keras's layout).
         strides: int or 2 ints.
         padding: ``"valid"`` or ``"same"``.
-        output_padding: None only.
+        output_padding: None, or an int / one int per spatial dimension (each smaller than its
+            stride).
         data_format: None or ``"channels_last"`` (the only layout supported).
         dilation_rate: int or 2 ints.
 
@@ -939,9 +952,13 @@ def conv_transpose(inputs, kernel, strides=1, padding: str = "valid", output_pad
     >>> ops.conv_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 2)), 2, 'same').shape
     (1, 6, 6, 4)
     """
+    from .conv_nd import conv_transpose_nd, transpose_needs_general
+    if transpose_needs_general(np.shape(kernel) if not hasattr(kernel, "shape")
+                               else tuple(kernel.shape), strides, padding, output_padding,
+                               dilation_rate):  # 1-D, 3-D, output_padding: ops/conv_nd.py
+        return conv_transpose_nd(inputs, kernel, strides, padding, output_padding, data_format,
+                                 dilation_rate)
     standardize_data_format(data_format, "conv_transpose")
-    if output_padding is not None:
-        raise ValueError("conv_transpose: output_padding is not supported yet")
     w = float_data(kernel, "conv_transpose", "kernel")
     x = float_data(inputs, "conv_transpose", "inputs", like=w)
     if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:

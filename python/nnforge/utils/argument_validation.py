@@ -141,3 +141,51 @@ def conv_output_length(size: int, kernel: int, stride: int, dilation: int, paddi
         total = max((out - 1) * stride + eff - size, 0)
         return out, total // 2
     raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
+
+
+def conv_transpose_output_length(size: int, kernel: int, stride: int, dilation: int,
+                                 padding: str, output_padding: Optional[int] = None,
+                                 where: str = "conv_transpose",
+                                 dim: str = "size") -> Tuple[int, int]:
+    """Output length of one spatial dimension of a transposed convolution, as Keras 3 computes
+    it, and where that output starts in the 'full' result (the sum of every input element's
+    scaled kernel, of length ``(size - 1) * stride + dilated kernel``).
+
+    Args:
+        size: the input length along the dimension.
+        kernel, stride, dilation: as the layer's.
+        padding: ``"valid"`` or ``"same"``.
+        output_padding: None (Keras's default) or the extra length added at the end.
+        where, dim: who is asking and which dimension, for messages.
+
+    Returns:
+        (output length, offset of output element 0 in the full result); output elements past
+        the full result are zeros.
+
+    Raises:
+        ValueError: a bad padding, or an output_padding that is negative or not smaller than
+            the stride.
+
+    Example:
+
+    >>> conv_transpose_output_length(3, 3, 2, 1, "same")
+    (6, 0)
+    >>> conv_transpose_output_length(3, 1, 2, 1, "valid")
+    (6, 0)
+    """
+    eff = (kernel - 1) * dilation + 1
+    if output_padding is not None and not 0 <= output_padding < stride:
+        raise ValueError(f"{where}: output_padding ({output_padding}) along the {dim} must be "
+                         f">= 0 and smaller than the stride ({stride})")
+    if padding == "valid":
+        extra = max(eff, stride) - eff if output_padding is None else output_padding
+        left, right = eff - 1, eff - 1 + extra
+    elif padding == "same":
+        pad_len = (stride + eff - 2 if output_padding is None
+                   else eff + eff % 2 - 2 + output_padding)
+        left = min(pad_len // 2 + pad_len % 2, eff - 1)
+        right = pad_len - left
+    else:
+        raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
+    length = (size - 1) * stride + left + right - eff + 2
+    return length, eff - 1 - left

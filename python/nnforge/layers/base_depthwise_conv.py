@@ -1,0 +1,212 @@
+"""Depthwise and separable convolutions of rank 1 or 2 on two bases,
+``BaseDepthwiseConv(rank)`` and ``BaseSeparableConv(rank)`` (Keras 3's
+``base_depthwise_conv.py`` / ``base_separable_conv.py``), both computed by
+``ops.depthwise_conv`` (and ``ops.conv`` for the pointwise step)."""
+from __future__ import annotations
+
+from nnforge import constraints, initializers, ops, regularizers
+
+from .base_conv import BaseConv
+
+
+class BaseDepthwiseConv(BaseConv):
+    """Depthwise convolution: each input channel convolved with its own ``depth_multiplier``
+    filters; kernel (k..., in_channels, depth_multiplier); output channel ``c*M + m``.
+
+    Args:
+        rank: number of spatial dimensions (1 or 2).
+        kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias: as
+            the convolution of that rank.
+        depth_multiplier: filters per input channel (>= 1).
+        depthwise_initializer, depthwise_regularizer, depthwise_constraint: of the kernel.
+        bias_initializer, bias_regularizer, activity_regularizer, bias_constraint: as Conv2D.
+    """
+
+    def __init__(self, rank: int, kernel_size, strides=1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format=None, dilation_rate=1,
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        # The depthwise kernel is BaseConv's kernel: its initializer, regularizer, constraint.
+        super().__init__(rank, None, kernel_size, strides, padding, data_format, dilation_rate,
+                         1, activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        if self.padding == "causal":
+            raise ValueError(f"{where}: padding must be 'valid' or 'same', got 'causal'")
+        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+            raise ValueError(f"{where}: depth_multiplier must be an int >= 1, got "
+                             f"{depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = self.kernel_initializer
+        self.depthwise_regularizer = self.kernel_regularizer
+        self.depthwise_constraint = self.kernel_constraint
+
+    def build(self, input_shape):
+        self._check_input_shape(input_shape)
+        self.compute_output_shape(input_shape)
+        c = input_shape[-1]
+        self.kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
+                                      initializer=self.depthwise_initializer,
+                                      regularizer=self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint, name="kernel")
+        self.bias = self._add_bias(c * self.depth_multiplier)
+        self.built = True
+
+    def compute_output_shape(self, s):
+        return (s[0],) + self._spatial_output(s) + (
+            None if s[-1] is None else s[-1] * self.depth_multiplier,)
+
+    def call(self, inputs):
+        self._check_call_input(inputs, self.kernel.shape[-2])
+        return self._bias_and_activation(ops.depthwise_conv(
+            inputs, self.kernel, self.strides, self.padding, dilation_rate=self.dilation_rate))
+
+    def _weight_config(self) -> dict:
+        return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
+
+    def get_config(self):
+        config = super().get_config()
+        del config["groups"]
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+class BaseSeparableConv(BaseConv):
+    """Depthwise convolution followed by a pointwise (size-1) convolution to ``filters``
+    channels; kernels (k..., in, depth_multiplier) and (1..., in*depth_multiplier, filters).
+
+    Args:
+        rank: number of spatial dimensions (1 or 2).
+        filters, kernel_size, strides, padding, data_format, dilation_rate, activation,
+            use_bias: as the convolution of that rank.
+        depth_multiplier: depthwise filters per input channel.
+        depthwise_initializer, pointwise_initializer, depthwise_regularizer,
+        pointwise_regularizer, depthwise_constraint, pointwise_constraint: of the two kernels.
+        bias_initializer, bias_regularizer, activity_regularizer, bias_constraint: as Conv2D.
+    """
+
+    def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format=None, dilation_rate=1, depth_multiplier: int = 1,
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(rank, filters, kernel_size, strides, padding, data_format,
+                         dilation_rate, 1, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        if self.padding == "causal":
+            raise ValueError(f"{where}: padding must be 'valid' or 'same', got 'causal'")
+        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+            raise ValueError(f"{where}: depth_multiplier must be an int >= 1, got "
+                             f"{depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = self.kernel_initializer
+        self.depthwise_regularizer = self.kernel_regularizer
+        self.depthwise_constraint = self.kernel_constraint
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+
+    def build(self, input_shape):
+        self._check_input_shape(input_shape)
+        self.compute_output_shape(input_shape)
+        c = input_shape[-1]
+        self.depthwise_kernel = self.add_weight(
+            shape=self.kernel_size + (c, self.depth_multiplier),
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint, name="depthwise_kernel")
+        self.pointwise_kernel = self.add_weight(
+            shape=(1,) * self.rank + (c * self.depth_multiplier, self.filters),
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint, name="pointwise_kernel")
+        self.bias = self._add_bias(self.filters)
+        self.built = True
+
+    def call(self, inputs):
+        self._check_call_input(inputs, self.depthwise_kernel.shape[-2])
+        return self._bias_and_activation(ops.separable_conv(
+            inputs, self.depthwise_kernel, self.pointwise_kernel, self.strides, self.padding,
+            dilation_rate=self.dilation_rate))
+
+    def _weight_config(self) -> dict:
+        return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
+
+    def get_config(self):
+        config = super().get_config()
+        del config["groups"]
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+class DepthwiseConv1D(BaseDepthwiseConv):
+    """1-D depthwise convolution (``keras.layers.DepthwiseConv1D``): each channel of a
+    (batch, steps, channels) input convolved with its own ``depth_multiplier`` filters; kernel
+    (kernel_size, channels, depth_multiplier).
+
+    Args:
+        kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate,
+        activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+        bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint: as
+        ``BaseDepthwiseConv`` with rank 1.
+
+    Example:
+
+    >>> layer = nnforge.layers.DepthwiseConv1D(3, depth_multiplier=2)
+    >>> layer(np.ones((1, 6, 4), "float32")).shape
+    (1, 4, 8)
+    """
+
+    def __init__(self, kernel_size, strides=1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format=None, dilation_rate=1,
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(1, kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+
+
+class SeparableConv1D(BaseSeparableConv):
+    """1-D separable convolution (``keras.layers.SeparableConv1D``): a depthwise convolution
+    then a pointwise one to ``filters`` channels; kernels (kernel_size, in, depth_multiplier)
+    and (1, in*depth_multiplier, filters).
+
+    Args:
+        filters, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
+        activation, use_bias and the depthwise/pointwise/bias initializers, regularizers and
+        constraints: as ``BaseSeparableConv`` with rank 1.
+
+    Example:
+
+    >>> layer = nnforge.layers.SeparableConv1D(8, 3, padding="same")
+    >>> layer(np.ones((1, 6, 4), "float32")).shape
+    (1, 6, 8)
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format=None, dilation_rate=1, depth_multiplier: int = 1,
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(1, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         depth_multiplier, activation, use_bias, depthwise_initializer,
+                         pointwise_initializer, bias_initializer, depthwise_regularizer,
+                         pointwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, pointwise_constraint, bias_constraint, **kwargs)
