@@ -1,0 +1,281 @@
+"""Connectionist temporal classification: ``keras.ops.ctc_loss`` (forward-backward in log
+space, with its exact gradient) and ``keras.ops.ctc_decode`` (greedy and prefix beam search).
+
+Both run on the host in float64 (the recursions are sequential over time and small next to the
+network that produces the logits) and return arrays on the input's backend."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tape import record
+from nnforge.core.tensor import Tensor
+
+from ._util import data_of
+
+__all__ = ["ctc_loss", "ctc_decode"]
+
+_NEG_INF = -np.inf
+
+
+def _lse(*xs):
+    """Element-wise log(sum(exp(x))) of arrays that may hold -inf."""
+    m = xs[0]
+    for x in xs[1:]:
+        m = np.maximum(m, x)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    s = np.zeros_like(safe)
+    for x in xs:
+        s = s + np.exp(x - safe)
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(m), np.log(s) + safe, _NEG_INF)
+
+
+def _log_softmax(z):
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def _ctc_forward_backward(logp, labels, label_len, input_len, blank):
+    """Per-sample negative log-likelihoods and the posteriors ``d(-log p)/d logp`` negated.
+
+    Args:
+        logp: ``(B, T, C)`` log-probabilities (float64).
+        labels: ``(B, L)`` int labels.
+        label_len: ``(B,)`` label lengths.
+        input_len: ``(B,)`` input lengths.
+        blank: blank class index.
+
+    Returns:
+        ``(nll (B,), post (B, T, C))`` with ``post[b, t, k]`` the posterior probability that
+        frame ``t`` emits class ``k`` (zero beyond ``input_len``).
+    """
+    bsz, tmax, ncls = logp.shape
+    lmax = labels.shape[1]
+    smax = 2 * lmax + 1
+    ext = np.full((bsz, smax), blank, dtype=np.int64)
+    ext[:, 1::2] = labels
+    s_idx = np.arange(smax)[None, :]
+    s_len = 2 * label_len[:, None] + 1                      # (B, 1)
+    valid_s = s_idx < s_len                                  # (B, S)
+    # the skip transition s-2 -> s: into a label that differs from the label two back
+    skip = np.zeros((bsz, smax), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    bidx = np.arange(bsz)[:, None]
+    emit = logp[bidx[:, :, None], np.arange(tmax)[None, :, None], ext[:, None, :]]  # (B,T,S)
+
+    alpha = np.full((bsz, tmax, smax), _NEG_INF)
+    a0 = np.full((bsz, smax), _NEG_INF)
+    a0[:, 0] = emit[:, 0, 0]
+    if smax > 1:
+        a0[:, 1] = np.where(label_len > 0, emit[:, 0, 1], _NEG_INF)
+    a0 = np.where(valid_s, a0, _NEG_INF)
+    alpha[:, 0] = a0
+    for t in range(1, tmax):
+        prev = alpha[:, t - 1]
+        p1 = np.concatenate([np.full((bsz, 1), _NEG_INF), prev[:, :-1]], axis=1)
+        p2 = np.concatenate([np.full((bsz, 2), _NEG_INF), prev[:, :-2]], axis=1)
+        p2 = np.where(skip, p2, _NEG_INF)
+        a = _lse(prev, p1, p2) + emit[:, t]
+        a = np.where(valid_s, a, _NEG_INF)
+        alpha[:, t] = np.where((t < input_len)[:, None], a, _NEG_INF)
+
+    # beta[t, s]: log-probability of the rest of the labelling after frame t (emission at t
+    # excluded), started at the last frame of each sample
+    beta = np.full((bsz, tmax, smax), _NEG_INF)
+    last = input_len - 1
+    for t in range(tmax - 1, -1, -1):
+        init = np.full((bsz, smax), _NEG_INF)
+        init[s_idx.repeat(bsz, 0) == s_len - 1] = 0.0
+        init[(s_idx.repeat(bsz, 0) == s_len - 2)] = 0.0
+        if t < tmax - 1:
+            nxt = beta[:, t + 1] + emit[:, t + 1]
+            n1 = np.concatenate([nxt[:, 1:], np.full((bsz, 1), _NEG_INF)], axis=1)
+            skip_next = np.concatenate([skip[:, 2:], np.zeros((bsz, 2), dtype=bool)], axis=1)
+            n2 = np.concatenate([nxt[:, 2:], np.full((bsz, 2), _NEG_INF)], axis=1)
+            n2 = np.where(skip_next, n2, _NEG_INF)
+            rec = _lse(nxt, n1, n2)
+        else:
+            rec = np.full((bsz, smax), _NEG_INF)
+        b = np.where((t == last)[:, None], init, np.where((t < last)[:, None], rec, _NEG_INF))
+        beta[:, t] = np.where(valid_s, b, _NEG_INF)
+
+    end = alpha[np.arange(bsz), last]                        # (B, S)
+    e1 = end[np.arange(bsz), (s_len[:, 0] - 1)]
+    e2 = np.where(label_len > 0, end[np.arange(bsz), np.maximum(s_len[:, 0] - 2, 0)], _NEG_INF)
+    logprob = _lse(e1, e2)
+    nll = -logprob
+    occ = alpha + beta - np.where(np.isfinite(logprob), logprob, 0.0)[:, None, None]
+    occ = np.where(np.isfinite(logprob)[:, None, None], occ, _NEG_INF)
+    post = np.zeros((bsz, tmax, ncls))
+    w = np.exp(occ)                                          # (B, T, S)
+    for s in range(smax):
+        np.add.at(post, (np.arange(bsz)[:, None], np.arange(tmax)[None, :],
+                         ext[:, s][:, None].repeat(tmax, 1)), w[:, :, s])
+    return nll, post
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) -> Tensor:
+    """CTC loss per sample (``keras.ops.ctc_loss``, as ``tf.nn.ctc_loss`` on logits).
+
+    Args:
+        target: ``(batch, max_label_length)`` integer labels (padding beyond
+            ``target_length`` is ignored).
+        output: ``(batch, max_time, num_classes)`` logits (not softmax-normalized).
+        target_length: ``(batch,)`` label lengths.
+        output_length: ``(batch,)`` input lengths.
+        mask_index: the blank class.
+
+    Returns:
+        A ``(batch,)`` float32 Tensor of negative log-likelihoods, differentiable in
+        ``output``; ``inf`` where no alignment exists (input too short).
+
+    Example:
+
+    >>> logits = np.zeros((1, 3, 3), "float32")
+    >>> float(ops.ctc_loss([[1, 2]], logits, [2], [3])[0])  # -log(5/27)
+    1.6863989...
+    """
+    z = data_of(output, "ctc_loss", "output")
+    be = backend.of(z)
+    zn = backend.to_numpy(z).astype(np.float64)
+    if zn.ndim != 3:
+        raise ValueError(f"ctc_loss: output must be (batch, max_time, num_classes), got shape "
+                         f"{zn.shape}")
+    lab = np.asarray(backend.to_numpy(data_of(target, "ctc_loss", "target"))).astype(np.int64)
+    if lab.ndim != 2 or lab.shape[0] != zn.shape[0]:
+        raise ValueError(f"ctc_loss: target must be (batch, max_label_length) with batch "
+                         f"{zn.shape[0]}, got shape {lab.shape}")
+    tl = np.asarray(backend.to_numpy(data_of(target_length, "ctc_loss", "target_length")))
+    ol = np.asarray(backend.to_numpy(data_of(output_length, "ctc_loss", "output_length")))
+    tl = tl.astype(np.int64).reshape(-1)
+    ol = ol.astype(np.int64).reshape(-1)
+    bsz, tmax, ncls = zn.shape
+    if tl.shape[0] != bsz or ol.shape[0] != bsz:
+        raise ValueError(f"ctc_loss: target_length and output_length must have shape ({bsz},), "
+                         f"got {tl.shape} and {ol.shape}")
+    if (ol < 1).any() or (ol > tmax).any() or (tl < 0).any() or (tl > lab.shape[1]).any():
+        raise ValueError(f"ctc_loss: lengths out of range: output_length {ol.tolist()} must be "
+                         f"in [1, {tmax}], target_length {tl.tolist()} in [0, {lab.shape[1]}]")
+    blank = mask_index % ncls
+    lab = np.where(np.arange(lab.shape[1])[None, :] < tl[:, None], lab, blank)
+    if ((lab < 0) | (lab >= ncls)).any():
+        raise ValueError(f"ctc_loss: labels must lie in [0, {ncls}), got {lab.tolist()}")
+    logp = _log_softmax(zn)
+    nll, post = _ctc_forward_backward(logp, lab, tl, ol, blank)
+    tmask = (np.arange(tmax)[None, :] < ol[:, None])[:, :, None]
+    grad = np.where(tmask & np.isfinite(nll)[:, None, None], np.exp(logp) - post, 0.0)
+    out_dt = z.dtype if z.dtype.kind == "f" else np.float32
+    y = be.asarray(nll.astype(out_dt))
+    grad_b = be.asarray(grad.astype(out_dt))
+
+    def backward(g, needs):
+        return (None, grad_b * g.reshape(-1, 1, 1))
+
+    return record(y, (target, output), backward)
+
+
+def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: int = 100,
+               top_paths: int = 1, merge_repeated: bool = True,
+               mask_index: int = 0) -> Tuple[Tensor, Tensor]:
+    """Decode CTC outputs (``keras.ops.ctc_decode``, as Keras's TensorFlow backend).
+
+    Args:
+        inputs: ``(batch, max_time, num_classes)`` logits (or log-probabilities).
+        sequence_lengths: ``(batch,)`` valid lengths.
+        strategy: ``"greedy"`` or ``"beam_search"``.
+        beam_width: beams kept per step (beam search).
+        top_paths: number of best paths returned (beam search).
+        merge_repeated: greedy only: collapse repeated labels (a blank separates repeats).
+        mask_index: the blank class.
+
+    Returns:
+        ``(decoded, scores)``: ``decoded`` is ``(top_paths, batch, max_time)`` int32 padded
+        with -1; ``scores`` is ``(batch, 1)`` for greedy (minus the sum of the frames' max
+        logits) and ``(batch, top_paths)`` log-probabilities for beam search.
+
+    Example:
+
+    >>> x = np.log(np.array([[[.1, .9], [.1, .9], [.9, .1]]], "float32"))
+    >>> ops.ctc_decode(x, [3])[0].numpy()
+    array([[[ 1, -1, -1]]], dtype=int32)
+    """
+    z = data_of(inputs, "ctc_decode", "inputs")
+    be = backend.of(z)
+    zn = backend.to_numpy(z).astype(np.float32)
+    if zn.ndim != 3:
+        raise ValueError(f"ctc_decode: inputs must be (batch, max_time, num_classes), got "
+                         f"shape {zn.shape}")
+    lens = np.asarray(backend.to_numpy(data_of(sequence_lengths, "ctc_decode",
+                                               "sequence_lengths"))).astype(np.int64).reshape(-1)
+    bsz, tmax, ncls = zn.shape
+    if lens.shape[0] != bsz:
+        raise ValueError(f"ctc_decode: sequence_lengths must have shape ({bsz},), got "
+                         f"{lens.shape}")
+    blank = mask_index % ncls
+    if strategy == "greedy":
+        decoded = np.full((1, bsz, tmax), -1, dtype=np.int32)
+        scores = np.zeros((bsz, 1), dtype=np.float32)
+        for b in range(bsz):
+            n = int(min(max(lens[b], 0), tmax))
+            best = zn[b, :n].argmax(axis=-1)
+            scores[b, 0] = -zn[b, np.arange(n), best].sum(dtype=np.float64)
+            out, prev = [], -1
+            for k in best.tolist():
+                if k != blank and not (merge_repeated and k == prev):
+                    out.append(k)
+                prev = k
+            decoded[0, b, :len(out)] = out
+        return Tensor(be.asarray(decoded)), Tensor(be.asarray(scores))
+    if strategy == "beam_search":
+        if top_paths < 1 or top_paths > beam_width:
+            raise ValueError(f"ctc_decode: top_paths must be in [1, beam_width={beam_width}], "
+                             f"got {top_paths}")
+        logp = _log_softmax(zn.astype(np.float64))
+        decoded = np.full((top_paths, bsz, tmax), -1, dtype=np.int32)
+        scores = np.full((bsz, top_paths), _NEG_INF, dtype=np.float32)
+        for b in range(bsz):
+            n = int(min(max(lens[b], 0), tmax))
+            beams = _prefix_beam_search(logp[b, :n], blank, beam_width)
+            for p, (seq, score) in enumerate(beams[:top_paths]):
+                decoded[p, b, :len(seq)] = seq
+                scores[b, p] = score
+        return Tensor(be.asarray(decoded)), Tensor(be.asarray(scores))
+    raise ValueError(f"ctc_decode: invalid strategy {strategy!r}; expected 'greedy' or "
+                     "'beam_search'")
+
+
+def _prefix_beam_search(logp, blank, beam_width):
+    """CTC prefix beam search over ``(T, C)`` log-probabilities: the ``beam_width`` most
+    probable label prefixes (repeats separated by a blank kept apart), best first, with their
+    log-probabilities."""
+    lae = np.logaddexp
+    # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in a label))
+    beams = {(): (0.0, _NEG_INF)}
+    ncls = logp.shape[1]
+    for t in range(logp.shape[0]):
+        nxt: dict = {}
+
+        def add(prefix, pb, pnb):
+            ob, onb = nxt.get(prefix, (_NEG_INF, _NEG_INF))
+            nxt[prefix] = (lae(ob, pb), lae(onb, pnb))
+
+        for prefix, (pb, pnb) in beams.items():
+            total = lae(pb, pnb)
+            add(prefix, total + logp[t, blank], _NEG_INF)
+            last = prefix[-1] if prefix else None
+            for k in range(ncls):
+                if k == blank:
+                    continue
+                lp = logp[t, k]
+                if k == last:
+                    add(prefix, _NEG_INF, pnb + lp)          # repeat collapses
+                    add(prefix + (k,), _NEG_INF, pb + lp)    # blank-separated repeat
+                else:
+                    add(prefix + (k,), _NEG_INF, total + lp)
+        ranked = sorted(nxt.items(), key=lambda kv: -lae(*kv[1]))
+        beams = dict(ranked[:beam_width])
+    ranked = sorted(beams.items(), key=lambda kv: -lae(*kv[1]))
+    return [(list(p), float(lae(*v))) for p, v in ranked]
