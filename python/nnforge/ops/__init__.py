@@ -13,6 +13,11 @@ conv2d = conv
 from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
                     in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
 from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
+# keras.ops nn/core breadth (issue #17): nn_extra.py, core.py, ctc.py
+from .nn_extra import *  # noqa: F401,F403,E402
+from .core import *  # noqa: F401,F403,E402
+from .core import map, slice  # noqa: F401,E402  (names that shadow builtins)
+from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:

@@ -60,7 +60,22 @@ def _pack(structure, flat: list):
 
 
 def _tensor(x):
-    return x if isinstance(x, Tensor) or x is None else convert_to_tensor(x)
+    # (not convert_to_tensor: it turns 0-d input into shape (1,))
+    return x if isinstance(x, Tensor) or x is None else Tensor(data_of(x, "op", "x"))
+
+
+def _row(x: Tensor, i: int) -> Tensor:
+    """``x[i]`` as a (possibly 0-d) array Tensor, differentiable."""
+    a = x.data
+    xp = backend.of(a).xp
+    y = xp.asarray(a[i])
+
+    def backward(g, needs):
+        out = xp.zeros(a.shape, dtype=g.dtype)
+        out[i] = g
+        return (out,)
+
+    return record(y, (x,), backward)
 
 
 # ---- control flow --------------------------------------------------------------------------------
@@ -152,7 +167,7 @@ def scan(f: Callable, init, xs=None, length: Optional[int] = None, reverse: bool
     for i in order:
         xi = None
         if xs_flat:
-            sl = [getitem(x, i) for x in xs_flat]
+            sl = [_row(x, i) for x in xs_flat]
             xi = _pack(xs, sl) if _is_nested(xs) else sl[0]
         carry, y = f(carry, xi)
         ys.append(y)
@@ -263,10 +278,10 @@ def vectorized_map(function: Callable, elements):
     if isinstance(elements, (list, tuple)):
         els = [_tensor(e) for e in elements]
         n = els[0].shape[0]
-        outs = [function([getitem(e, i) for e in els]) for i in range(n)]
+        outs = [function([_row(e, i) for e in els]) for i in range(n)]
     else:
         el = _tensor(elements)
-        outs = [function(getitem(el, i)) for i in range(el.shape[0])]
+        outs = [function(_row(el, i)) for i in range(el.shape[0])]
     flat = [_flatten(o) for o in outs]
     stacked = [stack([fo[j] for fo in flat]) for j in range(len(flat[0]))]
     return _pack(outs[0], stacked) if _is_nested(outs[0]) else stacked[0]
@@ -307,8 +322,8 @@ def associative_scan(f: Callable, elems, reverse: bool = False, axis: int = 0):
         flat = [flip(e, axis=ax) for e in flat]
 
     def cut(e, start, stop):
-        idx = [slice(None)] * nd
-        idx[ax] = slice(start, stop)
+        idx = [_b.slice(None)] * nd
+        idx[ax] = _b.slice(start, stop)
         return getitem(e, tuple(idx))
 
     def combine(a, b):
@@ -399,13 +414,9 @@ def custom_gradient(f: Callable) -> Callable:
             return res if not _is_nested(out) else _pack(out, [res])
         # several outputs: one shared gradient call, seeded with zeros for unused outputs
         o_t = [_tensor(o) for o in outs]
-        state = {"ups": [None] * len(o_t), "pending": None}
-        results = []
         joint = _Joint(o_t, inputs, call_grad, as_array)
-        for j, ot in enumerate(o_t):
-            results.append(record(ot.data, (joint.token(j),), joint.backward_for(j)))
-        del state
-        joint.register()
+        results = [record(ot.data, (joint.token_t,), joint.backward_for(j))
+                   for j, ot in enumerate(o_t)]
         return _pack(out, results)
 
     return wrapped
@@ -430,9 +441,6 @@ class _Joint:
                               self._token_backward)
         self._xp = xp
 
-    def token(self, j):
-        return self.token_t
-
     def backward_for(self, j):
         xp = self._xp
         total = int(self.offsets[-1])
@@ -451,9 +459,6 @@ class _Joint:
                for j in range(len(self.outs))]
         gs = self.call_grad(ups)
         return tuple(self.as_array(gi, x) for gi, x in zip(gs, self.inputs))
-
-    def register(self):
-        return None
 
 
 def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
@@ -483,7 +488,7 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     from nnforge.core.tape import GradientTape
     if not isinstance(primals, (list, tuple)) or not isinstance(tangents, (list, tuple)):
         raise TypeError("jvp: primals and tangents must be lists or tuples")
-    p_flat = [convert_to_tensor(p) for p in _flatten(list(primals))]
+    p_flat = [_tensor(p) for p in _flatten(list(primals))]
     t_flat = [data_of(t, "jvp", "tangents") for t in _flatten(list(tangents))]
     if len(p_flat) != len(t_flat):
         raise ValueError(f"jvp: primals and tangents differ in structure ({len(p_flat)} vs "
@@ -516,10 +521,10 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
                         acc += float(np.sum(backend.to_numpy(g.data).astype(np.float64)
                                             * backend.to_numpy(t).astype(np.float64)))
                 tout.reshape(-1)[k] = acc
-        t_outs.append(Tensor(backend.of(od).asarray(tout.astype(od.dtype if od.dtype.kind == "f"
-                                                                else np.float32))))
+        t_outs.append(Tensor(xp.asarray(tout.astype(od.dtype if od.dtype.kind == "f"
+                                                    else np.float32))))
     out_struct = res
-    outs_t = [o if isinstance(o, Tensor) else convert_to_tensor(o) for o in outs]
+    outs_t = [_tensor(o) for o in outs]
     packed_out = _pack(out_struct, outs_t) if _is_nested(out_struct) else outs_t[0]
     packed_t = _pack(out_struct, t_outs) if _is_nested(out_struct) else t_outs[0]
     return (packed_out, packed_t, aux) if has_aux else (packed_out, packed_t)
@@ -1111,9 +1116,10 @@ def cdist(x, y) -> Tensor:
 
     Example:
 
-    >>> ops.cdist([[0.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]).numpy()
-    array([[1.       , 1.       ],
-           [1.       , 1.4142135]], dtype=float32)
+    >>> ops.cdist(np.array([[0.0, 0.0], [3.0, 4.0]], "float32"),
+    ...           np.array([[0.0, 0.0]], "float32")).numpy()
+    array([[0.],
+           [5.]], dtype=float32)
     """
     xt, yt = _tensor(x), _tensor(y)
     if len(xt.shape) < 2 or len(yt.shape) < 2:

@@ -168,8 +168,8 @@ def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) 
     tmask = (np.arange(tmax)[None, :] < ol[:, None])[:, :, None]
     grad = np.where(tmask & np.isfinite(nll)[:, None, None], np.exp(logp) - post, 0.0)
     out_dt = z.dtype if z.dtype.kind == "f" else np.float32
-    y = be.asarray(nll.astype(out_dt))
-    grad_b = be.asarray(grad.astype(out_dt))
+    y = be.xp.asarray(nll.astype(out_dt))
+    grad_b = be.xp.asarray(grad.astype(out_dt))
 
     def backward(g, needs):
         return (None, grad_b * g.reshape(-1, 1, 1))
@@ -228,7 +228,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
                     out.append(k)
                 prev = k
             decoded[0, b, :len(out)] = out
-        return Tensor(be.asarray(decoded)), Tensor(be.asarray(scores))
+        return Tensor(be.xp.asarray(decoded)), Tensor(be.xp.asarray(scores))
     if strategy == "beam_search":
         if top_paths < 1 or top_paths > beam_width:
             raise ValueError(f"ctc_decode: top_paths must be in [1, beam_width={beam_width}], "
@@ -242,7 +242,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
             for p, (seq, score) in enumerate(beams[:top_paths]):
                 decoded[p, b, :len(seq)] = seq
                 scores[b, p] = score
-        return Tensor(be.asarray(decoded)), Tensor(be.asarray(scores))
+        return Tensor(be.xp.asarray(decoded)), Tensor(be.xp.asarray(scores))
     raise ValueError(f"ctc_decode: invalid strategy {strategy!r}; expected 'greedy' or "
                      "'beam_search'")
 
