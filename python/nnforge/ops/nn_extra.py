@@ -310,7 +310,11 @@ def mish(x) -> Tensor:
 
 def sparsemax(x, axis: int = -1) -> Tensor:
     """Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along
-    ``axis`` (``keras.ops.sparsemax``); many outputs are exactly 0.
+    ``axis`` (``keras.ops.sparsemax``; Martins & Astudillo, 2016); many outputs are exactly 0.
+
+    Keras 3.15's own implementation miscomputes the threshold when more than one entry is
+    nonzero (its outputs then do not sum to 1); nnforge computes the definition, which agrees
+    with Keras wherever Keras's output sums to 1.
 
     Args:
         x: input tensor (logits).
@@ -335,8 +339,10 @@ def sparsemax(x, axis: int = -1) -> Tensor:
     shape[ax] = -1
     r = xp.arange(1, a.shape[ax] + 1, dtype=a.dtype).reshape(shape)
     support = srt - (csum - 1) / r > 0
-    k = support.sum(axis=ax, keepdims=True).astype(a.dtype)
-    tau = (xp.where(support, csum, 0).sum(axis=ax, keepdims=True) - 1) / k
+    k = support.sum(axis=ax, keepdims=True)
+    # tau = (sum of the k largest - 1) / k. (Keras 3.15 sums the cumulative sums over the
+    # support instead, which is right only for k == 1: its outputs then do not sum to 1.)
+    tau = (xp.take_along_axis(csum, k - 1, axis=ax) - 1) / k.astype(a.dtype)
     y = xp.maximum(a - tau, 0).astype(a.dtype)
 
     def backward(g, needs):
@@ -578,6 +584,9 @@ def depth_to_space(x, block_size: int, data_format: str = "channels_last") -> Te
     """
     xt = _as_tensor(x, "depth_to_space", "x")
     b = int(block_size)
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"depth_to_space: data_format must be 'channels_last' or "
+                         f"'channels_first', got {data_format!r}")
     if data_format == "channels_last":
         n, h, w, c = _check4d("depth_to_space", xt)
         if c % (b * b):
@@ -585,12 +594,11 @@ def depth_to_space(x, block_size: int, data_format: str = "channels_last") -> Te
                              f"block_size**2 ({b * b}); x has shape {tuple(xt.shape)}")
         y = transpose(reshape(xt, (n, h, w, b, b, c // (b * b))), (0, 1, 3, 2, 4, 5))
         return reshape(y, (n, h * b, w * b, c // (b * b)))
-    n, c, h, w = _check4d("depth_to_space", xt)
-    if c % (b * b):
-        raise ValueError(f"depth_to_space: channels ({c}) must be divisible by "
-                         f"block_size**2 ({b * b}); x has shape {tuple(xt.shape)}")
-    y = transpose(reshape(xt, (n, c // (b * b), b, b, h, w)), (0, 1, 4, 2, 5, 3))
-    return reshape(y, (n, c // (b * b), h * b, w * b))
+    # channels_first: the NHWC rearrangement on the transposed input, as TensorFlow does
+    # (channel index = (row in block * b + column in block) * C' + c')
+    _check4d("depth_to_space", xt)
+    y = depth_to_space(transpose(xt, (0, 2, 3, 1)), b, "channels_last")
+    return transpose(y, (0, 3, 1, 2))
 
 
 def space_to_depth(x, block_size: int, data_format: str = "channels_last") -> Tensor:
@@ -612,18 +620,16 @@ def space_to_depth(x, block_size: int, data_format: str = "channels_last") -> Te
     """
     xt = _as_tensor(x, "space_to_depth", "x")
     b = int(block_size)
-    if data_format == "channels_last":
-        n, h, w, c = _check4d("space_to_depth", xt)
-    else:
-        n, c, h, w = _check4d("space_to_depth", xt)
+    if data_format != "channels_last":
+        _check4d("space_to_depth", xt)
+        y = space_to_depth(transpose(xt, (0, 2, 3, 1)), b, "channels_last")
+        return transpose(y, (0, 3, 1, 2))
+    n, h, w, c = _check4d("space_to_depth", xt)
     if h % b or w % b:
         raise ValueError(f"space_to_depth: height and width must be divisible by block_size "
                          f"({b}); x has shape {tuple(xt.shape)}")
-    if data_format == "channels_last":
-        y = transpose(reshape(xt, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5))
-        return reshape(y, (n, h // b, w // b, c * b * b))
-    y = transpose(reshape(xt, (n, c, h // b, b, w // b, b)), (0, 1, 3, 5, 2, 4))
-    return reshape(y, (n, c * b * b, h // b, w // b))
+    y = transpose(reshape(xt, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5))
+    return reshape(y, (n, h // b, w // b, c * b * b))
 
 
 def _pair(v, fn, arg) -> Tuple[int, int]:
