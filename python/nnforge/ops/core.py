@@ -927,11 +927,13 @@ def saturate_cast(x, dtype: str) -> Tensor:
     in_dt = a.dtype
     in_min, in_max = _limits(in_dt)
     out_min, out_max = _limits(out_dt)
+    # the limits in the input dtype, nudged inside the output range where rounding pushed
+    # them out (compared exactly, as Python numbers: float32(2**31 - 1) is 2**31)
     lo = np.array(_b.max(in_min, out_min)).astype(in_dt)
-    if lo < out_min:
+    if lo.item() < out_min:
         lo = np.nextafter(lo, 0, dtype=in_dt)
     hi = np.array(_b.min(in_max, out_max)).astype(in_dt)
-    if hi > out_max:
+    if hi.item() > out_max:
         hi = np.nextafter(hi, 0, dtype=in_dt)
     xp = backend.of(a).xp
     c = xp.clip(a, lo, hi)
