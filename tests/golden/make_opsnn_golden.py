@@ -134,8 +134,8 @@ tgt = np.array([[1, 2, 2, 0], [3, 1, 4, 2], [4, 0, 0, 0]], np.int32)
 tl, ol = np.array([3, 4, 1], np.int32), np.array([7, 6, 3], np.int32)
 case("ctc_loss", lambda o: ops.ctc_loss(tgt, o, tl, ol), [logits])
 data["ctc_loss/target"], data["ctc_loss/tl"], data["ctc_loss/ol"] = tgt, tl, ol
-tgt2 = np.array([[0, 1, 0], [2, 2, 3], [1, 3, 3]], np.int32)
-case("ctc_loss_mask2", lambda o: ops.ctc_loss(tgt2, o, np.array([3, 2, 3]), ol, mask_index=2),
+tgt2 = np.array([[0, 1, 0], [3, 3, 1], [1, 3, 4]], np.int32)
+case("ctc_loss_mask2", lambda o: ops.ctc_loss(tgt2, o, np.array([3, 3, 2]), ol, mask_index=2),
      [logits])
 data["ctc_loss_mask2/target"] = tgt2
 y_true = np.array([[1, 2, 0], [3, 3, 1], [4, 0, 0]], np.int32)

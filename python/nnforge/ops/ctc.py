@@ -247,35 +247,85 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
                      "'beam_search'")
 
 
+class _Beam:
+    """A label prefix in the beam-search trie, with its log-probabilities at the previous and
+    the current frame: ``[ends in blank, ends in a label, total]``."""
+
+    __slots__ = ("parent", "label", "children", "old", "new")
+
+    def __init__(self, parent, label):
+        self.parent = parent
+        self.label = label
+        self.children = {}
+        self.old = [_NEG_INF] * 3
+        self.new = [_NEG_INF] * 3
+
+    def active(self) -> bool:
+        return self.new[2] != _NEG_INF
+
+    def child(self, label):
+        c = self.children.get(label)
+        if c is None:
+            c = self.children[label] = _Beam(self, label)
+        return c
+
+    def labels(self):
+        out, e = [], self
+        while e.parent is not None:
+            out.append(e.label)
+            e = e.parent
+        return out[::-1]
+
+
 def _prefix_beam_search(logp, blank, beam_width):
-    """CTC prefix beam search over ``(T, C)`` log-probabilities: the ``beam_width`` most
-    probable label prefixes (repeats separated by a blank kept apart), best first, with their
-    log-probabilities."""
+    """CTC prefix beam search over ``(T, C)`` log-probabilities, step for step as TensorFlow's
+    ``CTCBeamSearchDecoder`` (default scorer): beams are updated in place, then extended in
+    order of their previous probability; a new prefix enters only if it beats the weakest beam,
+    which it evicts. Returns ``[(labels, log_probability)]``, best first."""
     lae = np.logaddexp
-    # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in a label))
-    beams = {(): (0.0, _NEG_INF)}
-    ncls = logp.shape[1]
+    root = _Beam(None, -1)
+    root.new = [0.0, _NEG_INF, 0.0]
+    leaves = [root]
+    labels = [k for k in range(logp.shape[1]) if k != blank]
+
+    def bottom():
+        return min(leaves, key=lambda e: e.new[2])
+
+    def candidate(prob):
+        return prob[2] > _NEG_INF and (len(leaves) < beam_width or prob[2] > bottom().new[2])
+
     for t in range(logp.shape[0]):
-        nxt: dict = {}
-
-        def add(prefix, pb, pnb):
-            ob, onb = nxt.get(prefix, (_NEG_INF, _NEG_INF))
-            nxt[prefix] = (lae(ob, pb), lae(onb, pnb))
-
-        for prefix, (pb, pnb) in beams.items():
-            total = lae(pb, pnb)
-            add(prefix, total + logp[t, blank], _NEG_INF)
-            last = prefix[-1] if prefix else None
-            for k in range(ncls):
-                if k == blank:
+        lp = logp[t]
+        branches = sorted(leaves, key=lambda e: -e.new[2])
+        leaves = []
+        for b in branches:
+            b.old = list(b.new)
+        for b in branches:
+            if b.parent is not None:
+                if b.parent.active():
+                    prev = b.parent.old[0] if b.label == b.parent.label else b.parent.old[2]
+                    b.new[1] = lae(b.new[1], prev)
+                b.new[1] += lp[b.label]
+            b.new[0] = b.old[2] + lp[blank]
+            b.new[2] = lae(b.new[0], b.new[1])
+            leaves.append(b)
+        for b in branches:
+            if not candidate(b.old):
+                continue
+            for k in labels:
+                c = b.child(k)
+                if c.active():
                     continue
-                lp = logp[t, k]
-                if k == last:
-                    add(prefix, _NEG_INF, pnb + lp)          # repeat collapses
-                    add(prefix + (k,), _NEG_INF, pb + lp)    # blank-separated repeat
+                prev = b.old[0] if k == b.label else b.old[2]
+                c.new = [_NEG_INF, lp[k] + prev, lp[k] + prev]
+                if candidate(c.new):
+                    if len(leaves) == beam_width:
+                        worst = bottom()
+                        worst.new = [_NEG_INF] * 3
+                        leaves.remove(worst)
+                    leaves.append(c)
                 else:
-                    add(prefix + (k,), _NEG_INF, total + lp)
-        ranked = sorted(nxt.items(), key=lambda kv: -lae(*kv[1]))
-        beams = dict(ranked[:beam_width])
-    ranked = sorted(beams.items(), key=lambda kv: -lae(*kv[1]))
-    return [(list(p), float(lae(*v))) for p, v in ranked]
+                    c.old = [_NEG_INF] * 3
+                    c.new = [_NEG_INF] * 3
+    ranked = sorted(leaves, key=lambda e: -e.new[2])
+    return [(e.labels(), float(e.new[2])) for e in ranked]
