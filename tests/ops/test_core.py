@@ -207,3 +207,13 @@ def test_errors():
         ops.select([np.ones(2) > 0, np.ones(2) > 0], [np.ones(2)])
     with pytest.raises(ValueError, match="jvp: a tangent of shape"):
         ops.jvp(lambda a: a, (np.ones(2),), (np.ones(3),))
+
+
+def test_ufunc_at_host_fallback_for_array_modules_without_it():
+    """CuPy has no multiply.at: the scatter runs on the host and is copied back."""
+    import types
+    from nnforge.ops.core import _ufunc_at
+    fake = types.SimpleNamespace(multiply=object(), asarray=np.asarray)
+    out = np.ones(3)
+    _ufunc_at(fake, "multiply", out, np.array([0, 0, 2]), np.array([2.0, 3.0, 5.0]))
+    np.testing.assert_allclose(out, [6.0, 1.0, 5.0])

@@ -64,6 +64,22 @@ def _tensor(x):
     return x if isinstance(x, Tensor) or x is None else Tensor(data_of(x, "op", "x"))
 
 
+def _ufunc_at(xp, name: str, out, idx, vals) -> None:
+    """``xp.<name>.at(out, idx, vals)`` (unbuffered, duplicates combine); computed on the host
+    and copied back where the array module lacks that ``ufunc.at`` (CuPy's multiply)."""
+    try:
+        getattr(xp, name).at(out, idx, vals)
+        return
+    except (AttributeError, NotImplementedError, TypeError):
+        if xp is np:
+            raise
+    host = backend.to_numpy(out)
+    hidx = tuple(backend.to_numpy(i) if backend.is_array(i) else i for i in idx) \
+        if isinstance(idx, tuple) else backend.to_numpy(idx)
+    getattr(np, name).at(host, hidx, backend.to_numpy(vals) if backend.is_array(vals) else vals)
+    out[...] = xp.asarray(host)
+
+
 def _row(x: Tensor, i: int) -> Tensor:
     """``x[i]`` as a (possibly 0-d) array Tensor, differentiable."""
     a = x.data
@@ -568,7 +584,7 @@ def scatter(indices, values, shape) -> Tensor:
     vs = v.reshape((flat_idx.shape[0],) + shape[k:])
     out = xp.zeros(shape, dtype=v.dtype)
     tup = tuple(flat_idx[:, j] for j in range(k))
-    xp.add.at(out, tup, vs)
+    _ufunc_at(xp, "add", out, tup, vs)
 
     def backward(g, needs):
         return (g[tup].reshape(v.shape),)
@@ -612,13 +628,13 @@ def scatter_update(inputs, indices, updates, reduction: Optional[str] = None) ->
     if reduction is None:
         out[tup] = us
     elif reduction == "add":
-        xp.add.at(out, tup, us)
+        _ufunc_at(xp, "add", out, tup, us)
     elif reduction == "max":
-        xp.maximum.at(out, tup, us)
+        _ufunc_at(xp, "maximum", out, tup, us)
     elif reduction == "min":
-        xp.minimum.at(out, tup, us)
+        _ufunc_at(xp, "minimum", out, tup, us)
     else:
-        xp.multiply.at(out, tup, us)
+        _ufunc_at(xp, "multiply", out, tup, us)
 
     def backward(g, needs):
         gi = gu = None
@@ -640,7 +656,7 @@ def scatter_update(inputs, indices, updates, reduction: Optional[str] = None) ->
         else:  # mul: out = a * prod(updates at the index)
             if needs[0]:
                 prod = xp.ones_like(a)
-                xp.multiply.at(prod, tup, us)
+                _ufunc_at(xp, "multiply", prod, tup, us)
                 gi = g * prod
             if needs[2]:
                 others = out[tup] / xp.where(us == 0, 1, us)
@@ -772,7 +788,7 @@ def segment_sum(data, segment_ids, num_segments: Optional[int] = None,
     d, ids, n, keep = _segments("segment_sum", data, segment_ids, num_segments, sorted)
     xp = backend.of(d).xp
     out = xp.zeros((n,) + tuple(d.shape[1:]), dtype=d.dtype)
-    xp.add.at(out, ids[keep], d[keep])
+    _ufunc_at(xp, "add", out, ids[keep], d[keep])
 
     def backward(g, needs):
         gd = xp.zeros(d.shape, dtype=g.dtype)
@@ -804,7 +820,7 @@ def segment_prod(data, segment_ids, num_segments: Optional[int] = None,
     d, ids, n, keep = _segments("segment_prod", data, segment_ids, num_segments, sorted)
     xp = backend.of(d).xp
     out = xp.ones((n,) + tuple(d.shape[1:]), dtype=d.dtype)
-    xp.multiply.at(out, ids[keep], d[keep])
+    _ufunc_at(xp, "multiply", out, ids[keep], d[keep])
 
     def backward(g, needs):
         # d prod / d x_i = product of the others in the segment (exact with zeros too)
@@ -812,9 +828,9 @@ def segment_prod(data, segment_ids, num_segments: Optional[int] = None,
         ik = ids[keep]
         zero = dk == 0
         nz = xp.zeros(out.shape, dtype=np.int64)
-        xp.add.at(nz, ik, zero.astype(np.int64))
+        _ufunc_at(xp, "add", nz, ik, zero.astype(np.int64))
         prod_nz = xp.ones(out.shape, dtype=d.dtype)
-        xp.multiply.at(prod_nz, ik, xp.where(zero, 1, dk))
+        _ufunc_at(xp, "multiply", prod_nz, ik, xp.where(zero, 1, dk))
         others = xp.where(zero, xp.where(nz[ik] == 1, prod_nz[ik], 0),
                           xp.where(nz[ik] == 0, prod_nz[ik] / xp.where(zero, 1, dk), 0))
         gd = xp.zeros(d.shape, dtype=g.dtype)
@@ -832,11 +848,11 @@ def _segment_extreme(fn, data, segment_ids, num_segments, sorted_, is_max):
     else:
         fill = np.iinfo(d.dtype).min if is_max else np.iinfo(d.dtype).max
     out = xp.full((n,) + tuple(d.shape[1:]), fill, dtype=d.dtype)
-    (xp.maximum if is_max else xp.minimum).at(out, ids[keep], d[keep])
+    _ufunc_at(xp, "maximum" if is_max else "minimum", out, ids[keep], d[keep])
     if sorted_:
         # tf.math.segment_max/min: empty segments give 0
         cnt = xp.zeros((n,), dtype=np.int64)
-        xp.add.at(cnt, ids[keep], 1)
+        _ufunc_at(xp, "add", cnt, ids[keep], 1)
         out[cnt == 0] = 0
 
     def backward(g, needs):
@@ -844,7 +860,7 @@ def _segment_extreme(fn, data, segment_ids, num_segments, sorted_, is_max):
         ik = ids[keep]
         hit = (d[keep] == out[ik]).astype(g.dtype)
         cnt = xp.zeros(out.shape, dtype=g.dtype)
-        xp.add.at(cnt, ik, hit)
+        _ufunc_at(xp, "add", cnt, ik, hit)
         gd = xp.zeros(d.shape, dtype=g.dtype)
         gd[keep] = hit * g[ik] / xp.maximum(cnt[ik], 1)
         return gd, None

@@ -18,6 +18,7 @@ from nnforge.core.tensor import Tensor
 
 from ._util import data_of, float_data, same_backend
 from .array import split
+from .core import _ufunc_at
 from .math import (add, clip, divide, expand_dims, log, maximum, mean, minimum, multiply,
                    negative, norm, reshape, sqrt, square, squeeze, subtract, sum, transpose)
 from .nn import sigmoid
@@ -706,11 +707,7 @@ def _fold_raw(cols, n, c, k, idx, hp, wp, xp):
     out = xp.zeros((n * c, hp * wp), dtype=cols.dtype)
     src = cols.reshape(n * c, idx.size)
     flat_idx = idx.reshape(-1)
-    if hasattr(xp, "add") and hasattr(xp.add, "at"):
-        xp.add.at(out, (slice(None), flat_idx), src)
-    else:  # pragma: no cover - array modules without ufunc.at
-        for j in range(flat_idx.size):
-            out[:, flat_idx[j]] += src[:, j]
+    _ufunc_at(xp, "add", out, (slice(None), flat_idx), src)
     return out.reshape(n, c, hp, wp)
 
 
@@ -801,7 +798,7 @@ def extract_sequences(x, sequence_length: int, sequence_stride: int) -> Tensor:
         out = xp.zeros(a.shape, dtype=g.dtype)
         flat = out.reshape(-1, a.shape[-1])
         gf = g.reshape(flat.shape[0], -1)
-        xp.add.at(flat, (slice(None), idx.reshape(-1)), gf)
+        _ufunc_at(xp, "add", flat, (slice(None), idx.reshape(-1)), gf)
         return (out,)
 
     return record(y, (x,), backward)
