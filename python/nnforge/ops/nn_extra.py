@@ -299,12 +299,19 @@ def mish(x) -> Tensor:
     >>> ops.mish([1.0]).numpy()
     array([0.86509836], dtype=float32)
     """
+    # tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2): one exp instead of
+    # log/exp/tanh; x is capped at 20 inside, where the ratio is 1 in float32
+    def tsp(a, xp):
+        e = xp.exp(xp.minimum(a, np.float32(20)))
+        n = e * (e + np.float32(2))
+        return n / (n + np.float32(2)), e
+
     def fwd(a, xp):
-        return a * xp.tanh(xp.logaddexp(a, np.float32(0)))
+        return a * tsp(a, xp)[0]
 
     def grad(g, a, y, xp):
-        t = xp.tanh(xp.logaddexp(a, np.float32(0)))
-        s = np.float32(1) / (np.float32(1) + xp.exp(-a))
+        t, e = tsp(a, xp)
+        s = xp.where(a < 20, e / (np.float32(1) + e), np.float32(1))
         return g * (t + a * (1 - t * t) * s)
     return _act("mish", x, fwd, grad)
 
@@ -461,8 +468,10 @@ def normalize(x, axis: int = -1, order: int = 2, epsilon: Optional[float] = None
         xt = expand_dims(xt, 0)
     eps = _EPSILON if epsilon is None else epsilon
     if order == 2:
-        inv = divide(1.0, sqrt(sum(square(xt), axis=axis, keepdims=True)))
-        return multiply(xt, minimum(inv, np.float32(1.0 / eps)))
+        # min(rsqrt(s), 1/eps), written as 1/sqrt(max(s, eps**2)) so zero rows do not divide
+        # by zero (same values and gradients)
+        ssq = sum(square(xt), axis=axis, keepdims=True)
+        return divide(xt, sqrt(maximum(ssq, np.float32(eps * eps))))
     n = norm(xt, ord=order, axis=axis, keepdims=True)
     return divide(xt, maximum(n, np.float32(eps)))
 
