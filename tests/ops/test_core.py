@@ -217,3 +217,23 @@ def test_ufunc_at_host_fallback_for_array_modules_without_it():
     out = np.ones(3)
     _ufunc_at(fake, "multiply", out, np.array([0, 0, 2]), np.array([2.0, 3.0, 5.0]))
     np.testing.assert_allclose(out, [6.0, 1.0, 5.0])
+
+
+@pytest.mark.parametrize("module", ["nnforge.ops.nn_extra", "nnforge.ops.core",
+                                    "nnforge.ops.ctc", "nnforge.activations"])
+def test_docstring_examples_run(module):
+    """Every example in these modules' docstrings prints what it shows."""
+    import doctest
+    import importlib
+    from nnforge import activations
+    mod = importlib.import_module(module)
+    res = doctest.testmod(mod, extraglobs={"ops": ops, "np": np, "nnforge": nnforge,
+                                           "activations": activations},
+                          optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                          report=False)
+    assert res.failed == 0 and res.attempted > 0, res
+
+
+def test_scalar_inputs_keep_their_shape():
+    assert ops.celu(1.0).shape == () and ops.mish(np.float32(2.0)).shape == ()
+    assert ops.polar(2.0, 0.0).shape == ()

@@ -161,7 +161,7 @@ def scan(f: Callable, init, xs=None, length: Optional[int] = None, reverse: bool
 
     Example:
 
-    >>> carry, ys = ops.scan(lambda c, x: (c + x, c + x), 0.0, np.arange(4.0))
+    >>> carry, ys = ops.scan(lambda c, x: (c + x, c + x), 0.0, np.arange(4.0, dtype="float32"))
     >>> ys.numpy()
     array([0., 1., 3., 6.], dtype=float32)
     """
@@ -213,7 +213,7 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val):
 
     Example:
 
-    >>> float(ops.fori_loop(0, 3, lambda i, v: v * 2.0, ops.convert_to_tensor(1.0)))
+    >>> float(ops.fori_loop(0, 3, lambda i, v: v * 2.0, np.float32(1.0)))
     8.0
     """
     lo = int(backend.to_numpy(data_of(lower, "fori_loop", "lower")))
@@ -267,7 +267,7 @@ def map(f: Callable, xs):  # noqa: A001 - Keras's name
 
     Example:
 
-    >>> ops.map(lambda x: x * 2, np.arange(3.0)).numpy()
+    >>> ops.map(lambda x: x * 2.0, np.arange(3.0, dtype="float32")).numpy()
     array([0., 2., 4.], dtype=float32)
     """
     _, ys = scan(lambda c, x: (c, f(x)), (), xs)
@@ -288,7 +288,7 @@ def vectorized_map(function: Callable, elements):
 
     Example:
 
-    >>> ops.vectorized_map(lambda x: ops.sum(x), np.ones((3, 2))).numpy()
+    >>> ops.vectorized_map(lambda x: ops.sum(x), np.ones((3, 2), "float32")).numpy()
     array([2., 2., 2.], dtype=float32)
     """
     if isinstance(elements, (list, tuple)):
@@ -321,7 +321,7 @@ def associative_scan(f: Callable, elems, reverse: bool = False, axis: int = 0):
 
     Example:
 
-    >>> ops.associative_scan(ops.add, np.arange(1.0, 5.0)).numpy()
+    >>> ops.associative_scan(ops.add, np.arange(1.0, 5.0, dtype="float32")).numpy()
     array([ 1.,  3.,  6., 10.], dtype=float32)
     """
     if not callable(f):
@@ -571,7 +571,7 @@ def scatter(indices, values, shape) -> Tensor:
 
     Example:
 
-    >>> ops.scatter([[0], [2]], [1.0, 2.0], (4,)).numpy()
+    >>> ops.scatter([[0], [2]], np.array([1.0, 2.0], "float32"), (4,)).numpy()
     array([1., 0., 2., 0.], dtype=float32)
     """
     idx = _nd_indices(indices, "scatter")
@@ -971,7 +971,7 @@ def is_tensor(x) -> bool:
 
     Example:
 
-    >>> ops.is_tensor(ops.ones(2)), ops.is_tensor(np.ones(2))
+    >>> ops.is_tensor(ops.ones((2,))), ops.is_tensor(np.ones(2))
     (True, False)
     """
     return isinstance(x, Tensor)
@@ -988,7 +988,7 @@ def dtype(x) -> str:
 
     Example:
 
-    >>> ops.dtype(ops.ones(2))
+    >>> ops.dtype(ops.ones((2,)))
     'float32'
     """
     if isinstance(x, (Tensor, KerasTensor)):

@@ -32,9 +32,15 @@ __all__ = ["celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh",
 _EPSILON = 1e-7  # keras.config.epsilon()
 
 
+def _f32(x, fn: str, arg: str):
+    """``x`` as float32 data of its own shape (``float_data`` turns 0-d input into (1,))."""
+    src = data_of(x, fn, arg)
+    return float_data(src, fn, arg).reshape(src.shape)
+
+
 def _act(name: str, x, fwd, grad) -> Tensor:
     """An element-wise activation: ``fwd(a, xp)`` forward, ``grad(g, a, y, xp)`` backward."""
-    a = float_data(x, name, "x")
+    a = _f32(x, name, "x")
     xp = backend.of(a).xp
     y = fwd(a, xp)
     return record(y, (x,), lambda g, n: (grad(g, a, y, xp).astype(a.dtype, copy=False),))
@@ -297,7 +303,7 @@ def mish(x) -> Tensor:
     Example:
 
     >>> ops.mish([1.0]).numpy()
-    array([0.86509836], dtype=float32)
+    array([0.8650984], dtype=float32)
     """
     # tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2): one exp instead of
     # log/exp/tanh; x is capped at 20 inside, where the ratio is 1 in float32
@@ -364,7 +370,7 @@ def sparsemax(x, axis: int = -1) -> Tensor:
 # ---- normalization -------------------------------------------------------------------------------
 
 def _as_tensor(x, fn: str, arg: str) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(float_data(x, fn, arg))
+    return x if isinstance(x, Tensor) else Tensor(_f32(x, fn, arg))
 
 
 def moments(x, axes, keepdims: bool = False, synchronized: bool = False) -> Tuple[Tensor, Tensor]:
@@ -385,7 +391,7 @@ def moments(x, axes, keepdims: bool = False, synchronized: bool = False) -> Tupl
 
     >>> m, v = ops.moments([1.0, 2.0, 3.0], axes=[0])
     >>> float(m), float(v)
-    (2.0, 0.6666666865348206)
+    (2.0, 0.6666666865348816)
     """
     xt = _as_tensor(x, "moments", "x")
     ax = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
@@ -737,7 +743,7 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor
 
     Example:
 
-    >>> ops.fold(ops.unfold(np.ones((1, 1, 3, 3)), 2), 3, 2).numpy()[0, 0]
+    >>> ops.fold(ops.unfold(np.ones((1, 1, 3, 3), "float32"), 2), 3, 2).numpy()[0, 0]
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]], dtype=float32)
@@ -859,10 +865,10 @@ def polar(abs_, angle) -> Tensor:
     Example:
 
     >>> ops.polar(2.0, 0.0).numpy()
-    (2+0j)
+    array(2.+0.j, dtype=complex64)
     """
-    r = float_data(abs_, "polar", "abs_")
-    t = float_data(angle, "polar", "angle")
+    r = _f32(abs_, "polar", "abs_")
+    t = _f32(angle, "polar", "angle")
     r, t = same_backend(r, t)
     xp = backend.of(r).xp
     e = (xp.cos(t) + 1j * xp.sin(t)).astype(np.complex64)
