@@ -960,8 +960,9 @@ def saturate_cast(x, dtype: str) -> Tensor:
 
 
 def is_tensor(x) -> bool:
-    """Whether ``x`` is a backend tensor: an nnforge Tensor/Variable, or a KerasTensor inside a
-    functional graph (``keras.ops.is_tensor``; NumPy arrays are not).
+    """Whether ``x`` is a backend tensor, an nnforge Tensor or Variable
+    (``keras.ops.is_tensor``; NumPy arrays, Python numbers and symbolic KerasTensors are not,
+    as with the TensorFlow backend).
 
     Args:
         x: anything.

@@ -126,7 +126,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) 
         output: ``(batch, max_time, num_classes)`` logits (not softmax-normalized).
         target_length: ``(batch,)`` label lengths.
         output_length: ``(batch,)`` input lengths.
-        mask_index: the blank class.
+        mask_index: the blank class (None: class 0).
 
     Returns:
         A ``(batch,)`` float32 Tensor of negative log-likelihoods, differentiable in
@@ -159,7 +159,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) 
     if (ol < 1).any() or (ol > tmax).any() or (tl < 0).any() or (tl > lab.shape[1]).any():
         raise ValueError(f"ctc_loss: lengths out of range: output_length {ol.tolist()} must be "
                          f"in [1, {tmax}], target_length {tl.tolist()} in [0, {lab.shape[1]}]")
-    blank = mask_index % ncls
+    blank = 0 if mask_index is None else mask_index % ncls  # None: 0, as tf.nn.ctc_loss
     lab = np.where(np.arange(lab.shape[1])[None, :] < tl[:, None], lab, blank)
     if ((lab < 0) | (lab >= ncls)).any():
         raise ValueError(f"ctc_loss: labels must lie in [0, {ncls}), got {lab.tolist()}")
@@ -189,7 +189,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
         beam_width: beams kept per step (beam search).
         top_paths: number of best paths returned (beam search).
         merge_repeated: greedy only: collapse repeated labels (a blank separates repeats).
-        mask_index: the blank class.
+        mask_index: the blank class (None: the last class).
 
     Returns:
         ``(decoded, scores)``: ``decoded`` is ``(top_paths, batch, max_time)`` int32 padded
@@ -214,7 +214,8 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
     if lens.shape[0] != bsz:
         raise ValueError(f"ctc_decode: sequence_lengths must have shape ({bsz},), got "
                          f"{lens.shape}")
-    blank = mask_index % ncls
+    # None: the last class, as TensorFlow's decoders
+    blank = ncls - 1 if mask_index is None else mask_index % ncls
     if strategy == "greedy":
         decoded = np.full((1, bsz, tmax), -1, dtype=np.int32)
         scores = np.zeros((bsz, 1), dtype=np.float32)
