@@ -237,9 +237,17 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
         logp = _log_softmax(zn.astype(np.float64))
         decoded = np.full((top_paths, bsz, tmax), -1, dtype=np.int32)
         scores = np.full((bsz, top_paths), _NEG_INF, dtype=np.float32)
+        import gc
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the trie's parent/child cycles make the collector run often, for nothing
+        try:
+            results = [_prefix_beam_search(logp[b, :int(min(max(lens[b], 0), tmax))], blank,
+                                           beam_width) for b in range(bsz)]
+        finally:
+            if gc_was_on:
+                gc.enable()
         for b in range(bsz):
-            n = int(min(max(lens[b], 0), tmax))
-            beams = _prefix_beam_search(logp[b, :n], blank, beam_width)
+            beams = results[b]
             for p, (seq, score) in enumerate(beams[:top_paths]):
                 decoded[p, b, :len(seq)] = seq
                 scores[b, p] = score
@@ -281,24 +289,34 @@ class _Beam:
 def _prefix_beam_search(logp, blank, beam_width):
     """CTC prefix beam search over ``(T, C)`` log-probabilities, step for step as TensorFlow's
     ``CTCBeamSearchDecoder`` (default scorer): beams are updated in place, then extended in
-    order of their previous probability; a new prefix enters only if it beats the weakest beam,
-    which it evicts. Returns ``[(labels, log_probability)]``, best first."""
-    lae = np.logaddexp
+    order of their previous probability, labels in index order; a new prefix enters only if it
+    beats the weakest beam, which it evicts. Returns ``[(labels, log_probability)]``, best
+    first.
+
+    The weakest beam is kept on a heap, and the extensions that cannot beat the weakest beam at
+    the start of a step are dropped up front (that bound only rises during the step), so only
+    promising (beam, label) pairs reach the Python loop."""
+    import heapq
+    import math
+
+    def lae(a: float, b: float) -> float:
+        if a == _NEG_INF:
+            return b
+        if b == _NEG_INF:
+            return a
+        return max(a, b) + math.log1p(math.exp(-abs(a - b)))
+
     root = _Beam(None, -1)
     root.new = [0.0, _NEG_INF, 0.0]
-    leaves = [root]
-    labels = [k for k in range(logp.shape[1]) if k != blank]
-
-    def bottom():
-        return min(leaves, key=lambda e: e.new[2])
-
-    def candidate(prob):
-        return prob[2] > _NEG_INF and (len(leaves) < beam_width or prob[2] > bottom().new[2])
+    leaves = {id(root): root}
+    ncls = logp.shape[1]
+    not_blank = np.arange(ncls) != blank
 
     for t in range(logp.shape[0]):
-        lp = logp[t]
-        branches = sorted(leaves, key=lambda e: -e.new[2])
-        leaves = []
+        lp_row = logp[t]
+        lp = lp_row.tolist()
+        branches = sorted(leaves.values(), key=lambda e: -e.new[2])
+        leaves = {}
         for b in branches:
             b.old = list(b.new)
         for b in branches:
@@ -309,24 +327,58 @@ def _prefix_beam_search(logp, blank, beam_width):
                 b.new[1] += lp[b.label]
             b.new[0] = b.old[2] + lp[blank]
             b.new[2] = lae(b.new[0], b.new[1])
-            leaves.append(b)
-        for b in branches:
-            if not candidate(b.old):
+            leaves[id(b)] = b
+        heap = [(e.new[2], id(e)) for e in leaves.values()]
+        heapq.heapify(heap)
+
+        def bottom() -> float:
+            # drop entries of beams evicted since (or evicted and re-entered with a new score)
+            while True:
+                score, key = heap[0]
+                e = leaves.get(key)
+                if e is not None and e.new[2] == score:
+                    return score
+                heapq.heappop(heap)
+
+        def candidate(total: float) -> bool:
+            return total > _NEG_INF and (len(leaves) < beam_width or total > bottom())
+
+        # every extension's score, and the bound it must beat (the weakest beam now)
+        olds = np.array([b.old[2] for b in branches])
+        ext = olds[:, None] + lp_row[None, :]
+        for i, b in enumerate(branches):
+            if b.label >= 0:
+                ext[i, b.label] = b.old[0] + lp[b.label]
+        ext[:, ~not_blank] = _NEG_INF
+        pending = {id(b) for b in branches}
+        for i, b in enumerate(branches):
+            pending.discard(id(b))
+            if not candidate(b.old[2]):
                 continue
-            for k in labels:
+            # the weakest beam only gets stronger during the step: an extension that cannot
+            # beat it now never will. The children that are themselves branches still to come
+            # are visited anyway: a rejected one has its old probability reset (as TF does),
+            # which keeps it from extending later in this step.
+            bound = bottom() if len(leaves) >= beam_width else _NEG_INF
+            row = ext[i]
+            ks = set(np.flatnonzero(row > bound).tolist())
+            ks.update(k for k, c in b.children.items() if id(c) in pending)
+            row = row.tolist()
+            for k in sorted(ks):
                 c = b.child(k)
                 if c.active():
                     continue
-                prev = b.old[0] if k == b.label else b.old[2]
-                c.new = [_NEG_INF, lp[k] + prev, lp[k] + prev]
-                if candidate(c.new):
+                score = row[k]
+                if candidate(score):
                     if len(leaves) == beam_width:
-                        worst = bottom()
+                        bottom()  # drops stale heap entries
+                        worst = leaves.pop(heapq.heappop(heap)[1])
                         worst.new = [_NEG_INF] * 3
-                        leaves.remove(worst)
-                    leaves.append(c)
+                    c.new = [_NEG_INF, score, score]
+                    leaves[id(c)] = c
+                    heapq.heappush(heap, (score, id(c)))
                 else:
                     c.old = [_NEG_INF] * 3
                     c.new = [_NEG_INF] * 3
-    ranked = sorted(leaves, key=lambda e: -e.new[2])
+    ranked = sorted(leaves.values(), key=lambda e: -e.new[2])
     return [(e.labels(), float(e.new[2])) for e in ranked]
