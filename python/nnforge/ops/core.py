@@ -9,7 +9,7 @@ over watched tensors, as Keras's ops do in eager mode."""
 from __future__ import annotations
 
 import builtins as _b
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -20,8 +20,8 @@ from nnforge.core.tensor import KerasTensor, Tensor
 
 from ._util import data_of, same_backend, unbroadcast
 from .array import flip
-from .math import (concatenate, convert_to_tensor, expand_dims, getitem, sqrt, square,
-                   stack, subtract, sum, where)
+from .math import (concatenate, expand_dims, getitem, sqrt, square, stack, subtract, sum,
+                   where)
 
 __all__ = ["cond", "switch", "scan", "fori_loop", "while_loop", "map", "associative_scan",
            "vectorized_map", "custom_gradient", "jvp", "scatter", "scatter_update", "slice",

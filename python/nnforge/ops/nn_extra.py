@@ -8,7 +8,7 @@ Element-wise activations compute their forward and backward on the backend's arr
 record their own scatter/gather backward."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from nnforge.core.tensor import Tensor
 from ._util import data_of, float_data, same_backend
 from .array import split
 from .core import _ufunc_at
-from .math import (add, clip, divide, expand_dims, log, maximum, mean, minimum, multiply,
-                   negative, norm, reshape, sqrt, square, squeeze, subtract, sum, transpose)
+from .math import (add, clip, divide, expand_dims, log, maximum, mean, multiply, negative, norm,
+                   reshape, sqrt, square, squeeze, subtract, sum, transpose)
 from .nn import sigmoid
 
 __all__ = ["celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "soft_shrink",
@@ -67,7 +67,8 @@ def celu(x, alpha: float = 1.0) -> Tensor:
     al = np.float32(alpha)
     return _act("celu", x,
                 lambda a, xp: xp.maximum(a, 0) + al * xp.expm1(xp.minimum(a, 0) / al),
-                lambda g, a, y, xp: g * xp.where(a > 0, np.float32(1), xp.exp(xp.minimum(a, 0) / al)))
+                lambda g, a, y, xp: g * xp.where(a > 0, np.float32(1),
+                                                 xp.exp(xp.minimum(a, 0) / al)))
 
 
 def glu(x, axis: int = -1) -> Tensor:
