@@ -120,3 +120,19 @@ def test_ctc_loss_object_config_round_trip():
         else losses.get(losses.serialize(loss))
     assert isinstance(again, losses.CTC) and again.reduction == "sum"
     assert losses.get("ctc") is losses.ctc
+
+
+def test_ctc_loss_trains_a_model():
+    """compile(loss=CTC()) / loss="ctc" in fit: the loss goes down."""
+    from nnforge import layers
+    x = rng.standard_normal((32, 12, 6)).astype("float32")
+    y = rng.integers(1, 5, (32, 4)).astype("int32")
+    y[:, 3] = 0  # padding
+    model = nnforge.Sequential([nnforge.Input((12, 6)), layers.Dense(16, activation="mish"),
+                                layers.Dense(5)])
+    model.compile(optimizer="adam", loss=losses.CTC())
+    hist = model.fit(x, y, epochs=3, batch_size=8, verbose=0).history["loss"]
+    assert hist[-1] < hist[0]
+    model.compile(optimizer="adam", loss="ctc")
+    hist = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history["loss"]
+    assert np.isfinite(hist).all()
