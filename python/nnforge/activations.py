@@ -78,10 +78,73 @@ def exponential(x):
     return ops.exponential(x)
 
 
+# keras.activations breadth (issue #17): thin wrappers over nnforge.ops (ops/nn_extra.py)
+def celu(x, alpha: float = 1.0):
+    return ops.celu(x, alpha)
+
+
+def glu(x, axis: int = -1):
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold: float = 0.5):
+    return ops.hard_shrink(x, threshold)
+
+
+def hard_silu(x):
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    return ops.hard_tanh(x)
+
+
+def log_sigmoid(x):
+    return ops.log_sigmoid(x)
+
+
+def mish(x):
+    return ops.mish(x)
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    return ops.soft_shrink(x, threshold)
+
+
+def sparse_plus(x):
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    return ops.sparse_sigmoid(x)
+
+
+def sparsemax(x, axis: int = -1):
+    return ops.sparsemax(x, axis=axis)
+
+
+def squareplus(x, b: float = 4):
+    return ops.squareplus(x, b)
+
+
+def tanh_shrink(x):
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold: float, default_value: float):  # noqa: A002 - Keras's names
+    return ops.threshold(x, threshold, default_value)
+
+
 _ALL = {f.__name__: f for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,
                                 gelu, silu, softplus, softsign, leaky_relu, relu6, hard_sigmoid,
-                                exponential)}
+                                exponential, celu, glu, hard_shrink, hard_silu, hard_tanh,
+                                log_sigmoid, mish, soft_shrink, sparse_plus, sparse_sigmoid,
+                                sparsemax, squareplus, tanh_shrink, threshold)}
 _ALL["swish"] = silu
+_ALL["hard_swish"] = hard_silu
 
 
 def get(identifier: Union[str, Callable, None]) -> Callable:
@@ -137,3 +200,34 @@ def name_of(fn: Callable) -> Optional[str]:
     """
     name = getattr(fn, "__name__", None)
     return name if name in _ALL and _ALL[name] is fn else None
+
+
+def deserialize(config, custom_objects: Optional[dict] = None) -> Callable:
+    """The activation function for a serialized activation (``keras.activations.deserialize``).
+
+    Args:
+        config: a name (``"relu"``), a registered custom name, or a Keras 3 serialization
+            dict (``{"module": "keras.activations", "class_name": "function",
+            "config": "relu", ...}``).
+        custom_objects: optional ``{name: function}`` consulted first.
+
+    Returns:
+        The activation function.
+
+    Example:
+
+    >>> activations.deserialize("relu") is activations.relu
+    True
+    """
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config", config.get("class_name"))
+        if isinstance(name, dict):
+            name = name.get("name")
+    if custom_objects and isinstance(name, str):
+        for key in (name, name.split(">")[-1]):
+            if key in custom_objects:
+                return custom_objects[key]
+    if not isinstance(name, str):
+        raise ValueError(f"Could not interpret serialized activation {config!r}")
+    return get(name)

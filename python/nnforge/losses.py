@@ -120,6 +120,23 @@ def categorical_hinge(y_true, y_pred):
     return ops.maximum(ops.add(ops.subtract(neg, pos), 1.0), 0.0)
 
 
+def ctc(y_true, y_pred):
+    """CTC loss per sample (``keras.losses.ctc``): ``y_true`` is ``(batch, max_length)``
+    integer labels padded with 0 (the blank), ``y_pred`` ``(batch, max_time, num_classes)``
+    logits; every sample uses all ``max_time`` frames."""
+    yt = np.asarray(ops.convert_to_numpy(y_true))
+    if yt.ndim != 2:
+        raise ValueError(f"ctc: y_true must be (batch_size, max_length) integer labels, got "
+                         f"shape {yt.shape}")
+    shape = tuple(y_pred.shape)
+    if len(shape) != 3:
+        raise ValueError(f"ctc: y_pred must be (batch_size, max_length, num_classes) logits, "
+                         f"got shape {shape}")
+    label_length = (yt != 0).sum(axis=-1).astype(np.int32)
+    input_length = np.full((shape[0],), shape[1], dtype=np.int32)
+    return ops.ctc_loss(yt.astype(np.int32), y_pred, label_length, input_length, mask_index=0)
+
+
 # ---- Loss objects --------------------------------------------------------------------------------
 
 class Loss(KerasSaveable):
@@ -238,6 +255,7 @@ CosineSimilarity = _wrapper("CosineSimilarity", cosine_similarity, "cosine_simil
 Hinge = _wrapper("Hinge", hinge, "hinge")
 SquaredHinge = _wrapper("SquaredHinge", squared_hinge, "squared_hinge")
 CategoricalHinge = _wrapper("CategoricalHinge", categorical_hinge, "categorical_hinge")
+CTC = _wrapper("CTC", ctc, "ctc")
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -250,7 +268,7 @@ _FUNCTIONS = {f.__name__: f for f in (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, categorical_crossentropy, sparse_categorical_crossentropy,
     binary_crossentropy, huber, log_cosh, kl_divergence, poisson, cosine_similarity, hinge,
-    squared_hinge, categorical_hinge)}
+    squared_hinge, categorical_hinge, ctc)}
 _FUNCTIONS.update({"mse": mean_squared_error, "mae": mean_absolute_error,
                    "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
                    "kld": kl_divergence, "logcosh": log_cosh, "huber_loss": huber,
@@ -258,7 +276,7 @@ _FUNCTIONS.update({"mse": mean_squared_error, "mae": mean_absolute_error,
 _CLASSES = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, Huber, LogCosh,
-    KLDivergence, Poisson, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge)}
+    KLDivergence, Poisson, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge, CTC)}
 
 
 def _snake(name: str) -> str:

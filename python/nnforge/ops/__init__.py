@@ -15,6 +15,11 @@ from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  
 from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
 from .conv_nd import (adaptive_average_pool, adaptive_max_pool, depthwise_conv,  # noqa: F401,E402
                       separable_conv)
+# keras.ops nn/core breadth (issue #17): nn_extra.py, core.py, ctc.py
+from .nn_extra import *  # noqa: F401,F403,E402
+from .core import *  # noqa: F401,F403,E402
+from .core import map, slice  # noqa: F401,E402  (names that shadow builtins)
+from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
