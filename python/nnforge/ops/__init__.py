@@ -13,6 +13,10 @@ conv2d = conv
 from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
                     in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
 from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
+# attention, normalization and einsum (issue #17)
+from .attention import dot_product_attention  # noqa: F401,E402
+from .einsum import einsum  # noqa: F401,E402
+from .normalization import layer_normalization, rms_normalization  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
