@@ -125,7 +125,43 @@ def combined_attention_mask(query, value, query_mask, value_mask, key_mask, atte
     return attention_mask
 
 
-class MultiHeadAttention(Layer):
+class _QueryValueAttention(Layer):
+    """What MultiHeadAttention and GroupQueryAttention share: they are built from the shapes of
+    query, value and key (Keras's ``shapes_dict`` build config) and save their projections
+    under Keras's attribute names."""
+
+    def _sublayer_groups(self):
+        # Keras's saving library visits the sublayers by attribute name, sorted
+        names = ["_key_dense", "_output_dense", "_query_dense", "_value_dense"]
+        if getattr(self, "_gate_dense", None) is not None:
+            names.insert(0, "_gate_dense")
+        return [(n, getattr(self, n)) for n in names if hasattr(self, n)]
+
+    def get_build_config(self):
+        if self._build_shapes is None:
+            return None
+        return {"shapes_dict": dict(self._build_shapes)}
+
+    def build_from_config(self, config: dict) -> None:
+        if "shapes_dict" in config:
+            d = config["shapes_dict"]
+            self.build(_shape(d.get("query_shape")), _shape(d.get("value_shape")),
+                       _shape(d.get("key_shape")))
+        elif config.get("input_shape") is not None:
+            self.build([tuple(s) for s in config["input_shape"]])
+
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        if not hasattr(self, "_query_dense"):
+            value = args[0] if args else kwargs.get("value")
+            key = args[1] if len(args) > 1 else kwargs.get("key")
+            if value is not None:
+                self.build(tuple(inputs.shape), tuple(value.shape),
+                           None if key is None else tuple(key.shape))
+        return super()._symbolic_call(inputs, args, kwargs)
+
+
+class MultiHeadAttention(_QueryValueAttention):
     """Multi-head attention (Vaswani et al., 2017), ``keras.layers.MultiHeadAttention``.
 
     Projects ``query``, ``key`` and ``value`` into ``num_heads`` heads, computes
@@ -297,26 +333,6 @@ class MultiHeadAttention(Layer):
         self._output_dense.build(tuple(dense_in))
         self.built = True
 
-    def _sublayer_groups(self):
-        # Keras's saving library visits the sublayers by attribute name, sorted
-        names = ["_key_dense", "_output_dense", "_query_dense", "_value_dense"]
-        if self._use_gate:
-            names.insert(0, "_gate_dense")
-        return [(n, getattr(self, n)) for n in names if hasattr(self, n)]
-
-    def get_build_config(self):
-        if self._build_shapes is None:
-            return None
-        return {"shapes_dict": dict(self._build_shapes)}
-
-    def build_from_config(self, config: dict) -> None:
-        if "shapes_dict" in config:
-            d = config["shapes_dict"]
-            self.build(_shape(d.get("query_shape")), _shape(d.get("value_shape")),
-                       _shape(d.get("key_shape")))
-        elif config.get("input_shape") is not None:
-            self.build([tuple(s) for s in config["input_shape"]])
-
     def _masked_softmax(self, scores, mask):
         if mask is not None:
             for _ in range(len(scores.shape) - mask.ndim):
@@ -394,15 +410,6 @@ class MultiHeadAttention(Layer):
             return (query_shape, (query_shape[0], self._num_heads, t, s))
         return query_shape
 
-    def _symbolic_call(self, inputs, args, kwargs):
-        if not hasattr(self, "_query_dense"):
-            value = args[0] if args else kwargs.get("value")
-            key = args[1] if len(args) > 1 else kwargs.get("key")
-            if value is not None:
-                self.build(tuple(inputs.shape), tuple(value.shape),
-                           None if key is None else tuple(key.shape))
-        return super()._symbolic_call(inputs, args, kwargs)
-
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({
@@ -435,7 +442,7 @@ class MultiHeadAttention(Layer):
         return super().from_config(config)
 
 
-class GroupQueryAttention(Layer):
+class GroupQueryAttention(_QueryValueAttention):
     """Grouped-query attention (Ainslie et al., 2023), ``keras.layers.GroupQueryAttention``:
     ``num_query_heads`` query heads share ``num_key_value_heads`` key/value heads (MHA when
     they are equal, multi-query attention when there is one key/value head).
@@ -551,15 +558,6 @@ class GroupQueryAttention(Layer):
                                          name="attention_output", **self._common_kwargs())
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
         self.built = True
-
-    _sublayer_groups = MultiHeadAttention._sublayer_groups
-    get_build_config = MultiHeadAttention.get_build_config
-    build_from_config = MultiHeadAttention.build_from_config
-    _symbolic_call = MultiHeadAttention._symbolic_call
-
-    @property
-    def _use_gate(self):
-        return self.use_gate
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores: bool = False, training=None,
