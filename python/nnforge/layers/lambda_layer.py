@@ -194,9 +194,12 @@ class Lambda(Layer):
         if isinstance(config.get("mask"), dict) and \
                 config["mask"].get("class_name") == "__lambda__":
             config["mask"] = cls._load_function(config["mask"], safe, custom_objects)
-        if "arguments" in config:
-            config["arguments"] = deserialize_keras_object(config["arguments"],
-                                                           custom_objects=custom_objects)
+        args = config.get("arguments")
+        if isinstance(args, dict) and "class_name" not in args:
+            config["arguments"] = {k: deserialize_keras_object(v, custom_objects=custom_objects)
+                                   for k, v in args.items()}
+        elif args is not None:
+            config["arguments"] = deserialize_keras_object(args, custom_objects=custom_objects)
         return super().from_config(config)
 
 
