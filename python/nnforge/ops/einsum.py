@@ -89,7 +89,7 @@ def einsum(subscripts: str, *operands, **kwargs) -> Tensor:
     for term, a in zip(terms, arrays):
         for c, d in zip(term, a.shape):
             if d != 1:
-                if sizes.get(c, d) != d:
+                if sizes.get(c, 1) not in (1, d):
                     raise ValueError(f"einsum: label '{c}' has sizes {sizes[c]} and {d} in "
                                      f"{subscripts!r} (shapes {[tuple(x.shape) for x in arrays]})")
                 sizes[c] = d
