@@ -12,6 +12,7 @@ import inspect
 import marshal
 import types
 
+from nnforge import activations, ops
 from nnforge.core.tensor import Tensor
 from nnforge.saving.serialization import (deserialize_keras_object, in_safe_mode,
                                           serialize_keras_object)
@@ -41,8 +42,8 @@ def _cell(value):
 
 
 def func_load(code, defaults=None, closure=None, globs=None):
-    """The function ``func_dump`` wrote (its globals: nnforge's ``ops`` and ``nnforge`` as
-    ``keras``, plus ``globs``)."""
+    """The function ``func_dump`` wrote (its globals: the builtins, nnforge's ``ops``, plus
+    ``globs``)."""
     if isinstance(code, (tuple, list)):
         code, defaults, closure = code
     if isinstance(defaults, list):
@@ -54,9 +55,7 @@ def func_load(code, defaults=None, closure=None, globs=None):
     except (UnicodeEncodeError, binascii.Error):
         raw = code.encode("raw_unicode_escape")
     code = marshal.loads(raw)
-    import nnforge
-    g = {"__builtins__": __builtins__, "ops": nnforge.ops, "keras": nnforge,
-         "nnforge": nnforge}
+    g = {"__builtins__": __builtins__, "ops": ops}
     if globs:
         g.update(globs)
     return types.FunctionType(code, g, name=code.co_name, argdefs=defaults, closure=closure)
@@ -168,8 +167,7 @@ class Lambda(Layer):
             from nnforge.saving.object_registration import get_registered_object
             fn = get_registered_object(fn_config, custom_objects)
             if fn is None:
-                import nnforge
-                for mod in (nnforge.ops, nnforge.activations):
+                for mod in (ops, activations):
                     fn = getattr(mod, fn_config, None)
                     if callable(fn):
                         break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnforge import backend, config
+from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
@@ -46,7 +46,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         gamma: optional scale, broadcastable to ``x`` (or of the normalized axes' shape).
         beta: optional offset, likewise.
         axis: the axis or axes to normalize over (default -1).
-        epsilon: added to the variance; None means ``nnforge.config.epsilon()`` (1e-7).
+        epsilon: added to the variance; None means 1e-7 (``backend.epsilon()``).
 
     Returns:
         A float32 Tensor of ``x``'s shape.
@@ -63,7 +63,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
     a = float_data(x, "layer_normalization", "x")
     axes = _norm_axes(axis, a.ndim, "layer_normalization")
-    eps = np.float32(config.epsilon() if epsilon is None else epsilon)
+    eps = np.float32(backend.epsilon() if epsilon is None else epsilon)
     g = _param(gamma, a, axes, "layer_normalization", "gamma")
     bt = _param(beta, a, axes, "layer_normalization", "beta")
     xp = backend.of(a).xp
@@ -99,7 +99,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> Tensor:
         x: input tensor.
         scale: optional scale, broadcastable to ``x`` (or of the normalized axes' shape).
         axis: the axis or axes to normalize over (default -1).
-        epsilon: added to the mean square; None means ``nnforge.config.epsilon()`` (1e-7).
+        epsilon: added to the mean square; None means 1e-7 (``backend.epsilon()``).
 
     Returns:
         A float32 Tensor of ``x``'s shape.
@@ -114,7 +114,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> Tensor:
     if a.ndim == 0:
         a = a.reshape(1)
     axes = _norm_axes(axis, a.ndim, "rms_normalization")
-    eps = np.float32(config.epsilon() if epsilon is None else epsilon)
+    eps = np.float32(backend.epsilon() if epsilon is None else epsilon)
     s = _param(scale, a, axes, "rms_normalization", "scale")
     xp = backend.of(a).xp
     r = 1.0 / xp.sqrt(xp.mean(xp.square(a), axis=axes, keepdims=True) + eps)
