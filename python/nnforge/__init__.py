@@ -22,7 +22,7 @@ from .core import GradientTape, KerasTensor, Tensor, Variable
 from . import activations, constraints, initializers, regularizers
 from . import layers, losses, metrics, optimizers
 from . import callbacks, datasets, utils
-from .layers import Input, InputLayer, Layer
+from .layers import Input, InputLayer, InputSpec, Layer
 from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json

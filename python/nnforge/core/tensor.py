@@ -116,8 +116,11 @@ class Variable(Tensor):
         else:
             value = unwrap(initializer)
         be = backend.current()
-        super().__init__(be.asarray(backend.to_numpy(value) if not backend.is_array(value)
-                                    else value, dtype=np.dtype(dtype)))
+        arr = be.asarray(backend.to_numpy(value) if not backend.is_array(value)
+                         else value, dtype=np.dtype(dtype))
+        if arr.ndim != np.ndim(value):  # ascontiguousarray makes a 0-d value 1-d
+            arr = arr.reshape(np.shape(value))
+        super().__init__(arr)
         self.name = name or "variable"
         self._path = self.name
         self.trainable = trainable

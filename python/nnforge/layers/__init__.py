@@ -27,6 +27,19 @@ from .masking import Masking
 from .merging import average, maximum, minimum, multiply, subtract  # noqa: F401
 from .preprocessing import (Normalization, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, Rescaling)
+# attention, normalization and small core layers (issue #17)
+from .input_spec import InputSpec
+from .einsum_dense import EinsumDense
+from .multi_head_attention import GroupQueryAttention, MultiHeadAttention
+from .attention import AdditiveAttention, Attention
+from .layer_normalization import (GroupNormalization, LayerNormalization, RMSNormalization,
+                                  UnitNormalization)
+from .lambda_layer import Identity, Lambda
+from .dot import Dot, dot
+from .noise import ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise
+from .wrapper import SpectralNormalization, Wrapper
+from .pipeline import Pipeline
+from .reversible_embedding import ReversibleEmbedding
 
 # N-D convolution, pooling and reshaping family (issue #17, conv branch)
 from .conv3d import Conv3D

@@ -11,6 +11,7 @@ from nnforge.core.tape import stop_recording
 from nnforge.core.tensor import KerasTensor, Tensor, Variable
 from nnforge.saving.keras_saveable import KerasSaveable
 
+from .input_spec import assert_input_compatibility
 from .node import Node, flatten, map_structure
 
 _SIGNATURE_CACHE: Dict[type, Tuple[bool, bool]] = {}
@@ -331,6 +332,8 @@ class Layer(KerasSaveable):
             self._clear_losses()
         _active_calls += 1
         try:
+            if self.__dict__.get("input_spec") is not None:  # a layer's InputSpec, as in Keras
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             if not self.built:
                 self._check_input_spec(inputs)
                 self._maybe_build(inputs)
@@ -361,6 +364,8 @@ class Layer(KerasSaveable):
 
     def _symbolic_call(self, inputs, args, kwargs):
         kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        if self.__dict__.get("input_spec") is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
             self._maybe_build(inputs)
         shape_in = map_structure(lambda t: tuple(t.shape) if isinstance(t, KerasTensor) else t,

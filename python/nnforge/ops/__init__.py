@@ -20,6 +20,10 @@ from .nn_extra import *  # noqa: F401,F403,E402
 from .core import *  # noqa: F401,F403,E402
 from .core import map, slice  # noqa: F401,E402  (names that shadow builtins)
 from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
+# attention, normalization and einsum (issue #17)
+from .attention import dot_product_attention  # noqa: F401,E402
+from .einsum import einsum  # noqa: F401,E402
+from .normalization import layer_normalization, rms_normalization  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
