@@ -41,3 +41,7 @@ def serialize(layer) -> dict:
 def deserialize(config: dict, custom_objects=None):
     """A layer from its serialized form (``nnforge.saving.deserialize_keras_object``)."""
     return deserialize_layer(config, custom_objects)
+# preprocessing: lookups, encodings, text (helper prep)
+from .lookup import IntegerLookup, StringLookup  # noqa: E402
+from .category_encoding import CategoryEncoding, Discretization  # noqa: E402
+from .text_vectorization import TextVectorization  # noqa: E402
