@@ -71,6 +71,87 @@ for order in (0, 1):
         except Exception as e:  # some TF fill modes fail on far out-of-range points
             print(f"map_coordinates order={order} fill_mode={mode}: {type(e).__name__}")
 
+# ---- lookups, encodings, text ------------------------------------------------------------------
+S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
+put("sl_in", S)
+for mode in ("int", "one_hot", "multi_hot", "count"):
+    lay = layers.StringLookup(vocabulary=["a", "b", "c", "d"], output_mode=mode)
+    put(f"sl_{mode}", lay(S if mode != "one_hot" else S[:, :1]))
+put("sl_mask", layers.StringLookup(vocabulary=["a", "b", "c"], mask_token="[MASK]")(
+    np.array([["a", "[MASK]", "q"]])))
+put("sl_invert", layers.StringLookup(vocabulary=["a", "b", "c"], invert=True)(
+    np.array([[1, 3, 0, 2]])).numpy().astype(str))
+ad = layers.StringLookup(max_tokens=5)
+corpus = np.array(["b", "a", "c", "a", "b", "e", "d", "a", "e", "f", "c", "e"])
+ad.adapt(corpus)
+put("sl_adapt_vocab", np.array(ad.get_vocabulary()))
+tfidf = layers.StringLookup(output_mode="tf_idf")
+docs = np.array([["a", "b", "a"], ["c", "a", "b"], ["d", "d", "a"]])
+tfidf.adapt(docs)
+put("sl_tfidf_vocab", np.array(tfidf.get_vocabulary()))
+put("sl_tfidf", tfidf(docs))
+put("sl_tfidf_idf", tfidf.idf_weights)
+tfv = layers.StringLookup(output_mode="tf_idf", vocabulary=["a", "b", "c"],
+                          idf_weights=[0.5, 0.25, 0.75], pad_to_max_tokens=True, max_tokens=6)
+put("sl_tfidf_given", tfv(docs))
+I = np.array([[12, 1138, 42], [42, 1000, 36]])
+put("il_in", I)
+put("il_int", layers.IntegerLookup(vocabulary=[12, 36, 1138, 42])(I))
+put("il_oov2", layers.IntegerLookup(vocabulary=[12, 36, 1138, 42], num_oov_indices=2)(I))
+put("il_mask", layers.IntegerLookup(vocabulary=[12, 36, 1138, 42], mask_token=0)(
+    np.array([[12, 0, 7]])))
+put("il_multi", layers.IntegerLookup(vocabulary=[12, 36, 1138, 42], output_mode="multi_hot")(I))
+put("il_invert", layers.IntegerLookup(vocabulary=[12, 36, 1138, 42], invert=True)(
+    np.array([[1, 3, 0, 4]])))
+ail = layers.IntegerLookup()
+ail.adapt(np.array([3, 3, 7, 1, 7, 7, 9, 1, 3, 3]))
+put("il_adapt_vocab", np.array(ail.get_vocabulary()))
+
+C = np.array([[0, 1], [0, 0], [1, 2], [3, 1]])
+for mode in ("one_hot", "multi_hot", "count"):
+    put(f"ce_{mode}", layers.CategoryEncoding(num_tokens=4, output_mode=mode)(
+        C if mode != "one_hot" else np.array([3, 2, 0, 1])))
+put("ce_count_w", layers.CategoryEncoding(num_tokens=4, output_mode="count")(
+    C, count_weights=np.array([[0.1, 0.2], [0.1, 0.1], [0.2, 0.3], [0.4, 0.2]])))
+
+X = rng.standard_normal((50, 2)).astype("float32")
+put("disc_x", X)
+put("disc_int", layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.7])(X))
+put("disc_onehot", layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.7], output_mode="one_hot")
+    (X[:, :1]))
+put("disc_multi", layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.7],
+                                        output_mode="multi_hot")(X))
+dad = layers.Discretization(num_bins=4, epsilon=0.01)
+dad.adapt(X)
+put("disc_adapt_bounds", np.array(dad.bin_boundaries))
+
+TEXT = np.array(["The cat sat on the mat.", "the DOG ate my homework!",
+                 "A cat, a dog... and a bird?", "mat cat"])
+put("tv_text", TEXT)
+tv = layers.TextVectorization(max_tokens=12, output_sequence_length=6)
+tv.adapt(TEXT)
+put("tv_vocab", np.array(tv.get_vocabulary()))
+put("tv_int", tv(TEXT))
+put("tv_int_new", tv(np.array(["an unseen cat", "dog dog dog dog dog dog dog dog"])))
+tv2 = layers.TextVectorization(ngrams=2, output_mode="multi_hot")
+tv2.adapt(TEXT)
+put("tv2_vocab", np.array(tv2.get_vocabulary()))
+put("tv2_multi", tv2(TEXT))
+tv3 = layers.TextVectorization(output_mode="tf_idf", standardize="lower", split="character",
+                               max_tokens=10, pad_to_max_tokens=True)
+tv3.adapt(TEXT)
+put("tv3_vocab", np.array(tv3.get_vocabulary()))
+put("tv3_tfidf", tv3(TEXT))
+tv4 = layers.TextVectorization(output_mode="count", standardize=None,
+                               vocabulary=["cat", "The", "dog", "a"])
+put("tv4_count", tv4(TEXT))
+tv5 = layers.TextVectorization(vocabulary=["cat", "mat", "dog"])
+put("tv5_int", tv5(TEXT))
+
+# a .keras file of an adapted TextVectorization (assets) for the loading test
+tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
+tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))
+
 if __name__ == "__main__":
     np.savez_compressed(OUT, **{k: np.asarray(v) for k, v in g.items()})
     print(f"wrote {OUT}: {len(g)} arrays, {os.path.getsize(OUT)} bytes")
