@@ -148,6 +148,15 @@ put("tv4_count", tv4(TEXT))
 tv5 = layers.TextVectorization(vocabulary=["cat", "mat", "dog"])
 put("tv5_int", tv5(TEXT))
 
+# ---- Resizing / CenterCrop ---------------------------------------------------------------------
+put("rs_bilinear", layers.Resizing(3, 4)(img))
+put("rs_nearest_crop", layers.Resizing(4, 4, interpolation="nearest", crop_to_aspect_ratio=True)
+    (img))
+put("rs_bicubic_pad", layers.Resizing(6, 4, interpolation="bicubic", pad_to_aspect_ratio=True,
+                                      fill_value=0.3)(img))
+put("cc_small", layers.CenterCrop(3, 4)(img))
+put("cc_big", layers.CenterCrop(6, 6)(img))
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))

@@ -45,3 +45,4 @@ def deserialize(config: dict, custom_objects=None):
 from .lookup import IntegerLookup, StringLookup  # noqa: E402
 from .category_encoding import CategoryEncoding, Discretization  # noqa: E402
 from .text_vectorization import TextVectorization  # noqa: E402
+from .resizing import CenterCrop, Resizing  # noqa: E402
