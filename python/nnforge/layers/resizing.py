@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from nnforge import config as _config
 from nnforge import ops
 
 from .layer import Layer
 
 
 def _data_format(data_format: Optional[str]) -> str:
-    fmt = data_format or _config.image_data_format()
+    fmt = data_format or "channels_last"  # nnforge's only image_data_format
     if fmt not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
                          f"{data_format!r}")

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from nnforge import backend, config
+from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
@@ -34,7 +34,7 @@ AFFINE_TRANSFORM_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect
 
 
 def _fmt(data_format: Optional[str]) -> str:
-    fmt = data_format or config.image_data_format()
+    fmt = data_format or "channels_last"  # nnforge's only image_data_format
     if fmt not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
                          f"{data_format!r}")
