@@ -157,6 +157,46 @@ put("rs_bicubic_pad", layers.Resizing(6, 4, interpolation="bicubic", pad_to_aspe
 put("cc_small", layers.CenterCrop(3, 4)(img))
 put("cc_big", layers.CenterCrop(6, 6)(img))
 
+# ---- colour augmentations: fixed transformations replayed through Keras's transform_images ----
+img255 = (rng.random((2, 5, 7, 3)) * 255).astype("float32")
+img255[1, 0, 0] = [0, 0, 0]
+img255[1, 4, 6] = [255, 255, 255]
+put("img255", img255)
+
+
+def tr(layer, transformation, x=img255):
+    return np.asarray(layer.transform_images(ops.convert_to_tensor(x), transformation))
+
+
+put("br", tr(layers.RandomBrightness(0.3), {"rgb_delta": np.array([[[[40.0]]], [[[-90.0]]]],
+                                                                    "float32")}))
+put("br_fixed", layers.RandomBrightness((0.2, 0.2), value_range=(0, 1))(img))
+put("gray", tr(layers.RandomGrayscale(0.5), np.array([True, False])[:, None, None, None]))
+put("inv", tr(layers.RandomInvert(), {"apply_inversion": np.array([True, False])}))
+put("inv_fixed", layers.RandomInvert((1.0, 1.0), value_range=(0, 1))(img))
+put("sol", tr(layers.Solarization(), {"additions": np.array([[[[20.0]]], [[[0.0]]]], "float32"),
+                                      "thresholds": np.array([[[[128.0]]], [[[60.0]]]],
+                                                             "float32")}))
+put("sol_fixed", layers.Solarization(value_range=(0, 1))(img))
+put("post", tr(layers.RandomPosterization(4), {"shift_factor": np.array([5, 2], "uint8")}))
+put("post_fixed", layers.RandomPosterization((3, 3), value_range=(0, 1))(img))
+put("autoc", layers.AutoContrast()(img255))
+put("autoc01", layers.AutoContrast(value_range=(0, 1))(img * 0.5 + 0.2))
+put("degen", tr(layers.RandomColorDegeneration(0.5),
+                {"factor": np.array([0.3, 0.9], "float32").reshape(2, 1, 1, 1)}))
+put("degen_fixed", layers.RandomColorDegeneration((0.6, 0.6), value_range=(0, 1))(img))
+put("sat", tr(layers.RandomSaturation(0.5), {"factor": np.array([0.4, 2.5], "float32")}))
+put("sat01", tr(layers.RandomSaturation(0.5, value_range=(0, 1)),
+                {"factor": np.array([0.4, 2.5], "float32")}, img))
+put("sat_fixed", layers.RandomSaturation((0.8, 0.8), value_range=(0, 1))(img))
+put("hue", tr(layers.RandomHue(0.5), {"factor": np.array([0.2, -0.35], "float32")}))
+put("sharp", tr(layers.RandomSharpness(0.5), {"factor": np.array([0.1, 0.9], "float32")}))
+put("sharp_fixed", layers.RandomSharpness((0.8, 0.8), value_range=(0, 1))(img))
+put("eq", layers.Equalization()(img255))
+put("eq64", layers.Equalization(bins=64, value_range=(0, 1))(img))
+put("jitter_fixed", layers.RandomColorJitter(value_range=(0, 1), brightness_factor=(0.1, 0.1),
+                                             saturation_factor=(0.7, 0.7))(img))
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))

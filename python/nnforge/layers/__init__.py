@@ -46,3 +46,7 @@ from .lookup import IntegerLookup, StringLookup  # noqa: E402
 from .category_encoding import CategoryEncoding, Discretization  # noqa: E402
 from .text_vectorization import TextVectorization  # noqa: E402
 from .resizing import CenterCrop, Resizing  # noqa: E402
+from .image_color import (AutoContrast, Equalization, RandomBrightness,  # noqa: E402
+                          RandomColorDegeneration, RandomColorJitter, RandomGrayscale,
+                          RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
+                          RandomSharpness, Solarization)
