@@ -71,6 +71,21 @@ for order in (0, 1):
         except Exception as e:  # some TF fill modes fail on far out-of-range points
             print(f"map_coordinates order={order} fill_mode={mode}: {type(e).__name__}")
 
+put("blur_3", ops.image.gaussian_blur(img, (3, 3), (1.0, 1.0)))
+put("blur_5_2", ops.image.gaussian_blur(img, (5, 5), (0.8, 1.7)))
+put("blur_cf", ops.image.gaussian_blur(np.transpose(img, (0, 3, 1, 2)), (3, 3), (1.2, 1.2),
+                                       data_format="channels_first"))
+start = np.array([[[0, 0], [6, 0], [0, 4], [6, 4]], [[0, 0], [6, 0], [0, 4], [6, 4]]],
+                 "float32")
+end = np.array([[[1, 0.5], [5.5, 0], [0, 4], [6, 3.5]], [[0.3, 0.2], [6, 1], [0.5, 3], [5, 4]]],
+               "float32")
+put("persp_start", start)
+put("persp_end", end)
+for interp in ("bilinear", "nearest"):
+    put(f"persp_{interp}", ops.image.perspective_transform(img, start, end,
+                                                           interpolation=interp,
+                                                           fill_value=0.5))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)
@@ -171,7 +186,7 @@ def tr(layer, transformation, x=img255):
 put("br", tr(layers.RandomBrightness(0.3), {"rgb_delta": np.array([[[[40.0]]], [[[-90.0]]]],
                                                                     "float32")}))
 put("br_fixed", layers.RandomBrightness((0.2, 0.2), value_range=(0, 1))(img))
-put("gray", tr(layers.RandomGrayscale(0.5), np.array([True, False])[:, None, None, None]))
+put("rgray", tr(layers.RandomGrayscale(0.5), np.array([True, False])[:, None, None, None]))
 put("inv", tr(layers.RandomInvert(), {"apply_inversion": np.array([True, False])}))
 put("inv_fixed", layers.RandomInvert((1.0, 1.0), value_range=(0, 1))(img))
 put("sol", tr(layers.Solarization(), {"additions": np.array([[[[20.0]]], [[[0.0]]]], "float32"),

@@ -19,7 +19,7 @@ def f32(*v):
 
 REPLAYS = [
     ("br", layers.RandomBrightness(0.3), {"rgb_delta": f32(40, -90).reshape(2, 1, 1, 1)}),
-    ("gray", layers.RandomGrayscale(0.5), np.array([True, False])[:, None, None, None]),
+    ("rgray", layers.RandomGrayscale(0.5), np.array([True, False])[:, None, None, None]),
     ("inv", layers.RandomInvert(), {"apply_inversion": np.array([True, False])}),
     ("sol", layers.Solarization(), {"additions": f32(20, 0).reshape(2, 1, 1, 1),
                                     "thresholds": f32(128, 60).reshape(2, 1, 1, 1)}),

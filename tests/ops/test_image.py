@@ -140,3 +140,41 @@ def test_image_ops_on_keras_tensors():
     x = np.random.default_rng(4).random((2, 6, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                ops.image.resize(x, (3, 3)).numpy(), atol=1e-6)
+
+
+def test_gaussian_blur_matches_keras_and_gradient():
+    np.testing.assert_allclose(ops.image.gaussian_blur(IMG, (3, 3), (1.0, 1.0)).numpy(),
+                               G["blur_3"], atol=1e-6)
+    np.testing.assert_allclose(ops.image.gaussian_blur(IMG, (5, 5), (0.8, 1.7)).numpy(),
+                               G["blur_5_2"], atol=1e-6)
+    cf = ops.image.gaussian_blur(np.transpose(IMG, (0, 3, 1, 2)), (3, 3), (1.2, 1.2),
+                                 data_format="channels_first")
+    np.testing.assert_allclose(cf.numpy(), G["blur_cf"], atol=1e-6)
+    x = np.random.default_rng(5).random((1, 4, 5, 2))
+    check_grads(lambda t: ops.image.gaussian_blur(t, (3, 3), (0.9, 0.9)), [x])
+    check_grads(lambda t: ops.image.gaussian_blur(t, (2, 4), (0.9, 1.3)), [x])
+
+
+@pytest.mark.parametrize("interp", ["bilinear", "nearest"])
+def test_perspective_transform_matches_keras(interp):
+    out = ops.image.perspective_transform(IMG, G["persp_start"], G["persp_end"],
+                                          interpolation=interp, fill_value=0.5).numpy()
+    np.testing.assert_allclose(out, G[f"persp_{interp}"], atol=1e-4)
+    with pytest.raises(ValueError, match="shape"):
+        ops.image.perspective_transform(IMG, G["persp_start"][:, :3], G["persp_end"][:, :3])
+
+
+def test_elastic_transform_properties():
+    x = np.random.default_rng(6).random((2, 9, 9, 3)).astype(np.float32)
+    np.testing.assert_allclose(ops.image.elastic_transform(x, alpha=0.0, seed=1).numpy(), x,
+                               atol=1e-6)
+    a = ops.image.elastic_transform(x, alpha=5.0, sigma=1.0, seed=3).numpy()
+    b = ops.image.elastic_transform(x, alpha=5.0, sigma=1.0, seed=3).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, x)
+    assert a.min() >= x.min() - 1e-6 and a.max() <= x.max() + 1e-6  # bilinear + reflect
+    cf = ops.image.elastic_transform(np.transpose(x, (0, 3, 1, 2)), alpha=5.0, sigma=1.0,
+                                     seed=3, data_format="channels_first").numpy()
+    np.testing.assert_allclose(np.transpose(cf, (0, 2, 3, 1)), a, atol=1e-6)
+    check_grads(lambda t: ops.image.elastic_transform(t, alpha=3.0, sigma=1.0, seed=2),
+                [x[:1, :5, :5, :1].astype(np.float64)])

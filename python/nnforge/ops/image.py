@@ -25,8 +25,9 @@ _m = _sys.modules["nnforge.ops.math"]
 from ._symbolic import symbolic_dispatch
 from ._util import data_of
 
-__all__ = ["affine_transform", "crop_images", "extract_patches", "hsv_to_rgb",
-           "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+__all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -676,6 +677,210 @@ def _fold_int(pos, size: int, mode: str, xp):
     period = 2 * size
     r = xp.mod(pos, period)
     return xp.where(r >= size, period - 1 - r, r)
+
+
+
+# ---- blur, perspective, elastic ----------------------------------------------------------------
+
+def _gaussian_kernel(kernel_size, sigma) -> np.ndarray:
+    """Keras's 2-D Gaussian kernel: the outer product of the 1-D kernels of (size[1],
+    sigma[1]) and (size[0], sigma[0]), laid out as (size[0], size[1])."""
+    def k1d(size, s):
+        x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+        k = np.exp(np.float32(-0.5) * (x / np.float32(s)) ** 2)
+        return k / k.sum()
+    kh, kw = int(kernel_size[0]), int(kernel_size[1])
+    return np.tensordot(k1d(kw, sigma[1]), k1d(kh, sigma[0]), axes=0).reshape(kh, kw)
+
+
+def _depthwise_same(a, kernel):
+    """Correlate each channel of NHWC ``a`` with ``kernel`` (kh, kw), TF's 'SAME' zero padding;
+    returns the output and the transposed map (the gradient)."""
+    xp = backend.of(a).xp
+    kh, kw = kernel.shape
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    n, h, w, c = a.shape
+    k = [[float(kernel[i, j]) for j in range(kw)] for i in range(kh)]
+    p = xp.pad(a, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
+    out = xp.zeros(a.shape, dtype=a.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out += a.dtype.type(k[i][j]) * p[:, i:i + h, j:j + w]
+
+    def transposed(g):
+        gp = xp.zeros(p.shape, dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                gp[:, i:i + h, j:j + w] += g.dtype.type(k[i][j]) * g
+        return gp[:, ph:ph + h, pw:pw + w]
+    return out, transposed
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0),
+                  data_format: Optional[str] = None) -> Tensor:
+    """Blur images with a Gaussian kernel (``keras.ops.image.gaussian_blur``), each channel
+    separately, zero padding ('same' size).
+
+    Args:
+        images: a 3-D image or 4-D batch.
+        kernel_size: ``(height, width)`` of the kernel.
+        sigma: ``(sigma_h, sigma_w)``, the standard deviations.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Example:
+
+    >>> ops.image.gaussian_blur(np.ones((1, 5, 5, 1)), (3, 3), (1.0, 1.0)).shape
+    (1, 5, 5, 1)
+    """
+    a = data_of(images, "gaussian_blur", "images")
+    _rank_check("gaussian_blur", a)
+    fmt = _fmt(data_format)
+    ks = tuple(int(k) for k in (kernel_size if isinstance(kernel_size, (list, tuple))
+                                else (kernel_size, kernel_size)))
+    sg = backend.to_numpy(data_of(sigma, "gaussian_blur", "sigma")).astype(np.float32).reshape(-1)
+    if sg.size == 1:
+        sg = np.repeat(sg, 2)
+    kernel = _gaussian_kernel(ks, sg)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    xa = x.data
+    xp = backend.of(xa).xp
+    single = xa.ndim == 3
+    b = xa[None] if single else xa
+    if fmt == "channels_first":
+        b = xp.moveaxis(b, 1, -1)
+    y, tmap = _depthwise_same(xp.ascontiguousarray(b), kernel)
+
+    def backward(g, _n):
+        g = g[None] if single else g
+        if fmt == "channels_first":
+            g = xp.moveaxis(g, 1, -1)
+        gx = tmap(xp.ascontiguousarray(g))
+        if fmt == "channels_first":
+            gx = xp.moveaxis(gx, -1, 1)
+        return (gx[0] if single else gx,)
+    if fmt == "channels_first":
+        y = xp.moveaxis(y, -1, 1)
+    y = xp.ascontiguousarray(y[0] if single else y)
+    return record(y, (x,), backward)
+
+
+def _homography(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The 8 projective parameters mapping each output (end) point to its input (start)
+    point, one row per batch entry."""
+    n = start.shape[0]
+    out = np.zeros((n, 8), dtype=np.float64)
+    for b in range(n):
+        rows, rhs = [], []
+        for (sx, sy), (ex, ey) in zip(start[b], end[b]):
+            rows.append([ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey])
+            rows.append([0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey])
+            rhs += [sx, sy]
+        out[b] = np.linalg.solve(np.array(rows, np.float64), np.array(rhs, np.float64))
+    return out
+
+
+def perspective_transform(images, start_points, end_points, interpolation: str = "bilinear",
+                          fill_value: float = 0, data_format: Optional[str] = None) -> Tensor:
+    """Warp images so that the 4 ``start_points`` land on the 4 ``end_points``
+    (``keras.ops.image.perspective_transform``); points are ``(x, y)``, shape ``(4, 2)`` or
+    ``(batch, 4, 2)``; outside the input reads ``fill_value``.
+
+    Example:
+
+    >>> pts = np.array([[0, 0], [3, 0], [0, 3], [3, 3]], "float32")
+    >>> ops.image.perspective_transform(np.ones((4, 4, 1)), pts, pts).shape
+    (4, 4, 1)
+    """
+    a = data_of(images, "perspective_transform", "images")
+    _rank_check("perspective_transform", a)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(f"perspective_transform: invalid interpolation {interpolation!r}; "
+                         f"expected one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    sp = backend.to_numpy(data_of(start_points, "perspective_transform", "start_points"))
+    ep = backend.to_numpy(data_of(end_points, "perspective_transform", "end_points"))
+    for name, p in (("start_points", sp), ("end_points", ep)):
+        if p.ndim not in (2, 3) or p.shape[-2:] != (4, 2):
+            raise ValueError(f"perspective_transform: invalid {name} shape: expected (4, 2) for "
+                             f"a single image or (N, 4, 2) for a batch. Received shape: "
+                             f"{p.shape}")
+    if sp.shape != ep.shape:
+        raise ValueError(f"perspective_transform: start_points and end_points must have the "
+                         f"same shape. Received start_points.shape={sp.shape}, "
+                         f"end_points.shape={ep.shape}")
+    sp = sp.reshape(-1, 4, 2).astype(np.float32)
+    ep = ep.reshape(-1, 4, 2).astype(np.float32)
+    t = _homography(sp, ep).astype(np.float32)
+    n = a.shape[0] if a.ndim == 4 else 1
+    if t.shape[0] == 1 and n > 1:
+        t = np.repeat(t, n, axis=0)
+    return affine_transform.__wrapped_op__(images, t if a.ndim == 4 else t[0],
+                                           interpolation=interpolation, fill_mode="constant",
+                                           fill_value=fill_value, data_format=data_format)
+
+
+def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
+                      interpolation: str = "bilinear", fill_mode: str = "reflect",
+                      fill_value: float = 0.0, seed=None,
+                      data_format: Optional[str] = None) -> Tensor:
+    """Elastic deformation (``keras.ops.image.elastic_transform``): a Gaussian noise field
+    (std ``sigma``), blurred with a Gaussian of ``sigma`` (kernel ``6*int(sigma) | 1``) and
+    scaled by ``alpha``, displaces where each output pixel reads the input (as in Keras, the
+    same field moves x and y).
+
+    Args:
+        alpha: the displacement scale.
+        sigma: the smoothness of the field.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        fill_mode: ``"reflect"`` (default), ``"constant"``, ``"nearest"``, ``"wrap"`` or
+            ``"mirror"``.
+        fill_value: the value outside the input for ``"constant"``.
+        seed: an int (or a NumPy Generator) for the noise field; None draws a fresh one.
+
+    Example:
+
+    >>> ops.image.elastic_transform(np.ones((8, 8, 3)), seed=0).shape
+    (8, 8, 3)
+    """
+    a = data_of(images, "elastic_transform", "images")
+    _rank_check("elastic_transform", a)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(f"elastic_transform: invalid interpolation {interpolation!r}; expected "
+                         f"one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(f"elastic_transform: invalid fill_mode {fill_mode!r}; expected one of "
+                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    fmt = _fmt(data_format)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    single = x.data.ndim == 3
+    xt = _m.expand_dims(x, 0) if single else x  # the layout changes are ops: the tape follows
+    if fmt == "channels_first":
+        xt = _m.transpose(xt, (0, 2, 3, 1))
+    n, h, w, c = xt.data.shape
+    s = float(sigma)
+    k = (6 * int(s)) | 1
+    noise = rng.standard_normal((n, h, w, 1)).astype(np.float32) * np.float32(s)
+    field, _ = _depthwise_same(noise, _gaussian_kernel((k, k), (s, s)))
+    field = field[..., 0] * np.float32(alpha)
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
+                         indexing="ij")
+    rows = yy[None] + field
+    cols = xx[None] + field
+    order = AFFINE_TRANSFORM_INTERPOLATIONS.index(interpolation)
+    # one map_coordinates over (batch, row, col, channel): batch and channel coordinates exact
+    bi = np.broadcast_to(np.arange(n, dtype=np.float32)[:, None, None, None], (n, h, w, c))
+    ci = np.broadcast_to(np.arange(c, dtype=np.float32)[None, None, None, :], (n, h, w, c))
+    coords = [bi, np.broadcast_to(rows[..., None], (n, h, w, c)),
+              np.broadcast_to(cols[..., None], (n, h, w, c)), ci]
+    y = map_coordinates.__wrapped_op__(xt, coords, order, fill_mode=fill_mode,
+                                       fill_value=fill_value)
+    if fmt == "channels_first":
+        y = _m.transpose(y, (0, 3, 1, 2))
+    return _m.squeeze(y, 0) if single else y
 
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
