@@ -212,6 +212,29 @@ put("eq64", layers.Equalization(bins=64, value_range=(0, 1))(img))
 put("jitter_fixed", layers.RandomColorJitter(value_range=(0, 1), brightness_factor=(0.1, 0.1),
                                              saturation_factor=(0.7, 0.7))(img))
 
+# ---- geometric / mixing augmentations: fixed transformations through transform_images --------
+shear = np.array([[0.2, -0.1], [-0.3, 0.25]], "float32")
+put("shear_factor", shear)
+for mode in ("reflect", "wrap", "constant", "nearest"):
+    for interp in ("bilinear", "nearest"):
+        lay = layers.RandomShear(0.3, 0.3, fill_mode=mode, interpolation=interp, fill_value=0.2)
+        put(f"shear_{mode}_{interp}", tr(lay, {"shear_factor": shear, "input_shape": img.shape},
+                                         img))
+pend = np.array([[[0.3, 0.2], [6, 0.5], [0.4, 3.6], [5.5, 4]],
+                 [[-0.5, 0.1], [6.2, -0.3], [0.0, 4.5], [6, 3.7]]], "float32")
+pstart = np.array([[[0, 0], [6, 0], [0, 4], [6, 4]]] * 2, "float32")
+put("rp_end", pend)
+put("rp", tr(layers.RandomPerspective(fill_value=0.1),
+             {"apply_perspective": np.array([True, False]), "start_points": pstart,
+              "end_points": pend, "input_shape": img.shape}, img))
+put("gblur", tr(layers.RandomGaussianBlur(kernel_size=5, value_range=(0, 1)),
+                {"should_apply_blur": np.array([True, False]),
+                 "blur_factor": np.array([0.7, 1.4], "float32")}, img))
+mix_t = {"mix_weight": np.array([0.3, 0.8], "float32"), "permutation_order": np.array([1, 0])}
+put("mixup", tr(layers.MixUp(), mix_t, img))
+lab = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], "float32")
+put("mixup_labels", layers.MixUp().transform_labels(ops.convert_to_tensor(lab), mix_t))
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))

@@ -50,3 +50,6 @@ from .image_color import (AutoContrast, Equalization, RandomBrightness,  # noqa:
                           RandomColorDegeneration, RandomColorJitter, RandomGrayscale,
                           RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
                           RandomSharpness, Solarization)
+from .image_geometry import (RandomElasticTransform, RandomGaussianBlur,  # noqa: E402
+                             RandomPerspective, RandomShear)
+from .image_mixing import CutMix, MixUp, RandomErasing  # noqa: E402
