@@ -235,6 +235,11 @@ put("mixup", tr(layers.MixUp(), mix_t, img))
 lab = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], "float32")
 put("mixup_labels", layers.MixUp().transform_labels(ops.convert_to_tensor(lab), mix_t))
 
+put("k_rotation", layers.RandomRotation((0.1, 0.1))(img))
+put("k_translation", layers.RandomTranslation((0.2, 0.2), (-0.3, -0.3))(img))
+put("k_contrast", tr(layers.RandomContrast(0.5), {"contrast_factor": np.array(
+    [0.6, 1.4], "float32").reshape(2, 1, 1, 1)}))
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))

@@ -53,3 +53,4 @@ from .image_color import (AutoContrast, Equalization, RandomBrightness,  # noqa:
 from .image_geometry import (RandomElasticTransform, RandomGaussianBlur,  # noqa: E402
                              RandomPerspective, RandomShear)
 from .image_mixing import CutMix, MixUp, RandomErasing  # noqa: E402
+from .image_policies import AugMix, RandAugment  # noqa: E402
