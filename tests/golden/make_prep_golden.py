@@ -240,6 +240,26 @@ put("k_translation", layers.RandomTranslation((0.2, 0.2), (-0.3, -0.3))(img))
 put("k_contrast", tr(layers.RandomContrast(0.5), {"contrast_factor": np.array(
     [0.6, 1.4], "float32").reshape(2, 1, 1, 1)}))
 
+img_big = (rng.random((2, 13, 17, 3)) * 255).astype("float32")
+put("img_big", img_big)
+put("clahe_def", layers.ContrastLimitedAdaptiveHistogramEqualization()(img_big))
+put("clahe_34", layers.ContrastLimitedAdaptiveHistogramEqualization(
+    clip_limit=2.0, tile_grid_size=(3, 4))(img_big))
+put("clahe_noclip", layers.ContrastLimitedAdaptiveHistogramEqualization(
+    clip_limit=0.0, tile_grid_size=(2, 2), value_range=(0, 1))(img_big / 255.0))
+mnb_in = rng.random((2, 5, 4)).astype("float32")
+put("mnb_in", mnb_in)
+mnb = layers.MaxNumBoundingBoxes(max_number=3, bounding_box_format="xyxy")(
+    {"images": img, "bounding_boxes": {"boxes": mnb_in,
+                                       "labels": np.arange(10.0).reshape(2, 5)}})
+mnb7 = layers.MaxNumBoundingBoxes(max_number=7, fill_value=-2, bounding_box_format="xyxy")(
+    {"images": img, "bounding_boxes": {"boxes": mnb_in,
+                                       "labels": np.arange(10.0).reshape(2, 5)}})
+put("mnb7_boxes", mnb7["bounding_boxes"]["boxes"])
+put("mnb7_labels", mnb7["bounding_boxes"]["labels"])
+put("mnb_boxes", mnb["bounding_boxes"]["boxes"])
+put("mnb_labels", mnb["bounding_boxes"]["labels"])
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))

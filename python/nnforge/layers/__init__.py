@@ -54,3 +54,5 @@ from .image_geometry import (RandomElasticTransform, RandomGaussianBlur,  # noqa
                              RandomPerspective, RandomShear)
 from .image_mixing import CutMix, MixUp, RandomErasing  # noqa: E402
 from .image_policies import AugMix, RandAugment  # noqa: E402
+from .image_clahe import (ContrastLimitedAdaptiveHistogramEqualization,  # noqa: E402
+                          MaxNumBoundingBoxes)

@@ -40,11 +40,12 @@ class BaseImagePreprocessingLayer(Layer):
 
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS = (-1, 1)
+    _SUPPORTS_BOXES = False  # only MaxNumBoundingBoxes transforms bounding boxes in nnforge
 
     def __init__(self, factor=None, bounding_box_format=None, data_format: Optional[str] = None,
                  **kwargs):
         super().__init__(**kwargs)
-        if bounding_box_format is not None:
+        if bounding_box_format is not None and not self._SUPPORTS_BOXES:
             raise ValueError(f"{type(self).__name__} '{self.name}': bounding boxes are not "
                              "supported by nnforge's image preprocessing layers")
         self.bounding_box_format = bounding_box_format
@@ -140,6 +141,20 @@ class BaseImagePreprocessingLayer(Layer):
         if out is None:
             return res_t
         out["images"] = res_t
+        if "bounding_boxes" in data:
+            if not self._SUPPORTS_BOXES:
+                raise ValueError(f"{type(self).__name__} '{self.name}': bounding boxes are not "
+                                 "supported by nnforge's image preprocessing layers")
+            if not self.bounding_box_format:
+                raise ValueError(f"{type(self).__name__} '{self.name}': `bounding_box_format` "
+                                 "must be set in the constructor to transform bounding boxes")
+            bb = {k: host_images(v) for k, v in data["bounding_boxes"].items()}
+            if single:
+                bb = {k: v[None] for k, v in bb.items()}
+            bb = self.transform_bounding_boxes(bb, t, training=training)
+            out["bounding_boxes"] = {k: device_like(np.asarray(v)[0] if single
+                                                    else np.asarray(v), images)
+                                     for k, v in bb.items()}
         if "labels" in data:
             lab = host_images(data["labels"])
             lab_b = lab[None] if single else lab
