@@ -2,7 +2,8 @@
 (tests/ops/test_image.py, tests/layers/test_lookup.py, test_text_vectorization.py,
 test_image_preprocessing.py read them).
 
-Run with the peers venv (Keras 3.15 on TensorFlow):
+Run with the peers venv (Keras 3.15 on TensorFlow; STFTSpectrogram needs SciPy there:
+`/tmp/peers/bin/python -m pip install scipy`):
 
     KERAS_BACKEND=tensorflow /tmp/peers/bin/python tests/golden/make_prep_golden.py
 
@@ -85,6 +86,29 @@ for interp in ("bilinear", "nearest"):
     put(f"persp_{interp}", ops.image.perspective_transform(img, start, end,
                                                            interpolation=interp,
                                                            fill_value=0.5))
+
+# ---- audio ----------------------------------------------------------------------------------------
+audio = rng.standard_normal((2, 120, 2)).astype("float32")
+put("audio", audio)
+for mode in ("log", "magnitude", "psd", "real", "imag", "angle", "stft"):
+    put(f"stft_{mode}", layers.STFTSpectrogram(mode=mode, frame_length=16, frame_step=8,
+                                               fft_length=32)(audio))
+put("stft_same_hamming", layers.STFTSpectrogram(mode="magnitude", frame_length=20,
+                                                window="hamming", periodic=True,
+                                                scaling="spectrum", padding="same",
+                                                expand_dims=True)(audio))
+put("stft_nowin", layers.STFTSpectrogram(mode="real", frame_length=12, window=None,
+                                         scaling=None)(audio))
+wave = rng.standard_normal((2, 400)).astype("float32")
+put("wave", wave)
+put("mel_default", layers.MelSpectrogram(fft_length=128, sequence_stride=32,
+                                         num_mel_bins=16)(wave))
+put("mel_custom", layers.MelSpectrogram(fft_length=128, sequence_stride=40, sequence_length=100,
+                                        window="hamming", sampling_rate=8000, num_mel_bins=10,
+                                        min_freq=50.0, max_freq=3000.0, mag_exp=1.0,
+                                        top_db=30.0, ref_power=2.0)(wave))
+put("mel_nodb", layers.MelSpectrogram(fft_length=64, sequence_stride=16, num_mel_bins=8,
+                                      power_to_db=False)(wave[0]))
 
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])

@@ -56,3 +56,4 @@ from .image_mixing import CutMix, MixUp, RandomErasing  # noqa: E402
 from .image_policies import AugMix, RandAugment  # noqa: E402
 from .image_clahe import (ContrastLimitedAdaptiveHistogramEqualization,  # noqa: E402
                           MaxNumBoundingBoxes)
+from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
