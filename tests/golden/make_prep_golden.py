@@ -110,6 +110,36 @@ put("mel_custom", layers.MelSpectrogram(fft_length=128, sequence_stride=40, sequ
 put("mel_nodb", layers.MelSpectrogram(fft_length=64, sequence_stride=16, num_mel_bins=8,
                                       power_to_db=False)(wave[0]))
 
+# ---- hashing --------------------------------------------------------------------------------------
+hs = np.array([["A"], ["B"], ["C"], ["D"], ["E"], ["a longer string with spaces"], [""],
+               ["x" * 70]])
+put("hash_str_in", hs)
+put("hash_str", layers.Hashing(num_bins=7)(hs))
+put("hash_str_mask", layers.Hashing(num_bins=7, mask_value="C")(hs))
+put("hash_str_salt", layers.Hashing(num_bins=7, salt=[133, 137])(hs))
+put("hash_str_salt1", layers.Hashing(num_bins=7, salt=1337)(hs))
+hi = np.array([[1, 2, 3], [-4, 1000000, 0]])
+put("hash_int_in", hi)
+put("hash_int", layers.Hashing(num_bins=11)(hi))
+put("hash_int_mask", layers.Hashing(num_bins=11, mask_value=0)(hi))
+put("hash_float", layers.Hashing(num_bins=11)(np.array([[1.7, -2.2, 3.0]])))
+put("hash_multi", layers.Hashing(num_bins=5, output_mode="multi_hot")(hi))
+put("hash_count", layers.Hashing(num_bins=5, output_mode="count")(hi))
+put("hash_onehot", layers.Hashing(num_bins=5, output_mode="one_hot")(hs))
+ca = np.array([1, 2, 3, -9, 1 << 40])
+cb = np.array(["a", "b", "c", "d", "e"])
+put("cross_a", ca)
+put("cross_int_str", layers.HashedCrossing(num_bins=1000)((ca, cb)))
+put("cross_str_int_int", layers.HashedCrossing(num_bins=97)((cb, ca, ca * 3)))
+put("cross_onehot", layers.HashedCrossing(num_bins=6, output_mode="one_hot")(
+    (ca[:, None], cb[:, None])))
+put("sl_oov3", layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=3)(
+    np.array(["a", "q", "zz", "b", "hello", "w"])))
+put("sl_oov3_salt", layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=3, salt=[7, 9])(
+    np.array(["a", "q", "zz", "b", "hello", "w"])))
+put("il_farm", layers.IntegerLookup(vocabulary=[5, 6], num_oov_indices=4, oov_method="farmhash")(
+    np.array([5, 7, 8, 6, 100, -3])))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)

@@ -73,8 +73,6 @@ def test_lookup_errors():
         layers.StringLookup(invert=True, output_mode="multi_hot")
     with pytest.raises(ValueError, match="num_oov_indices=0"):
         layers.StringLookup(vocabulary=["a"], num_oov_indices=0)(np.array(["b"]))
-    with pytest.raises(ValueError, match="FarmHash"):
-        layers.StringLookup(num_oov_indices=2)
     with pytest.raises(ValueError, match="idf_weights"):
         layers.StringLookup(vocabulary=["a"], output_mode="tf_idf")
     with pytest.raises(ValueError, match="string"):

@@ -57,3 +57,4 @@ from .image_policies import AugMix, RandAugment  # noqa: E402
 from .image_clahe import (ContrastLimitedAdaptiveHistogramEqualization,  # noqa: E402
                           MaxNumBoundingBoxes)
 from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
+from .hashing import HashedCrossing, Hashing  # noqa: E402

@@ -129,11 +129,17 @@ class IndexLookup(Layer):
         if idf_weights is not None and output_mode != "tf_idf":
             raise ValueError(f"{cls}: `idf_weights` should only be set if `output_mode` is "
                              f"`'tf_idf'`. Received: output_mode={output_mode}")
-        needs_hash = num_oov_indices > 1 and (self._string_keys or oov_method == "farmhash")
-        if needs_hash or salt is not None:
-            raise ValueError(f"{cls}: several OOV buckets for strings (or oov_method='farmhash'"
-                             ", salt) hash tokens with FarmHash/SipHash, which nnforge does not "
-                             "implement; use num_oov_indices <= 1")
+        if salt is not None:
+            if not self._string_keys and oov_method != "farmhash":
+                raise ValueError(f"{cls}: `salt` can only be used when `oov_method='farmhash'`. "
+                                 f"Received: oov_method={oov_method}")
+            if isinstance(salt, (tuple, list)) and len(salt) == 2:
+                salt = list(salt)
+            elif isinstance(salt, int):
+                salt = [salt, salt]
+            else:
+                raise ValueError(f"{cls}: `salt` must be a tuple of 2 integers or a single "
+                                 f"integer. Received: salt={salt}")
         self._frozen_vocab_size = kwargs.pop("vocabulary_size", None)
         self._has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
         kwargs.pop("dtype", None)
@@ -344,9 +350,17 @@ class IndexLookup(Layer):
         if self.mask_token is not None:
             mask_value = 0 if self.output_mode == "int" else np.iinfo(np.int64).max
             out = np.where(keys == self.mask_token, mask_value, out)
-        if self.num_oov_indices > 1:  # integer keys: bucket v mod num_oov_indices
-            out = np.where(out == -1, np.mod(keys, self.num_oov_indices) +
-                           self._oov_start_index(), out)
+        if self.num_oov_indices > 1:
+            oov = out == -1
+            if oov.any():
+                if not self._string_keys and self.oov_method != "farmhash":
+                    bucket = np.mod(keys, self.num_oov_indices)  # integers: v mod n
+                else:  # FarmHash (SipHash with a salt) of the token, as TensorFlow's buckets
+                    from .hashing import _as_strings, hash_strings
+                    bucket = np.zeros(keys.shape, np.int64)
+                    bucket[oov] = hash_strings(_as_strings(keys[oov]), self.num_oov_indices,
+                                               self.salt)
+                out = np.where(oov, bucket + self._oov_start_index(), out)
         elif self.num_oov_indices == 0 and (out == -1).any():
             bad = keys[out == -1]
             raise ValueError(f"{cls}: when `num_oov_indices=0` all inputs should be in "
@@ -461,7 +475,8 @@ class StringLookup(IndexLookup):
 
     Args:
         max_tokens: maximum vocabulary size (special tokens included), or None.
-        num_oov_indices: out-of-vocabulary indices (0 or 1 for strings in nnforge).
+        num_oov_indices: out-of-vocabulary indices; with several, an OOV token goes to the
+            bucket of its FarmHash fingerprint (SipHash keyed by ``salt`` when given).
         mask_token: token mapped to index 0 (and dropped by the encodings), or None.
         oov_token: the token ``invert=True`` returns for OOV indices (default "[UNK]").
         vocabulary: a list of strings or a text file path.
@@ -471,6 +486,7 @@ class StringLookup(IndexLookup):
         pad_to_max_tokens: encodings have ``max_tokens`` columns.
         sparse: must be False (nnforge outputs dense arrays).
         encoding: the text encoding of byte-string inputs.
+        salt: an int or a pair of ints: OOV buckets by SipHash keyed by it.
 
     Example:
 
@@ -485,14 +501,16 @@ class StringLookup(IndexLookup):
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None,
                  oov_token: str = "[UNK]", vocabulary=None, idf_weights=None,
                  invert: bool = False, output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, encoding: str = "utf-8", name=None, **kwargs):
+                 sparse: bool = False, encoding: str = "utf-8", name=None, salt=None,
+                 **kwargs):
         kwargs.pop("vocabulary_dtype", None)
         self.encoding = encoding
         super().__init__(max_tokens=max_tokens, num_oov_indices=num_oov_indices,
                          mask_token=mask_token, oov_token=oov_token, vocabulary=vocabulary,
                          vocabulary_dtype="string", idf_weights=idf_weights, invert=invert,
                          output_mode=output_mode, sparse=sparse,
-                         pad_to_max_tokens=pad_to_max_tokens, name=name, **kwargs)
+                         pad_to_max_tokens=pad_to_max_tokens, name=name, salt=salt,
+                         **kwargs)
 
     def _key(self, token):
         if isinstance(token, (bytes, np.bytes_)):
@@ -531,6 +549,9 @@ class IntegerLookup(IndexLookup):
         vocabulary: a list of ints or a text file path.
         vocabulary_dtype: "int64" (default) or "int32".
         idf_weights, invert, pad_to_max_tokens, sparse: as in StringLookup.
+        oov_method: "floormod" (default) or "farmhash" (hash the decimal string, as
+            StringLookup hashes tokens).
+        salt: keys SipHash instead of FarmHash for the OOV buckets ("farmhash" only).
 
     Example:
 
@@ -543,10 +564,10 @@ class IntegerLookup(IndexLookup):
     _string_keys = False
 
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None,
-                 oov_token: int = -1, output_mode: str = "int", sparse: bool = False,
-                 pad_to_max_tokens: bool = False, vocabulary=None,
-                 vocabulary_dtype: str = "int64", idf_weights=None, invert: bool = False,
-                 name=None, **kwargs):
+                 oov_token: int = -1, vocabulary=None, vocabulary_dtype: str = "int64",
+                 idf_weights=None, invert: bool = False, output_mode: str = "int",
+                 sparse: bool = False, pad_to_max_tokens: bool = False,
+                 oov_method: str = "floormod", salt=None, name=None, **kwargs):
         if oov_token is None:
             raise ValueError("IntegerLookup: the `oov_token` argument must not be None")
         if vocabulary_dtype not in ("int64", "int32"):
@@ -556,8 +577,8 @@ class IntegerLookup(IndexLookup):
                          mask_token=mask_token, oov_token=oov_token,
                          vocabulary_dtype=vocabulary_dtype, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode,
-                         sparse=sparse, pad_to_max_tokens=pad_to_max_tokens, name=name,
-                         **kwargs)
+                         sparse=sparse, pad_to_max_tokens=pad_to_max_tokens,
+                         oov_method=oov_method, salt=salt, name=name, **kwargs)
 
     def _key(self, token):
         return int(token)
