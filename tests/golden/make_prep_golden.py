@@ -314,6 +314,70 @@ put("mnb7_labels", mnb7["bounding_boxes"]["labels"])
 put("mnb_boxes", mnb["bounding_boxes"]["boxes"])
 put("mnb_labels", mnb["bounding_boxes"]["labels"])
 
+# ---- keras.utils datasets -------------------------------------------------------------------------
+series = np.arange(100, dtype="float32").reshape(50, 2)
+tgt = np.arange(50) * 10
+for name, kw in {"ts_basic": dict(sequence_length=5, batch_size=8),
+                 "ts_stride": dict(sequence_length=4, sequence_stride=3, sampling_rate=2,
+                                   batch_size=4, start_index=3, end_index=45),
+                 "ts_nobatch": dict(sequence_length=3, sequence_stride=7, batch_size=None)}.items():
+    ds = keras.utils.timeseries_dataset_from_array(series, tgt, **kw)
+    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds])
+    put(name + "_x", np.concatenate(xs) if kw["batch_size"] else np.stack(xs))
+    put(name + "_y", np.concatenate(ys) if kw["batch_size"] else np.stack(ys))
+    put(name + "_nb", len(xs))
+
+
+def write_text_tree(root):
+    """The directory the dataset tests also write (tests/utils/test_datasets.py)."""
+    for c in range(3):
+        os.makedirs(os.path.join(root, f"class_{c}"), exist_ok=True)
+        for j in range(4 + c):
+            with open(os.path.join(root, f"class_{c}", f"f{j:02d}.txt"), "w") as f:
+                f.write(f"text {c} {j} " * (j + 1))
+
+
+def write_wav_tree(root):
+    import wave
+    for c in range(2):
+        os.makedirs(os.path.join(root, f"w{c}"), exist_ok=True)
+        for j in range(3):
+            n = 50 + 17 * j + 5 * c
+            sig = ((np.arange(n * (c + 1)) * (37 * j + 11 * c + 5)) % 65536 - 32768)
+            with wave.open(os.path.join(root, f"w{c}", f"a{j}.wav"), "wb") as w:
+                w.setnchannels(c + 1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(sig.astype("<i2").tobytes())
+
+
+import tempfile  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    write_text_tree(tmp)
+    ds = keras.utils.text_dataset_from_directory(tmp, batch_size=4, shuffle=False,
+                                                 max_length=20)
+    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds])
+    put("txt_x", np.array([t.decode() for t in np.concatenate(xs)]))
+    put("txt_y", np.concatenate(ys))
+    put("txt_classes", np.array(ds.class_names))
+    tr_ds, va_ds = keras.utils.text_dataset_from_directory(
+        tmp, batch_size=3, validation_split=0.25, subset="both", seed=7, label_mode="categorical")
+    for name, d in (("txt_train", tr_ds), ("txt_val", va_ds)):
+        put(name, np.array(sorted(t.decode() for x, _ in d for t in np.asarray(x))))
+with tempfile.TemporaryDirectory() as tmp:
+    write_wav_tree(tmp)
+    ds = keras.utils.audio_dataset_from_directory(tmp, batch_size=2, shuffle=False)
+    for i, (x, y) in enumerate(ds):
+        put(f"wav_x{i}", np.asarray(x))
+        put(f"wav_y{i}", np.asarray(y))
+    ds = keras.utils.audio_dataset_from_directory(tmp, batch_size=3, shuffle=False,
+                                                  output_sequence_length=60,
+                                                  label_mode="binary")
+    for i, (x, y) in enumerate(ds):
+        put(f"wav_fixed_x{i}", np.asarray(x))
+        put(f"wav_fixed_y{i}", np.asarray(y))
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))
