@@ -74,3 +74,20 @@ def serialize(layer) -> dict:
 def deserialize(config: dict, custom_objects=None):
     """A layer from its serialized form (``nnforge.saving.deserialize_keras_object``)."""
     return deserialize_layer(config, custom_objects)
+# preprocessing: lookups, encodings, text (helper prep)
+from .lookup import IntegerLookup, StringLookup  # noqa: E402
+from .category_encoding import CategoryEncoding, Discretization  # noqa: E402
+from .text_vectorization import TextVectorization  # noqa: E402
+from .resizing import CenterCrop, Resizing  # noqa: E402
+from .image_color import (AutoContrast, Equalization, RandomBrightness,  # noqa: E402
+                          RandomColorDegeneration, RandomColorJitter, RandomGrayscale,
+                          RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
+                          RandomSharpness, Solarization)
+from .image_geometry import (RandomElasticTransform, RandomGaussianBlur,  # noqa: E402
+                             RandomPerspective, RandomShear)
+from .image_mixing import CutMix, MixUp, RandomErasing  # noqa: E402
+from .image_policies import AugMix, RandAugment  # noqa: E402
+from .image_clahe import (ContrastLimitedAdaptiveHistogramEqualization,  # noqa: E402
+                          MaxNumBoundingBoxes)
+from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
+from .hashing import HashedCrossing, Hashing  # noqa: E402

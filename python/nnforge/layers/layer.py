@@ -109,7 +109,8 @@ class Layer(KerasSaveable):
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         if isinstance(dtype, dict):
             dtype = dtype.get("config", {}).get("name", "float32")
-        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.dtype = "string" if dtype in ("string", "str", str) else (  # text inputs
+            str(np.dtype(dtype)) if dtype is not None else "float32")
         self._trainable = bool(trainable)
         self.built = False
         self._own_weights: List[Variable] = []

@@ -48,3 +48,5 @@ def _accept_symbolic_tensors() -> None:
 
 
 _accept_symbolic_tensors()
+
+from . import image  # noqa: E402,F401  (keras.ops.image)

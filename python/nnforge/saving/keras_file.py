@@ -84,6 +84,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             zf.writestr("config.json", json.dumps(config))
             zf.writestr("model.weights.h5", weights.getvalue())
             zf.writestr("nnforge.json", json.dumps(extras))
+            _write_assets(zf, model)
 
 
 def _open_archive(filepath: str) -> zipfile.ZipFile:
@@ -154,6 +155,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             compile_from_config(model, cc, custom_objects, where)
         weights = _read_member(zf, "model.weights.h5", _MAX_MEMBER_BYTES, where)
         read_h5(io.BytesIO(weights), model, where, load_optimizer=bool(compile and cc))
+        _read_assets(zf, model, where)
         if "nnforge.json" in zf.namelist():
             extras = _json(zf, "nnforge.json", where)
             _restore_rngs(model, extras)
@@ -210,3 +212,51 @@ def _restore_rngs(model, extras: dict) -> None:
             walk(child, prefix + layer.name + "/")
     for child in child_layers(model):
         walk(child, "")
+
+
+def _asset_layers(model):
+    """(path, layer) for every layer under ``model`` with assets (``save_assets``), the path
+    as Keras's saving library names it (``layers/string_lookup``)."""
+    from .weights_file import sublayer_groups
+    out = []
+
+    def walk(layer, prefix):
+        for path, child in sublayer_groups(layer):
+            full = f"{prefix}/{path}" if prefix else path
+            if hasattr(child, "save_assets"):
+                out.append((full, child))
+            walk(child, full)
+    walk(model, "")
+    return out
+
+
+def _write_assets(zf: zipfile.ZipFile, model) -> None:
+    """Each layer's assets under ``assets/<layer path>/`` in the archive, as Keras 3 writes
+    them (a lookup layer's ``vocabulary.txt``)."""
+    import tempfile
+    for path, layer in _asset_layers(model):
+        with tempfile.TemporaryDirectory() as tmp:
+            layer.save_assets(tmp)
+            for fname in sorted(os.listdir(tmp)):
+                full = os.path.join(tmp, fname)
+                if os.path.isfile(full):
+                    with open(full, "rb") as f:
+                        zf.writestr(f"assets/{path}/{fname}", f.read())
+
+
+def _read_assets(zf: zipfile.ZipFile, model, where: str) -> None:
+    """Give each layer with ``load_assets`` the files of ``assets/<layer path>/``."""
+    import tempfile
+    names = zf.namelist()
+    for path, layer in _asset_layers(model):
+        prefix = f"assets/{path}/"
+        members = [n for n in names if n.startswith(prefix) and "/" not in n[len(prefix):]
+                   and n[len(prefix):]]
+        if not members or not hasattr(layer, "load_assets"):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in members:
+                data = _read_member(zf, n, _MAX_JSON_BYTES, where)
+                with open(os.path.join(tmp, n[len(prefix):]), "wb") as f:
+                    f.write(data)
+            layer.load_assets(tmp)

@@ -54,6 +54,11 @@ def _write_layer(group, layer) -> None:
     vars_g.attrs["name"] = layer.name
     for i, w in enumerate(layer._own_weights):
         vars_g.create_dataset(str(i), data=np.asarray(w.numpy()))
+    if hasattr(layer, "save_own_variables"):  # named state (a lookup's idf_weights), as Keras
+        store: Dict[str, np.ndarray] = {}
+        layer.save_own_variables(store)
+        for key, value in store.items():
+            vars_g.create_dataset(key, data=np.asarray(value))
     for path, child in sublayer_groups(layer):
         _write_layer(group.create_group(path), child)
 
@@ -61,7 +66,9 @@ def _write_layer(group, layer) -> None:
 def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
     own = layer._own_weights
     vars_g = group.get("vars")
-    stored = len(vars_g) if vars_g is not None else 0
+    stored = sum(k.isdigit() for k in vars_g) if vars_g is not None else 0
+    if hasattr(layer, "load_own_variables") and vars_g is not None:
+        layer.load_own_variables({k: vars_g[k][()] for k in vars_g if not k.isdigit()})
     if stored != len(own) and not skip_mismatch:
         raise ValueError(f"{where}: layer '{layer.name}' ({type(layer).__name__}) has "
                          f"{len(own)} weights but the file holds {stored}")

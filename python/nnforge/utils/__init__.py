@@ -12,6 +12,9 @@ from .progbar import Progbar
 from .py_dataset import PyDataset
 from .rng_utils import set_random_seed
 from .sequence_utils import pad_sequences
+# datasets and features for preprocessing (helper prep)
+from .text_dataset import audio_dataset_from_directory, text_dataset_from_directory
+from .timeseries_dataset import timeseries_dataset_from_array
 
 # Keras 3 keeps the Keras 2 name as an alias.
 Sequence = PyDataset
@@ -39,4 +42,8 @@ __all__ = [
     "smart_resize",
     "to_categorical",
     "validate_file",
+    # (helper prep)
+    "audio_dataset_from_directory",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
 ]

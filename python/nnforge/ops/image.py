@@ -1,0 +1,901 @@
+"""``keras.ops.image``: image ops on (batch, height, width, channels) or (height, width,
+channels) arrays (``channels_first`` too, through ``data_format``).
+
+Every function runs through the array library of the backend that owns the data (NumPy or CuPy)
+and returns an nnforge Tensor. ``resize``, ``crop_images``, ``pad_images``, ``rgb_to_grayscale``,
+``affine_transform`` and ``map_coordinates`` are linear in the images, so their gradient is the
+transposed map; ``rgb_to_hsv``/``hsv_to_rgb`` are composed of differentiable ops.
+
+Numerics follow Keras 3 on its TensorFlow backend: ``resize`` is ``tf.image.resize``
+(half-pixel centres), ``affine_transform`` is ``ImageProjectiveTransformV3``."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from nnforge import backend
+from nnforge.core.tape import record
+from nnforge.core.tensor import Tensor
+
+from . import math as _unused  # noqa: F401  (loads the module; the name may be stdlib's)
+import sys as _sys
+
+_m = _sys.modules["nnforge.ops.math"]
+from ._symbolic import symbolic_dispatch
+from ._util import data_of
+
+__all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
+AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
+AFFINE_TRANSFORM_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _fmt(data_format: Optional[str]) -> str:
+    fmt = data_format or "channels_last"  # nnforge's only image_data_format
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}")
+    return fmt
+
+
+def _rank_check(fn: str, a) -> None:
+    if a.ndim not in (3, 4):
+        raise ValueError(f"{fn}: invalid images rank: expected rank 3 (single image) or rank 4 "
+                         f"(batch of images), got input with shape images.shape="
+                         f"{tuple(a.shape)}")
+
+
+def _hw_axes(ndim: int, fmt: str):
+    return (ndim - 3, ndim - 2) if fmt == "channels_last" else (ndim - 2, ndim - 1)
+
+
+def _apply_along(a, mat, axis):
+    """``mat (out, in)`` applied along ``axis`` of ``a``."""
+    xp = backend.of(a).xp
+    moved = xp.moveaxis(a, axis, -1)
+    out = moved @ mat.T
+    return xp.moveaxis(out, -1, axis)
+
+
+# ---- resize ------------------------------------------------------------------------------------
+
+def _cubic_keys(t, a=-0.5):
+    t = np.abs(t)
+    return np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                    np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+
+
+def _resize_matrix(n_in: int, n_out: int, method: str, antialias: bool) -> np.ndarray:
+    """The (n_out, n_in) matrix of a 1-D resize as ``tf.image.resize`` computes it."""
+    scale = n_in / n_out
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    centres = (np.arange(n_out) + 0.5) * scale
+    if method == "nearest":
+        idx = np.minimum(np.floor(centres).astype(np.int64), n_in - 1)
+        m[np.arange(n_out), np.maximum(idx, 0)] = 1.0
+        return m
+    if antialias:  # TF's scale_and_translate: kernel widened by the scale when downsampling
+        ks = max(scale, 1.0)
+        support = {"bilinear": 1.0, "bicubic": 2.0}[method] * ks
+        j = np.arange(n_in)
+        for i, c in enumerate(centres):
+            t = (j + 0.5 - c) / ks
+            w = np.maximum(0.0, 1 - np.abs(t)) if method == "bilinear" else _cubic_keys(t)
+            w = np.where(np.abs(j + 0.5 - c) < support, w, 0.0)
+            s = w.sum()
+            m[i] = w / s if abs(s) > 1000 * np.finfo(np.float32).tiny else 0.0
+        return m
+    src = centres - 0.5
+    if method == "bilinear":
+        lo = np.floor(src)
+        frac = src - lo
+        i0 = np.clip(lo, 0, n_in - 1).astype(np.int64)
+        i1 = np.clip(np.ceil(src), 0, n_in - 1).astype(np.int64)
+        rows = np.arange(n_out)
+        np.add.at(m, (rows, i0), 1 - frac)
+        np.add.at(m, (rows, i1), frac)
+        return m
+    # bicubic: Keys a=-0.5, out-of-range taps dropped and the rest renormalised (TF's
+    # half-pixel bicubic)
+    base = np.floor(src)
+    frac = np.rint((src - base) * 1024) / 1024  # TF reads the weights from a 1024-entry table
+    for i in range(n_out):
+        taps = base[i] + np.arange(-1, 3)
+        w = _cubic_keys(frac[i] - np.arange(-1, 3))
+        ok = (taps >= 0) & (taps <= n_in - 1)
+        w = np.where(ok, w, 0.0)
+        s = w.sum()
+        if abs(s) >= 1000 * np.finfo(np.float32).tiny:
+            w = w / s
+        for t, wt, k in zip(taps, w, ok):
+            if k:
+                m[i, int(t)] += wt
+    return m
+
+
+def _linear_map(a, mats, axes):
+    """Apply per-axis matrices and record the transposed maps as the gradient."""
+    xp = backend.of(a).xp
+    dmats = [xp.asarray(mm, dtype=a.dtype) for mm in mats]
+    y = a
+    for mm, ax in zip(dmats, axes):
+        y = _apply_along(y, mm, ax)
+    return y, dmats
+
+
+def resize(images, size, interpolation: str = "bilinear", antialias: bool = False,
+           crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
+           fill_mode: str = "constant", fill_value: float = 0.0,
+           data_format: Optional[str] = None) -> Tensor:
+    """Resize images to ``size`` (``keras.ops.image.resize``).
+
+    Args:
+        images: a 3-D image or 4-D batch of images.
+        size: ``(height, width)`` of the output.
+        interpolation: ``"bilinear"`` (default), ``"nearest"`` or ``"bicubic"``.
+        antialias: widen the filter when downsampling (as ``tf.image.resize``).
+        crop_to_aspect_ratio: crop the largest central window with the target aspect ratio
+            before resizing.
+        pad_to_aspect_ratio: pad the short side evenly (with ``fill_value``) instead.
+        fill_mode: only ``"constant"``.
+        fill_value: the padding value for ``pad_to_aspect_ratio``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Returns:
+        The resized images, float (integer inputs are rounded back to their dtype).
+
+    Example:
+
+    >>> ops.image.resize(np.ones((2, 4, 4, 3)), (2, 2)).shape
+    (2, 2, 2, 3)
+    """
+    a = data_of(images, "resize", "images")
+    size = tuple(size) if isinstance(size, (list, tuple)) else size
+    if not isinstance(size, tuple) or len(size) != 2:
+        raise ValueError(f"resize: expected `size` to be a tuple of 2 integers, got size={size}")
+    if size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f"resize: `size` must have positive height and width, got size={size}")
+    _rank_check("resize", a)
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError(f"resize: invalid interpolation {interpolation!r}; expected one of "
+                         f"{RESIZE_INTERPOLATIONS}")
+    if fill_mode != "constant":
+        raise ValueError(f"resize: only fill_mode='constant' is supported, got {fill_mode!r}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("resize: only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` "
+                         "can be `True`.")
+    fmt = _fmt(data_format)
+    th, tw = int(size[0]), int(size[1])
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if x.data.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    ha, wa = _hw_axes(a.ndim, fmt)
+    h, w = a.shape[ha], a.shape[wa]
+    if crop_to_aspect_ratio:
+        ch = max(min(h, int(float(w * th) / tw)), 1)
+        cw = max(min(w, int(float(h * tw) / th)), 1)
+        hs, ws = int(float(h - ch) / 2), int(float(w - cw) / 2)
+        x = _crop(x, ha, wa, hs, ch, ws, cw)
+    elif pad_to_aspect_ratio:
+        ph = max(h, int(float(w * th) / tw))
+        pw = max(w, int(float(h * tw) / th))
+        hs, ws = int(float(ph - h) / 2), int(float(pw - w) / 2)
+        pads = [(0, 0)] * a.ndim
+        if hs > 0:
+            pads[ha] = (hs, hs)
+        elif ws > 0:
+            pads[wa] = (ws, ws)
+        x = _m.pad(x, pads, constant_values=fill_value)
+    xa = x.data
+    h, w = xa.shape[ha], xa.shape[wa]
+    mats = [_resize_matrix(h, th, interpolation, antialias),
+            _resize_matrix(w, tw, interpolation, antialias)]
+    y, dm = _linear_map(xa, mats, (ha, wa))
+    out = record(y, (x,), lambda g, n: (_apply_along(_apply_along(g, dm[1].T, wa),
+                                                     dm[0].T, ha),))
+    if a.dtype.kind in "iub":
+        info = np.iinfo(a.dtype) if a.dtype.kind != "b" else None
+        r = backend.of(y).xp.round(y)
+        if info is not None:
+            r = backend.of(y).xp.clip(r, info.min, info.max)
+        return Tensor(r.astype(a.dtype))
+    return out
+
+
+def _crop(x: Tensor, ha: int, wa: int, top: int, height: int, left: int, width: int) -> Tensor:
+    idx = [slice(None)] * x.data.ndim
+    idx[ha] = slice(top, top + height)
+    idx[wa] = slice(left, left + width)
+    return _m.getitem(x, tuple(idx))
+
+
+# ---- crop / pad --------------------------------------------------------------------------------
+
+def _check_three(fn, names, values):
+    if list(values).count(None) != 1:
+        raise ValueError(f"{fn}: must specify exactly two of {', '.join(names)}. Received: "
+                         + ", ".join(f"{n}={v}" for n, v in zip(names, values)))
+    for n, v in zip(names, values):
+        if v is not None and v < 0:
+            raise ValueError(f"{fn}: {n} must be >= 0. Received: {n}={v}")
+
+
+def crop_images(images, top_cropping: Optional[int] = None, left_cropping: Optional[int] = None,
+                bottom_cropping: Optional[int] = None, right_cropping: Optional[int] = None,
+                target_height: Optional[int] = None, target_width: Optional[int] = None,
+                data_format: Optional[str] = None) -> Tensor:
+    """Crop images to ``(target_height, target_width)`` (``keras.ops.image.crop_images``).
+
+    Exactly two of ``top_cropping, bottom_cropping, target_height`` and two of
+    ``left_cropping, right_cropping, target_width`` must be given.
+
+    Returns:
+        The cropped images; the gradient is zero-padded back.
+
+    Example:
+
+    >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, 2, 2).shape
+    (2, 2, 1)
+    """
+    a = data_of(images, "crop_images", "images")
+    _rank_check("crop_images", a)
+    _check_three("crop_images", ("top_cropping", "bottom_cropping", "target_height"),
+                 (top_cropping, bottom_cropping, target_height))
+    _check_three("crop_images", ("left_cropping", "right_cropping", "target_width"),
+                 (left_cropping, right_cropping, target_width))
+    fmt = _fmt(data_format)
+    ha, wa = _hw_axes(a.ndim, fmt)
+    h, w = a.shape[ha], a.shape[wa]
+    if top_cropping is None:
+        top_cropping = h - target_height - bottom_cropping
+    if target_height is None:
+        target_height = h - bottom_cropping - top_cropping
+    if left_cropping is None:
+        left_cropping = w - target_width - right_cropping
+    if target_width is None:
+        target_width = w - right_cropping - left_cropping
+    for n, v in (("top_cropping", top_cropping), ("target_height", target_height),
+                 ("left_cropping", left_cropping), ("target_width", target_width)):
+        if v < 0:
+            raise ValueError(f"crop_images: {n} must be >= 0 for images of shape "
+                             f"{tuple(a.shape)}. Received: {n}={v}")
+    if top_cropping + target_height > h or left_cropping + target_width > w:
+        raise ValueError(f"crop_images: the crop ({top_cropping}+{target_height}, "
+                         f"{left_cropping}+{target_width}) exceeds images of shape "
+                         f"{tuple(a.shape)}")
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    return _crop(x, ha, wa, int(top_cropping), int(target_height), int(left_cropping),
+                 int(target_width))
+
+
+def pad_images(images, top_padding: Optional[int] = None, left_padding: Optional[int] = None,
+               bottom_padding: Optional[int] = None, right_padding: Optional[int] = None,
+               target_height: Optional[int] = None, target_width: Optional[int] = None,
+               data_format: Optional[str] = None) -> Tensor:
+    """Pad images with zeros to ``(target_height, target_width)``
+    (``keras.ops.image.pad_images``).
+
+    Exactly two of ``top_padding, bottom_padding, target_height`` and two of
+    ``left_padding, right_padding, target_width`` must be given.
+
+    Example:
+
+    >>> ops.image.pad_images(np.ones((15, 25, 3)), 2, 3, target_height=20,
+    ...                      target_width=30).shape
+    (20, 30, 3)
+    """
+    a = data_of(images, "pad_images", "images")
+    _rank_check("pad_images", a)
+    _check_three("pad_images", ("top_padding", "bottom_padding", "target_height"),
+                 (top_padding, bottom_padding, target_height))
+    _check_three("pad_images", ("left_padding", "right_padding", "target_width"),
+                 (left_padding, right_padding, target_width))
+    fmt = _fmt(data_format)
+    ha, wa = _hw_axes(a.ndim, fmt)
+    h, w = a.shape[ha], a.shape[wa]
+    if top_padding is None:
+        top_padding = target_height - bottom_padding - h
+    if bottom_padding is None:
+        bottom_padding = target_height - top_padding - h
+    if left_padding is None:
+        left_padding = target_width - right_padding - w
+    if right_padding is None:
+        right_padding = target_width - left_padding - w
+    for n, v in (("top_padding", top_padding), ("bottom_padding", bottom_padding),
+                 ("left_padding", left_padding), ("right_padding", right_padding)):
+        if v < 0:
+            raise ValueError(f"pad_images: {n} must be >= 0 for images of shape "
+                             f"{tuple(a.shape)}. Received: {n}={v}")
+    pads = [(0, 0)] * a.ndim
+    pads[ha] = (int(top_padding), int(bottom_padding))
+    pads[wa] = (int(left_padding), int(right_padding))
+    return _m.pad(images if isinstance(images, Tensor) else Tensor(a), pads)
+
+
+# ---- colour ------------------------------------------------------------------------------------
+
+def _channel_axis(a, fmt):
+    return a.ndim - 1 if fmt == "channels_last" else a.ndim - 3
+
+
+def rgb_to_grayscale(images, data_format: Optional[str] = None) -> Tensor:
+    """Convert RGB images to grayscale with ``tf.image``'s weights (0.2989, 0.5870, 0.1140)
+    (``keras.ops.image.rgb_to_grayscale``); the channel axis keeps size 1.
+
+    Example:
+
+    >>> ops.image.rgb_to_grayscale(np.ones((2, 2, 3))).shape
+    (2, 2, 1)
+    """
+    a = data_of(images, "rgb_to_grayscale", "images")
+    _rank_check("rgb_to_grayscale", a)
+    fmt = _fmt(data_format)
+    ca = _channel_axis(a, fmt)
+    if a.shape[ca] not in (1, 3):
+        raise ValueError(f"rgb_to_grayscale: invalid channel size: expected 3 (RGB) or 1 "
+                         f"(Grayscale), got input with shape images.shape={tuple(a.shape)}")
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.shape[ca] == 1:
+        return Tensor(a.copy()) if not isinstance(images, Tensor) else _m.multiply(x, 1)
+    xp = backend.of(a).xp
+    wts = np.array([0.2989, 0.5870, 0.1140])
+    dt = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
+    wv = xp.asarray(wts[:, None], dtype=dt)
+    y = _apply_along(a.astype(dt, copy=False), wv.T, ca)
+    if a.dtype.kind != "f":
+        return Tensor(y.astype(a.dtype))
+    return record(y, (x,), lambda g, n: (_apply_along(g, wv, ca),))
+
+
+def _split3(x: Tensor, axis: int):
+    return [_m.squeeze(_m.getitem(x, tuple([slice(None)] * axis + [slice(i, i + 1)])), axis)
+            for i in range(3)]
+
+
+def rgb_to_hsv(images, data_format: Optional[str] = None) -> Tensor:
+    """Convert float RGB images in [0, 1] to HSV, each channel in [0, 1]
+    (``keras.ops.image.rgb_to_hsv``).
+
+    Example:
+
+    >>> ops.image.rgb_to_hsv(np.array([[[1.0, 0.0, 0.0]]])).numpy()
+    array([[[0., 1., 1.]]])
+    """
+    a = data_of(images, "rgb_to_hsv", "images")
+    _rank_check("rgb_to_hsv", a)
+    if a.dtype.kind != "f":
+        raise ValueError(f"rgb_to_hsv: invalid images dtype: expected float dtype, got "
+                         f"images.dtype={a.dtype}")
+    fmt = _fmt(data_format)
+    ca = _channel_axis(a, fmt)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    eps = float(np.finfo(a.dtype).eps)
+    x = _m.where(_m.abs(x) < eps, 0.0, x)
+    r, g, b = _split3(x, ca)
+    value = _m.maximum(_m.maximum(r, g), b)
+    minimum = _m.minimum(_m.minimum(r, g), b)
+    rng_ = _m.subtract(value, minimum)
+    safe_value = _m.where(value > 0, value, 1.0)
+    safe_range = _m.where(rng_ > 0, rng_, 1.0)
+    sat = _m.where(value > 0, _m.divide(rng_, safe_value), 0.0)
+    norm = _m.divide(1.0, _m.multiply(6.0, safe_range))
+    hue = _m.where(value.data == g.data, _m.add(_m.multiply(norm, _m.subtract(b, r)), 2.0 / 6.0),
+                   _m.add(_m.multiply(norm, _m.subtract(r, g)), 4.0 / 6.0))
+    hue = _m.where(value.data == r.data, _m.multiply(norm, _m.subtract(g, b)), hue)
+    hue = _m.add(_m.where(rng_.data > 0, hue, 0.0), (hue.data < 0).astype(a.dtype))
+    return _m.cast(_m.stack([hue, sat, value], axis=ca), a.dtype)
+
+
+def hsv_to_rgb(images, data_format: Optional[str] = None) -> Tensor:
+    """Convert HSV images (each channel in [0, 1]) to RGB (``keras.ops.image.hsv_to_rgb``).
+
+    Example:
+
+    >>> ops.image.hsv_to_rgb(np.array([[[0.0, 1.0, 1.0]]])).numpy()
+    array([[[1., 0., 0.]]])
+    """
+    a = data_of(images, "hsv_to_rgb", "images")
+    _rank_check("hsv_to_rgb", a)
+    if a.dtype.kind != "f":
+        raise ValueError(f"hsv_to_rgb: invalid images dtype: expected float dtype, got "
+                         f"images.dtype={a.dtype}")
+    fmt = _fmt(data_format)
+    ca = _channel_axis(a, fmt)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    h, s, v = _split3(x, ca)
+    xp = backend.of(a).xp
+    dh = _m.multiply(Tensor(xp.mod(h.data, 1.0)), 6.0)
+    if h.node is not None:  # mod has slope 1 almost everywhere
+        dh = _m.multiply(_m.add(_m.subtract(h, _m.stop_gradient(h)), Tensor(xp.mod(h.data, 1.0))),
+                         6.0)
+    dr = _m.clip(_m.subtract(_m.abs(_m.subtract(dh, 3.0)), 1.0), 0.0, 1.0)
+    dg = _m.clip(_m.subtract(2.0, _m.abs(_m.subtract(dh, 2.0))), 0.0, 1.0)
+    db = _m.clip(_m.subtract(2.0, _m.abs(_m.subtract(dh, 4.0))), 0.0, 1.0)
+    oms = _m.subtract(1.0, s)
+    planes = [_m.multiply(v, _m.add(oms, _m.multiply(s, d))) for d in (dr, dg, db)]
+    return _m.cast(_m.stack(planes, axis=ca), a.dtype)
+
+
+# ---- geometric transforms ----------------------------------------------------------------------
+
+def _map_index(coord, size: int, mode: str):
+    """Fold float coordinates into range as TF's ImageProjectiveTransformV3 fill modes do
+    (``static_cast<int>`` truncates toward zero)."""
+    c = np.asarray(coord, dtype=np.float64)
+    if mode == "constant":
+        return c
+    if mode == "nearest" or size <= 1:
+        return np.clip(c, 0, size - 1)
+    trunc = np.trunc
+    if mode == "reflect":  # d c b a | a b c d | d c b a
+        sz2 = 2.0 * size
+        neg = c < 0
+        cn = np.where(c < -sz2 + 0 * c, sz2 * trunc(-c / sz2) + c, c)
+        cn = np.where(cn < -size, cn + sz2, -cn - 1)
+        cp = c - sz2 * trunc(c / sz2)
+        cp = np.where(cp >= size, sz2 - cp - 1, cp)
+        c = np.where(neg, cn, np.where(c > size - 1, cp, c))
+    elif mode == "wrap":
+        sz = size - 1.0
+        cn = c + size * (trunc(-c / sz) + 1)
+        cp = c - size * trunc(c / sz)
+        c = np.where(c < 0, cn, np.where(c > size - 1, cp, c))
+    elif mode == "mirror":  # d c b | a b c d | c b a
+        sz2 = 2.0 * size - 2
+        cn = np.where(c < -sz2, sz2 * trunc(-c / sz2) + c, c)
+        cn = np.where(cn < 1 - size, cn + sz2, -cn)
+        cp = c - sz2 * trunc(c / sz2)
+        cp = np.where(cp >= size, sz2 - cp, cp)
+        c = np.where(c < 0, cn, np.where(c > size - 1, cp, c))
+    return np.clip(c, 0, size - 1)
+
+
+def _gather_weights(rows, cols, h: int, w: int, interpolation: str):
+    """Per output point: up to 4 (flat index, weight) pairs; index -1 marks fill."""
+    xp = backend.of(rows).xp
+    if interpolation == "nearest":
+        r = xp.round(rows)  # half away from zero, as std::round
+        r = xp.where(rows - xp.floor(rows) == 0.5, xp.sign(rows) * xp.ceil(xp.abs(rows)), r)
+        c = xp.where(cols - xp.floor(cols) == 0.5, xp.sign(cols) * xp.ceil(xp.abs(cols)),
+                     xp.round(cols))
+        ok = (r >= 0) & (r <= h - 1) & (c >= 0) & (c <= w - 1)
+        idx = xp.where(ok, r * w + c, -1).astype(np.int64)
+        return [(idx, xp.ones_like(rows))]
+    r0, c0 = xp.floor(rows), xp.floor(cols)
+    fr, fc = rows - r0, cols - c0
+    out = []
+    for dr, wr in ((0, 1 - fr), (1, fr)):
+        for dc, wc in ((0, 1 - fc), (1, fc)):
+            r, c = r0 + dr, c0 + dc
+            ok = (r >= 0) & (r <= h - 1) & (c >= 0) & (c <= w - 1)
+            out.append((xp.where(ok, r * w + c, -1).astype(np.int64), wr * wc))
+    return out
+
+
+def _sample(a, taps, fill_value, n_out: int):
+    """a: (N, H*W, C); taps: (N, P) index/weight arrays -> (N, P, C) and the backward."""
+    xp = backend.of(a).xp
+    n, hw, c = a.shape
+    y = xp.zeros((n, n_out, c), dtype=a.dtype)
+    bidx = xp.arange(n)[:, None]
+    for idx, wt in taps:
+        ok = idx >= 0
+        vals = a[bidx, xp.where(ok, idx, 0)]
+        vals = xp.where(ok[..., None], vals, a.dtype.type(fill_value))
+        y += vals * wt[..., None].astype(a.dtype)
+
+    def backward(g):
+        gx = xp.zeros((n * hw, c), dtype=a.dtype)
+        for idx, wt in taps:
+            ok = idx >= 0
+            flat = (bidx * hw + xp.where(ok, idx, 0)).reshape(-1)
+            contrib = (g * (wt * ok)[..., None].astype(a.dtype)).reshape(-1, c)
+            if xp is np:
+                np.add.at(gx, flat, contrib)
+            else:  # CuPy
+                import cupyx
+                cupyx.scatter_add(gx, flat, contrib)
+        return gx.reshape(n, hw, c)
+    return y, backward
+
+
+def affine_transform(images, transform, interpolation: str = "bilinear",
+                     fill_mode: str = "constant", fill_value: float = 0,
+                     data_format: Optional[str] = None) -> Tensor:
+    """Apply projective transforms (``keras.ops.image.affine_transform``).
+
+    ``transform`` is ``[a0, a1, a2, b0, b1, b2, c0, c1]`` (or a batch of them): output pixel
+    ``(x, y)`` reads the input at ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`` with
+    ``k = c0 x + c1 y + 1`` (x the column, y the row).
+
+    Args:
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        fill_mode: ``"constant"`` (default), ``"nearest"``, ``"wrap"``, ``"mirror"`` or
+            ``"reflect"``: how points outside the input are filled.
+        fill_value: the value outside the input when ``fill_mode="constant"``.
+
+    Example:
+
+    >>> shift = [1, 0, -1, 0, 1, 0, 0, 0]  # read one column to the left
+    >>> ops.image.affine_transform(np.ones((1, 4, 4, 1)), shift).shape
+    (1, 4, 4, 1)
+    """
+    a = data_of(images, "affine_transform", "images")
+    _rank_check("affine_transform", a)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(f"affine_transform: invalid interpolation {interpolation!r}; expected "
+                         f"one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(f"affine_transform: invalid fill_mode {fill_mode!r}; expected one of "
+                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    t = backend.to_numpy(data_of(transform, "affine_transform", "transform"))
+    if t.ndim not in (1, 2) or t.shape[-1] != 8:
+        raise ValueError(f"affine_transform: invalid transform shape {t.shape}: expected (8,) "
+                         "or (batch, 8)")
+    fmt = _fmt(data_format)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    single = a.ndim == 3
+    xa = x.data[None] if single else x.data
+    if fmt == "channels_first":
+        xa = backend.of(xa).xp.moveaxis(xa, 1, -1)
+    n, h, w, c = xa.shape
+    if t.ndim == 1:
+        t = np.broadcast_to(t, (n, 8))
+    if t.shape[0] != n:
+        raise ValueError(f"affine_transform: {t.shape[0]} transforms for a batch of {n} images")
+    # float32 arithmetic in TF's order, so points landing on .5 round the same way
+    t = t.astype(np.float32)
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
+                         indexing="ij")
+    yy, xx = yy.ravel()[None], xx.ravel()[None]
+    k = t[:, 6:7] * xx + t[:, 7:8] * yy + np.float32(1.0)
+    src_x = (t[:, 0:1] * xx + t[:, 1:2] * yy + t[:, 2:3]) / k
+    src_y = (t[:, 3:4] * xx + t[:, 4:5] * yy + t[:, 5:6]) / k
+    xp = backend.of(xa).xp
+    rows = xp.asarray(_map_index(src_y, h, fill_mode))
+    cols = xp.asarray(_map_index(src_x, w, fill_mode))
+    if fill_mode != "constant":
+        rows, cols = xp.clip(rows, 0, h - 1), xp.clip(cols, 0, w - 1)
+    taps = _gather_weights(rows, cols, h, w, interpolation)
+    y, bwd = _sample(xa.reshape(n, h * w, c), taps, fill_value, h * w)
+    y = y.reshape(n, h, w, c)
+
+    def backward(g, _n):
+        if single:
+            g = g[None]
+        if fmt == "channels_first":
+            g = xp.moveaxis(g, 1, -1)
+        gx = bwd(xp.ascontiguousarray(g).reshape(n, h * w, c)).reshape(n, h, w, c)
+        if fmt == "channels_first":
+            gx = xp.moveaxis(gx, -1, 1)
+        return (gx[0] if single else gx,)
+    if fmt == "channels_first":
+        y = xp.moveaxis(y, -1, 1)
+    y = xp.ascontiguousarray(y[0] if single else y)
+    if a.dtype.kind != "f":
+        return Tensor(xp.round(y).astype(a.dtype))
+    return record(y, (x,), backward)
+
+
+def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant",
+                    fill_value: float = 0.0) -> Tensor:
+    """Sample ``inputs`` at ``coordinates`` by interpolation of ``order`` 0 (nearest) or 1
+    (linear) (``keras.ops.image.map_coordinates``, as ``scipy.ndimage.map_coordinates``).
+
+    Args:
+        inputs: an N-D array.
+        coordinates: N arrays (stacked on the first axis) of the points to sample.
+        order: 0 or 1.
+        fill_mode: ``"constant"`` (default), ``"nearest"``, ``"wrap"``, ``"mirror"`` or
+            ``"reflect"``.
+        fill_value: the value outside ``inputs`` when ``fill_mode="constant"``.
+
+    Example:
+
+    >>> ops.image.map_coordinates(np.arange(4.0), [[0.5, 2.0]], order=1).numpy()
+    array([0.5, 2. ])
+    """
+    a = data_of(inputs, "map_coordinates", "inputs")
+    xp = backend.of(a).xp
+    co = coordinates.data if isinstance(coordinates, Tensor) else coordinates
+    co = [xp.asarray(backend.to_numpy(c) if not isinstance(c, np.ndarray) and
+                     backend.of(c) is not backend.of(a) else c, dtype=np.float64)
+          for c in (co if isinstance(co, (list, tuple)) else list(co))]
+    if len(co) != a.ndim:
+        raise ValueError(f"map_coordinates: coordinates must hold one array per input dimension "
+                         f"({a.ndim}), got {len(co)}")
+    if order not in (0, 1):
+        raise ValueError(f"map_coordinates: order must be 0 or 1, got {order}")
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(f"map_coordinates: invalid fill_mode {fill_mode!r}; expected one of "
+                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    shape = co[0].shape
+    x = inputs if isinstance(inputs, Tensor) else Tensor(a)
+    af = a.astype(np.float32) if a.dtype.kind != "f" else a
+    flat = af.reshape(-1)
+    strides = np.cumprod((a.shape[1:] + (1,))[::-1])[::-1]
+    taps = [(xp.zeros(shape, dtype=np.int64), xp.ones(shape, dtype=af.dtype),
+             xp.ones(shape, dtype=bool))]
+    for d, (cd, size) in enumerate(zip(co, a.shape)):
+        if order == 0:
+            opts = [(xp.rint(cd), 1.0)]  # half to even, as Keras's backends round
+        else:
+            lo = xp.floor(cd)
+            opts = [(lo, 1 - (cd - lo)), (lo + 1, cd - lo)]
+        new = []
+        for idx, wt, ok in taps:
+            for pos, pw in opts:
+                if fill_mode == "constant":
+                    valid = (pos >= 0) & (pos <= size - 1)
+                    p = pos
+                else:
+                    p = _fold_int(pos, size, fill_mode, xp)
+                    valid = xp.ones(shape, dtype=bool)
+                new.append((idx + xp.clip(p, 0, size - 1).astype(np.int64) * int(strides[d]),
+                            wt * xp.asarray(pw, dtype=af.dtype), ok & valid))
+        taps = new
+    y = xp.zeros(shape, dtype=af.dtype)
+    for idx, wt, ok in taps:
+        y += xp.where(ok, flat[idx], af.dtype.type(fill_value)) * wt
+    if fill_mode == "constant" and order == 1:
+        pass
+
+    def backward(g, _n):
+        gx = xp.zeros(flat.shape, dtype=af.dtype)
+        for idx, wt, ok in taps:
+            contrib = (g * wt * ok).reshape(-1)
+            if xp is np:
+                np.add.at(gx, idx.reshape(-1), contrib)
+            else:
+                import cupyx
+                cupyx.scatter_add(gx, idx.reshape(-1), contrib)
+        return (gx.reshape(a.shape),)
+    if a.dtype.kind != "f":
+        return Tensor(xp.round(y).astype(a.dtype))
+    return record(y, (x,), backward)
+
+
+def _fold_int(pos, size: int, mode: str, xp):
+    """Integer positions folded into [0, size) as scipy.ndimage's modes do."""
+    if mode == "nearest":
+        return xp.clip(pos, 0, size - 1)
+    if mode == "wrap":  # scipy's 'grid-wrap'
+        return xp.mod(pos, size)
+    if mode == "mirror":  # d c b | a b c d | c b a
+        if size == 1:
+            return xp.zeros_like(pos)
+        period = 2 * size - 2
+        r = xp.mod(pos, period)
+        return xp.where(r >= size, period - r, r)
+    # reflect: d c b a | a b c d | d c b a
+    period = 2 * size
+    r = xp.mod(pos, period)
+    return xp.where(r >= size, period - 1 - r, r)
+
+
+
+# ---- blur, perspective, elastic ----------------------------------------------------------------
+
+def _gaussian_kernel(kernel_size, sigma) -> np.ndarray:
+    """Keras's 2-D Gaussian kernel: the outer product of the 1-D kernels of (size[1],
+    sigma[1]) and (size[0], sigma[0]), laid out as (size[0], size[1])."""
+    def k1d(size, s):
+        x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+        k = np.exp(np.float32(-0.5) * (x / np.float32(s)) ** 2)
+        return k / k.sum()
+    kh, kw = int(kernel_size[0]), int(kernel_size[1])
+    return np.tensordot(k1d(kw, sigma[1]), k1d(kh, sigma[0]), axes=0).reshape(kh, kw)
+
+
+def _depthwise_same(a, kernel):
+    """Correlate each channel of NHWC ``a`` with ``kernel`` (kh, kw), TF's 'SAME' zero padding;
+    returns the output and the transposed map (the gradient)."""
+    xp = backend.of(a).xp
+    kh, kw = kernel.shape
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    n, h, w, c = a.shape
+    k = [[float(kernel[i, j]) for j in range(kw)] for i in range(kh)]
+    p = xp.pad(a, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
+    out = xp.zeros(a.shape, dtype=a.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out += a.dtype.type(k[i][j]) * p[:, i:i + h, j:j + w]
+
+    def transposed(g):
+        gp = xp.zeros(p.shape, dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                gp[:, i:i + h, j:j + w] += g.dtype.type(k[i][j]) * g
+        return gp[:, ph:ph + h, pw:pw + w]
+    return out, transposed
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0),
+                  data_format: Optional[str] = None) -> Tensor:
+    """Blur images with a Gaussian kernel (``keras.ops.image.gaussian_blur``), each channel
+    separately, zero padding ('same' size).
+
+    Args:
+        images: a 3-D image or 4-D batch.
+        kernel_size: ``(height, width)`` of the kernel.
+        sigma: ``(sigma_h, sigma_w)``, the standard deviations.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Example:
+
+    >>> ops.image.gaussian_blur(np.ones((1, 5, 5, 1)), (3, 3), (1.0, 1.0)).shape
+    (1, 5, 5, 1)
+    """
+    a = data_of(images, "gaussian_blur", "images")
+    _rank_check("gaussian_blur", a)
+    fmt = _fmt(data_format)
+    ks = tuple(int(k) for k in (kernel_size if isinstance(kernel_size, (list, tuple))
+                                else (kernel_size, kernel_size)))
+    sg = backend.to_numpy(data_of(sigma, "gaussian_blur", "sigma")).astype(np.float32).reshape(-1)
+    if sg.size == 1:
+        sg = np.repeat(sg, 2)
+    kernel = _gaussian_kernel(ks, sg)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    xa = x.data
+    xp = backend.of(xa).xp
+    single = xa.ndim == 3
+    b = xa[None] if single else xa
+    if fmt == "channels_first":
+        b = xp.moveaxis(b, 1, -1)
+    y, tmap = _depthwise_same(xp.ascontiguousarray(b), kernel)
+
+    def backward(g, _n):
+        g = g[None] if single else g
+        if fmt == "channels_first":
+            g = xp.moveaxis(g, 1, -1)
+        gx = tmap(xp.ascontiguousarray(g))
+        if fmt == "channels_first":
+            gx = xp.moveaxis(gx, -1, 1)
+        return (gx[0] if single else gx,)
+    if fmt == "channels_first":
+        y = xp.moveaxis(y, -1, 1)
+    y = xp.ascontiguousarray(y[0] if single else y)
+    return record(y, (x,), backward)
+
+
+def _homography(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The 8 projective parameters mapping each output (end) point to its input (start)
+    point, one row per batch entry."""
+    n = start.shape[0]
+    out = np.zeros((n, 8), dtype=np.float64)
+    for b in range(n):
+        rows, rhs = [], []
+        for (sx, sy), (ex, ey) in zip(start[b], end[b]):
+            rows.append([ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey])
+            rows.append([0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey])
+            rhs += [sx, sy]
+        out[b] = np.linalg.solve(np.array(rows, np.float64), np.array(rhs, np.float64))
+    return out
+
+
+def perspective_transform(images, start_points, end_points, interpolation: str = "bilinear",
+                          fill_value: float = 0, data_format: Optional[str] = None) -> Tensor:
+    """Warp images so that the 4 ``start_points`` land on the 4 ``end_points``
+    (``keras.ops.image.perspective_transform``); points are ``(x, y)``, shape ``(4, 2)`` or
+    ``(batch, 4, 2)``; outside the input reads ``fill_value``.
+
+    Example:
+
+    >>> pts = np.array([[0, 0], [3, 0], [0, 3], [3, 3]], "float32")
+    >>> ops.image.perspective_transform(np.ones((4, 4, 1)), pts, pts).shape
+    (4, 4, 1)
+    """
+    a = data_of(images, "perspective_transform", "images")
+    _rank_check("perspective_transform", a)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(f"perspective_transform: invalid interpolation {interpolation!r}; "
+                         f"expected one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    sp = backend.to_numpy(data_of(start_points, "perspective_transform", "start_points"))
+    ep = backend.to_numpy(data_of(end_points, "perspective_transform", "end_points"))
+    for name, p in (("start_points", sp), ("end_points", ep)):
+        if p.ndim not in (2, 3) or p.shape[-2:] != (4, 2):
+            raise ValueError(f"perspective_transform: invalid {name} shape: expected (4, 2) for "
+                             f"a single image or (N, 4, 2) for a batch. Received shape: "
+                             f"{p.shape}")
+    if sp.shape != ep.shape:
+        raise ValueError(f"perspective_transform: start_points and end_points must have the "
+                         f"same shape. Received start_points.shape={sp.shape}, "
+                         f"end_points.shape={ep.shape}")
+    sp = sp.reshape(-1, 4, 2).astype(np.float32)
+    ep = ep.reshape(-1, 4, 2).astype(np.float32)
+    t = _homography(sp, ep).astype(np.float32)
+    n = a.shape[0] if a.ndim == 4 else 1
+    if t.shape[0] == 1 and n > 1:
+        t = np.repeat(t, n, axis=0)
+    return affine_transform.__wrapped_op__(images, t if a.ndim == 4 else t[0],
+                                           interpolation=interpolation, fill_mode="constant",
+                                           fill_value=fill_value, data_format=data_format)
+
+
+def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
+                      interpolation: str = "bilinear", fill_mode: str = "reflect",
+                      fill_value: float = 0.0, seed=None,
+                      data_format: Optional[str] = None) -> Tensor:
+    """Elastic deformation (``keras.ops.image.elastic_transform``): a Gaussian noise field
+    (std ``sigma``), blurred with a Gaussian of ``sigma`` (kernel ``6*int(sigma) | 1``) and
+    scaled by ``alpha``, displaces where each output pixel reads the input (as in Keras, the
+    same field moves x and y).
+
+    Args:
+        alpha: the displacement scale.
+        sigma: the smoothness of the field.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        fill_mode: ``"reflect"`` (default), ``"constant"``, ``"nearest"``, ``"wrap"`` or
+            ``"mirror"``.
+        fill_value: the value outside the input for ``"constant"``.
+        seed: an int (or a NumPy Generator) for the noise field; None draws a fresh one.
+
+    Example:
+
+    >>> ops.image.elastic_transform(np.ones((8, 8, 3)), seed=0).shape
+    (8, 8, 3)
+    """
+    a = data_of(images, "elastic_transform", "images")
+    _rank_check("elastic_transform", a)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(f"elastic_transform: invalid interpolation {interpolation!r}; expected "
+                         f"one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(f"elastic_transform: invalid fill_mode {fill_mode!r}; expected one of "
+                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    fmt = _fmt(data_format)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    single = x.data.ndim == 3
+    xt = _m.expand_dims(x, 0) if single else x  # the layout changes are ops: the tape follows
+    if fmt == "channels_first":
+        xt = _m.transpose(xt, (0, 2, 3, 1))
+    n, h, w, c = xt.data.shape
+    s = float(sigma)
+    k = (6 * int(s)) | 1
+    noise = rng.standard_normal((n, h, w, 1)).astype(np.float32) * np.float32(s)
+    field, _ = _depthwise_same(noise, _gaussian_kernel((k, k), (s, s)))
+    field = field[..., 0] * np.float32(alpha)
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
+                         indexing="ij")
+    rows = yy[None] + field
+    cols = xx[None] + field
+    order = AFFINE_TRANSFORM_INTERPOLATIONS.index(interpolation)
+    # one map_coordinates over (batch, row, col, channel): batch and channel coordinates exact
+    bi = np.broadcast_to(np.arange(n, dtype=np.float32)[:, None, None, None], (n, h, w, c))
+    ci = np.broadcast_to(np.arange(c, dtype=np.float32)[None, None, None, :], (n, h, w, c))
+    coords = [bi, np.broadcast_to(rows[..., None], (n, h, w, c)),
+              np.broadcast_to(cols[..., None], (n, h, w, c)), ci]
+    y = map_coordinates.__wrapped_op__(xt, coords, order, fill_mode=fill_mode,
+                                       fill_value=fill_value)
+    if fmt == "channels_first":
+        y = _m.transpose(y, (0, 3, 1, 2))
+    return _m.squeeze(y, 0) if single else y
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
+                    data_format: Optional[str] = None) -> Tensor:
+    """Patches of ``size`` from images, flattened on the channel axis
+    (``keras.ops.image.extract_patches``); the same op as ``ops.extract_patches``."""
+    from . import nn
+    return nn.extract_patches(images, size, strides=strides, dilation_rate=dilation_rate,
+                              padding=padding, data_format=data_format)
+
+
+def _wrap_all() -> None:
+    g = globals()
+    for name in __all__:
+        g[name] = symbolic_dispatch(g[name])
+
+
+_wrap_all()
