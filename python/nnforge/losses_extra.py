@@ -60,7 +60,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing: bool = Fals
                                ops.multiply(one_minus_t, ops.log(ops.subtract(1.0, p)))))
     p_t = ops.add(ops.multiply(y_true, y_pred),
                   ops.multiply(one_minus_t, ops.subtract(1.0, y_pred)))
-    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), gamma), bce)
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), float(gamma)), bce)
     if apply_class_balancing:
         weight = ops.add(ops.multiply(y_true, alpha), ops.multiply(one_minus_t, 1.0 - alpha))
         focal = ops.multiply(weight, focal)
@@ -111,7 +111,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma: float = 2.
     out = ops.clip(out, _EPSILON, 1.0 - _EPSILON)
     cce = ops.multiply(ops.negative(y_true), ops.log(out))
     alpha_t = alpha if np.isscalar(alpha) else np.asarray(alpha, dtype=np.float32)
-    weighting = ops.multiply(ops.power(ops.subtract(1.0, out), gamma), alpha_t)
+    weighting = ops.multiply(ops.power(ops.subtract(1.0, out), float(gamma)), alpha_t)
     return ops.sum(ops.multiply(weighting, cce), axis=axis)
 
 
@@ -138,7 +138,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
     if len(one_hot.shape) == len(y_pred.shape) + 1:  # labels of shape (batch, 1)
         one_hot = ops.squeeze(one_hot, axis=-2)
     p = ops.sum(ops.multiply(y_pred, _as_float(one_hot)), axis=-1)
-    return ops.divide(ops.subtract(1.0, ops.power(p, q)), q)
+    return ops.divide(ops.subtract(1.0, ops.power(p, float(q))), q)
 
 
 def dice(y_true, y_pred, axis=None):
@@ -230,8 +230,9 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     neg_w = ops.maximum(ops.multiply(ops.subtract(1.0 + margin, dist), negf), 0.0)
     pos_wd = ops.multiply(ops.multiply(-gamma, pos_w), ops.subtract(margin, dist))
     neg_wd = ops.multiply(ops.multiply(gamma, neg_w), ops.subtract(1.0 - margin, dist))
-    p_loss = ops.logsumexp(ops.where(pos, pos_wd, -np.inf), axis=1)
-    n_loss = ops.logsumexp(ops.where(neg, neg_wd, -np.inf), axis=1)
+    with np.errstate(divide="ignore"):  # a row with no positive (negative) pair: -inf
+        p_loss = ops.logsumexp(ops.where(pos, pos_wd, -np.inf), axis=1)
+        n_loss = ops.logsumexp(ops.where(neg, neg_wd, -np.inf), axis=1)
     return ops.softplus(ops.add(p_loss, n_loss))
 
 

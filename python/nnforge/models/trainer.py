@@ -278,6 +278,8 @@ class Trainer:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._call_compute_loss(x, y, y_pred, sample_weight, True)
+            scale_loss = getattr(self.optimizer, "scale_loss", None)  # LossScaleOptimizer
+            grad_loss = scale_loss(loss) if scale_loss is not None else loss
         self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
         variables = self._step_variables
         if variables is None:
@@ -285,7 +287,7 @@ class Trainer:
         if variables:
             # Dense and Conv2D write the gradients into arrays each Variable keeps between
             # steps; the optimizer consumes them right away.
-            grads = tape.gradient_into_buffers(loss, variables)
+            grads = tape.gradient_into_buffers(grad_loss, variables)
             strategy = distribution_lib.distribution()
             if strategy is not None:  # distribution: one collective sums gradients and metrics
                 self.compute_metrics(x, y, y_pred, sample_weight)
