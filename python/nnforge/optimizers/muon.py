@@ -87,7 +87,7 @@ class Muon(Optimizer):
         return slots
 
     def _apply(self, pairs):
-        wd = self.weight_decay
+        wd = self._muon_weight_decay = self.weight_decay
         self.weight_decay = None  # decayed per variable in update_step (two rates)
         try:
             return super()._apply(pairs)
@@ -98,7 +98,7 @@ class Muon(Optimizer):
         f = np.float32
         w = variable.data
         adam = len(slots) == 2
-        decay = self.adam_weight_decay if adam else self.weight_decay
+        decay = self.adam_weight_decay if adam else self._muon_weight_decay
         if decay:
             w -= w * f(decay * lr)
         if adam:

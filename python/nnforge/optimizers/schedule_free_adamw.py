@@ -47,6 +47,11 @@ class ScheduleFreeAdamW(Optimizer):
             slots[0].data[...] = v.data
         return slots
 
+    def _apply(self, pairs):
+        for _, v in pairs:  # z starts at the variable's value before any weight decay
+            self._ensure_slots(v)
+        return super()._apply(pairs)
+
     def update_step(self, g, variable, lr, step, slots):
         xp = backend.of(g).xp
         f = np.float32
@@ -55,14 +60,15 @@ class ScheduleFreeAdamW(Optimizer):
         if self.warmup_steps > 0:
             lr = lr * min(t / f(self.warmup_steps), f(1))
         z, v = slots[0].data, slots[1].data
-        z_old = z.copy()
         b1, b2 = f(self.beta_1), f(self.beta_2)
         bc2 = f(1) - b2 ** t
         v += (g * g - v) * (f(1) - b2)
         z -= lr * g / (xp.sqrt(v / bc2) + f(self.epsilon))
         weight = f(1) / t
         y = variable.data
-        x_old = (y - (f(1) - b1) * z_old) / b1
+        # Keras 3 (TensorFlow and torch backends) reads the momentum after its update here
+        # (``momentum.value`` is the live variable), so x is recovered from the new z; we match.
+        x_old = (y - (f(1) - b1) * z) / b1
         x_new = (f(1) - weight) * x_old + weight * z
         y[...] = (f(1) - b1) * z + b1 * x_new
 
