@@ -61,6 +61,8 @@ def inputs() -> dict:
     d["opt_gw"] = rng.normal(0, 1, (5, 5, 3)).astype(np.float32)
     d["opt_gw2"] = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
     d["opt_gb"] = rng.normal(0, 1, (5, 3)).astype(np.float32)
+    d["reg_w"] = rng.normal(0, 1, (4, 3)).astype(np.float32)
+    d["con_w"] = rng.normal(0, 1.2, (5, 3)).astype(np.float32)
     return d
 
 
@@ -236,9 +238,23 @@ def main() -> None:
     out["init_identity"] = np.asarray(keras.initializers.Identity(gain=2.0)((4, 6)))
     for i, (kw, ours, shape) in enumerate(STFT_CASES):  # no scipy here: windows as arrays
         out[f"init_stft{i}"] = np.asarray(keras.initializers.STFT(**kw)(shape))
+    for key, name, kw in REG_CASES:
+        reg = getattr(keras.regularizers, name)(**kw)
+        out[f"reg_{key}"] = np.asarray(reg(keras.Variable(d["reg_w"])))
+    for key, name, kw in CONSTRAINT_CASES:
+        out[f"con_{key}"] = np.asarray(getattr(keras.constraints, name)(**kw)(
+            keras.ops.convert_to_tensor(d["con_w"])))
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT}: {len(out)} arrays, {os.path.getsize(OUT)} bytes")
 
+
+REG_CASES = [("orth_rows", "OrthogonalRegularizer", {"factor": 0.1}),
+             ("orth_cols", "OrthogonalRegularizer", {"factor": 0.05, "mode": "columns"})]
+CONSTRAINT_CASES = [("minmax", "MinMaxNorm", {}),
+                    ("minmax_rate", "MinMaxNorm", {"min_value": 1.0, "max_value": 1.5,
+                                                   "rate": 0.7}),
+                    ("minmax_axis1", "MinMaxNorm", {"min_value": 0.5, "max_value": 2.0,
+                                                    "axis": 1})]
 
 # (Keras kwargs with the window as an array, our kwargs naming the window, shape)
 STFT_CASES = [
