@@ -244,6 +244,14 @@ def main() -> None:
     for key, name, kw in CONSTRAINT_CASES:
         out[f"con_{key}"] = np.asarray(getattr(keras.constraints, name)(**kw)(
             keras.ops.convert_to_tensor(d["con_w"])))
+    # split_dataset (TensorFlow path: Python's random seeded with `seed` shuffles the samples)
+    data = (np.arange(20, dtype=np.float32).reshape(10, 2), np.arange(10, dtype=np.int64))
+    for key, kw in (("split_plain", {"left_size": 0.7}),
+                    ("split_shuffle", {"left_size": 6, "right_size": 3, "shuffle": True,
+                                       "seed": 7})):
+        left, right = keras.utils.split_dataset(data, **kw)
+        out[f"{key}_left"] = np.stack([np.asarray(s[1]) for s in left])
+        out[f"{key}_right"] = np.stack([np.asarray(s[1]) for s in right])
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT}: {len(out)} arrays, {os.path.getsize(OUT)} bytes")
 
