@@ -180,6 +180,10 @@ OPT_CASES = [  # (key, class name, kwargs)
                             "weight_decay": 0.1, "adam_weight_decay": 0.05,
                             "adam_lr_ratio": 0.5, "ns_steps": 3}),
     ("sfadamw", "ScheduleFreeAdamW", {"learning_rate": 0.01}),
+    ("sgd_ema", "SGD", {"learning_rate": 0.1, "use_ema": True, "ema_momentum": 0.9,
+                        "ema_overwrite_frequency": 3}),
+    ("adam_ema", "Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.5,
+                          "ema_overwrite_frequency": 2}),
     ("sfadamw_warm", "ScheduleFreeAdamW", {"learning_rate": 0.02, "warmup_steps": 3,
                                            "weight_decay": 0.01}),
 ]

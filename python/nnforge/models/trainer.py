@@ -505,7 +505,9 @@ class Trainer:
         strategy = distribution_lib.distribution()
         if strategy is not None:  # distribution: sync variables and random state at the start
             strategy.begin(self, "fit")
+        self._initial_epoch = None  # a callback (BackupAndRestore) may set where to resume
         cbs.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch
         epoch_logs: Dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -519,6 +521,9 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        finalize = getattr(self.optimizer, "finalize_variable_values", None)
+        if finalize is not None and epochs > 0:  # use_ema: the averages become the weights
+            finalize(self.trainable_weights)
         cbs.on_train_end(logs=epoch_logs)
         return self.history
 

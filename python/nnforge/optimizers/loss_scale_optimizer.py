@@ -124,6 +124,9 @@ class LossScaleOptimizer(Optimizer):
             self.step_counter.data[...] = self.step_counter.data + 1
         return self.iterations
 
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
     def get_config(self):
         from nnforge.saving.serialization import serialize_keras_object
         return {"name": self.name,

@@ -47,6 +47,18 @@ class Optimizer(KerasSaveable):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        if use_ema:  # the exponential moving average of the variables (Keras's use_ema)
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError(f"{type(self).__name__}: `ema_momentum` must be in the range "
+                                 f"[0, 1]. Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int) or
+                                            ema_overwrite_frequency < 1):
+                raise ValueError(f"{type(self).__name__}: `ema_overwrite_frequency` must be an "
+                                 "integer >= 1 or None. Received: ema_overwrite_frequency="
+                                 f"{ema_overwrite_frequency}")
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self._ema: Dict[int, Tuple[Variable, Variable]] = {}  # id(var) -> (var, its average)
         self.iterations = 0
         self._slots: Dict[int, Tuple[Variable, ...]] = {}
         self._slot_order: List[int] = []
@@ -204,8 +216,41 @@ class Optimizer(KerasSaveable):
             self.update_step(g, v, lr, step, s if s is not None else self._ensure_slots(v))
             if v.constraint is not None:
                 v.data[...] = v.constraint(v.data)
+        if self.use_ema:
+            self._update_ema([v for _, v in pairs], first=step == 1)
         self.iterations = step
         return self.iterations
+
+    # -- exponential moving average (use_ema) --------------------------------------------------
+    def _update_ema(self, variables, first: bool) -> None:
+        m = np.float32(0.0 if first else self.ema_momentum)
+        for v in variables:
+            entry = self._ema.get(id(v))
+            if entry is None:
+                avg = Variable(backend.of(v.data).zeros(v.shape, v.data.dtype), trainable=False,
+                               name=f"{v.name}_average")
+                entry = self._ema[id(v)] = (v, avg)
+            avg = entry[1].data
+            avg[...] = m * avg + (np.float32(1) - m) * v.data
+        if self.ema_overwrite_frequency and (self.iterations + 1) % \
+                self.ema_overwrite_frequency == 0:
+            self._overwrite_with_average(variables)
+
+    def _overwrite_with_average(self, var_list) -> None:
+        for v in var_list:
+            entry = self._ema.get(id(v))
+            if entry is not None:
+                v.data[...] = entry[1].data
+
+    def finalize_variable_values(self, var_list) -> None:
+        """Set the final values of the model's variables at the end of ``fit``: with
+        ``use_ema``, their moving averages (``Optimizer.finalize_variable_values``).
+
+        Args:
+            var_list: the model's trainable variables.
+        """
+        if self.use_ema:
+            self._overwrite_with_average(var_list)
 
     def _clip(self, pairs):
         if self.clipvalue is not None:
@@ -237,7 +282,8 @@ class Optimizer(KerasSaveable):
             else float(lr),
             "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-            "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+            "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
             "loss_scale_factor": None, "gradient_accumulation_steps": None,
         }
 
