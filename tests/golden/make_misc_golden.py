@@ -12,6 +12,7 @@ It writes tests/golden/misc.npz; tests/{losses,metrics,optimizers,...}/test_*_mi
 (``LOSS_CASES`` ...), so inputs and arguments have one definition."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -189,6 +190,17 @@ OPT_CASES = [  # (key, class name, kwargs)
 ]
 
 
+def flat_weights(d, prefix=""):
+    """{"a/b/0": [shape], ...} of an editor's nested weights dict."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat_weights(v, f"{prefix}{k}/"))
+        else:
+            out[f"{prefix}{k}"] = list(np.shape(v))
+    return out
+
+
 def main() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -256,6 +268,11 @@ def main() -> None:
         left, right = keras.utils.split_dataset(data, **kw)
         out[f"{key}_left"] = np.stack([np.asarray(s[1]) for s in left])
         out[f"{key}_right"] = np.stack([np.asarray(s[1]) for s in right])
+    # KerasFileEditor's view of the committed Keras 3 files (paths and shapes)
+    for fname in ("keras3_cnn.keras", "keras3_rnn.keras"):
+        editor = keras.saving.KerasFileEditor(os.path.join(HERE, fname))
+        out[f"editor_{fname.split('.')[0]}"] = np.array(json.dumps(flat_weights(
+            editor.weights_dict)))
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT}: {len(out)} arrays, {os.path.getsize(OUT)} bytes")
 

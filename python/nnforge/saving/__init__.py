@@ -1,6 +1,7 @@
 """nnforge.saving: configs (Keras 3 layout), the registry of serializable classes, ``.keras``
 files and ``.weights.h5`` files. Nothing here imports ``nnforge.layers`` or ``nnforge.models``:
 classes register themselves (see ``keras_saveable.py``)."""
+from .file_editor import KerasFileEditor
 from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                   get_registered_name, get_registered_object,
                                   register_keras_serializable)
@@ -88,7 +89,7 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     model.load_weights(filepath, skip_mismatch=skip_mismatch)
 
 
-__all__ = ["load_weights", "save_weights",
+__all__ = ["KerasFileEditor", "load_weights", "save_weights",
 "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
            "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
            "register_keras_serializable", "save_model", "serialize_keras_object"]
