@@ -250,6 +250,16 @@ def main() -> None:
         scales.append(float(lso.dynamic_scale.numpy()))
     out["opt_lso"] = np.stack(traj)
     out["opt_lso_scales"] = np.asarray(scales, np.float32)
+    # MultiOptimizer: Adam by default, SGD with momentum for the variables matching "bias"
+    multi = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        keras.optimizers.Adam(0.05), {"bias": keras.optimizers.SGD(0.1, momentum=0.9)}))
+    w = keras.Variable(d["opt_w"], name="kernel")
+    b = keras.Variable(d["opt_b"], name="bias")
+    traj = []
+    for s in range(5):
+        multi.apply([d["opt_gw"][s], d["opt_gb"][s]], [w, b])
+        traj.append(np.concatenate([np.asarray(w).ravel(), np.asarray(b).ravel()]))
+    out["opt_multi"] = np.stack(traj)
     # deterministic initializers
     out["init_identity"] = np.asarray(keras.initializers.Identity(gain=2.0)((4, 6)))
     for i, (kw, ours, shape) in enumerate(STFT_CASES):  # no scipy here: windows as arrays

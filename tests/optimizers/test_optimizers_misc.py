@@ -125,3 +125,60 @@ def test_muon_uses_adamw_for_excluded_and_non_2d_variables():
     bias = keras.Variable(np.ones((3,), np.float32), name="bias")
     assert [opt._should_use_adamw(v) for v in (emb, head, body, bias)] == [True, True, False,
                                                                             True]
+
+
+def test_multi_optimizer_matches_keras():
+    multi = optimizers.MultiOptimizer(optimizers.OptimizerMap(
+        optimizers.Adam(0.05), {"bias": optimizers.SGD(0.1, momentum=0.9)}))
+    w = keras.Variable(G["opt_w"].copy(), name="kernel")
+    b = keras.Variable(G["opt_b"].copy(), name="bias")
+    for s in range(5):
+        multi.apply([G["opt_gw"][s], G["opt_gb"][s]], [w, b])
+        got = np.concatenate([w.numpy().ravel(), b.numpy().ravel()])
+        np.testing.assert_allclose(got, G["opt_multi"][s], rtol=2e-5, atol=2e-6)
+    assert multi.iterations == 5
+    assert [type(o).__name__ for o in multi.optimizers] == ["SGD", "Adam"]
+    with pytest.raises(AttributeError, match="MultiOptimizer"):
+        multi.learning_rate
+    again = optimizers.deserialize(optimizers.serialize(multi))
+    assert isinstance(again.optimizers[0], optimizers.SGD)
+    assert again.get_config() == multi.get_config()
+
+
+def test_optimizer_map_lookup_and_errors():
+    adam, sgd = optimizers.Adam(), optimizers.SGD()
+    m = optimizers.OptimizerMap(adam)
+    m["encoder/.*"] = sgd
+    assert m["encoder/dense/kernel"] is sgd and m["decoder/kernel"] is adam
+    assert len(m) == 1 and list(m) == ["encoder/.*"]
+    with pytest.raises(ValueError, match="already exists"):
+        m["encoder/.*"] = adam
+    with pytest.raises(ValueError, match="LossScaleOptimizer"):
+        m["x"] = optimizers.LossScaleOptimizer(optimizers.SGD())
+    m["encoder/dense/.*"] = adam
+    with pytest.raises(ValueError, match="(?i)multiple optimizers"):
+        m["encoder/dense/kernel"]
+    with pytest.raises(TypeError, match="default_optimizer"):
+        optimizers.OptimizerMap("adam")
+
+
+def test_multi_optimizer_in_fit_and_keras_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.normal(size=(32, 1)).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="enc"),
+                              keras.layers.Dense(1, name="head")])
+    opt = optimizers.MultiOptimizer(optimizers.OptimizerMap(
+        optimizers.Adam(0.01), {"head/.*": optimizers.SGD(0.05)}))
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert opt.iterations == 8
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = keras.saving.load_model(path)
+    assert isinstance(again.optimizer, optimizers.MultiOptimizer)
+    assert again.optimizer.iterations == 8
+    assert [o.iterations for o in again.optimizer.optimizers] == [8, 8]
+    for a, b in zip(model.optimizer.variables, again.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

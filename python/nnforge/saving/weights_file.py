@@ -91,8 +91,11 @@ def optimizer_values(model) -> List[np.ndarray]:
     """Keras's optimizer variable list: iterations, learning_rate, then the slots of each
     trainable weight in order (created, as zeros, where the optimizer has not stepped yet)."""
     opt = model.optimizer
-    values = [np.asarray(opt.iterations, dtype=np.int64),
-              np.asarray(float(opt.learning_rate), dtype=np.float32)]
+    try:
+        lr = float(opt.learning_rate)
+    except AttributeError:  # MultiOptimizer: the rates are its inner optimizers'
+        lr = 0.0
+    values = [np.asarray(opt.iterations, dtype=np.int64), np.asarray(lr, dtype=np.float32)]
     for v in model.trainable_weights:
         for s in opt._ensure_slots(v):
             values.append(np.asarray(s.numpy()))
