@@ -63,6 +63,20 @@ def inputs() -> dict:
     d["opt_gw2"] = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
     d["opt_gb"] = rng.normal(0, 1, (5, 3)).astype(np.float32)
     d["reg_w"] = rng.normal(0, 1, (4, 3)).astype(np.float32)
+    xy1 = rng.uniform(-5, 40, (2, 3, 2))
+    wh = rng.uniform(1, 25, (2, 3, 2))
+    d["bb_boxes"] = np.concatenate([xy1, xy1 + wh], axis=-1).astype(np.float32)
+    xy1 = rng.uniform(0, 35, (2, 4, 2))
+    d["bb_boxes2"] = np.concatenate([xy1, xy1 + rng.uniform(1, 20, (2, 4, 2))],
+                                    axis=-1).astype(np.float32)
+    d["bb_boxes2"][0, 3] = -1.0  # a padding box
+    d["bb_labels"] = np.array([[1, 2, 3], [4, 5, 6]], np.int64)
+    d["bb_angle"] = np.array([15.0, -30.0], np.float32)
+    d["bb_tx"] = np.array([0.1, -0.05], np.float32)
+    d["bb_ty"] = np.array([0.0, 0.2], np.float32)
+    d["bb_scale"] = np.array([1.1, 0.8], np.float32)
+    d["bb_shx"] = np.array([5.0, 0.0], np.float32)
+    d["bb_shy"] = np.array([0.0, -8.0], np.float32)
     d["con_w"] = rng.normal(0, 1.2, (5, 3)).astype(np.float32)
     return d
 
@@ -278,6 +292,39 @@ def main() -> None:
         left, right = keras.utils.split_dataset(data, **kw)
         out[f"{key}_left"] = np.stack([np.asarray(s[1]) for s in left])
         out[f"{key}_right"] = np.stack([np.asarray(s[1]) for s in right])
+    bb = keras.utils.bounding_boxes
+    H, W = 40, 60
+    for f in BB_FORMATS:
+        conv = np.asarray(bb.convert_format(d["bb_boxes"], "xyxy", f, height=H, width=W))
+        out[f"bb_to_{f}"] = conv
+        out[f"bb_from_{f}"] = np.asarray(bb.convert_format(conv, f, "center_yxhw", height=H,
+                                                           width=W))
+    clipped = bb.clip_to_image_size({"boxes": d["bb_boxes"], "labels": d["bb_labels"]},
+                                    height=H, width=W)
+    out["bb_clip_boxes"] = np.asarray(clipped["boxes"])
+    out["bb_clip_labels"] = np.asarray(clipped["labels"])
+    out["bb_affine"] = np.asarray(bb.affine_transform(
+        d["bb_boxes"], d["bb_angle"], d["bb_tx"], d["bb_ty"], d["bb_scale"], d["bb_shx"],
+        d["bb_shy"], H, W))
+    out["bb_affine_c"] = np.asarray(bb.affine_transform(
+        d["bb_boxes"], d["bb_angle"], d["bb_tx"], d["bb_ty"], d["bb_scale"], d["bb_shx"],
+        d["bb_shy"], H, W, center_x=0.3, center_y=0.6))
+    out["bb_crop"] = np.asarray(bb.crop(d["bb_boxes"], 5, 7, 25, 30))
+    out["bb_pad"] = np.asarray(bb.pad(d["bb_boxes"], 4, 9))
+    anchors = d["bb_boxes2"][1, :3]
+    deltas = bb.encode_box_to_deltas(anchors, d["bb_boxes"][0], "xyxy", "xyxy",
+                                     variance=[0.1, 0.1, 0.2, 0.2])
+    out["bb_deltas"] = np.asarray(deltas)
+    out["bb_deltas_xywh"] = np.asarray(bb.encode_box_to_deltas(
+        anchors, d["bb_boxes"][1], "xyxy", "xyxy", encoding_format="center_xywh"))
+    out["bb_decoded"] = np.asarray(bb.decode_deltas_to_boxes(
+        anchors, np.asarray(deltas) * 0.5, "xyxy", "yxyx", variance=[0.1, 0.1, 0.2, 0.2]))
+    out["bb_iou"] = np.asarray(bb.compute_iou(d["bb_boxes"][0], d["bb_boxes2"][1], "xyxy"))
+    out["bb_iou_batch"] = np.asarray(bb.compute_iou(d["bb_boxes"], d["bb_boxes2"], "xyxy",
+                                                    use_masking=True))
+    out["bb_iou_rel"] = np.asarray(bb.compute_iou(
+        out["bb_to_rel_yxyx"][0], out["bb_to_rel_yxyx"][1], "rel_yxyx", image_shape=(H, W, 3)))
+    out["bb_ciou"] = np.asarray(bb.compute_ciou(d["bb_boxes"], d["bb_boxes2"][:, :3], "xyxy"))
     # KerasFileEditor's view of the committed Keras 3 files (paths and shapes)
     for fname in ("keras3_cnn.keras", "keras3_rnn.keras"):
         editor = keras.saving.KerasFileEditor(os.path.join(HERE, fname))
@@ -287,6 +334,8 @@ def main() -> None:
     print(f"wrote {OUT}: {len(out)} arrays, {os.path.getsize(OUT)} bytes")
 
 
+BB_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx",
+              "rel_xywh", "rel_center_xywh")
 REG_CASES = [("orth_rows", "OrthogonalRegularizer", {"factor": 0.1}),
              ("orth_cols", "OrthogonalRegularizer", {"factor": 0.05, "mode": "columns"})]
 CONSTRAINT_CASES = [("minmax", "MinMaxNorm", {}),

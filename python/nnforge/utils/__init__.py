@@ -18,6 +18,7 @@ from .data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from nnforge.saving.object_registration import (CustomObjectScope, get_registered_name,
                                                 get_registered_object)
 from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+from . import bounding_boxes
 from .config import Config
 from .dataset_utils import split_dataset
 from .dtype_utils import standardize_dtype
@@ -29,7 +30,7 @@ from .io_utils import (disable_interactive_logging, enable_interactive_logging,
 Sequence = PyDataset
 
 __all__ = [
-    "Config", "CustomObjectScope", "clear_session", "deserialize_keras_object",
+    "Config", "CustomObjectScope", "bounding_boxes", "clear_session", "deserialize_keras_object",
     "disable_interactive_logging", "enable_interactive_logging", "get_registered_name",
     "get_registered_object", "get_source_inputs", "is_interactive_logging_enabled",
     "is_keras_tensor", "pack_x_y_sample_weight", "serialize_keras_object", "split_dataset",
