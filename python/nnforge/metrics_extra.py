@@ -600,7 +600,6 @@ class IoU(Metric):
         self.num_classes, self.target_class_ids = num_classes, list(target_class_ids)
         self.ignore_class, self.axis = ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
-        self._dtype_arg = dtype
         self.reset_state()
 
     def _int_state(self) -> bool:
@@ -644,7 +643,7 @@ class IoU(Metric):
                                  np.int64 if self._int_state() else np.float64)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self._dtype_arg, "num_classes": self.num_classes,
+        return {"name": self.name, "dtype": self.dtype, "num_classes": self.num_classes,
                 "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
                 "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
                 "axis": self.axis}
@@ -679,7 +678,7 @@ class BinaryIoU(IoU):
 
     def get_config(self):
         return {"target_class_ids": self.target_class_ids, "threshold": self.threshold,
-                "name": self.name, "dtype": self._dtype_arg}
+                "name": self.name, "dtype": self.dtype}
 
 
 class MeanIoU(IoU):
@@ -701,7 +700,7 @@ class MeanIoU(IoU):
                          sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
 
     def get_config(self):
-        return {"num_classes": self.num_classes, "name": self.name, "dtype": self._dtype_arg,
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype,
                 "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
                 "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
@@ -723,7 +722,7 @@ class OneHotIoU(IoU):
 
     def get_config(self):
         return {"num_classes": self.num_classes, "target_class_ids": self.target_class_ids,
-                "name": self.name, "dtype": self._dtype_arg, "ignore_class": self.ignore_class,
+                "name": self.name, "dtype": self.dtype, "ignore_class": self.ignore_class,
                 "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
 
@@ -743,7 +742,7 @@ class OneHotMeanIoU(MeanIoU):
                          sparse_y_pred=sparse_y_pred, axis=axis)
 
     def get_config(self):
-        return {"num_classes": self.num_classes, "name": self.name, "dtype": self._dtype_arg,
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype,
                 "ignore_class": self.ignore_class, "sparse_y_pred": self.sparse_y_pred,
                 "axis": self.axis}
 

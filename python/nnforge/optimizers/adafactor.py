@@ -45,14 +45,17 @@ class Adafactor(Optimizer):
         if slots is None:
             be = backend.of(v.data)
             shape = tuple(v.shape)
+            dt = v.data.dtype
             if len(shape) >= 2:
-                spec = (("r", shape[:-1]), ("c", shape[:-2] + shape[-1:]), ("velocity", shape))
-            else:
-                spec = (("velocity", shape),)
-            slots = tuple(Variable(be.zeros(s, v.data.dtype), trainable=False,
-                                   name=f"{v.name}_{n}") for n, s in spec)
-            for s, (n, _) in zip(slots, spec):
+                spec = (("r", shape[:-1], dt), ("c", shape[:-2] + shape[-1:], dt),
+                        ("velocity", shape, dt))
+            else:  # Keras keeps (unused) int32 scalars as r and c of a vector
+                spec = (("r", (), np.int32), ("c", (), np.int32), ("velocity", shape, dt))
+            slots = tuple(Variable(be.zeros(s, d), trainable=False, name=f"{v.name}_{n}")
+                          for n, s, d in spec)
+            for s, (n, shp, d) in zip(slots, spec):
                 s._path = f"{self.name}/{v.path.replace('/', '_')}_{n}"
+                s.data = be.zeros(shp, d)  # exactly this shape and dtype (0-d int32 included)
             self._slots[id(v)] = slots
             self._slot_order.append(id(v))
         return slots
@@ -66,7 +69,7 @@ class Adafactor(Optimizer):
         if not callable(self._learning_rate) and self.relative_step:
             lr = min(lr, f(1) / f(math.sqrt(t)))
         rho = min(lr, f(1) / f(math.sqrt(t)))
-        alpha = max(f(self.epsilon_2), f(xp.sqrt(xp.mean(w * w)))) * rho
+        alpha = max(f(self.epsilon_2), f(float(xp.sqrt(xp.mean(w * w))))) * rho
         reg = g * g + f(self.epsilon_1)
         beta = f(1) - f(t ** f(self.beta_2_decay))
         if w.ndim >= 2:
@@ -75,10 +78,10 @@ class Adafactor(Optimizer):
             c[...] = beta * c + (f(1) - beta) * reg.mean(axis=-2)
             v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
         else:
-            v = slots[0].data
+            v = slots[2].data
             v[...] = beta * v + (f(1) - beta) * reg
         u = g / xp.sqrt(v)
-        rms_u = f(xp.sqrt(xp.mean(u * u)))
+        rms_u = f(float(xp.sqrt(xp.mean(u * u))))
         w -= alpha * (u / max(f(1), rms_u / f(self.clip_threshold)))
 
     def get_config(self):

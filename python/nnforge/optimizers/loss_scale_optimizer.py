@@ -89,6 +89,19 @@ class LossScaleOptimizer(Optimizer):
     def _ensure_slots(self, v):
         return self.inner_optimizer._ensure_slots(v)
 
+    def _keras_state(self, var_list) -> list:
+        """Keras's order: this wrapper's own iteration count and learning rate (never stepped:
+        0), ``step_counter``, ``dynamic_scale``, then the inner optimizer's state."""
+        from .optimizer import _StateScalar
+        own = [_StateScalar(lambda: 0, lambda value: None, np.int64),
+               _StateScalar(lambda: 0.0, lambda value: None, np.float32),
+               self.step_counter, self.dynamic_scale]
+        return own + self.inner_optimizer._keras_state(var_list)
+
+    def _keras_child_states(self, var_list) -> list:
+        """Keras also writes the inner optimizer's state in its own group."""
+        return [("inner_optimizer", self.inner_optimizer._keras_state(var_list))]
+
     def build(self, var_list):
         self.inner_optimizer.build(var_list)
         self.built = True
@@ -113,7 +126,7 @@ class LossScaleOptimizer(Optimizer):
             self.step_counter.data[...] = 0
             self.dynamic_scale.data[...] = self.dynamic_scale.data * np.float32(0.5)
             return self.iterations
-        scale = np.float32(self.dynamic_scale.data)
+        scale = np.float32(float(self.dynamic_scale.data))
         unscaled = [None if g is None else (g.data if isinstance(g, Tensor) else g) / scale
                     for g in grads]
         self.inner_optimizer.apply(unscaled, trainable_variables)

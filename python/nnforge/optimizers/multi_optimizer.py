@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 
+import numpy as np
+
 from nnforge.saving.keras_saveable import KerasSaveable
 
 from .loss_scale_optimizer import LossScaleOptimizer
@@ -175,6 +177,37 @@ class MultiOptimizer(Optimizer):
 
     def _ensure_slots(self, v):
         return self._optimizer_of(v)._ensure_slots(v)
+
+    def _keras_state(self, var_list) -> list:
+        """Keras's order: the iteration count, a learning rate of 0, then each inner
+        optimizer's state over its own variables."""
+        from .optimizer import _StateScalar
+
+        def set_iterations(value):
+            self.iterations = int(value)
+        state = [_StateScalar(lambda: self.iterations, set_iterations, np.int64),
+                 _StateScalar(lambda: 0.0, lambda value: None, np.float32)]
+        for v in var_list:
+            self._optimizer_of(v)
+        for opt in self._inner_optimizers:
+            state += opt._keras_state([v for v in var_list if self._var_opt.get(id(v)) is opt])
+        return state
+
+    def _keras_child_states(self, var_list) -> list:
+        """Keras also writes each inner optimizer's state in ``optimizers/<class in
+        snake_case>[_n]``."""
+        from nnforge.naming import to_snake_case
+        for v in var_list:
+            self._optimizer_of(v)
+        out, counts = [], {}
+        for opt in self._inner_optimizers:
+            base = to_snake_case(type(opt).__name__)
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            mine = [v for v in var_list if self._var_opt.get(id(v)) is opt]
+            out.append((f"optimizers/{base if n == 0 else f'{base}_{n}'}",
+                        opt._keras_state(mine)))
+        return out
 
     @property
     def variables(self):

@@ -15,6 +15,22 @@ from .schedules import LearningRateSchedule, deserialize as _deserialize_schedul
 from .schedules import serialize as _serialize_schedule
 
 
+class _StateScalar:
+    """A scalar of an optimizer's saved state that is not a Variable (the iteration count, the
+    learning rate): read and written through the optimizer."""
+
+    shape = ()
+
+    def __init__(self, get, set_, dtype):
+        self._get, self._set, self.dtype = get, set_, dtype
+
+    def numpy(self):
+        return np.asarray(self._get(), dtype=self.dtype)
+
+    def assign(self, value) -> None:
+        self._set(np.asarray(value).item())
+
+
 class Optimizer(KerasSaveable):
     """Base class of optimizers (``keras.optimizers.Optimizer``).
 
@@ -221,16 +237,37 @@ class Optimizer(KerasSaveable):
         self.iterations = step
         return self.iterations
 
+    # -- the saved state (Keras's optimizer variable list) ---------------------------------------
+    def _keras_state(self, var_list) -> list:
+        """The optimizer's state in the order Keras saves its variables (``optimizer/vars/<i>``
+        of a ``.keras`` file): the iteration count, the learning rate, the moving averages
+        (with ``use_ema``), then each variable's slots (created as zeros where the optimizer has
+        not stepped yet). Each entry has ``shape``, ``dtype``, ``numpy()`` and ``assign()``."""
+        def set_lr(value):
+            if not callable(self._learning_rate):  # a schedule computes its own rate
+                self.learning_rate = float(value)
+
+        def set_iterations(value):
+            self.iterations = int(value)
+        state = [_StateScalar(lambda: self.iterations, set_iterations, np.int64),
+                 _StateScalar(lambda: float(self.learning_rate), set_lr, np.float32)]
+        if self.use_ema:
+            state += [self._ensure_ema(v) for v in var_list]
+        return state + [s for v in var_list for s in self._ensure_slots(v)]
+
     # -- exponential moving average (use_ema) --------------------------------------------------
+    def _ensure_ema(self, v) -> Variable:
+        entry = self._ema.get(id(v))
+        if entry is None:
+            avg = Variable(backend.of(v.data).zeros(v.shape, v.data.dtype), trainable=False,
+                           name=f"{v.name}_average")
+            entry = self._ema[id(v)] = (v, avg)
+        return entry[1]
+
     def _update_ema(self, variables, first: bool) -> None:
         m = np.float32(0.0 if first else self.ema_momentum)
         for v in variables:
-            entry = self._ema.get(id(v))
-            if entry is None:
-                avg = Variable(backend.of(v.data).zeros(v.shape, v.data.dtype), trainable=False,
-                               name=f"{v.name}_average")
-                entry = self._ema[id(v)] = (v, avg)
-            avg = entry[1].data
+            avg = self._ensure_ema(v).data
             avg[...] = m * avg + (np.float32(1) - m) * v.data
         if self.ema_overwrite_frequency and (self.iterations + 1) % \
                 self.ema_overwrite_frequency == 0:
