@@ -325,6 +325,23 @@ def main() -> None:
     out["bb_iou_rel"] = np.asarray(bb.compute_iou(
         out["bb_to_rel_yxyx"][0], out["bb_to_rel_yxyx"][1], "rel_yxyx", image_shape=(H, W, 3)))
     out["bb_ciou"] = np.asarray(bb.compute_ciou(d["bb_boxes"], d["bb_boxes2"][:, :3], "xyxy"))
+    # .keras files written by Keras with the wrapper / EMA optimizers (bytes), and the values
+    # of their optimizer variables, to load in nnforge
+    import tempfile
+    x = d["reg_pred"][:, :3].astype(np.float32)
+    y = d["reg_true"][:, :1].astype(np.float32)
+    for key, make in KERAS_FILE_OPTIMIZERS.items():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+        m.compile(optimizer=make(keras.optimizers), loss="mse")
+        m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.keras")
+            m.save(path)
+            with open(path, "rb") as f:
+                out[f"kfile_{key}"] = np.frombuffer(f.read(), np.uint8)
+        out[f"kfile_{key}_optvars"] = np.concatenate(
+            [np.asarray(v, np.float64).ravel() for v in m.optimizer.variables])
     # KerasFileEditor's view of the committed Keras 3 files (paths and shapes)
     for fname in ("keras3_cnn.keras", "keras3_rnn.keras"):
         editor = keras.saving.KerasFileEditor(os.path.join(HERE, fname))
@@ -334,6 +351,13 @@ def main() -> None:
     print(f"wrote {OUT}: {len(out)} arrays, {os.path.getsize(OUT)} bytes")
 
 
+KERAS_FILE_OPTIMIZERS = {
+    "lso": lambda o: o.LossScaleOptimizer(o.Ftrl(0.1), initial_scale=64.0,
+                                          dynamic_growth_steps=3),
+    "multi": lambda o: o.MultiOptimizer(o.OptimizerMap(o.Adam(0.01),
+                                                       {".*bias": o.SGD(0.1, momentum=0.9)})),
+    "adafactor_ema": lambda o: o.Adafactor(0.01, use_ema=True, ema_momentum=0.9),
+}
 BB_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx",
               "rel_xywh", "rel_center_xywh")
 REG_CASES = [("orth_rows", "OrthogonalRegularizer", {"factor": 0.1}),
