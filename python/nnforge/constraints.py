@@ -55,9 +55,46 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
+
+class MinMaxNorm(Constraint):
+    """Keeps the norm of each slice along ``axis`` between ``min_value`` and ``max_value``
+    (``keras.constraints.MinMaxNorm``), moving it a fraction ``rate`` of the way:
+    ``w * (rate * clip(n, min, max) + (1 - rate) * n) / (eps + n)``.
+
+    Args:
+        min_value: the smallest norm.
+        max_value: the largest norm.
+        rate: 1.0 enforces the bounds exactly; less moves towards them gradually.
+        axis: the axis (or axes) the norms are taken over (0: per output unit of a Dense
+            kernel).
+
+    Example:
+
+    >>> layer = nnforge.layers.Dense(8, kernel_constraint=MinMaxNorm(0.5, 1.0))
+    """
+
+    def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
+                 axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, w):
+        xp = backend.of(w).xp
+        axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
+        norms = xp.sqrt((w * w).sum(axis=axis, keepdims=True))
+        f = np.float32
+        desired = f(self.rate) * xp.clip(norms, f(self.min_value), f(self.max_value)) + \
+            f(1 - self.rate) * norms
+        return w * (desired / (f(1e-7) + norms))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
+                "axis": self.axis}
+
 max_norm, non_neg, unit_norm = MaxNorm, NonNeg, UnitNorm
+min_max_norm = MinMaxNorm
 _NAMES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "MaxNorm": MaxNorm,
-          "NonNeg": NonNeg, "UnitNorm": UnitNorm}
+          "NonNeg": NonNeg, "UnitNorm": UnitNorm, "min_max_norm": MinMaxNorm,
+          "MinMaxNorm": MinMaxNorm}
 
 
 def get(identifier):
@@ -78,3 +115,23 @@ def get(identifier):
 def serialize(c):
     """The serialized form of a constraint (None stays None)."""
     return serialize_keras_object(c)
+
+
+def deserialize(config, custom_objects=None):
+    """A constraint from its serialized form (``keras.constraints.deserialize``).
+
+    Args:
+        config: a config dict or a name ("max_norm", "min_max_norm", ...).
+        custom_objects: name -> class entries for user-defined constraints.
+
+    Returns:
+        The constraint.
+
+    Example:
+
+    >>> nnforge.constraints.deserialize({"class_name": "MinMaxNorm", "config": {}})
+    """
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_keras_object(config, custom_objects=custom_objects,
+                                    module="keras.constraints", kind="constraint")

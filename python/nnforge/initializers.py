@@ -8,6 +8,7 @@ import numpy as np
 
 from nnforge import random_state
 from nnforge.saving.keras_saveable import KerasSaveable
+from nnforge.saving.object_registration import register_builtin as _register_builtin
 from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
@@ -201,6 +202,19 @@ random_uniform, random_normal, truncated_normal, orthogonal = (RandomUniform, Ra
                                                                TruncatedNormal, Orthogonal)
 
 
+# ---- Identity, STFT (initializers_extra.py) and Keras's other names ----
+from nnforge.initializers_extra import STFT, Identity  # noqa: E402  (needs Initializer)
+IdentityInitializer = identity = Identity
+STFTInitializer = stft = STFT
+OrthogonalInitializer = Orthogonal
+Orthogonal._keras_aliases = ("OrthogonalInitializer",)
+_register_builtin(Orthogonal)
+variance_scaling = VarianceScaling
+_ALIASES.update({"identity": Identity, "stft": STFT})
+_CLASSES.update({"Identity": Identity, "IdentityInitializer": Identity, "STFT": STFT,
+                 "STFTInitializer": STFT, "OrthogonalInitializer": Orthogonal})
+
+
 def get(identifier) -> Initializer:
     if identifier is None:
         return None
@@ -222,3 +236,23 @@ def get(identifier) -> Initializer:
 def serialize(init) -> dict:
     """The serialized form of an initializer (through the registry)."""
     return serialize_keras_object(init)
+
+
+def deserialize(config, custom_objects=None):
+    """An initializer from its serialized form (``keras.initializers.deserialize``).
+
+    Args:
+        config: a config dict (``{"class_name": ..., "config": ...}``) or a name.
+        custom_objects: name -> class entries for user-defined initializers.
+
+    Returns:
+        The initializer.
+
+    Example:
+
+    >>> nnforge.initializers.deserialize({"class_name": "Identity", "config": {"gain": 2.0}})
+    """
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_keras_object(config, custom_objects=custom_objects,
+                                    module="keras.initializers", kind="initializer")

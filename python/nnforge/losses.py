@@ -279,6 +279,16 @@ _CLASSES = {c.__name__: c for c in (
     KLDivergence, Poisson, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge, CTC)}
 
 
+# ---- focal, generalized, Dice, Tversky, Circle (losses_extra.py) ----
+from nnforge.losses_extra import (  # noqa: E402  (needs Loss, defined above)
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
+    Circle, Dice, Tversky, binary_focal_crossentropy, categorical_focal_crossentropy,
+    categorical_generalized_cross_entropy, circle, dice, tversky)
+from nnforge import losses_extra as _extra  # noqa: E402
+_FUNCTIONS.update({f.__name__: f for f in _extra.FUNCTIONS})
+_CLASSES.update({c.__name__: c for c in _extra.CLASSES})
+
+
 def _snake(name: str) -> str:
     from nnforge.naming import to_snake_case
     return to_snake_case(name)
@@ -319,3 +329,26 @@ def to_loss_object(identifier) -> Loss:
 def serialize(loss) -> dict:
     """The serialized form of a ``Loss`` (a dict), or the name of a loss function."""
     return serialize_keras_object(loss)
+
+
+def deserialize(name, custom_objects=None):
+    """A ``Loss`` object or loss function from its serialized form (``keras.losses.deserialize``).
+
+    Args:
+        name: a config dict (``{"class_name": ..., "config": ...}``) or a function's name.
+        custom_objects: name -> class or function entries for user-defined losses.
+
+    Returns:
+        The ``Loss`` instance or loss function.
+
+    Example:
+
+    >>> nnforge.losses.deserialize(nnforge.losses.serialize(nnforge.losses.Dice()))
+    """
+    if isinstance(name, str) and (custom_objects is None or name not in custom_objects):
+        if name in _FUNCTIONS:
+            return _FUNCTIONS[name]
+        if name in _CLASSES:
+            return _CLASSES[name]()
+    return deserialize_keras_object(name, custom_objects=custom_objects, module="keras.losses",
+                                    kind="loss")

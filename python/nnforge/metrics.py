@@ -425,6 +425,33 @@ _NAME_ALIASES = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_ab
                  "binary_crossentropy": "BinaryCrossentropy"}
 
 
+# ---- regression, correlation, confusion-at-threshold, F-beta, R2, IoU (metrics_extra.py) ----
+from nnforge.metrics_extra import (  # noqa: E402  (needs Metric, defined above)
+    BinaryIoU, CategoricalHinge, ConcordanceCorrelation, CosineSimilarity, FalseNegatives,
+    FalsePositives, FBetaScore, Hinge, IoU, KLDivergence, LogCoshError,
+    MeanAbsolutePercentageError, MeanIoU, MeanSquaredLogarithmicError, OneHotIoU, OneHotMeanIoU,
+    PearsonCorrelation, Poisson, PrecisionAtRecall, R2Score, RecallAtPrecision,
+    RootMeanSquaredError, SensitivityAtSpecificity, SpecificityAtSensitivity, SquaredHinge,
+    TrueNegatives, TruePositives, concordance_correlation, pearson_correlation)
+from nnforge.metrics_extra import CLASSES as _EXTRA_CLASSES  # noqa: E402
+from nnforge.losses import (  # noqa: E402,F401  (Keras exports these under keras.metrics too)
+    binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
+    categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence, log_cosh,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+    mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
+_CLASSES.update({c.__name__: c for c in _EXTRA_CLASSES})
+_NAME_ALIASES.update({
+    "hinge": "Hinge", "squared_hinge": "SquaredHinge", "categorical_hinge": "CategoricalHinge",
+    "kl_divergence": "KLDivergence", "kld": "KLDivergence", "poisson": "Poisson",
+    "logcosh": "LogCoshError", "log_cosh": "LogCoshError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "mape": "MeanAbsolutePercentageError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+    "msle": "MeanSquaredLogarithmicError", "cosine_similarity": "CosineSimilarity",
+    "pearson_correlation": "PearsonCorrelation",
+    "concordance_correlation": "ConcordanceCorrelation"})
+
+
 def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
     """A Metric object for a name, class, object or per-sample function. The name 'accuracy'
     (or 'acc') is resolved from the loss, as Keras does."""

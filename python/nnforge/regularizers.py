@@ -59,8 +59,55 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards orthogonality
+    (``keras.regularizers.OrthogonalRegularizer``): ``factor * 0.5 * sum(|P - diag(P)|) /
+    (n (n - 1) / 2)`` with ``P`` the Gram matrix of the L2-normalised rows (columns).
+
+    Args:
+        factor: the penalty's weight (default 0.01).
+        mode: ``"rows"`` or ``"columns"``.
+
+    Example:
+
+    >>> layer = nnforge.layers.Dense(8, kernel_regularizer=OrthogonalRegularizer(0.1, "columns"))
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+            raise ValueError("OrthogonalRegularizer: invalid value for argument factor: "
+                             f"expected a non-negative float, received: factor={factor}")
+        if mode not in ("rows", "columns"):
+            raise ValueError("OrthogonalRegularizer: invalid value for argument `mode`. "
+                             f'Expected one of {{"rows", "columns"}}. Received: mode={mode}')
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        import numpy as np
+        if len(x.shape) != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape={tuple(x.shape)}")
+        axis = 1 if self.mode == "rows" else 0
+        inv = ops.minimum(ops.divide(1.0, ops.sqrt(ops.sum(ops.square(x), axis=axis,
+                                                           keepdims=True))), 1e7)
+        x = ops.multiply(x, inv)
+        if self.mode == "rows":
+            product, size = ops.matmul(x, ops.transpose(x)), x.shape[0]
+        else:
+            product, size = ops.matmul(ops.transpose(x), x), x.shape[1]
+        off = ops.multiply(product, (1.0 - np.eye(size)).astype(np.float32))
+        pairs = size * (size - 1.0) / 2.0
+        return ops.divide(ops.multiply(self.factor * 0.5, ops.sum(ops.abs(off))), pairs)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
 l1, l2, l1_l2 = L1, L2, L1L2
-_NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+orthogonal_regularizer = OrthogonalRegularizer
+_NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+          "orthogonal_regularizer": OrthogonalRegularizer,
+          "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def get(identifier):
@@ -81,3 +128,23 @@ def get(identifier):
 def serialize(reg):
     """The serialized form of a regularizer (None stays None)."""
     return serialize_keras_object(reg)
+
+
+def deserialize(config, custom_objects=None):
+    """A regularizer from its serialized form (``keras.regularizers.deserialize``).
+
+    Args:
+        config: a config dict or a name ("l2", "orthogonal_regularizer", ...).
+        custom_objects: name -> class entries for user-defined regularizers.
+
+    Returns:
+        The regularizer.
+
+    Example:
+
+    >>> nnforge.regularizers.deserialize(nnforge.regularizers.serialize(L2(0.1)))
+    """
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_keras_object(config, custom_objects=custom_objects,
+                                    module="keras.regularizers", kind="regularizer")

@@ -2,5 +2,7 @@
 others read ``$NNFORGE_DATA_DIR`` (default ``~/.nnforge/datasets``), downloading and
 verifying their files when missing and online (never when ``NNFORGE_OFFLINE=1``)."""
 from . import cifar10, cifar100, fashion_mnist, imdb, mnist
+from . import boston_housing, california_housing, reuters  # noqa: E402  (misc)
 
-__all__ = ["cifar10", "cifar100", "fashion_mnist", "imdb", "mnist"]
+__all__ = ["boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist",
+           "imdb", "mnist", "reuters"]

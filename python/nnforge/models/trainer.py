@@ -278,6 +278,8 @@ class Trainer:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._call_compute_loss(x, y, y_pred, sample_weight, True)
+            scale_loss = getattr(self.optimizer, "scale_loss", None)  # LossScaleOptimizer
+            grad_loss = scale_loss(loss) if scale_loss is not None else loss
         self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
         variables = self._step_variables
         if variables is None:
@@ -285,7 +287,7 @@ class Trainer:
         if variables:
             # Dense and Conv2D write the gradients into arrays each Variable keeps between
             # steps; the optimizer consumes them right away.
-            grads = tape.gradient_into_buffers(loss, variables)
+            grads = tape.gradient_into_buffers(grad_loss, variables)
             strategy = distribution_lib.distribution()
             if strategy is not None:  # distribution: one collective sums gradients and metrics
                 self.compute_metrics(x, y, y_pred, sample_weight)
@@ -503,7 +505,9 @@ class Trainer:
         strategy = distribution_lib.distribution()
         if strategy is not None:  # distribution: sync variables and random state at the start
             strategy.begin(self, "fit")
+        self._initial_epoch = None  # a callback (BackupAndRestore) may set where to resume
         cbs.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch
         epoch_logs: Dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -517,6 +521,9 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        finalize = getattr(self.optimizer, "finalize_variable_values", None)
+        if finalize is not None and epochs > 0:  # use_ema: the averages become the weights
+            finalize(self.trainable_weights)
         cbs.on_train_end(logs=epoch_logs)
         return self.history
 

@@ -6,9 +6,20 @@ from .adam import Adam, Adamax, AdamW, Nadam
 from .optimizer import Optimizer
 from .others import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
+# Ftrl, Lion, Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer
+from .adafactor import Adafactor
+from .ftrl import Ftrl
+from .lamb import Lamb
+from .lion import Lion
+from .loss_scale_optimizer import LossScaleOptimizer
+from .multi_optimizer import MultiOptimizer, OptimizerMap
+from .muon import Muon
+from .schedule_free_adamw import ScheduleFreeAdamW
 
 _NAMES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "adamax": Adamax, "nadam": Nadam,
-          "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
+          "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
+          "ftrl": Ftrl, "lion": Lion, "lamb": Lamb, "adafactor": Adafactor, "muon": Muon,
+          "schedulefreeadamw": ScheduleFreeAdamW}
 _CLASSES = {c.__name__: c for c in _NAMES.values()}
 
 

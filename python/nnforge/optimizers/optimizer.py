@@ -15,6 +15,22 @@ from .schedules import LearningRateSchedule, deserialize as _deserialize_schedul
 from .schedules import serialize as _serialize_schedule
 
 
+class _StateScalar:
+    """A scalar of an optimizer's saved state that is not a Variable (the iteration count, the
+    learning rate): read and written through the optimizer."""
+
+    shape = ()
+
+    def __init__(self, get, set_, dtype):
+        self._get, self._set, self.dtype = get, set_, dtype
+
+    def numpy(self):
+        return np.asarray(self._get(), dtype=self.dtype)
+
+    def assign(self, value) -> None:
+        self._set(np.asarray(value).item())
+
+
 class Optimizer(KerasSaveable):
     """Base class of optimizers (``keras.optimizers.Optimizer``).
 
@@ -47,6 +63,18 @@ class Optimizer(KerasSaveable):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        if use_ema:  # the exponential moving average of the variables (Keras's use_ema)
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError(f"{type(self).__name__}: `ema_momentum` must be in the range "
+                                 f"[0, 1]. Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int) or
+                                            ema_overwrite_frequency < 1):
+                raise ValueError(f"{type(self).__name__}: `ema_overwrite_frequency` must be an "
+                                 "integer >= 1 or None. Received: ema_overwrite_frequency="
+                                 f"{ema_overwrite_frequency}")
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self._ema: Dict[int, Tuple[Variable, Variable]] = {}  # id(var) -> (var, its average)
         self.iterations = 0
         self._slots: Dict[int, Tuple[Variable, ...]] = {}
         self._slot_order: List[int] = []
@@ -204,8 +232,62 @@ class Optimizer(KerasSaveable):
             self.update_step(g, v, lr, step, s if s is not None else self._ensure_slots(v))
             if v.constraint is not None:
                 v.data[...] = v.constraint(v.data)
+        if self.use_ema:
+            self._update_ema([v for _, v in pairs], first=step == 1)
         self.iterations = step
         return self.iterations
+
+    # -- the saved state (Keras's optimizer variable list) ---------------------------------------
+    def _keras_state(self, var_list) -> list:
+        """The optimizer's state in the order Keras saves its variables (``optimizer/vars/<i>``
+        of a ``.keras`` file): the iteration count, the learning rate, the moving averages
+        (with ``use_ema``), then each variable's slots (created as zeros where the optimizer has
+        not stepped yet). Each entry has ``shape``, ``dtype``, ``numpy()`` and ``assign()``."""
+        def set_lr(value):
+            if not callable(self._learning_rate):  # a schedule computes its own rate
+                self.learning_rate = float(value)
+
+        def set_iterations(value):
+            self.iterations = int(value)
+        state = [_StateScalar(lambda: self.iterations, set_iterations, np.int64),
+                 _StateScalar(lambda: float(self.learning_rate), set_lr, np.float32)]
+        if self.use_ema:
+            state += [self._ensure_ema(v) for v in var_list]
+        return state + [s for v in var_list for s in self._ensure_slots(v)]
+
+    # -- exponential moving average (use_ema) --------------------------------------------------
+    def _ensure_ema(self, v) -> Variable:
+        entry = self._ema.get(id(v))
+        if entry is None:
+            avg = Variable(backend.of(v.data).zeros(v.shape, v.data.dtype), trainable=False,
+                           name=f"{v.name}_average")
+            entry = self._ema[id(v)] = (v, avg)
+        return entry[1]
+
+    def _update_ema(self, variables, first: bool) -> None:
+        m = np.float32(0.0 if first else self.ema_momentum)
+        for v in variables:
+            avg = self._ensure_ema(v).data
+            avg[...] = m * avg + (np.float32(1) - m) * v.data
+        if self.ema_overwrite_frequency and (self.iterations + 1) % \
+                self.ema_overwrite_frequency == 0:
+            self._overwrite_with_average(variables)
+
+    def _overwrite_with_average(self, var_list) -> None:
+        for v in var_list:
+            entry = self._ema.get(id(v))
+            if entry is not None:
+                v.data[...] = entry[1].data
+
+    def finalize_variable_values(self, var_list) -> None:
+        """Set the final values of the model's variables at the end of ``fit``: with
+        ``use_ema``, their moving averages (``Optimizer.finalize_variable_values``).
+
+        Args:
+            var_list: the model's trainable variables.
+        """
+        if self.use_ema:
+            self._overwrite_with_average(var_list)
 
     def _clip(self, pairs):
         if self.clipvalue is not None:
@@ -237,7 +319,8 @@ class Optimizer(KerasSaveable):
             else float(lr),
             "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-            "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+            "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
             "loss_scale_factor": None, "gradient_accumulation_steps": None,
         }
 

@@ -95,15 +95,10 @@ def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
 
 
 def optimizer_values(model) -> List[np.ndarray]:
-    """Keras's optimizer variable list: iterations, learning_rate, then the slots of each
-    trainable weight in order (created, as zeros, where the optimizer has not stepped yet)."""
-    opt = model.optimizer
-    values = [np.asarray(opt.iterations, dtype=np.int64),
-              np.asarray(float(opt.learning_rate), dtype=np.float32)]
-    for v in model.trainable_weights:
-        for s in opt._ensure_slots(v):
-            values.append(np.asarray(s.numpy()))
-    return values
+    """Keras's optimizer variable list: iterations, learning_rate, then the optimizer's state
+    in Keras's order (``Optimizer._keras_state``: moving averages, the slots of each trainable
+    weight, created as zeros where the optimizer has not stepped yet)."""
+    return [np.asarray(s.numpy()) for s in model.optimizer._keras_state(model.trainable_weights)]
 
 
 def write_h5(target, model, include_optimizer: bool) -> None:
@@ -119,6 +114,13 @@ def write_h5(target, model, include_optimizer: bool) -> None:
             og.attrs["name"] = model.optimizer.name
             for i, val in enumerate(optimizer_values(model)):
                 og.create_dataset(str(i), data=val)
+            # wrappers (LossScaleOptimizer, MultiOptimizer) also write their inner optimizers'
+            # state in sub-groups, as Keras does
+            children = getattr(model.optimizer, "_keras_child_states", None)
+            for path, states in (children(model.trainable_weights) if children else []):
+                cg = f["optimizer"].create_group(path).create_group("vars")
+                for i, st in enumerate(states):
+                    cg.create_dataset(str(i), data=np.asarray(st.numpy()))
 
 
 def read_h5(source, model, where: str, skip_mismatch: bool = False,
@@ -145,26 +147,21 @@ def read_h5(source, model, where: str, skip_mismatch: bool = False,
 def _read_optimizer(og, model, where: str) -> None:
     opt = model.optimizer
     tw = model.trainable_weights
-    expected = 2 + sum(len(opt._ensure_slots(v)) for v in tw)
+    state = opt._keras_state(tw)
+    expected = len(state)
     if len(og) == 2 and expected > 2:
         # Saved before the optimizer ever stepped (Keras builds slots on the first update): only
         # the iteration count and the learning rate; the slots start from zeros, as they would.
-        expected = 2
+        state, expected = state[:2], 2
     if len(og) != expected:
         raise ValueError(f"{where}: the optimizer state holds {len(og)} variables, expected "
                          f"{expected} for {type(opt).__name__} on {len(tw)} trainable weights")
-    opt.iterations = int(og["0"][()])
-    if not callable(opt._learning_rate):  # a schedule computes its own rate
-        opt.learning_rate = float(og["1"][()])
-    i = 2
-    for v in (tw if expected > 2 else []):
-        for s in opt._ensure_slots(v):
-            ds = og[str(i)]
-            if tuple(ds.shape) != s.shape:
-                raise ValueError(f"{where}: optimizer slot {i} has shape {tuple(ds.shape)}, "
-                                 f"expected {s.shape}")
-            s.assign(np.asarray(ds[()], dtype=s.dtype))
-            i += 1
+    for i, s in enumerate(state):
+        ds = og[str(i)]
+        if tuple(ds.shape) != tuple(s.shape):
+            raise ValueError(f"{where}: optimizer variable {i} has shape {tuple(ds.shape)}, "
+                             f"expected {tuple(s.shape)}")
+        s.assign(np.asarray(ds[()], dtype=s.dtype))
     opt.built = True
 
 

@@ -15,11 +15,29 @@ from .sequence_utils import pad_sequences
 # datasets and features for preprocessing (helper prep)
 from .text_dataset import audio_dataset_from_directory, text_dataset_from_directory
 from .timeseries_dataset import timeseries_dataset_from_array
+# Keras API breadth (misc): config, dtypes, graph questions, dataset split, logging, registry
+from .session import clear_session
+from .data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from nnforge.saving.object_registration import (CustomObjectScope, get_registered_name,
+                                                get_registered_object)
+from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+from . import bounding_boxes
+from .config import Config
+from .dataset_utils import split_dataset
+from .dtype_utils import standardize_dtype
+from .graph_utils import get_source_inputs, is_keras_tensor
+from .io_utils import (disable_interactive_logging, enable_interactive_logging,
+                       is_interactive_logging_enabled)
 
 # Keras 3 keeps the Keras 2 name as an alias.
 Sequence = PyDataset
 
 __all__ = [
+    "Config", "CustomObjectScope", "bounding_boxes", "clear_session", "deserialize_keras_object",
+    "disable_interactive_logging", "enable_interactive_logging", "get_registered_name",
+    "get_registered_object", "get_source_inputs", "is_interactive_logging_enabled",
+    "is_keras_tensor", "pack_x_y_sample_weight", "serialize_keras_object", "split_dataset",
+    "standardize_dtype", "unpack_x_y_sample_weight",
     "Progbar",
     "PyDataset",
     "Sequence",
