@@ -13,6 +13,13 @@ conv2d = conv
 from .array import (argsort, array_split, broadcast_to, cumprod, cumsum, flip,  # noqa: F401
                     in_top_k, meshgrid, sort, split, take, take_along_axis, top_k, unstack)
 from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,E402
+# NumPy-style functions, linalg and fft (keras.ops.numpy / keras.ops.linalg names)
+from .numpy_math import *  # noqa: F401,F403,E402
+from .numpy_stats import *  # noqa: F401,F403,E402
+from .numpy_array import *  # noqa: F401,F403,E402
+from .numpy_array import copy, ndim, size  # noqa: F401,E402
+from .linalg import *  # noqa: F401,F403,E402
+from .fft import *  # noqa: F401,F403,E402
 
 
 def _accept_symbolic_tensors() -> None:
@@ -20,7 +27,7 @@ def _accept_symbolic_tensors() -> None:
     from types import FunctionType
     from nnforge.core.tensor import KerasTensor
     from ._symbolic import symbolic_dispatch
-    skip = {"convert_to_numpy", "shape", "set_symbolic_handler"}
+    skip = {"convert_to_numpy", "shape", "set_symbolic_handler", "ndim", "size", "fill"}
     g = globals()
     for name, value in list(g.items()):
         if (isinstance(value, FunctionType) and not name.startswith("_") and name not in skip
@@ -37,3 +44,18 @@ def _accept_symbolic_tensors() -> None:
 
 
 _accept_symbolic_tensors()
+
+
+def _namespaces() -> None:
+    """``ops.numpy`` and ``ops.linalg``: Keras's sub-namespaces over the same functions."""
+    import types
+    from . import numpy as _np_ns
+    linalg_ns = types.ModuleType(__name__ + ".linalg", "keras.ops.linalg names")
+    g = globals()
+    _np_ns.fill(_np_ns, _np_ns.NUMPY_NAMES, g)
+    _np_ns.fill(linalg_ns, _np_ns.LINALG_NAMES, g)
+    g["numpy"] = _np_ns
+    g["linalg"] = linalg_ns
+
+
+_namespaces()

@@ -1411,3 +1411,12 @@ def kaiser(x, beta) -> Tensor:
     array([1., 1., 1.], dtype=float32)
     """
     return _window("kaiser", lambda m: np.kaiser(m, float(beta)), x)
+
+
+__all__ = ["angle", "append", "argpartition", "bartlett", "blackman", "conj", "conjugate", "copy",
+           "correlate", "cross", "diag", "diagflat", "diagonal", "diff", "dot", "dsplit",
+           "dstack", "empty", "empty_like", "eye", "fliplr", "flipud", "full_like", "geomspace",
+           "hamming", "hanning", "hsplit", "hstack", "identity", "imag", "inner", "kaiser",
+           "kron", "linspace", "logspace", "moveaxis", "ndim", "nonzero", "outer", "ravel",
+           "real", "roll", "rot90", "size", "swapaxes", "tensordot", "trace", "tri", "tril",
+           "triu", "unravel_index", "vander", "vdot", "view", "vsplit", "vstack"]

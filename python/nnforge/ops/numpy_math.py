@@ -459,3 +459,9 @@ def isin(x1, x2, assume_unique=False, invert=False) -> Tensor:
     b = arr(x2, "isin", "x2")
     a, b = same_backend(a, b)
     return Tensor(xp_of(a).isin(a, b, assume_unique=assume_unique, invert=invert))
+
+
+__all__ = ["allclose", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
+           "bitwise_or", "bitwise_right_shift", "bitwise_xor", "gcd", "isclose", "isin", "isinf",
+           "isneginf", "isposinf", "isreal", "lcm", "ldexp", "left_shift", "logical_and",
+           "logical_not", "logical_or", "logical_xor", "right_shift", "signbit"]

@@ -908,3 +908,10 @@ def searchsorted(sorted_sequence, values, side: str = "left") -> Tensor:
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     s, v = same_backend(s, v)
     return Tensor(xp_of(s).searchsorted(s, v, side=side).astype(np.int32))
+
+
+__all__ = ["amax", "amin", "average", "bincount", "corrcoef", "count_nonzero", "digitize",
+           "histogram", "median", "nan_to_num", "nanargmax", "nanargmin", "nancumprod",
+           "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod",
+           "nanquantile", "nanstd", "nansum", "nanvar", "percentile", "prod", "ptp", "quantile",
+           "searchsorted", "trapezoid"]
