@@ -461,7 +461,11 @@ def isin(x1, x2, assume_unique=False, invert=False) -> Tensor:
     return Tensor(xp_of(a).isin(a, b, assume_unique=assume_unique, invert=invert))
 
 
-__all__ = ["allclose", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
-           "bitwise_or", "bitwise_right_shift", "bitwise_xor", "gcd", "isclose", "isin", "isinf",
-           "isneginf", "isposinf", "isreal", "lcm", "ldexp", "left_shift", "logical_and",
-           "logical_not", "logical_or", "logical_xor", "right_shift", "signbit"]
+__all__ = ["allclose", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+           "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+           "bitwise_right_shift", "bitwise_xor", "cbrt", "ceil", "cosh", "deg2rad", "exp2",
+           "expm1", "fabs", "floor_divide", "fmax", "fmin", "fmod", "gcd", "heaviside", "hypot",
+           "i0", "isclose", "isin", "isinf", "isneginf", "isposinf", "isreal", "lcm", "ldexp",
+           "left_shift", "log10", "log2", "logaddexp", "logaddexp2", "logical_and", "logical_not",
+           "logical_or", "logical_xor", "mod", "nextafter", "rad2deg", "reciprocal",
+           "right_shift", "rsqrt", "signbit", "sinc", "sinh", "tan", "trunc"]
