@@ -241,7 +241,7 @@ def cross(x1, x2, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis=None) 
     b0, b1 = c(b, 0), c(b, 1)
     a2 = c(a, 2) if na == 3 else None
     b2 = c(b, 2) if nb == 3 else None
-    z = lambda t: mul(t, 0)  # noqa: E731
+    z = _mm.zeros_like
     a2 = a2 if a2 is not None else z(a0)
     b2 = b2 if b2 is not None else z(b0)
     cx = sub(mul(a1, b2), mul(a2, b1))
@@ -452,20 +452,21 @@ def hstack(xs: Sequence) -> Tensor:
 
 
 def vstack(xs: Sequence) -> Tensor:
-    """Stack tensors vertically (along axis 0, 1-D inputs as rows) (``keras.ops.vstack``).
+    """Stack tensors vertically: concatenation along axis 0 (``keras.ops.vstack``; as Keras's
+    TensorFlow backend, 1-D inputs are joined end to end, not made rows).
 
     Args:
         xs: a sequence of tensors.
 
     Returns:
-        A Tensor of rank >= 2.
+        A Tensor.
 
     Example:
 
-    >>> ops.vstack([[1, 2], [3, 4]]).shape
+    >>> ops.vstack([[[1, 2]], [[3, 4]]]).shape
     (2, 2)
     """
-    return _mm.concatenate([_atleast(x, 2, "vstack") for x in _stack_dtype(xs)], axis=0)
+    return _mm.concatenate(_stack_dtype(xs), axis=0)
 
 
 def dstack(xs: Sequence) -> Tensor:
@@ -672,7 +673,8 @@ def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     d = diagonal(x, offset, axis1, axis2)
     dt = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "uint32",
           "uint16": "uint32"}.get(d.dtype, d.dtype)
-    return _mm.sum(_mm.cast(d, dt) if dt != d.dtype else d, axis=-1)
+    y = _mm.sum(_mm.cast(d, dt) if dt != d.dtype else d, axis=-1)
+    return y if y.dtype == dt else _mm.cast(y, dt)
 
 
 def diag(x, k: int = 0) -> Tensor:
@@ -1178,14 +1180,14 @@ def size(x) -> int:
         x: input tensor.
 
     Returns:
-        An int.
+        A scalar int32 Tensor.
 
     Example:
 
-    >>> ops.size(np.zeros((2, 3)))
+    >>> int(ops.size(np.zeros((2, 3))))
     6
     """
-    return int(np.prod(_mm.shape(x), dtype=np.int64))
+    return Tensor(np.asarray(int(np.prod(_mm.shape(x), dtype=np.int64)), np.int32))
 
 
 def view(x, dtype=None) -> Tensor:

@@ -179,8 +179,7 @@ nextafter = binary("nextafter", "The next representable float after ``x1`` towar
                    "ops.nextafter([1.0], [2.0])")
 heaviside = binary("heaviside", "The Heaviside step function: 0 below zero, ``x2`` at zero, "
                    "1 above", lambda xp, a, b: xp.where(a > 0, 1, xp.where(a == 0, b, 0)),
-                   None, lambda xp, a, b, y: (a == 0), "ops.heaviside([-1.0, 0.0, 2.0], 0.5)",
-                   floating=False)
+                   None, lambda xp, a, b, y: (a == 0), "ops.heaviside([-1.0, 0.0, 2.0], 0.5)")
 
 
 def _ldexp_fwd(xp, a, b):

@@ -108,7 +108,7 @@ def prod(x, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     xp = xp_of(a)
     axes = _axes(axis, a.ndim)
     t, rest = _to_last(a, axes)
-    y = xp.prod(t, axis=-1)
+    y = xp.prod(t, axis=-1).astype(dt)
 
     def backward(g, needs):
         ones = xp.ones(t.shape[:-1] + (1,), t.dtype)
@@ -397,7 +397,8 @@ def nansum(x, axis=None, keepdims: bool = False) -> Tensor:
     xc = _clean(x, a, mask, 0)
     if dt != a.dtype.name:
         xc = _mm.cast(xc, dt)
-    return _mm.sum(xc, axis=axis, keepdims=keepdims)
+    y = _mm.sum(xc, axis=axis, keepdims=keepdims)
+    return y if y.dtype == dt else _mm.cast(y, dt)
 
 
 def nanmean(x, axis=None, keepdims: bool = False) -> Tensor:

@@ -1,0 +1,59 @@
+"""Golden outputs of Keras 3 (TensorFlow backend) for the NumPy-style, linalg and fft ops
+(tests/ops/test_numpy_ops.py). The inputs and calls are in tests/golden/opsnp_cases.py.
+
+Run from the repository root with the peers venv:
+
+    KERAS_BACKEND=tensorflow /tmp/peers/bin/python tests/golden/make_opsnp_golden.py
+
+It writes tests/golden/opsnp.npz: for case KEY, output number i is ``KEY/i`` (a single output
+is ``KEY/0``), its dtype name ``KEY/i/dtype``; istft outputs are computed from the stft cases."""
+import os
+import sys
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keras  # noqa: E402
+from opsnp_cases import CASES, SIG  # noqa: E402
+
+
+def flat(out):
+    if isinstance(out, (tuple, list)):
+        return [o for x in out for o in flat(x)]
+    return [out]
+
+
+def main():
+    store = {}
+    for key, name, args, kwargs, _ in CASES:
+        fn = getattr(keras.ops, name)
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - report and skip what Keras rejects
+            print(f"skip {key}: {type(e).__name__}: {e}")
+            continue
+        for i, o in enumerate(flat(out)):
+            a = keras.ops.convert_to_numpy(o) if not isinstance(o, (int, float)) else np.asarray(o)
+            store[f"{key}/{i}"] = a
+            store[f"{key}/{i}/dtype"] = np.asarray(
+                keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype") else type(o).__name__)
+    # istft round trips of stft
+    for key, seq, stride, nfft, kw in [("istft", 8, 4, 16, {}),
+                                       ("istft_hamming", 10, 3, 10, {"window": "hamming",
+                                                                      "center": False}),
+                                       ("istft_len", 8, 2, 8, {"length": 30})]:
+        skw = {k: v for k, v in kw.items() if k != "length"}
+        spec = keras.ops.stft(SIG, seq, stride, nfft, **skw)
+        y = keras.ops.istft(spec, seq, stride, nfft, **kw)
+        store[f"{key}/in0"] = keras.ops.convert_to_numpy(spec[0])
+        store[f"{key}/in1"] = keras.ops.convert_to_numpy(spec[1])
+        store[f"{key}/0"] = keras.ops.convert_to_numpy(y)
+        store[f"{key}/0/dtype"] = np.asarray(keras.backend.standardize_dtype(y.dtype))
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "opsnp.npz")
+    np.savez_compressed(path, **store)
+    print(f"wrote {path}: {len(store)} arrays, {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()
