@@ -370,6 +370,11 @@ def svd(x, full_matrices: bool = True, compute_uv: bool = True):
     ut, vt = u[..., :, :k], _T(vh[..., :k, :])  # thin factors
 
     def grad(gu, gs, gvh):
+        if full_matrices and a.shape[-1] != a.shape[-2] and (gu is not None or gvh is not None):
+            raise NotImplementedError(
+                f"svd: the gradient through u/vh of a non-square input (shape {tuple(a.shape)}) "
+                "is not defined with full_matrices=True (as in TensorFlow); use "
+                "full_matrices=False")
         sm = s[..., None, :]
         out = xp.zeros(a.shape, a.dtype)
         inner = xp.zeros(a.shape[:-2] + (k, k), a.dtype)

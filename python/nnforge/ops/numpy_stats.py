@@ -728,7 +728,7 @@ def corrcoef(x) -> Tensor:
     array([[ 1., -1.],
            [-1.,  1.]], dtype=float32)
     """
-    from .nn import matmul
+    from .numpy_array import _matmul
     dt = float_type(x)
     xf = _mm.cast(x, dt)
     if xf.ndim == 0:
@@ -737,7 +737,7 @@ def corrcoef(x) -> Tensor:
     xc = _mm.subtract(xf, _mm.mean(xf, axis=-1, keepdims=True))
     xt = _mm.transpose(xc, tuple(range(xc.ndim - 2)) + (xc.ndim - 1, xc.ndim - 2)) \
         if xc.ndim >= 2 else xc
-    cov = _mm.divide(matmul(xc, xt), np.asarray(n - 1, dt))
+    cov = _mm.divide(_matmul(xc, xt, xc.data, xt.data), np.asarray(n - 1, dt))
     if cov.ndim == 0:
         return _mm.clip(_mm.divide(cov, cov), -1.0, 1.0)
     d = _mm.sqrt(_diag_part(cov))
