@@ -276,3 +276,32 @@ case("stft_hamming", "stft", np.stack([SIG, SIG * 2]), 10, 3, 10, window="hammin
 case("stft_none", "stft", SIG, 8, 8, 8, window=None, compare="loose")
 case("view_as_complex", "view_as_complex", F[:, :2].copy())
 case("view_as_real", "view_as_real", np.array([1 + 2j, -3 - 1j], "complex64"))
+
+# einops-style rearrange
+case("rearrange_perm", "rearrange", X3, "b h w -> w b h")
+case("rearrange_merge", "rearrange", X3, "b h w -> (b h) w")
+case("rearrange_split", "rearrange", X3, "b h (w1 w) -> (b w1) h w", w1=2)
+case("rearrange_split_all", "rearrange", X3, "b (h1 h) w -> h1 (w b) h", h1=3, h=1)
+
+
+# vectorize: (key, pyfunc, vectorize kwargs, call args). Keras's TensorFlow backend rejects
+# these (its vmap takes one argument, axis 0 only), so the tests compare with numpy.vectorize,
+# the semantics Keras documents and its JAX/torch backends follow
+def _add_scaled(a, b):
+    return a * 2.0 + b
+
+
+def _matvec(m, v):
+    return m @ v
+
+
+def _pair(a, b):
+    return a + b, a - b
+
+
+VECTORIZE = [
+    ("vectorize_scalar", _add_scaled, {}, (F, F2[0])),
+    ("vectorize_sig", _matvec, {"signature": "(m,n),(n)->(m)"}, (X3, V3[:, 0])),
+    ("vectorize_broadcast", _add_scaled, {}, (F[:, :1], F2[0])),
+    ("vectorize_tuple", _pair, {}, (V, V[::-1].copy())),
+]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnforge import ops
-from tests.golden.opsnp_cases import CASES
+from tests.golden.opsnp_cases import CASES, VECTORIZE
 
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "opsnp.npz"))
 
@@ -60,3 +60,13 @@ def test_istft_matches_keras(key, seq, stride, nfft, kw):
     y = ops.istft((GOLDEN[f"{key}/in0"], GOLDEN[f"{key}/in1"]), seq, stride, nfft, **kw)
     assert y.dtype == str(GOLDEN[f"{key}/0/dtype"])
     _compare(key, y.numpy(), GOLDEN[f"{key}/0"], "loose")
+
+
+@pytest.mark.parametrize("key,pyfunc,kw,args", VECTORIZE, ids=[v[0] for v in VECTORIZE])
+def test_vectorize_matches_numpy(key, pyfunc, kw, args):
+    outs = _flat(ops.vectorize(pyfunc, **kw)(*args))
+    want = _flat(np.vectorize(pyfunc, **kw)(*args))
+    assert len(outs) == len(want)
+    for i, (o, w) in enumerate(zip(outs, want)):
+        assert o.dtype == "float32"
+        _compare(f"{key}/{i}", o.numpy(), np.asarray(w, np.float32), "")

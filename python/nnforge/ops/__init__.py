@@ -20,6 +20,7 @@ from .numpy_array import *  # noqa: F401,F403,E402
 from .numpy_array import copy, ndim, size  # noqa: F401,E402
 from .linalg import *  # noqa: F401,F403,E402
 from .fft import *  # noqa: F401,F403,E402
+from .einops import rearrange, vectorize  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
