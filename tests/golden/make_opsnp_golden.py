@@ -6,7 +6,8 @@ Run from the repository root with the peers venv:
     KERAS_BACKEND=tensorflow /tmp/peers/bin/python tests/golden/make_opsnp_golden.py
 
 It writes tests/golden/opsnp.npz: for case KEY, output number i is ``KEY/i`` (a single output
-is ``KEY/0``), its dtype name ``KEY/i/dtype``; istft outputs are computed from the stft cases."""
+is ``KEY/0``), its dtype name ``KEY/i/dtype``; istft outputs are computed from the stft cases;
+``result_type/*`` holds Keras's dtype promotion table."""
 import os
 import sys
 
@@ -38,6 +39,15 @@ def main():
             store[f"{key}/{i}"] = a
             store[f"{key}/{i}/dtype"] = np.asarray(
                 keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype") else type(o).__name__)
+    # Keras's dtype promotion table (keras.backend.result_type) for pairs and with Python scalars
+    names = ["bool", "uint8", "uint16", "uint32", "int8", "int16", "int32", "int64", "float16",
+             "bfloat16", "float32", "float64", "int", "float"]
+    py = {"int": int, "float": float}
+    store["result_type/names"] = np.asarray(names)
+    store["result_type/table"] = np.asarray(
+        [[keras.backend.result_type(py.get(a, a), py.get(b, b)) for b in names] for a in names])
+    store["result_type/with_float"] = np.asarray(
+        [keras.backend.result_type(py.get(a, a), float) for a in names])
     # istft round trips of stft
     for key, seq, stride, nfft, kw in [("istft", 8, 4, 16, {}),
                                        ("istft_hamming", 10, 3, 10, {"window": "hamming",

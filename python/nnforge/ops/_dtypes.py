@@ -86,7 +86,7 @@ def result_type(*args: Any) -> str:
         elif a is float:
             kinds.append(("float32", True))
         elif isinstance(a, str):
-            kinds.append((np.dtype(a).name, False))
+            kinds.append((a if a in _LATTICE else np.dtype(a).name, False))
         elif isinstance(a, np.dtype):
             kinds.append((a.name, False))
         else:
