@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
@@ -269,8 +270,7 @@ def _win(window, seq_len, fft_length, dt, fn):
         ph = np.cos(2 * np.pi * np.arange(seq_len) / seq_len)
         w = 0.5 - 0.5 * ph if window == "hann" else 0.54 - 0.46 * ph
     else:
-        w = np.asarray(arr(window, fn, "window"), np.float64) if not hasattr(
-            window, "__cuda_array_interface__") else np.asarray(window.get())
+        w = backend.to_numpy(arr(window, fn, "window")).astype(np.float64)
         if w.ndim != 1 or w.shape[0] != seq_len:
             raise ValueError(f"{fn}: window must have shape ({seq_len},), got {w.shape}")
     lp = (fft_length - seq_len) // 2

@@ -1057,14 +1057,23 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     dt = _space_dtype(start, stop, dtype)
     s = data_of(start, "linspace", "start")
     e = data_of(stop, "linspace", "stop")
-    s, e = same_backend(s, e)
-    xp = xp_of(s)
-    y, step = xp.linspace(s.astype(np.float64), e.astype(np.float64), num, endpoint=endpoint,
+    xp = _home(s, e)
+    y, step = np.linspace(backend.to_numpy(s).astype(np.float64),
+                          backend.to_numpy(e).astype(np.float64), num, endpoint=endpoint,
                           retstep=True, axis=axis)
-    y = xp.asarray(y).astype(dt)
+    y = xp.asarray(np.asarray(y).astype(dt))
     if retstep:
-        return Tensor(y), Tensor(xp.asarray(step).astype(dt))
+        return Tensor(y), Tensor(xp.asarray(np.asarray(step).astype(dt)))
     return Tensor(y)
+
+
+def _home(*arrays):
+    """The array module for a creation op: the GPU's when an argument lives there, else the
+    current device's."""
+    for a in arrays:
+        if backend.is_array(a) and backend.of(a) is not backend.cpu:
+            return backend.of(a).xp
+    return backend.current().xp
 
 
 def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10, dtype=None,
@@ -1117,11 +1126,9 @@ def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None,
     """
     s = data_of(start, "geomspace", "start")
     e = data_of(stop, "geomspace", "stop")
-    s, e = same_backend(s, e)
-    xp = xp_of(s)
-    y = xp.geomspace(s.astype(np.float64), e.astype(np.float64), num, endpoint=endpoint,
-                     axis=axis)
-    return Tensor(xp.asarray(y).astype(_fdt(dtype)))
+    y = np.geomspace(backend.to_numpy(s).astype(np.float64),
+                     backend.to_numpy(e).astype(np.float64), num, endpoint=endpoint, axis=axis)
+    return Tensor(_home(s, e).asarray(np.asarray(y).astype(_fdt(dtype))))
 
 
 def vander(x, N: Optional[int] = None, increasing: bool = False) -> Tensor:

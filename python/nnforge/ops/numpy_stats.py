@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
@@ -171,14 +172,12 @@ def _quantile(name, x, q, axis, method, keepdims, scale=1.0):
     dt = float_type(x)
     a = arr(x, name, "x", dt)
     xp = xp_of(a)
-    qa = xp.asarray(np.asarray(data_of(q, name, "q") if not isinstance(q, (int, float)) else q,
-                               dtype=np.float64) if not hasattr(q, "__cuda_array_interface__")
-                    else q, dtype=np.float64) / scale
+    qa = xp.asarray(backend.to_numpy(data_of(q, name, "q")).astype(np.float64)) / scale
     if bool(((qa < 0) | (qa > 1)).any()):
         raise ValueError(f"{name}: q must lie in [0, {scale:g}], got {qa * scale}")
     axes = _axes(axis, a.ndim)
     t, rest = _to_last(a, axes)
-    order = xp.argsort(t, axis=-1, kind="stable")
+    order = xp.argsort(t, axis=-1, kind="stable") if xp is np else xp.argsort(t, axis=-1)
     s = xp.take_along_axis(t, order, axis=-1)
     n = t.shape[-1]
     valid = (~xp.isnan(s)).sum(axis=-1, keepdims=True) if name.startswith("nan") else \
@@ -879,8 +878,7 @@ def digitize(x, bins) -> Tensor:
     """
     a = arr(x, "digitize")
     xp = xp_of(a)
-    b = xp.asarray(np.asarray(data_of(bins, "digitize", "bins")
-                              if not isinstance(bins, (list, tuple)) else bins, np.float64))
+    b = xp.asarray(backend.to_numpy(data_of(bins, "digitize", "bins")).astype(np.float64))
     return Tensor(xp.searchsorted(b, a.astype(np.float64), side="right").astype(np.int32))
 
 
