@@ -60,8 +60,18 @@ def kind_of(x: Any):
         return "complex128", True
     dt = getattr(x, "dtype", None)
     if dt is None:
-        dt = np.asarray(x).dtype
+        dt = python_sequence_array(x).dtype
     return np.dtype(dt).name, False
+
+
+def python_sequence_array(x):
+    """A (nested) Python list/tuple as Keras converts it: floats to float32, ints to int32."""
+    a = np.asarray(x)
+    if a.dtype == np.float64:
+        return a.astype(np.float32)
+    if a.dtype == np.int64:
+        return a.astype(np.int32)
+    return a
 
 
 def result_type(*args: Any) -> str:

@@ -11,7 +11,7 @@ from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
-from ._dtypes import float_type, result_type
+from ._dtypes import float_type, python_sequence_array, result_type
 from ._util import data_of, same_backend, unbroadcast
 
 
@@ -20,9 +20,20 @@ def xp_of(a):
     return backend.of(a).xp
 
 
+def as_tensor(x: Any) -> Any:
+    """Python lists/tuples as Tensors of Keras's dtypes (float32/int32); anything else as is."""
+    if isinstance(x, (list, tuple)):
+        try:
+            return Tensor(backend.current().xp.asarray(python_sequence_array(x)))
+        except (ValueError, TypeError):
+            return x  # ragged or holding Tensors: left to the op's own conversion
+    return x
+
+
 def arr(x: Any, fn: str, arg: str = "x", dtype: Optional[str] = None):
-    """The backend array of ``x`` (cast to ``dtype`` when given)."""
-    a = data_of(x, fn, arg)
+    """The backend array of ``x`` (cast to ``dtype`` when given); Python lists become arrays
+    of Keras's dtypes (float32, int32)."""
+    a = data_of(as_tensor(x), fn, arg)
     if dtype is not None and a.dtype != np.dtype(dtype):
         a = a.astype(dtype)
     return a
@@ -30,7 +41,7 @@ def arr(x: Any, fn: str, arg: str = "x", dtype: Optional[str] = None):
 
 def _doc(name: str, what: str, args: str, example: str) -> str:
     return (f"{what} (``keras.ops.{name}``).\n\n    Args:\n{args}\n\n    Returns:\n"
-            f"        A Tensor.\n\n    Example:\n\n    >>> {example}\n    ")
+            f"        A Tensor.\n\n    Example:\n\n    >>> y = {example}\n    ")
 
 
 _ARG_X = "        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar)."
@@ -96,6 +107,7 @@ def index_map(x, idx, fn: str = "op", fill=None) -> Tensor:
     """``x.ravel()[idx]`` as a differentiable op; entries of ``idx`` equal to -1 become
     ``fill`` (zero by default). Shape ops (roll, rot90, diag, diagonal, tril ...) are index
     maps, so one gather and one scatter-add give all their forwards and backwards."""
+    x = as_tensor(x)
     a = data_of(x, fn, "x")
     xp = xp_of(a)
     idx = xp.asarray(idx)

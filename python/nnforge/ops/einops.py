@@ -11,6 +11,8 @@ import numpy as np
 
 from nnforge.core.tensor import Tensor
 
+from ._npcommon import as_tensor
+
 _mm = importlib.import_module("nnforge.ops.math")
 
 
@@ -57,6 +59,7 @@ def rearrange(tensor, pattern: str, **axes_lengths) -> Tensor:
     >>> ops.rearrange(np.zeros((2, 4, 6, 3)), "b (h1 h) w c -> (b h1) h w c", h1=2).shape
     (4, 2, 6, 3)
     """
+    tensor = as_tensor(tensor)
     if "->" not in pattern:
         raise ValueError(f"rearrange: pattern must contain '->', got {pattern!r}")
     left, right = pattern.split("->", 1)

@@ -336,7 +336,7 @@ def eig(x):
     Example:
 
     >>> w, v = ops.eig([[2.0, 0.0], [0.0, 1.0]])
-    >>> sorted(w.numpy().real)
+    >>> sorted(w.numpy().real.tolist())
     [1.0, 2.0]
     """
     a = _sq(x, "eig")

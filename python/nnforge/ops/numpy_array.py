@@ -15,7 +15,7 @@ from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
 from ._dtypes import float_type, kind_of, result_type
-from ._npcommon import arr, index_map, positions, xp_of
+from ._npcommon import arr, as_tensor, index_map, positions, xp_of
 from ._util import data_of, same_backend, unbroadcast
 
 _mm = importlib.import_module("nnforge.ops.math")  # the package attribute 'math' is the stdlib's
@@ -31,6 +31,7 @@ def _ax(axis: int, ndim: int, fn: str) -> int:
 def _gather(x, fn, build):
     """Apply the index map ``build(positions)`` (a NumPy/CuPy expression on the positions of
     ``x``'s elements) to ``x``, differentiably."""
+    x = as_tensor(x)
     a = data_of(x, fn, "x")
     idx = build(positions(a.shape, xp_of(a)))
     return index_map(x, idx, fn)
@@ -321,6 +322,7 @@ def moveaxis(x, source, destination) -> Tensor:
     >>> ops.moveaxis(np.zeros((2, 3, 4)), 0, -1).shape
     (3, 4, 2)
     """
+    x = as_tensor(x)
     nd = len(_mm.shape(x))
     src = [source] if isinstance(source, (int, np.integer)) else list(source)
     dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
@@ -351,6 +353,7 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     >>> ops.swapaxes(np.zeros((2, 3)), 0, 1).shape
     (3, 2)
     """
+    x = as_tensor(x)
     nd = len(_mm.shape(x))
     perm = list(range(nd))
     i, j = _ax(axis1, nd, "swapaxes"), _ax(axis2, nd, "swapaxes")
@@ -370,8 +373,9 @@ def ravel(x) -> Tensor:
     Example:
 
     >>> ops.ravel([[1, 2], [3, 4]]).numpy()
-    array([1, 2, 3, 4])
+    array([1, 2, 3, 4], dtype=int32)
     """
+    x = as_tensor(x)
     return _mm.reshape(x, (-1,))
 
 
@@ -417,6 +421,7 @@ def append(x1, x2, axis=None) -> Tensor:
 
 
 def _atleast(x, n, name):
+    x = as_tensor(x)
     t = x if isinstance(x, Tensor) else _mm.convert_to_tensor(x)
     nd = t.ndim
     if nd >= n:
@@ -487,6 +492,7 @@ def dstack(xs: Sequence) -> Tensor:
 
 
 def _split_along(x, indices_or_sections, axis, name, min_rank):
+    x = as_tensor(x)
     t = x if isinstance(x, Tensor) else _mm.convert_to_tensor(x)
     if t.ndim < min_rank:
         raise ValueError(f"{name}: x must have rank >= {min_rank}, got shape {tuple(t.shape)}")
@@ -561,8 +567,9 @@ def fliplr(x) -> Tensor:
 
     >>> ops.fliplr([[1, 2], [3, 4]]).numpy()
     array([[2, 1],
-           [4, 3]])
+           [4, 3]], dtype=int32)
     """
+    x = as_tensor(x)
     if len(_mm.shape(x)) < 2:
         raise ValueError(f"fliplr: x must be at least 2-D, got shape {_mm.shape(x)}")
     return _ar.flip(x, axis=1)
@@ -580,8 +587,9 @@ def flipud(x) -> Tensor:
     Example:
 
     >>> ops.flipud([1, 2, 3]).numpy()
-    array([3, 2, 1])
+    array([3, 2, 1], dtype=int32)
     """
+    x = as_tensor(x)
     if len(_mm.shape(x)) < 1:
         raise ValueError("flipud: x must be at least 1-D")
     return _ar.flip(x, axis=0)
@@ -601,7 +609,7 @@ def roll(x, shift, axis=None) -> Tensor:
     Example:
 
     >>> ops.roll([1, 2, 3, 4], 1).numpy()
-    array([4, 1, 2, 3])
+    array([4, 1, 2, 3], dtype=int32)
     """
     return _gather(x, "roll", lambda p: xp_of(p).roll(p, shift, axis=axis))
 
@@ -621,8 +629,9 @@ def rot90(array, k: int = 1, axes=(0, 1)) -> Tensor:
 
     >>> ops.rot90([[1, 2], [3, 4]]).numpy()
     array([[2, 4],
-           [1, 3]])
+           [1, 3]], dtype=int32)
     """
+    array = as_tensor(array)
     nd = len(_mm.shape(array))
     if nd < 2:
         raise ValueError(f"rot90: array must be at least 2-D, got rank {nd}")
@@ -646,7 +655,7 @@ def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     Example:
 
     >>> ops.diagonal([[1, 2], [3, 4]]).numpy()
-    array([1, 4])
+    array([1, 4], dtype=int32)
     """
     if len(_mm.shape(x)) < 2:
         raise ValueError(f"diagonal: x must be at least 2-D, got shape {_mm.shape(x)}")
@@ -691,7 +700,7 @@ def diag(x, k: int = 0) -> Tensor:
 
     >>> ops.diag([1, 2]).numpy()
     array([[1, 0],
-           [0, 2]])
+           [0, 2]], dtype=int32)
     """
     nd = len(_mm.shape(x))
     if nd == 2:
@@ -726,7 +735,7 @@ def diagflat(x, k: int = 0) -> Tensor:
 
     >>> ops.diagflat([[1, 2]]).numpy()
     array([[1, 0],
-           [0, 2]])
+           [0, 2]], dtype=int32)
     """
     return diag(ravel(x), k)
 
@@ -761,7 +770,7 @@ def tril(x, k: int = 0) -> Tensor:
 
     >>> ops.tril([[1, 2], [3, 4]]).numpy()
     array([[1, 0],
-           [3, 4]])
+           [3, 4]], dtype=int32)
     """
     return _band(x, k, "tril", True)
 
@@ -781,7 +790,7 @@ def triu(x, k: int = 0) -> Tensor:
 
     >>> ops.triu([[1, 2], [3, 4]]).numpy()
     array([[1, 2],
-           [0, 4]])
+           [0, 4]], dtype=int32)
     """
     return _band(x, k, "triu", False)
 
@@ -800,8 +809,9 @@ def diff(a, n: int = 1, axis: int = -1) -> Tensor:
     Example:
 
     >>> ops.diff([1, 4, 9, 16]).numpy()
-    array([3, 5, 7])
+    array([3, 5, 7], dtype=int32)
     """
+    a = as_tensor(a)
     if n < 0:
         raise ValueError(f"diff: order n must be non-negative, got {n}")
     t = a if isinstance(a, Tensor) else _mm.convert_to_tensor(a)
@@ -854,7 +864,7 @@ def unravel_index(indices, shape) -> tuple:
     Example:
 
     >>> [t.numpy() for t in ops.unravel_index([5], (2, 3))]
-    [array([1]), array([2])]
+    [array([1], dtype=int32), array([2], dtype=int32)]
     """
     a = arr(indices, "unravel_index", "indices")
     if any(s is None for s in shape):
@@ -1147,8 +1157,9 @@ def vander(x, N: Optional[int] = None, increasing: bool = False) -> Tensor:
     >>> ops.vander([1, 2, 3], 3).numpy()
     array([[1, 1, 1],
            [4, 2, 1],
-           [9, 3, 1]])
+           [9, 3, 1]], dtype=int32)
     """
+    x = as_tensor(x)
     t = x if isinstance(x, Tensor) else _mm.convert_to_tensor(x)
     if t.ndim != 1:
         raise ValueError(f"vander: x must be 1-D, got shape {tuple(t.shape)}")

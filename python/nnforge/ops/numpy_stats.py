@@ -13,7 +13,7 @@ from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
 from ._dtypes import float_type, kind_of, result_type
-from ._npcommon import arr, xp_of
+from ._npcommon import arr, as_tensor, xp_of
 from ._util import data_of, same_backend
 
 _mm = importlib.import_module("nnforge.ops.math")  # ops.math (the package attribute 'math' is the stdlib's)
@@ -39,6 +39,7 @@ def amax(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.amax([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
     array([5., 4.], dtype=float32)
     """
+    x = as_tensor(x)
     return _mm.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -58,6 +59,7 @@ def amin(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.amin([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
     array([1., 3.], dtype=float32)
     """
+    x = as_tensor(x)
     return _mm.min(x, axis=axis, keepdims=keepdims)
 
 
@@ -158,6 +160,7 @@ def ptp(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.ptp([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
     array([4., 1.], dtype=float32)
     """
+    x = as_tensor(x)
     return _mm.subtract(_mm.max(x, axis, keepdims), _mm.min(x, axis, keepdims))
 
 
@@ -391,6 +394,7 @@ def nansum(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.nansum([1.0, np.nan, 3.0]).numpy()
     array(4., dtype=float32)
     """
+    x = as_tensor(x)
     a, mask = _nanmask(x, "nansum")
     dt = _widen(a.dtype.name)
     xc = _clean(x, a, mask, 0)
@@ -416,6 +420,7 @@ def nanmean(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.nanmean([1.0, np.nan, 3.0]).numpy()
     array(2., dtype=float32)
     """
+    x = as_tensor(x)
     a, mask = _nanmask(x, "nanmean")
     if mask is None:
         return _mm.mean(_mm.cast(x, "float32"), axis=axis, keepdims=keepdims)
@@ -440,6 +445,7 @@ def nanvar(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.nanvar([1.0, np.nan, 3.0]).numpy()
     array(1., dtype=float32)
     """
+    x = as_tensor(x)
     dt = float_type(x)
     xf = _mm.cast(x, dt) if kind_of(x)[0] != dt else x
     a = arr(xf, "nanvar")
@@ -472,6 +478,7 @@ def nanstd(x, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def _nan_extreme(name, x, axis, keepdims, fill, fn):
+    x = as_tensor(x)
     a, mask = _nanmask(x, name)
     if mask is None:
         if a.dtype.kind == "b":
@@ -539,11 +546,13 @@ def nanprod(x, axis=None, keepdims: bool = False) -> Tensor:
     >>> ops.nanprod([2.0, np.nan, 3.0]).numpy()
     array(6., dtype=float32)
     """
+    x = as_tensor(x)
     a, mask = _nanmask(x, "nanprod")
     return prod(_clean(x, a, mask, 1), axis=axis, keepdims=keepdims)
 
 
 def _nanarg(name, x, axis, keepdims, fill, fn):
+    x = as_tensor(x)
     a, mask = _nanmask(x, name)
     if mask is None:
         return fn(x, axis=axis, keepdims=keepdims)
@@ -623,6 +632,7 @@ def nancumsum(x, axis=None, dtype=None) -> Tensor:
     >>> ops.nancumsum([1.0, np.nan, 3.0]).numpy()
     array([1., 1., 4.], dtype=float32)
     """
+    x = as_tensor(x)
     from .array import cumsum
     a, mask = _nanmask(x, "nancumsum")
     return cumsum(_clean(x, a, mask, 0), axis=axis, dtype=dtype)
@@ -644,6 +654,7 @@ def nancumprod(x, axis=None, dtype=None) -> Tensor:
     >>> ops.nancumprod([2.0, np.nan, 3.0]).numpy()
     array([2., 2., 6.], dtype=float32)
     """
+    x = as_tensor(x)
     from .array import cumprod
     a, mask = _nanmask(x, "nancumprod")
     return cumprod(_clean(x, a, mask, 1), axis=axis, dtype=dtype)
