@@ -35,10 +35,10 @@ def main():
             print(f"skip {key}: {type(e).__name__}: {e}")
             continue
         for i, o in enumerate(flat(out)):
-            a = keras.ops.convert_to_numpy(o) if not isinstance(o, (int, float)) else np.asarray(o)
-            store[f"{key}/{i}"] = a
-            store[f"{key}/{i}/dtype"] = np.asarray(
-                keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype") else type(o).__name__)
+            store[f"{key}/{i}"] = (np.asarray(o) if isinstance(o, (int, float))
+                                   else keras.ops.convert_to_numpy(o))
+            dt = keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype") else type(o).__name__
+            store[f"{key}/{i}/dtype"] = np.asarray(dt)
     # Keras's dtype promotion table (keras.backend.result_type) for pairs and with Python scalars
     names = ["bool", "uint8", "uint16", "uint32", "int8", "int16", "int32", "int64", "float16",
              "bfloat16", "float32", "float64", "int", "float"]

@@ -46,7 +46,8 @@ def test_argpartition_partitions(axis):
     vals = np.moveaxis(vals, 0 if axis == 0 else -1, -1)
     srt = np.moveaxis(srt, 0 if axis == 0 else -1, -1)
     np.testing.assert_array_equal(vals[..., k], srt[..., k])
-    assert (vals[..., :k] <= vals[..., k:k + 1]).all() and (vals[..., k + 1:] >= vals[..., k:k + 1]).all()
+    assert (vals[..., :k] <= vals[..., k:k + 1]).all()
+    assert (vals[..., k + 1:] >= vals[..., k:k + 1]).all()
     with pytest.raises(ValueError, match="kth"):
         ops.argpartition(x, 99)
 

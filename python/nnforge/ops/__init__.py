@@ -17,7 +17,6 @@ from .rnn import fused_rnn_available, gru_sequence, lstm_sequence  # noqa: F401,
 from .numpy_math import *  # noqa: F401,F403,E402
 from .numpy_stats import *  # noqa: F401,F403,E402
 from .numpy_array import *  # noqa: F401,F403,E402
-from .numpy_array import copy, ndim, size  # noqa: F401,E402
 from .linalg import *  # noqa: F401,F403,E402
 from .fft import *  # noqa: F401,F403,E402
 from .einops import rearrange, vectorize  # noqa: F401,E402

@@ -4,8 +4,6 @@ solves, Cholesky, symmetric eigen-decomposition, SVD, QR and least squares diffe
 from __future__ import annotations
 
 import importlib
-from typing import Optional
-
 import numpy as np
 
 from nnforge import backend
@@ -506,7 +504,6 @@ def pinv(x, rcond=None) -> Tensor:
            [0. , 0. ]], dtype=float32)
     """
     a = _mat(x, "pinv")
-    xp = xp_of(a)
     if rcond is None:
         rcond = 10.0 * max(a.shape[-2:]) * np.finfo(a.dtype).eps
     u, s, vh = svd(x, full_matrices=False)

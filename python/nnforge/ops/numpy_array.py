@@ -295,7 +295,6 @@ def correlate(x1, x2, mode: str = "valid") -> Tensor:
         return full
     if mode == "valid":
         return _mm.getitem(full, slice(m - 1, n))
-    start = (m - 1) // 2 if not swap else m // 2
     start = (m - 1) - (m - 1) // 2 if swap else m // 2
     return _mm.getitem(full, slice(start, start + n))
 

@@ -99,11 +99,6 @@ def _same_type(x):
     return kind_of(x)[0]
 
 
-def _int_to_float(x):
-    dt = kind_of(x)[0]
-    return "float32" if dt in ("bool",) or dt.startswith(("int", "uint")) else dt
-
-
 ceil = unary_float("ceil", "Element-wise ceiling", lambda xp, a: xp.ceil(a), None,
                    "ops.ceil([1.2, -1.2])", dtype_rule=float_type)
 trunc = unary_float("trunc", "Element-wise rounding toward zero", lambda xp, a: xp.trunc(a), None,

@@ -16,7 +16,7 @@ from ._dtypes import float_type, kind_of, result_type
 from ._npcommon import arr, as_tensor, xp_of
 from ._util import data_of, same_backend
 
-_mm = importlib.import_module("nnforge.ops.math")  # ops.math (the package attribute 'math' is the stdlib's)
+_mm = importlib.import_module("nnforge.ops.math")  # the package attribute 'math' is the stdlib's
 
 
 def _axes(axis, ndim):
