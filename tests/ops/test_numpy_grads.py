@@ -153,6 +153,9 @@ def test_binary_grads(name, a, b):
     (lambda x: ops.svd(x, compute_uv=False), [TALL]),
     (lambda x: ops.svd(x, full_matrices=False), [TALL.T]),
     (lambda a, b: ops.lstsq(a, b), [TALL, r.randn(5)]),
+    (lambda x: ops.lu_factor(x)[0], [SQ]),
+    (lambda x: ops.lu_factor(x)[0], [np.stack([SQ.T, r.randn(3, 3)])]),
+    (lambda x: ops.qr(x, mode="complete"), [SQ]),
     (lambda a, b: ops.fft((a, b)), [F, F2]),
     (lambda a, b: ops.fft2((a, b)), [X3, X3 * 0.5]),
     (lambda a, b: ops.ifft2((a, b)), [X3, -X3]),
@@ -183,6 +186,16 @@ def test_svd_full_matrices_gradient_of_u_is_not_defined_for_non_square():
         u, s, vh = ops.svd(x)
         loss = ops.sum(u)
     with pytest.raises(NotImplementedError, match="full_matrices"):
+        tape.gradient(loss, x)
+
+
+def test_qr_gradient_of_wide_input_is_not_defined():
+    x = ops.convert_to_tensor(TALL.T)
+    with nnforge.GradientTape() as tape:
+        tape.watch(x)
+        q, rr = ops.qr(x)
+        loss = ops.sum(rr)
+    with pytest.raises(NotImplementedError, match="rows >= columns"):
         tape.gradient(loss, x)
 
 

@@ -427,10 +427,12 @@ def qr(x, mode: str = "reduced"):
     q, r = xp.linalg.qr(a, mode=mode)
     q, r = q.astype(a.dtype), r.astype(a.dtype)
     m, n = a.shape[-2:]
-    if not (m >= n and (mode == "reduced" or m == n)):
-        return Tensor(q), Tensor(r)
-
     def grad(gq, gr):
+        if not (m >= n and (mode == "reduced" or m == n)):
+            raise NotImplementedError(
+                f"qr: the gradient is defined for inputs with rows >= columns (and mode="
+                f"'reduced' unless square), as in TensorFlow; got shape {tuple(a.shape)}, "
+                f"mode={mode!r}")
         gq = xp.zeros_like(q) if gq is None else gq
         gr = xp.zeros_like(r) if gr is None else gr
         mm = r @ _T(gr) - _T(gq) @ q
@@ -548,8 +550,9 @@ def lu_factor(x):
         x: tensor of shape (..., n, n).
 
     Returns:
-        A tuple ``(lu, pivots)``: ``L`` (unit diagonal, below) and ``U`` packed in one matrix,
-        and the int32 row permutation as Keras's TensorFlow backend returns it.
+        A tuple ``(lu, pivots)``: ``L`` (unit diagonal, below) and ``U`` packed in one matrix
+        (differentiable, as TensorFlow's), and the int32 row permutation as Keras's TensorFlow
+        backend returns it.
 
     Example:
 
@@ -575,7 +578,21 @@ def lu_factor(x):
                 u[k + 1:, k] /= u[k, k]
                 u[k + 1:, k + 1:] -= np.outer(u[k + 1:, k], u[k, k + 1:])
     inv = np.argsort(perms, axis=-1).astype(np.int32)
-    return (Tensor(be.xp.asarray(batch.reshape(m.shape).astype(a.dtype))),
+    packed = batch.reshape(m.shape).astype(a.dtype)
+
+    def backward(g, needs):
+        gb = backend.to_numpy(g).reshape(batch.shape)
+        out = np.empty_like(gb)
+        eye = np.eye(n, dtype=gb.dtype)
+        for bi in range(batch.shape[0]):
+            low = np.tril(batch[bi], -1) + eye
+            up = np.triu(batch[bi])
+            phi = np.tril(low.T @ np.tril(gb[bi], -1), -1) + np.triu(np.triu(gb[bi]) @ up.T)
+            gp = np.linalg.solve(low.T, np.linalg.solve(up, phi.T).T)  # L^-T phi U^-T
+            out[bi][perms[bi]] = gp
+        return (be.xp.asarray(out.reshape(m.shape).astype(a.dtype)),)
+
+    return (record(be.xp.asarray(packed), (x,), backward),
             Tensor(be.xp.asarray(inv.reshape(m.shape[:-1]))))
 
 
