@@ -75,6 +75,9 @@ def test_namespaces_hold_the_same_functions():
     assert ops.numpy.arcsin is ops.arcsin and ops.numpy.add is ops.add
     assert ops.linalg.svd is ops.svd and ops.linalg.norm is ops.norm
     assert not hasattr(ops.linalg, "arcsin")
+    from nnforge.ops.linalg import svd
+    from nnforge.ops.numpy import hypot
+    assert svd is ops.svd and hypot is ops.hypot  # the symbolic-aware functions
     np.testing.assert_allclose(ops.numpy.hypot([3.0], [4.0]).numpy(), [5.0])
 
 

@@ -27,7 +27,7 @@ def _accept_symbolic_tensors() -> None:
     from types import FunctionType
     from nnforge.core.tensor import KerasTensor
     from ._symbolic import symbolic_dispatch
-    skip = {"convert_to_numpy", "shape", "set_symbolic_handler", "ndim", "size", "fill"}
+    skip = {"convert_to_numpy", "shape", "set_symbolic_handler", "ndim"}
     g = globals()
     for name, value in list(g.items()):
         if (isinstance(value, FunctionType) and not name.startswith("_") and name not in skip
@@ -47,14 +47,15 @@ _accept_symbolic_tensors()
 
 
 def _namespaces() -> None:
-    """``ops.numpy`` and ``ops.linalg``: Keras's sub-namespaces over the same functions."""
-    import types
-    from . import numpy as _np_ns
-    linalg_ns = types.ModuleType(__name__ + ".linalg", "keras.ops.linalg names")
+    """``ops.numpy`` and ``ops.linalg``: Keras's sub-namespaces, holding the same (symbolic-aware)
+    functions as ``ops`` itself, whether reached as attributes or imported from."""
+    import importlib
     g = globals()
-    _np_ns.fill(_np_ns, _np_ns.NUMPY_NAMES, g)
-    _np_ns.fill(linalg_ns, _np_ns.LINALG_NAMES, g)
-    g["numpy"] = _np_ns
+    np_ns = importlib.import_module(__name__ + ".numpy")
+    linalg_ns = importlib.import_module(__name__ + ".linalg")
+    np_ns.fill(np_ns, np_ns.NUMPY_NAMES, g)
+    np_ns.fill(linalg_ns, np_ns.LINALG_NAMES, g)
+    g["numpy"] = np_ns
     g["linalg"] = linalg_ns
 
 

@@ -1,7 +1,7 @@
-"""``nnforge.ops.numpy`` and ``nnforge.ops.linalg``: the ``keras.ops.numpy`` and
-``keras.ops.linalg`` namespaces. Filled by ``nnforge.ops`` after it has wrapped its functions
-for symbolic tensors, with every listed name nnforge has (the functions are the same objects
-as ``nnforge.ops.<name>``)."""
+"""``nnforge.ops.numpy``: the ``keras.ops.numpy`` namespace (and the name list of
+``keras.ops.linalg``). ``nnforge.ops`` fills this module, and ``nnforge.ops.linalg``, after it has
+wrapped its functions for symbolic tensors, with every listed name nnforge has: the functions
+are the same objects as ``nnforge.ops.<name>``."""
 from __future__ import annotations
 
 import types

@@ -1187,7 +1187,8 @@ def ndim(x) -> int:
     >>> ops.ndim(np.zeros((2, 3)))
     2
     """
-    return len(_mm.shape(x))
+    shp = getattr(x, "shape", None)  # a KerasTensor's rank is known too
+    return len(shp) if isinstance(shp, tuple) else len(_mm.shape(x))
 
 
 def size(x) -> int:
