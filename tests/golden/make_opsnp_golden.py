@@ -16,7 +16,8 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
-from opsnp_cases import CASES, SIG  # noqa: E402
+from opsnp_cases import (CASES, SIG, SWEEP_BINARY, SWEEP_DTYPES, SWEEP_PARTNERS,  # noqa: E402
+                         SWEEP_UNARY, sweep_args, sweep_input, sweep_partner)
 
 
 def flat(out):
@@ -39,6 +40,20 @@ def main():
                                    else keras.ops.convert_to_numpy(o))
             dt = keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype") else type(o).__name__
             store[f"{key}/{i}/dtype"] = np.asarray(dt)
+    # result dtypes over input dtypes ("error" where Keras rejects the combination)
+    def outdt(call):
+        try:
+            out = flat(call())
+            return ",".join(keras.backend.standardize_dtype(o.dtype) if hasattr(o, "dtype")
+                            else type(o).__name__ for o in out)
+        except Exception:  # noqa: BLE001
+            return "error"
+    store["sweep/unary"] = np.asarray(
+        [[outdt(lambda: getattr(keras.ops, n)(*sweep_args(d, n))) for d in SWEEP_DTYPES]
+         for n in SWEEP_UNARY])
+    store["sweep/binary"] = np.asarray(
+        [[[outdt(lambda: getattr(keras.ops, n)(sweep_input(d, n), sweep_partner(p, d, n)))
+           for p in SWEEP_PARTNERS] for d in SWEEP_DTYPES] for n in SWEEP_BINARY])
     # Keras's dtype promotion table (keras.backend.result_type) for pairs and with Python scalars
     names = ["bool", "uint8", "uint16", "uint32", "int8", "int16", "int32", "int64", "float16",
              "bfloat16", "float32", "float64", "int", "float"]

@@ -305,3 +305,76 @@ VECTORIZE = [
     ("vectorize_broadcast", _add_scaled, {}, (F[:, :1], F2[0])),
     ("vectorize_tuple", _pair, {}, (V, V[::-1].copy())),
 ]
+
+
+# result dtypes over input dtypes: (op, number of tensor arguments); each op runs on small
+# arrays of every dtype in SWEEP_DTYPES (binary ops: the dtype against itself, int32, float32
+# and the Python scalars 2 and 2.0)
+SWEEP_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+                "float64"]
+SWEEP_UNARY = ["cholesky_inverse", "eigh", "svd", "qr", "pinv", "slogdet", "logdet", "lu_factor",
+               "matrix_rank", "median", "quantile", "percentile", "nanmedian", "nanmin",
+               "nanargmax", "argpartition", "searchsorted", "digitize", "bincount", "histogram",
+               "nonzero", "rot90", "triu", "diagonal", "diagflat", "flipud", "moveaxis",
+               "swapaxes", "hsplit", "vsplit", "hstack", "vstack", "dstack", "view",
+               "full_like", "empty_like", "unravel_index", "rfft", "fft", "view_as_complex",
+               "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cbrt", "cosh",
+               "sinh", "tan", "exp2", "expm1", "log10", "log2", "rsqrt", "reciprocal", "sinc",
+               "i0", "deg2rad", "rad2deg", "ceil", "trunc", "fabs", "signbit", "angle",
+               "isinf", "isneginf", "isposinf", "isreal", "logical_not", "nan_to_num", "copy",
+               "real", "imag", "conj", "prod", "median", "nansum", "nanmean", "nanmax",
+               "nanprod", "nanvar", "nanstd", "nancumsum", "nancumprod", "count_nonzero",
+               "ptp", "amax", "average", "corrcoef", "trapezoid", "diff", "trace", "diag",
+               "tril", "roll", "ravel", "vander", "bitwise_invert", "cholesky", "inv", "det"]
+SWEEP_BINARY = ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "fmod", "mod",
+                "floor_divide", "nextafter", "heaviside", "isclose", "logical_and",
+                "logical_xor", "bitwise_and", "bitwise_xor", "left_shift", "gcd", "lcm",
+                "dot", "inner", "outer", "vdot", "kron", "cross", "append", "tensordot",
+                "correlate", "isin", "ldexp", "solve", "bitwise_or", "bitwise_left_shift",
+                "bitwise_right_shift", "right_shift", "logical_or", "allclose",
+                "solve_triangular", "lstsq", "average"]
+SWEEP_PARTNERS = ["same", "int32", "float32", "pyint", "pyfloat"]
+
+
+_EXTRA_ARGS = {"quantile": (0.5,), "percentile": (50,), "argpartition": (1,),
+               "searchsorted": ([1, 2],), "digitize": ([1.5],), "moveaxis": (0, 1),
+               "swapaxes": (0, 1), "hsplit": (2,), "vsplit": (2,), "view": ("uint8",),
+               "full_like": (3,), "unravel_index": ((2, 2),)}
+
+
+def sweep_args(dtype, op):
+    """The arguments of a unary sweep call: the input (wrapped in a list for the stacking ops,
+    a pair for fft) and any fixed extra arguments."""
+    x = sweep_input(dtype, op)
+    if op in ("hstack", "vstack", "dstack"):
+        return ([x, x],)
+    if op == "fft":
+        return ((x, x),)
+    if op == "searchsorted":
+        return (x.reshape(-1)[:2], [1, 2])
+    return (x,) + _EXTRA_ARGS.get(op, ())
+
+
+def sweep_input(dtype, op=""):
+    """A small input of ``dtype`` for the dtype sweep (2x2 matrices for linalg, 3-vectors for
+    cross)."""
+    if op in ("cholesky", "inv", "det", "solve", "solve_triangular", "lstsq", "cholesky_inverse",
+              "eigh", "svd", "qr", "pinv", "slogdet", "logdet", "lu_factor", "matrix_rank"):
+        base = np.array([[2, 1], [1, 3]])
+    elif op == "cross":
+        base = np.array([1, 2, 3])
+    elif op == "view_as_complex":
+        base = np.array([[1, 2], [3, 1]])
+    elif op in ("vander", "bincount", "histogram", "diagflat", "unravel_index", "rfft"):
+        base = np.array([1, 2])
+    else:
+        base = np.array([[1, 2], [3, 1]])
+    return base.astype(dtype)
+
+
+def sweep_partner(kind, dtype, op=""):
+    if kind == "same":
+        return sweep_input(dtype, op)
+    if kind in ("int32", "float32"):
+        return sweep_input(kind, op)
+    return 2 if kind == "pyint" else 2.0

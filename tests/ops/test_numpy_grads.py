@@ -82,7 +82,7 @@ UNARY = [("arccos", U), ("arccosh", G1), ("arcsin", U), ("arcsinh", F), ("arctan
          ("nanmedian", N), ("nancumsum", N), ("nancumprod", N), ("diff", F), ("trace", F),
          ("tril", F), ("triu", F), ("rot90", F), ("diagflat", F[:2, :2]), ("diag", V),
          ("vander", V[:3]), ("inv", SQ), ("det", SQ), ("logdet", SQ @ SQ.T), ("pinv", TALL),
-         ("svd", SQ), ("qr", TALL), ("rfft", F), ("cholesky_inverse", LOW)]
+         ("svd", SQ), ("qr", TALL), ("cholesky_inverse", LOW)]
 
 
 @pytest.mark.parametrize("name,x", UNARY, ids=[u[0] for u in UNARY])
@@ -159,8 +159,6 @@ def test_binary_grads(name, a, b):
     (lambda a, b: ops.fft((a, b)), [F, F2]),
     (lambda a, b: ops.fft2((a, b)), [X3, X3 * 0.5]),
     (lambda a, b: ops.ifft2((a, b)), [X3, -X3]),
-    (lambda x: ops.rfft(x, fft_length=6), [F]),
-    (lambda x: ops.rfft(x, fft_length=3), [F]),
     (lambda a, b: ops.irfft((a, b)), [F, F2]),
     (lambda a, b: ops.irfft((a, b), fft_length=5), [F, F2]),
     (lambda a, b: ops.irfft((a, b), fft_length=9), [F, F2]),
@@ -173,6 +171,12 @@ def test_composite_grads(fn, arrays):
         check(lambda a: fn(a, np.array([1, -2, 0, 3], "int32")), arrays[:1])
         return
     check(fn, arrays)
+
+
+@pytest.mark.parametrize("n", [None, 6, 3])
+def test_rfft_grads(n):
+    # Keras's rfft computes in float32 whatever the input: a float32-sized check
+    check(lambda x: ops.rfft(x, fft_length=n), [F], eps=1e-3, rtol=1e-3, atol=1e-4)
 
 
 def test_heaviside_gradient_goes_to_x2_at_zero():

@@ -24,11 +24,12 @@ def test_result_type_matches_keras_table():
             assert result_type(py.get(a, a), py.get(b, b)) == str(table[i, j]), (a, b)
 
 
-def test_python_scalars_are_weak():
+def test_python_scalars_weak_where_keras_ops_keep_them_weak():
     x = np.array([1, 2], "int8")
-    assert ops.hypot(x, 2).dtype == "float32"
-    assert ops.fmax(np.array([1.0], "float16"), 2.0).dtype == "float16"
-    assert ops.bitwise_and(x, 3).dtype == "int8"
+    assert ops.fmax(np.array([1.0], "float16"), 2.0).dtype == "float16"  # weak
+    assert ops.left_shift(x, 3).dtype == "int8"  # weak
+    assert ops.bitwise_and(x, 3).dtype == "int32"  # converted first: int32
+    assert ops.hypot(np.array([1.0], "float16"), 2.0).dtype == "float32"
 
 
 @pytest.mark.parametrize("axis", [-1, 0, None])
@@ -138,3 +139,35 @@ def test_rearrange_and_vectorize_differentiate():
 def test_errors_name_the_op(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def _our_dtypes(call):
+    try:
+        out = call()
+    except Exception:  # noqa: BLE001
+        return "error"
+    flat = list(out) if isinstance(out, (tuple, list)) else [out]
+    return ",".join(o.dtype if hasattr(o, "dtype") else type(o).__name__ for o in flat)
+
+
+def test_result_dtypes_over_input_dtypes_match_keras():
+    from tests.golden.opsnp_cases import (SWEEP_BINARY, SWEEP_DTYPES, SWEEP_PARTNERS,
+                                          SWEEP_UNARY, sweep_args, sweep_input, sweep_partner)
+    bad = []
+    for i, n in enumerate(SWEEP_UNARY):
+        for j, d in enumerate(SWEEP_DTYPES):
+            want = str(GOLDEN["sweep/unary"][i, j])
+            if want != "error":
+                got = _our_dtypes(lambda: getattr(ops, n)(*sweep_args(d, n)))
+                if got != want:
+                    bad.append(f"{n}({d}): {got}, Keras {want}")
+    for i, n in enumerate(SWEEP_BINARY):
+        for j, d in enumerate(SWEEP_DTYPES):
+            for k, p in enumerate(SWEEP_PARTNERS):
+                want = str(GOLDEN["sweep/binary"][i, j, k])
+                if want != "error":
+                    got = _our_dtypes(lambda: getattr(ops, n)(sweep_input(d, n),
+                                                              sweep_partner(p, d, n)))
+                    if got != want:
+                        bad.append(f"{n}({d}, {p}): {got}, Keras {want}")
+    assert not bad, f"{len(bad)} dtype mismatches:\n" + "\n".join(bad)

@@ -119,11 +119,28 @@ def result_type(*args: Any) -> str:
     return out
 
 
+def strong(x: Any) -> Any:
+    """Python scalars as the dtypes Keras's TensorFlow backend converts them to (bool, int32,
+    float32), for the ops that convert their arguments before promoting (no weak scalars)."""
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, int):
+        return "int32"
+    if isinstance(x, float):
+        return "float32"
+    return x
+
+
 def float_type(x: Any) -> str:
     """The dtype of a float-valued unary op (``arcsin``, ``log2`` ...) on ``x``: floats keep
     their dtype, ints and bools give float32 (as Keras's ``result_type(dtype, float)``)."""
     dt = kind_of(x)[0]
     return dt if dt.startswith(("float", "complex")) else "float32"
+
+
+def float_type64(x: Any) -> str:
+    """As ``float_type``, but int64 gives float64 (Keras's rule for cbrt, i0, corrcoef ...)."""
+    return "float64" if kind_of(x)[0] == "int64" else float_type(x)
 
 
 def is_tensor_like(x: Any) -> bool:

@@ -11,7 +11,7 @@ from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
-from ._dtypes import float_type, python_sequence_array, result_type
+from ._dtypes import float_type, python_sequence_array, result_type, strong
 from ._util import data_of, same_backend, unbroadcast
 
 
@@ -71,13 +71,19 @@ def unary_float(name: str, what: str, forward: Callable, grad: Optional[Callable
 
 def binary(name: str, what: str, forward: Callable, grad1: Optional[Callable] = None,
            grad2: Optional[Callable] = None, example: str = "", floating: bool = True,
-           out_dtype: Optional[str] = None) -> Callable:
+           out_dtype: Optional[str] = None, weak: bool = False,
+           dtype_rule: Optional[Callable] = None) -> Callable:
     """An element-wise binary op with broadcasting. The inputs are promoted with Keras's
-    ``result_type`` (plus ``float`` when ``floating``); ``grad1/grad2(xp, a, b, y)`` are the
+    ``result_type`` (plus ``float`` when ``floating``; Python scalars weak only when ``weak``,
+    as the Keras op does) or by ``dtype_rule(x1, x2)``; ``grad1/grad2(xp, a, b, y)`` are the
     partial derivatives (None: no gradient for that input)."""
 
     def op(x1, x2) -> Tensor:
-        dt = result_type(x1, x2, float) if floating else result_type(x1, x2)
+        s1, s2 = (x1, x2) if weak else (strong(x1), strong(x2))
+        if dtype_rule is not None:
+            dt = dtype_rule(s1, s2)
+        else:
+            dt = result_type(s1, s2, float) if floating else result_type(s1, s2)
         a = arr(x1, name, "x1", dt)
         b = arr(x2, name, "x2", dt)
         a, b = same_backend(a, b)

@@ -142,17 +142,22 @@ def rfft(x, fft_length: Optional[int] = None):
             default: the last dimension.
 
     Returns:
-        A tuple ``(real, imag)``.
+        A tuple ``(real, imag)`` of float32 tensors (as Keras's TensorFlow backend).
 
     Example:
 
     >>> r, i = ops.rfft(np.array([1.0, 1.0, 1.0, 1.0]))
     >>> r.numpy()
-    array([4., 0., 0.])
+    array([4., 0., 0.], dtype=float32)
     """
-    a = arr(x, "rfft")
-    dt = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
-    a = a.astype(dt)
+    return _rfft(x, fft_length, np.dtype(np.float32), "rfft")
+
+
+def _rfft(x, fft_length, dt, fn):
+    """rfft computed and returned in ``dt`` (Keras's rfft: float32; stft: the input's)."""
+    a0 = arr(x, fn)
+    gdt = a0.dtype if a0.dtype.kind == "f" else dt  # the gradient keeps the input's dtype
+    a = a0.astype(dt)
     xp = xp_of(a)
     L = a.shape[-1]
     n = L if fft_length is None else int(fft_length)
@@ -166,7 +171,7 @@ def rfft(x, fft_length: Optional[int] = None):
             gx = gx[..., :L]
         else:
             gx = xp.concatenate([gx, xp.zeros(gx.shape[:-1] + (L - n,))], axis=-1)
-        return (gx.astype(dt),)
+        return (gx.astype(gdt),)
 
     return _complex_out((x,), y, dt, adjoint)
 
@@ -221,7 +226,7 @@ def view_as_complex(x) -> Tensor:
         x: float tensor of shape (..., 2).
 
     Returns:
-        A complex Tensor of shape (...).
+        A complex64 Tensor of shape (...) (as Keras's TensorFlow backend, also for float64).
 
     Example:
 
@@ -232,8 +237,7 @@ def view_as_complex(x) -> Tensor:
     if a.ndim < 1 or a.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last axis must have size 2, got shape "
                          f"{tuple(a.shape)}")
-    cdt = np.complex128 if a.dtype == np.float64 else np.complex64
-    return Tensor((a[..., 0] + 1j * a[..., 1]).astype(cdt))
+    return Tensor((a[..., 0] + 1j * a[..., 1]).astype(np.complex64))
 
 
 def view_as_real(x) -> Tensor:
@@ -318,7 +322,7 @@ def stft(x, sequence_length: int, sequence_stride: int, fft_length: int, window=
     full = (np.arange(lead)[:, None, None] * L + idx[None]).reshape(a.shape[:-1] + idx.shape)
     fr = index_map(x if isinstance(x, Tensor) else Tensor(a), xp.asarray(full), "stft")
     w = xp.asarray(_win(window, sequence_length, fft_length, a.dtype, "stft"))
-    return rfft(_mm.multiply(fr, w), fft_length)
+    return _rfft(_mm.multiply(fr, w), fft_length, a.dtype, "stft")
 
 
 def _overlap_add(frames, step, fn):

@@ -62,7 +62,7 @@ def inv(x) -> Tensor:
     """
     a = _sq(x, "inv")
     xp = xp_of(a)
-    y = xp.linalg.inv(a)
+    y = xp.linalg.inv(a.astype(np.float32) if a.dtype == np.float16 else a).astype(a.dtype)
     return record(y, (x,), lambda g, n: (-(_T(y) @ g @ _T(y)),))
 
 
@@ -424,7 +424,7 @@ def qr(x, mode: str = "reduced"):
         raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
     a = _mat(x, "qr")
     xp = xp_of(a)
-    q, r = xp.linalg.qr(a, mode=mode)
+    q, r = xp.linalg.qr(a.astype(np.float32) if a.dtype == np.float16 else a, mode=mode)
     q, r = q.astype(a.dtype), r.astype(a.dtype)
     m, n = a.shape[-2:]
     def grad(gq, gr):

@@ -14,7 +14,7 @@ from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
-from ._dtypes import float_type, kind_of, result_type
+from ._dtypes import float_type, kind_of, result_type, strong
 from ._npcommon import arr, as_tensor, index_map, positions, xp_of
 from ._util import data_of, same_backend, unbroadcast
 
@@ -117,7 +117,7 @@ def dot(x1, x2) -> Tensor:
     n1, n2 = len(_mm.shape(x1)) if not isinstance(x1, (int, float)) else 0, \
         len(_mm.shape(x2)) if not isinstance(x2, (int, float)) else 0
     if n1 == 0 or n2 == 0:
-        dt = result_type(x1, x2)
+        dt = result_type(strong(x1), strong(x2))
         return _mm.multiply(_mm.cast(x1, dt), _mm.cast(x2, dt))
     return tensordot(x1, x2, axes=([-1], [-1 if n2 == 1 else -2]))
 
@@ -158,7 +158,7 @@ def outer(x1, x2) -> Tensor:
     array([[3., 4.],
            [6., 8.]], dtype=float32)
     """
-    dt = result_type(x1, x2)
+    dt = result_type(strong(x1), strong(x2))
     return _mm.multiply(_mm.reshape(_mm.cast(x1, dt), (-1, 1)),
                         _mm.reshape(_mm.cast(x2, dt), (1, -1)))
 
@@ -196,7 +196,7 @@ def kron(x1, x2) -> Tensor:
     >>> ops.kron(np.eye(2), [[1.0, 2.0]]).shape
     (2, 4)
     """
-    dt = result_type(x1, x2)
+    dt = result_type(strong(x1), strong(x2))
     a, b = _mm.cast(x1, dt), _mm.cast(x2, dt)
     nd = _b.max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + tuple(a.shape)
@@ -412,7 +412,7 @@ def append(x1, x2, axis=None) -> Tensor:
     >>> ops.append([1, 2], [[3, 4]]).numpy()
     array([1, 2, 3, 4], dtype=int32)
     """
-    dt = result_type(x1, x2)
+    dt = result_type(strong(x1), strong(x2))
     a, b = _mm.cast(x1, dt), _mm.cast(x2, dt)
     if axis is None:
         return _mm.concatenate([ravel(a), ravel(b)], axis=0)

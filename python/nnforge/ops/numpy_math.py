@@ -10,7 +10,7 @@ import numpy as np
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
-from ._dtypes import float_type, kind_of, result_type
+from ._dtypes import float_type, float_type64, kind_of, result_type, strong
 from ._npcommon import _doc, _ARG_X, arr, binary, unary_float, xp_of
 from ._util import same_backend, unbroadcast
 
@@ -39,7 +39,8 @@ sinh = unary_float("sinh", "Element-wise hyperbolic sine", lambda xp, a: xp.sinh
 tan = unary_float("tan", "Element-wise tangent", lambda xp, a: xp.tan(a),
                   lambda xp, a, y: 1.0 + y * y, "ops.tan([0.0, 1.0])")
 cbrt = unary_float("cbrt", "Element-wise cube root", lambda xp, a: xp.cbrt(a),
-                   lambda xp, a, y: 1.0 / (3.0 * y * y), "ops.cbrt([8.0, -27.0])")
+                   lambda xp, a, y: 1.0 / (3.0 * y * y), "ops.cbrt([8.0, -27.0])",
+                   dtype_rule=float_type64)
 exp2 = unary_float("exp2", "Element-wise ``2 ** x``", lambda xp, a: xp.exp2(a),
                    lambda xp, a, y: y * _LN2, "ops.exp2([3.0])")
 expm1 = unary_float("expm1", "Element-wise ``exp(x) - 1``, accurate near zero",
@@ -57,7 +58,7 @@ sinc = unary_float("sinc", "Element-wise normalized sinc ``sin(pi x) / (pi x)``"
                    "ops.sinc([0.0, 0.5])")
 i0 = unary_float("i0", "Element-wise modified Bessel function of the first kind, order 0",
                  lambda xp, a: xp.i0(a) if xp is np else _i0_series(xp, a),
-                 lambda xp, a, y: _i1(xp, a), "ops.i0([0.0, 1.0])")
+                 lambda xp, a, y: _i1(xp, a), "ops.i0([0.0, 1.0])", dtype_rule=float_type64)
 
 
 def _i0_series(xp, a):
@@ -129,12 +130,24 @@ def signbit(x) -> Tensor:
 
 # ---- binary float functions --------------------------------------------------------------------
 
+def _mod_type(x1, x2):
+    dt = result_type(x1, x2)
+    return "int32" if dt == "bool" else dt
+
+
+def _float_type64_2(x1, x2):
+    """Keras's hypot/heaviside rule: int64 operands give float64, other ints float32."""
+    dt = result_type(x1, x2)
+    return "float64" if dt == "int64" else dt if dt.startswith("float") else "float32"
+
+
 arctan2 = binary("arctan2", "Element-wise ``arctan(x1 / x2)`` choosing the quadrant",
                  lambda xp, a, b: xp.arctan2(a, b),
                  lambda xp, a, b, y: b / (a * a + b * b),
                  lambda xp, a, b, y: -a / (a * a + b * b), "ops.arctan2([1.0], [-1.0])")
 hypot = binary("hypot", "Element-wise ``sqrt(x1**2 + x2**2)``", lambda xp, a, b: xp.hypot(a, b),
-               lambda xp, a, b, y: a / y, lambda xp, a, b, y: b / y, "ops.hypot([3.0], [4.0])")
+               lambda xp, a, b, y: a / y, lambda xp, a, b, y: b / y, "ops.hypot([3.0], [4.0])",
+               dtype_rule=_float_type64_2)
 logaddexp = binary("logaddexp", "Element-wise ``log(exp(x1) + exp(x2))``",
                    lambda xp, a, b: xp.logaddexp(a, b),
                    lambda xp, a, b, y: xp.exp(a - y), lambda xp, a, b, y: xp.exp(b - y),
@@ -153,7 +166,7 @@ def _fminmax(name, fn, cmp):
         return ~g1(xp, a, b, y)
 
     return binary(name, f"Element-wise {name[1:]}imum ignoring NaNs", fn, g1, g2,
-                  f"ops.{name}([1.0, np.nan], [2.0, 0.5])", floating=False)
+                  f"ops.{name}([1.0, np.nan], [2.0, 0.5])", floating=False, weak=True)
 
 
 fmax = _fminmax("fmax", lambda xp, a, b: xp.fmax(a, b), lambda a, b: a >= b)
@@ -161,20 +174,21 @@ fmin = _fminmax("fmin", lambda xp, a, b: xp.fmin(a, b), lambda a, b: a <= b)
 fmod = binary("fmod", "Element-wise remainder of division, with the sign of ``x1``",
               lambda xp, a, b: xp.fmod(a, b), lambda xp, a, b, y: 1.0,
               lambda xp, a, b, y: -xp.trunc(a / b), "ops.fmod([-3.0, 3.0], [2.0, 2.0])",
-              floating=False)
+              dtype_rule=_mod_type)
 mod = binary("mod", "Element-wise remainder of division, with the sign of ``x2``",
              lambda xp, a, b: xp.mod(a, b), lambda xp, a, b, y: 1.0,
              lambda xp, a, b, y: -xp.floor(a / b), "ops.mod([-3.0, 3.0], [2.0, 2.0])",
-             floating=False)
+             dtype_rule=_mod_type)
 floor_divide = binary("floor_divide", "Element-wise floor of ``x1 / x2``",
                       lambda xp, a, b: xp.floor_divide(a, b), None, None,
-                      "ops.floor_divide([7, -7], [2, 2])", floating=False)
+                      "ops.floor_divide([7, -7], [2, 2])", floating=False, weak=True)
 nextafter = binary("nextafter", "The next representable float after ``x1`` toward ``x2``",
                    lambda xp, a, b: xp.nextafter(a, b), None, None,
                    "ops.nextafter([1.0], [2.0])")
 heaviside = binary("heaviside", "The Heaviside step function: 0 below zero, ``x2`` at zero, "
                    "1 above", lambda xp, a, b: xp.where(a > 0, 1, xp.where(a == 0, b, 0)),
-                   None, lambda xp, a, b, y: (a == 0), "ops.heaviside([-1.0, 0.0, 2.0], 0.5)")
+                   None, lambda xp, a, b, y: (a == 0), "ops.heaviside([-1.0, 0.0, 2.0], 0.5)",
+                   dtype_rule=_float_type64_2)
 
 
 def _ldexp_fwd(xp, a, b):
@@ -210,9 +224,9 @@ def ldexp(x1, x2) -> Tensor:
 
 # ---- integer / bit-wise functions --------------------------------------------------------------
 
-def _intop(name, what, fn, example):
+def _intop(name, what, fn, example, weak=False):
     def op(x, y) -> Tensor:
-        dt = result_type(x, y)
+        dt = result_type(x, y) if weak else result_type(strong(x), strong(y))
         if dt[0] not in "biu":
             raise TypeError(f"{name}: arguments must be integers or bools, got dtypes "
                             f"{kind_of(x)[0]} and {kind_of(y)[0]}")
@@ -235,19 +249,20 @@ bitwise_xor = _intop("bitwise_xor", "Element-wise bit-wise XOR",
                      lambda xp, a, b: xp.bitwise_xor(a, b), "ops.bitwise_xor([12], [10])")
 bitwise_left_shift = _intop("bitwise_left_shift", "Element-wise ``x << y``",
                             lambda xp, a, b: xp.left_shift(a, b),
-                            "ops.bitwise_left_shift([1], [3])")
+                            "ops.bitwise_left_shift([1], [3])", weak=True)
 bitwise_right_shift = _intop("bitwise_right_shift", "Element-wise ``x >> y``",
                              lambda xp, a, b: xp.right_shift(a, b),
-                             "ops.bitwise_right_shift([16], [2])")
+                             "ops.bitwise_right_shift([16], [2])", weak=True)
 left_shift = _intop("left_shift", "Element-wise ``x << y``", lambda xp, a, b: xp.left_shift(a, b),
-                    "ops.left_shift([1], [3])")
+                    "ops.left_shift([1], [3])", weak=True)
 right_shift = _intop("right_shift", "Element-wise ``x >> y``",
-                     lambda xp, a, b: xp.right_shift(a, b), "ops.right_shift([16], [2])")
+                     lambda xp, a, b: xp.right_shift(a, b), "ops.right_shift([16], [2])",
+                     weak=True)
 
 
 def _gcd_lcm(name, fn, what):
     def op(x1, x2) -> Tensor:
-        dt = result_type(x1, x2)
+        dt = result_type(strong(x1), strong(x2))
         if dt[0] not in "iu":
             raise TypeError(f"{name}: arguments must be integers, got dtypes "
                             f"{kind_of(x1)[0]} and {kind_of(x2)[0]}")

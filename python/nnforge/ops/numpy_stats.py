@@ -12,7 +12,7 @@ from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
-from ._dtypes import float_type, kind_of, result_type
+from ._dtypes import float_type, float_type64, kind_of, result_type
 from ._npcommon import arr, as_tensor, xp_of
 from ._util import data_of, same_backend
 
@@ -635,7 +635,7 @@ def nancumsum(x, axis=None, dtype=None) -> Tensor:
     x = as_tensor(x)
     from .array import cumsum
     a, mask = _nanmask(x, "nancumsum")
-    return cumsum(_clean(x, a, mask, 0), axis=axis, dtype=dtype)
+    return cumsum(_clean(x, a, mask, 0), axis=axis, dtype=dtype or _cum_type(a))
 
 
 def nancumprod(x, axis=None, dtype=None) -> Tensor:
@@ -657,7 +657,12 @@ def nancumprod(x, axis=None, dtype=None) -> Tensor:
     x = as_tensor(x)
     from .array import cumprod
     a, mask = _nanmask(x, "nancumprod")
-    return cumprod(_clean(x, a, mask, 1), axis=axis, dtype=dtype)
+    return cumprod(_clean(x, a, mask, 1), axis=axis, dtype=dtype or _cum_type(a))
+
+
+def _cum_type(a):
+    """Keras's cumulative sum/product dtype: the input's, bool as int32."""
+    return "int32" if a.dtype == np.bool_ else a.dtype.name
 
 
 def nan_to_num(x, nan: float = 0.0, posinf: Optional[float] = None,
@@ -739,7 +744,7 @@ def corrcoef(x) -> Tensor:
            [-1.,  1.]], dtype=float32)
     """
     from .numpy_array import _matmul
-    dt = float_type(x)
+    dt = float_type64(x)
     xf = _mm.cast(x, dt)
     if xf.ndim == 0:
         return Tensor(np.asarray(np.nan, np.float32))
@@ -824,8 +829,8 @@ def bincount(x, weights=None, minlength: int = 0, sparse: bool = False) -> Tenso
         raise ValueError("bincount: sparse=True is not supported by nnforge (dense tensors only)")
     a = arr(x, "bincount")
     xp = xp_of(a)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"bincount: argument 'x' must be integer, got dtype {a.dtype}")
+    if a.dtype.kind not in "iu":  # Keras casts other dtypes to int32
+        a = a.astype(np.int32)
     if a.size and int(a.min()) < 0:
         raise ValueError("bincount: argument 'x' must be non-negative")
     dt = "int32" if weights is None else result_type(x, weights)
