@@ -59,7 +59,8 @@ def unary_float(name: str, what: str, forward: Callable, grad: Optional[Callable
         dt = dtype_rule(x)
         a = arr(x, name, "x", dt)
         xp = xp_of(a)
-        y = xp.asarray(forward(xp, a)).astype(dt, copy=False)
+        with np.errstate(all="ignore"):  # out-of-domain inputs give NaN/inf quietly, as in Keras
+            y = xp.asarray(forward(xp, a)).astype(dt, copy=False)
         if grad is None:
             return Tensor(y)
         return record(y, (x,), lambda g, n: ((g * grad(xp, a, y)).astype(dt, copy=False),))
@@ -88,7 +89,8 @@ def binary(name: str, what: str, forward: Callable, grad1: Optional[Callable] = 
         b = arr(x2, name, "x2", dt)
         a, b = same_backend(a, b)
         xp = xp_of(a)
-        y = xp.asarray(forward(xp, a, b))
+        with np.errstate(all="ignore"):
+            y = xp.asarray(forward(xp, a, b))
         y = y.astype(out_dtype or dt, copy=False)
         if grad1 is None and grad2 is None:
             return Tensor(y)
