@@ -17,7 +17,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 from opsnp_cases import (CASES, SIG, SWEEP_BINARY, SWEEP_DTYPES, SWEEP_PARTNERS,  # noqa: E402
-                         SWEEP_UNARY, sweep_args, sweep_input, sweep_partner)
+                         SWEEP_UNARY, GRAD_CASES, grad_projection, sweep_args, sweep_input,
+                         sweep_partner)
 
 
 def flat(out):
@@ -54,6 +55,37 @@ def main():
     store["sweep/binary"] = np.asarray(
         [[[outdt(lambda: getattr(keras.ops, n)(sweep_input(d, n), sweep_partner(p, d, n)))
            for p in SWEEP_PARTNERS] for d in SWEEP_DTYPES] for n in SWEEP_BINARY])
+    # gradients under tf.GradientTape
+    import tensorflow as tf
+
+    for key, name, args, kwargs in GRAD_CASES:
+        leaves = []
+
+        def to_tf(a):
+            if isinstance(a, tuple):
+                return tuple(to_tf(b) for b in a)
+            if isinstance(a, np.ndarray) and a.dtype == np.float32:
+                t = tf.constant(a)
+                leaves.append(t)
+                return t
+            return a
+        targs = tuple(to_tf(a) for a in args)
+        with tf.GradientTape(persistent=True) as tape:
+            for t in leaves:
+                tape.watch(t)
+            outs = flat(getattr(keras.ops, name)(*targs, **kwargs))
+            loss = sum(tf.reduce_sum(tf.cast(o, tf.float32) * grad_projection(tuple(o.shape), i))
+                       for i, o in enumerate(outs) if o.dtype.is_floating)
+        try:
+            grads = tape.gradient(loss, leaves)
+        except Exception as e:  # noqa: BLE001 - no (or a failing) TensorFlow gradient
+            print(f"skip grad/{key}: {e}")
+            continue
+        for i, o in enumerate(outs):  # the outputs too: eigen/singular vector signs
+            store[f"grad/{key}/out{i}"] = keras.ops.convert_to_numpy(o)
+        for j, g in enumerate(grads):
+            store[f"grad/{key}/{j}"] = (np.full(leaves[j].shape, np.nan, np.float32) if g is None
+                                        else g.numpy())
     # Keras's dtype promotion table (keras.backend.result_type) for pairs and with Python scalars
     names = ["bool", "uint8", "uint16", "uint32", "int8", "int16", "int32", "int64", "float16",
              "bfloat16", "float32", "float64", "int", "float"]

@@ -378,3 +378,78 @@ def sweep_partner(kind, dtype, op=""):
     if kind in ("int32", "float32"):
         return sweep_input(kind, op)
     return 2 if kind == "pyint" else 2.0
+
+
+# gradients under TensorFlow's GradientTape: (key, op name, args, kwargs); the loss is
+# sum_i sum(output_i * grad_projection(output_i.shape, i)) and the gradients are taken with
+# respect to every float32 array among the arguments (tuples included)
+_T = np.array([[1.0, 2.0, 2.0], [0.5, 2.0, -1.0]], "float32")  # ties for max/min/quantile
+GRAD_CASES = [
+    ("cholesky", "cholesky", (SPD,), {}),
+    ("cholesky_upper", "cholesky", (SPD,), {"upper": True}),
+    ("cholesky_inverse", "cholesky_inverse", (np.linalg.cholesky(SPD).astype("float32"),), {}),
+    ("eigh", "eigh", (SPD,), {}),
+    ("svd_thin", "svd", (M3,), {"full_matrices": False}),
+    ("svd_s", "svd", (TALL,), {"compute_uv": False}),
+    ("qr", "qr", (TALL,), {}),
+    ("lu_factor", "lu_factor", (M3,), {}),
+    ("det", "det", (M3,), {}),
+    ("inv", "inv", (BM,), {}),
+    ("slogdet", "slogdet", (-M3,), {}),
+    ("logdet", "logdet", (SPD,), {}),
+    ("solve", "solve", (M3, RHS), {}),
+    ("solve_triangular", "solve_triangular", (M3, RHS), {"lower": True}),
+    ("lstsq", "lstsq", (TALL, RHS1.repeat(2)[:5]), {}),
+    ("pinv", "pinv", (TALL,), {}),
+    ("amax_ties", "amax", (_T,), {"axis": 1}),
+    ("ptp_ties", "ptp", (_T,), {}),
+    ("median_ties", "median", (_T,), {"axis": 1}),
+    ("quantile", "quantile", (F,), {"q": [0.2, 0.7], "axis": 1}),
+    ("quantile_nearest", "quantile", (F,), {"q": 0.4, "axis": 0, "method": "nearest"}),
+    ("nanquantile", "nanquantile", (N,), {"q": 0.6, "axis": 1}),
+    ("prod_zero", "prod", (np.array([[1.0, 0.0, 3.0], [0.0, 0.0, 2.0]], "float32"),),
+     {"axis": 1}),
+    ("fmax_ties", "fmax", (_T, _T[::-1].copy()), {}),
+    ("fabs_zero", "fabs", (np.array([-1.0, 0.0, 2.0], "float32"),), {}),
+    ("sinc_zero", "sinc", (np.array([-1.5, 0.0, 0.3], "float32"),), {}),
+    ("cbrt", "cbrt", (F,), {}),
+    ("i0", "i0", (F,), {}),
+    ("arctan2", "arctan2", (F, F2), {}),
+    ("hypot", "hypot", (F, F2), {}),
+    ("heaviside", "heaviside", (np.array([-1.0, 0.0, 2.0], "float32"),
+                                np.array([0.2, 0.5, 0.7], "float32")), {}),
+    ("nan_to_num", "nan_to_num", (SPECIAL,), {}),
+    ("nanmean", "nanmean", (N,), {"axis": 1}),
+    ("nanvar", "nanvar", (N,), {"axis": 0}),
+    ("nanmax", "nanmax", (N,), {"axis": 1}),
+    ("nanprod", "nanprod", (N,), {}),
+    ("average", "average", (F,), {"axis": 1, "weights": POS[0]}),
+    ("corrcoef", "corrcoef", (F,), {}),
+    ("trapezoid", "trapezoid", (F,), {"x": np.array([0.0, 0.5, 1.5, 3.0], "float32")}),
+    ("correlate", "correlate", (V, F[0, :3]), {"mode": "full"}),
+    ("cross", "cross", (V3, W3), {}),
+    ("kron", "kron", (F[:2, :2], F2[:2, :3]), {}),
+    ("tensordot", "tensordot", (X3, F), {"axes": ([1, 2], [0, 1])}),
+    ("logaddexp", "logaddexp", (F, F2), {}),
+    ("fmod", "fmod", (F, F2 + 3), {}),
+    ("fft", "fft", ((F, F2),), {}),
+    ("fft2", "fft2", ((X3, X3 * 0.5),), {}),
+    ("ifft2", "ifft2", ((X3, -X3),), {}),
+    ("rfft", "rfft", (F,), {}),
+    ("rfft_len", "rfft", (F,), {"fft_length": 6}),
+    ("rfft_crop", "rfft", (F,), {"fft_length": 3}),
+    ("irfft", "irfft", ((F, F2),), {}),
+    ("irfft_len", "irfft", ((F, F2),), {"fft_length": 5}),
+    ("stft", "stft", (SIG, 8, 4, 16), {}),
+    ("istft", "istft", ((F.T.copy()[:, :3], F2.T.copy()[:, :3]), 4, 2, 4), {}),
+    ("rot90", "rot90", (X3,), {"k": 3, "axes": (1, 2)}),
+    ("diagonal", "diagonal", (X3,), {"offset": 1, "axis1": 1, "axis2": 2}),
+    ("roll", "roll", (X3,), {"shift": (1, 2), "axis": (0, 2)}),
+    ("rearrange", "rearrange", (X3, "b h (w1 w) -> (b w1) h w"), {"w1": 2}),
+]
+
+
+def grad_projection(shape, i):
+    """The fixed weights of output ``i`` in the gradient cases' loss."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    return np.cos(np.arange(n) * 0.7 + i).reshape(shape).astype("float32")

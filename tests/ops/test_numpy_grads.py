@@ -1,5 +1,6 @@
-"""Gradients of the NumPy-style, linalg and fft ops under GradientTape against central finite
-differences, computed in float64 (the ops keep float64, so the check is tight)."""
+"""Gradients of the NumPy-style, linalg and fft ops under GradientTape: against central finite
+differences in float64 (the ops keep float64, so the check is tight), and against TensorFlow's
+gradients of the same Keras calls (tests/golden/opsnp.npz, grad/*)."""
 import numpy as np
 import pytest
 
@@ -210,3 +211,57 @@ def test_integer_inputs_have_no_gradient_but_float_outputs():
         y = ops.arcsinh(x)
     assert y.dtype == "float32"
     assert tape.gradient(ops.sum(y), x) is None
+
+
+# ---- gradients against TensorFlow's (tests/golden/opsnp.npz, grad/*) ----------------------------
+
+def _tf_grad_cases():
+    import os
+    from tests.golden.opsnp_cases import GRAD_CASES
+    golden = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "opsnp.npz"))
+    return golden, [c for c in GRAD_CASES if f"grad/{c[0]}/0" in golden]
+
+
+_GOLDEN, _TF_CASES = _tf_grad_cases()
+
+
+@pytest.mark.parametrize("key,name,args,kwargs", _TF_CASES, ids=[c[0] for c in _TF_CASES])
+def test_gradients_match_tensorflow(key, name, args, kwargs):
+    from tests.golden.opsnp_cases import grad_projection
+    leaves = []
+
+    def to_t(a):
+        if isinstance(a, tuple):
+            return tuple(to_t(b) for b in a)
+        if isinstance(a, np.ndarray) and a.dtype == np.float32:
+            t = ops.convert_to_tensor(a)
+            leaves.append(t)
+            return t
+        return a
+
+    targs = tuple(to_t(a) for a in args)
+    with nnforge.GradientTape() as tape:
+        tape.watch(leaves)
+        outs = _flat(getattr(ops, name)(*targs, **kwargs))
+        loss = None
+        for i, o in enumerate(outs):
+            if o.dtype.startswith("float"):
+                proj = grad_projection(tuple(o.shape), i)
+                if name in ("eigh", "svd") and o.ndim == 2:  # align vector signs with TF's
+                    axis = -2 if i < 2 else -1  # u/v: columns; vh: rows
+                    sign = np.sign(np.sum(o.numpy() * _GOLDEN[f"grad/{key}/out{i}"], axis=axis,
+                                          keepdims=True))
+                    proj = proj * sign
+                term = ops.sum(ops.multiply(o, proj))
+                loss = term if loss is None else ops.add(loss, term)
+    grads = tape.gradient(loss, leaves)
+    for j, g in enumerate(grads):
+        want = _GOLDEN[f"grad/{key}/{j}"]
+        if np.isnan(want).all():  # TensorFlow: no gradient
+            assert g is None or not np.any(g.numpy()), f"{key}: input {j} has a gradient"
+            continue
+        assert g is not None, f"{key}: no gradient for input {j}"
+        scale = max(1.0, float(np.nanmax(np.abs(want))))
+        finite = np.isfinite(want)  # TF's sinc gradient at 0 is 0/0; ours is the limit, 0
+        np.testing.assert_allclose(g.numpy()[finite], want[finite], rtol=1e-4, atol=1e-4 * scale,
+                                   err_msg=f"{key}: gradient of input {j} vs TensorFlow")

@@ -53,8 +53,8 @@ def _namespaces() -> None:
     g = globals()
     np_ns = importlib.import_module(__name__ + ".numpy")
     linalg_ns = importlib.import_module(__name__ + ".linalg")
-    np_ns.fill(np_ns, np_ns.NUMPY_NAMES, g)
-    np_ns.fill(linalg_ns, np_ns.LINALG_NAMES, g)
+    np_ns._fill(np_ns, np_ns._NUMPY_NAMES, g)
+    np_ns._fill(linalg_ns, np_ns._LINALG_NAMES, g)
     g["numpy"] = np_ns
     g["linalg"] = linalg_ns
 

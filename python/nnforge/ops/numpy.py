@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import types
 
-NUMPY_NAMES = tuple("""
+_NUMPY_NAMES = tuple("""
 abs absolute add all allclose amax amin angle any append arange arccos arccosh arcsin arcsinh
 arctan arctan2 arctanh argmax argmin argpartition argsort array array_split average bartlett
 bincount bitwise_and bitwise_invert bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift
@@ -27,12 +27,12 @@ swapaxes take take_along_axis tan tanh tensordot tile trace transpose trapezoid 
 true_divide trunc unique unravel_index vander var vdot vectorize view vsplit vstack where zeros
 zeros_like""".split())
 
-LINALG_NAMES = ("cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq",
+_LINALG_NAMES = ("cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq",
                 "lu_factor", "matrix_rank", "norm", "pinv", "qr", "solve", "solve_triangular",
                 "svd")
 
 
-def fill(module: types.ModuleType, names, ops_globals: dict) -> None:
+def _fill(module: types.ModuleType, names, ops_globals: dict) -> None:
     """Set on ``module`` each of ``names`` that ``nnforge.ops`` defines."""
     for n in names:
         if n in ops_globals:
