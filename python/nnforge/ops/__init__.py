@@ -24,6 +24,13 @@ from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
 from .attention import dot_product_attention  # noqa: F401,E402
 from .einsum import einsum  # noqa: F401,E402
 from .normalization import layer_normalization, rms_normalization  # noqa: F401,E402
+# NumPy-style functions, linalg and fft (keras.ops.numpy / keras.ops.linalg names)
+from .numpy_math import *  # noqa: F401,F403,E402
+from .numpy_stats import *  # noqa: F401,F403,E402
+from .numpy_array import *  # noqa: F401,F403,E402
+from .linalg import *  # noqa: F401,F403,E402
+from .fft import *  # noqa: F401,F403,E402
+from .einops import rearrange, vectorize  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
@@ -31,7 +38,7 @@ def _accept_symbolic_tensors() -> None:
     from types import FunctionType
     from nnforge.core.tensor import KerasTensor
     from ._symbolic import symbolic_dispatch
-    skip = {"convert_to_numpy", "shape", "set_symbolic_handler"}
+    skip = {"convert_to_numpy", "shape", "set_symbolic_handler", "ndim"}
     g = globals()
     for name, value in list(g.items()):
         if (isinstance(value, FunctionType) and not name.startswith("_") and name not in skip
@@ -50,3 +57,18 @@ def _accept_symbolic_tensors() -> None:
 _accept_symbolic_tensors()
 
 from . import image  # noqa: E402,F401  (keras.ops.image)
+
+def _namespaces() -> None:
+    """``ops.numpy`` and ``ops.linalg``: Keras's sub-namespaces, holding the same (symbolic-aware)
+    functions as ``ops`` itself, whether reached as attributes or imported from."""
+    import importlib
+    g = globals()
+    np_ns = importlib.import_module(__name__ + ".numpy")
+    linalg_ns = importlib.import_module(__name__ + ".linalg")
+    np_ns._fill(np_ns, np_ns._NUMPY_NAMES, g)
+    np_ns._fill(linalg_ns, np_ns._LINALG_NAMES, g)
+    g["numpy"] = np_ns
+    g["linalg"] = linalg_ns
+
+
+_namespaces()
