@@ -20,11 +20,21 @@ def test_rescaling_and_normalization():
     np.testing.assert_allclose(out.std(0), 1, atol=1e-4)
     back = layers.Normalization(mean=norm.mean, variance=norm.variance, invert=True)(out).numpy()
     np.testing.assert_allclose(back, data, rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="adapt"):
-        layers.Normalization()(data)
+    # As Keras: un-adapted, the layer's weights are mean 0 / variance 1 (it passes data through)
+    np.testing.assert_allclose(layers.Normalization()(data).numpy(), data, rtol=1e-6)
+    assert [w.name for w in norm.weights] == ["mean", "variance", "count"]
+    assert [w.trainable for w in norm.weights] == [False] * 3
+    # the adapted statistics are weights, not config (Keras: config mean=None)
     cfg = norm.get_config()
-    np.testing.assert_allclose(layers.Normalization.from_config(cfg)(data).numpy(), out,
-                               rtol=1e-6)
+    assert cfg["mean"] is None and cfg["variance"] is None
+    again = layers.Normalization.from_config(cfg)
+    again.build(data.shape)
+    again.set_weights(norm.get_weights())
+    np.testing.assert_allclose(again(data).numpy(), out, rtol=1e-6)
+    fixed = layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 4.0, 4.0])
+    assert fixed.get_config()["mean"] == [1.0, 2.0, 3.0] and not fixed.weights
+    with pytest.raises(ValueError, match="adapt does not apply"):
+        fixed.adapt(data)
 
 
 @pytest.mark.parametrize("layer", [

@@ -53,18 +53,80 @@ class Rescaling(Layer):
 
 
 class Normalization(Layer):
-    """``(inputs - mean) / sqrt(variance)`` per feature along ``axis``; mean and variance given
-    or learned from data with ``adapt``. ``invert=True`` undoes it."""
+    """``(inputs - mean) / sqrt(variance)`` per feature along ``axis`` (``keras.layers.
+    Normalization``); ``invert=True`` undoes it.
+
+    With ``mean`` and ``variance`` given they are fixed (and kept in the config). Otherwise the
+    layer owns non-trainable weights ``mean`` (zeros), ``variance`` (ones) and ``count``, as
+    Keras's does: un-adapted it passes its input through, ``adapt(data)`` sets them, and saving
+    keeps them with the other weights (the config holds ``mean=None``).
+
+    Args:
+        axis: the feature axis (an int, or None for one scalar mean and variance).
+        mean, variance: fixed statistics, or None (then ``adapt``).
+        invert: apply the inverse transformation.
+
+    Example:
+
+    >>> norm = Normalization()
+    >>> norm.adapt(np.array([[0.0], [2.0]]))
+    >>> norm(np.array([[2.0]])).numpy()
+    array([[1.]], dtype=float32)
+    """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise ValueError(f"Normalization '{self.name}': nnforge supports one feature "
+                                 f"axis (or None), got axis={axis!r}")
+            axis = axis[0]
         self.axis = axis
         self.invert = invert
         if (mean is None) != (variance is None):
             raise ValueError(f"Normalization '{self.name}': pass both mean and variance, or "
                              "neither (then call adapt)")
-        self.mean = None if mean is None else np.asarray(mean, np.float32)
-        self.variance = None if variance is None else np.asarray(variance, np.float32)
+        self.input_mean = None if mean is None else np.asarray(mean, np.float32)
+        self.input_variance = None if variance is None else np.asarray(variance, np.float32)
+        self.adapt_mean = self.adapt_variance = self.count = None
+
+    @property
+    def mean(self):
+        """The mean in use: the given one, else the (adapted) weight."""
+        if self.input_mean is not None:
+            return self.input_mean
+        return None if self.adapt_mean is None else ops.convert_to_numpy(self.adapt_mean)
+
+    @property
+    def variance(self):
+        """The variance in use: the given one, else the (adapted) weight."""
+        if self.input_variance is not None:
+            return self.input_variance
+        return None if self.adapt_variance is None else ops.convert_to_numpy(self.adapt_variance)
+
+    def _stat_shape(self, input_shape) -> tuple:
+        if self.axis is None:
+            return ()
+        nd = len(input_shape)
+        if not -nd <= self.axis < nd:
+            raise ValueError(f"Normalization '{self.name}': axis {self.axis} is out of range "
+                             f"for inputs of shape {tuple(input_shape)}")
+        dim = input_shape[self.axis % nd]
+        if dim is None:
+            raise ValueError(f"Normalization '{self.name}': the axis to keep must have a known "
+                             f"size, got inputs of shape {tuple(input_shape)}, axis={self.axis}")
+        return (int(dim),)
+
+    def build(self, input_shape) -> None:
+        if self.input_mean is None and self.adapt_mean is None:
+            shape = self._stat_shape(input_shape)
+            self.adapt_mean = self.add_weight(name="mean", shape=shape, initializer="zeros",
+                                              trainable=False)
+            self.adapt_variance = self.add_weight(name="variance", shape=shape,
+                                                  initializer="ones", trainable=False)
+            self.count = self.add_weight(name="count", shape=(), dtype="int64",
+                                         initializer="zeros", trainable=False)
+        self.built = True
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Compute mean and variance of ``data`` along every axis except ``axis``."""
@@ -72,27 +134,31 @@ class Normalization(Layer):
         if a.ndim < 1 or a.shape[0] == 0:
             raise ValueError(f"Normalization '{self.name}': adapt needs non-empty data, got "
                              f"shape {a.shape}")
+        if self.input_mean is not None:
+            raise ValueError(f"Normalization '{self.name}': mean and variance were given; "
+                             "adapt does not apply")
+        if not self.built:
+            self.build(a.shape)
         ax = self.axis % a.ndim if self.axis is not None else None
         axes = tuple(i for i in range(a.ndim) if i != ax) if ax is not None else None
-        self.mean = a.mean(axis=axes).astype(np.float32)
-        self.variance = a.var(axis=axes).astype(np.float32)
+        self.adapt_mean.assign(a.mean(axis=axes).astype(np.float32).reshape(self.adapt_mean.shape))
+        self.adapt_variance.assign(
+            a.var(axis=axes).astype(np.float32).reshape(self.adapt_variance.shape))
 
-    def _bshape(self, ndim):
-        if self.axis is None or self.mean.ndim == 0:
+    def _bshape(self, ndim, mean):
+        if self.axis is None or mean.ndim == 0:
             return ()
         shape = [1] * ndim
         shape[self.axis % ndim] = -1
         return tuple(shape)
 
     def call(self, inputs):
-        if self.mean is None:
-            raise ValueError(f"Normalization '{self.name}': call adapt(data) or pass mean and "
-                             "variance before using the layer")
+        mean, variance = self.mean, self.variance
         nd = len(inputs.shape)
-        shape = self._bshape(nd)
-        mean = self.mean.reshape(shape) if shape else self.mean
-        std = np.sqrt(np.maximum(self.variance, 1e-7)).reshape(shape) if shape else \
-            np.sqrt(np.maximum(self.variance, 1e-7))
+        shape = self._bshape(nd, mean)
+        mean = mean.reshape(shape) if shape else mean
+        std = np.sqrt(np.maximum(variance, 1e-7))
+        std = std.reshape(shape) if shape else std
         x = ops.cast(inputs, "float32")
         if self.invert:
             return ops.add(ops.multiply(x, std), mean)
@@ -104,8 +170,9 @@ class Normalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"axis": self.axis, "invert": self.invert,
-                       "mean": None if self.mean is None else self.mean.tolist(),
-                       "variance": None if self.variance is None else self.variance.tolist()})
+                       "mean": None if self.input_mean is None else self.input_mean.tolist(),
+                       "variance": None if self.input_variance is None
+                       else self.input_variance.tolist()})
         return config
 
 
