@@ -29,7 +29,9 @@ class BaseConv(Layer):
             rank 1, ``"causal"``.
         data_format: None or ``"channels_last"``.
         dilation_rate: int or tuple of ``rank`` ints (default 1).
-        groups: 1 (grouped convolutions are not supported).
+        groups: split the input channels into this many groups, each convolved with
+            ``filters // groups`` filters (kernel ``(k..., channels // groups, filters)``);
+            ``groups == channels`` is a depthwise convolution, run as one.
         activation: name or callable; ``ops.conv`` fuses linear/relu/sigmoid/tanh into its
             kernel and applies any other after it.
         use_bias: add a bias of ``filters`` values.
@@ -55,8 +57,11 @@ class BaseConv(Layer):
         if filters is not None and (not isinstance(filters, int) or isinstance(filters, bool)
                                     or filters <= 0):
             raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
-        if groups != 1:
-            raise ValueError(f"{where}: groups != 1 is not supported yet, got {groups}")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+            raise ValueError(f"{where}: groups must be a positive integer, got {groups!r}")
+        if filters is not None and filters % groups:
+            raise ValueError(f"{where}: the number of filters must be evenly divisible by the "
+                             f"number of groups. Received: groups={groups}, filters={filters}")
         if lora_rank is not None:
             raise ValueError(f"{where}: lora_rank={lora_rank!r} is not supported by nnforge "
                              "(LoRA is not implemented); leave it None")
@@ -67,7 +72,7 @@ class BaseConv(Layer):
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", where)
         self.padding = standardize_padding(padding, allow_causal=rank == 1, where=where)
         self.data_format = standardize_data_format(data_format, where)
-        self.groups = 1
+        self.groups = groups
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -108,7 +113,13 @@ class BaseConv(Layer):
     def build(self, input_shape) -> None:
         self._check_input_shape(input_shape)
         self.compute_output_shape(input_shape)  # validates the kernel against the input size
-        self.kernel = self.add_weight(shape=self.kernel_size + (input_shape[-1], self.filters),
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the number of input channels "
+                             f"must be evenly divisible by the number of groups. Received "
+                             f"groups={self.groups}, but the input has {input_shape[-1]} "
+                             f"channels (full input shape is {tuple(input_shape)})")
+        self.kernel = self.add_weight(shape=self.kernel_size + (input_shape[-1] // self.groups,
+                                                                self.filters),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
@@ -139,10 +150,27 @@ class BaseConv(Layer):
         return ops.pad(x, ((0, 0), (left, 0), (0, 0))), "valid"
 
     def call(self, inputs):
-        self._check_call_input(inputs, self.kernel.shape[-2])
+        self._check_call_input(inputs, self.kernel.shape[-2] * self.groups)
         x, padding = self._causal_pad(inputs)
+        if self.groups > 1:
+            return self._bias_and_activation(self._grouped_conv(x, padding))
         return ops.conv(x, self.kernel, self.strides, padding, dilation_rate=self.dilation_rate,
                         bias=self.bias, activation=self.activation)
+
+    def _grouped_conv(self, x, padding):
+        """Grouped convolution: one depthwise convolution when every group holds one channel
+        (kernel (k..., 1, C*M) read as (k..., C, M)), else one convolution per group."""
+        g = self.groups
+        per_group = self.filters // g
+        if self.kernel.shape[-2] == 1 and self.rank <= 2:
+            kernel = ops.reshape(self.kernel, self.kernel_size + (g, per_group))
+            return ops.depthwise_conv(x, kernel, self.strides, padding,
+                                      dilation_rate=self.dilation_rate)
+        xs = ops.split(x, g, axis=-1)
+        outs = [ops.conv(xs[i], self.kernel[..., i * per_group:(i + 1) * per_group],
+                         self.strides, padding, dilation_rate=self.dilation_rate)
+                for i in range(g)]
+        return ops.concatenate(outs, axis=-1)
 
     def _bias_and_activation(self, y):
         """Bias then activation, for the variants whose ops do not fuse them."""
