@@ -260,7 +260,7 @@ def finish(img_input, input_tensor, x, name: str, weights, file_stem: str,
            include_top: bool) -> Model:
     """The functional model from the (source) inputs to ``x``, with its weights loaded."""
     if input_tensor is not None:
-        from nnforge.utils import get_source_inputs
+        from nnforge.utils.graph_utils import get_source_inputs
         inputs = get_source_inputs(input_tensor)
     else:
         inputs = img_input
