@@ -1,6 +1,7 @@
 """Run every nnforge benchmark and print their tables: sgemm (bench_gemm.py), the seed CNN's
 layers (bench_layers.py), the seed programs end to end against the peers (bench_seed.py), the
-text LSTM/GRU workloads against the peers and a profile of one LSTM training step (bench_text.py).
+text LSTM/GRU workloads against the peers and a profile of one LSTM training step (bench_text.py),
+the seed CNN beside busy processes against PyTorch (bench_contention.py).
 
     python benchmarks/run_all.py [--quick] [--peers-python /tmp/peers/bin/python]
 
@@ -34,6 +35,9 @@ def main() -> int:
                            "1" if args.quick else "3", "--peers-python", args.peers_python]),
         ("LSTM training step profile", [sys.executable, str(HERE / "bench_text.py"),
                                         "--profile", "lstm"]),
+        ("seed CNN on shared cores", [sys.executable, str(HERE / "bench_contention.py"),
+                                      "--rounds", "1" if args.quick else "3",
+                                      "--peers-python", args.peers_python]),
     ]
     status = 0
     for title, cmd in steps:
