@@ -3,7 +3,7 @@ names and parameter counts. nnforge downloads nothing: ``weights`` is None, a we
 (e.g. one Keras 3 saved for the same architecture) or ``"imagenet"`` read from
 ``$NNFORGE_DATA_DIR`` (see ``imagenet_utils``)."""
 from . import (convnext, densenet, efficientnet, efficientnet_v2, imagenet_utils,  # noqa: F401
-               inception_v3, mobilenet, mobilenet_v2, mobilenet_v3, resnet, resnet50, resnet_v2,
+               inception_resnet_v2, inception_v3, mobilenet, mobilenet_v2, mobilenet_v3, resnet, resnet50, resnet_v2,
                vgg16, vgg19, xception)
 from .convnext import (ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny,  # noqa: F401
                        ConvNeXtXLarge)
@@ -14,6 +14,7 @@ from .efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,  # no
 from .efficientnet_v2 import (EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2,  # noqa: F401
                               EfficientNetV2B3, EfficientNetV2L, EfficientNetV2M,
                               EfficientNetV2S)
+from .inception_resnet_v2 import InceptionResNetV2  # noqa: F401
 from .inception_v3 import InceptionV3  # noqa: F401
 from .mobilenet import MobileNet  # noqa: F401
 from .mobilenet_v2 import MobileNetV2  # noqa: F401
