@@ -223,21 +223,19 @@ def model_input(input_tensor, input_shape) -> KerasTensor:
 
 
 def classifier(x, include_top: bool, pooling, classes: int, classifier_activation, weights,
-               flatten: bool = False, dropout: float = 0.0,
-               pool_name: str = "avg_pool", top_name: str = "predictions"):
-    """Keras's classifier head: with ``include_top``, global average pooling (or Flatten),
-    optional Dropout and a Dense of ``classes``; without, the requested ``pooling``."""
+               pool_name: Optional[str] = "avg_pool"):
+    """Keras's classifier head: with ``include_top``, global average pooling and a Dense of
+    ``classes`` named "predictions"; without, the requested ``pooling`` ("avg_pool" /
+    "max_pool", or Keras's automatic names where ``pool_name`` is None)."""
+    max_name = pool_name.replace("avg", "max") if pool_name else None
     if include_top:
-        x = (layers.Flatten(name="flatten")(x) if flatten
-             else layers.GlobalAveragePooling2D(name=pool_name)(x))
-        if dropout:
-            x = layers.Dropout(dropout, name="top_dropout")(x)
+        x = layers.GlobalAveragePooling2D(name=pool_name)(x)
         validate_activation(classifier_activation, weights)
-        return layers.Dense(classes, activation=classifier_activation, name=top_name)(x)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name=pool_name)(x)
     if pooling == "max":
-        return layers.GlobalMaxPooling2D(name=pool_name.replace("avg", "max"))(x)
+        return layers.GlobalMaxPooling2D(name=max_name)(x)
     return x
 
 

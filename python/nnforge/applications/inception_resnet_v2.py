@@ -115,12 +115,8 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,
         x = inception_resnet_block(x, scale=0.2, block_type="block8", block_idx=i)
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
-    if include_top:
-        x = iu.classifier(x, True, pooling, classes, classifier_activation, weights)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = iu.classifier(x, include_top, pooling, classes, classifier_activation, weights,
+                      pool_name="avg_pool" if include_top else None)
     return iu.finish(img_input, input_tensor, x, name, weights, "inception_resnet_v2",
                      include_top)
 

@@ -68,10 +68,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Reshape((classes,), name="reshape_2")(x)
         iu.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights,
+                          pool_name=None)
     name = name if name is not None else f"mobilenet_{alpha:0.2f}_{rows}"
     return iu.finish(img_input, input_tensor, x, name, weights,
                      f"mobilenet_{float(alpha)}_{rows}", include_top)

@@ -28,10 +28,9 @@ def VGG(convs_per_block, include_top=True, weights="imagenet", input_tensor=None
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
         iu.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights,
+                          pool_name=None)
     return iu.finish(img_input, input_tensor, x, name, weights, weights_name, include_top)
 
 

@@ -57,7 +57,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = layers.Activation("relu", name="block14_sepconv1_act")(x)
     x = _sep_bn(x, 2048, "block14_sepconv2")
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
-    x = iu.classifier(x, include_top, pooling, classes, classifier_activation, weights)
+    x = iu.classifier(x, include_top, pooling, classes, classifier_activation, weights,
+                      pool_name="avg_pool" if include_top else None)
     return iu.finish(img_input, input_tensor, x, name, weights, "xception", include_top)
 
 
