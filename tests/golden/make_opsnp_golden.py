@@ -52,6 +52,18 @@ def main():
     store["sweep/unary"] = np.asarray(
         [[outdt(lambda: getattr(keras.ops, n)(*sweep_args(d, n))) for d in SWEEP_DTYPES]
          for n in SWEEP_UNARY])
+    # ... and the values: per op, every output over the dtypes Keras accepts, flattened into
+    # one complex vector (cast to complex128)
+    for n in SWEEP_UNARY:
+        vals = []
+        for d in SWEEP_DTYPES:
+            try:
+                outs = flat(getattr(keras.ops, n)(*sweep_args(d, n)))
+            except Exception:  # noqa: BLE001
+                continue
+            vals += [np.asarray(keras.ops.convert_to_numpy(o) if hasattr(o, "dtype") else o,
+                                np.complex128).ravel() for o in outs]
+        store[f"sweep/values/{n}"] = np.concatenate(vals) if vals else np.zeros(0, complex)
     store["sweep/binary"] = np.asarray(
         [[[outdt(lambda: getattr(keras.ops, n)(sweep_input(d, n), sweep_partner(p, d, n)))
            for p in SWEEP_PARTNERS] for d in SWEEP_DTYPES] for n in SWEEP_BINARY])
