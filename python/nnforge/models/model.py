@@ -101,11 +101,7 @@ class Model(Trainer, Layer):
                 for parent in reversed(node.input_tensors):
                     stack.append((parent, False))
         self._nodes = order
-        layers: List[Layer] = [t._keras_history[0] for t in flat_in]
-        for node in order:
-            if node.layer not in layers:
-                layers.append(node.layer)
-        object.__setattr__(self, "_layers", layers)
+        object.__setattr__(self, "_layers", _keras_layer_order(flat_in, flat_out))
         self.built = True
 
     @property
@@ -415,3 +411,57 @@ class Model(Trainer, Layer):
         from nnforge.export import export_model
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, **kwargs)
+
+
+def _keras_layer_order(inputs, outputs) -> List[Layer]:
+    """The layers of a functional graph in Keras 3's order (``keras/src/ops/function.py``,
+    ``map_graph``): by depth from the outputs, deepest (the inputs) first, ties in the order a
+    depth-first walk from the outputs first meets them. Keras 3 weights files key each layer's
+    weights by this order, so branching graphs (Inception, ResNet shortcuts) must list their
+    layers exactly as Keras does."""
+    input_ids = {id(t) for t in inputs}
+    index: dict = {}           # id(layer) -> first traversal index
+    by_id: dict = {}           # id(layer) -> layer
+    post: list = []            # nodes, inputs before their consumers
+    finished: set = set()
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            t, done = stack.pop()
+            layer, node_index, _ = t._keras_history
+            node = layer._inbound_nodes[node_index]
+            if done:
+                if id(node) not in finished:
+                    finished.add(id(node))
+                    post.append(node)
+                continue
+            if id(node) in finished:
+                continue
+            is_input = isinstance(layer, InputLayer)
+            if not is_input and id(t) in input_ids:
+                continue
+            if id(layer) not in index:
+                index[id(layer)] = len(index)
+                by_id[id(layer)] = layer
+            stack.append((t, True))
+            if not is_input:
+                for parent in reversed(node.input_tensors):
+                    stack.append((parent, False))
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for node in reversed(post):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        if isinstance(node.layer, InputLayer):
+            continue
+        for t in node.input_tensors:
+            layer, node_index, _ = t._keras_history
+            parent = layer._inbound_nodes[node_index]
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:
+        layer = t._keras_history[0]
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], index[id(layer)], by_id[id(layer)] = 0, -1, layer
+    return [by_id[k] for k in sorted(layer_depth, key=lambda k: (-layer_depth[k], index[k]))]
+
