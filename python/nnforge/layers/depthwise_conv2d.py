@@ -61,6 +61,7 @@ class DepthwiseConv2D(BaseConv):
                                       regularizer=self.depthwise_regularizer,
                                       constraint=self.depthwise_constraint, name="kernel")
         self.bias = self._add_bias(c * self.depth_multiplier)
+        self._maybe_int8_build()
         self.built = True
 
     def compute_output_shape(self, s):
@@ -69,8 +70,13 @@ class DepthwiseConv2D(BaseConv):
 
     def call(self, inputs):
         self._check_call_input(inputs, self.kernel.shape[2])
-        return self._bias_and_activation(depthwise_conv(inputs, self.kernel, self.strides,
+        # int8: the float path on the dequantized kernel (no int8 depthwise kernel yet)
+        kernel = self._int8_dequantized() if self.quantization_mode == "int8" else self.kernel
+        return self._bias_and_activation(depthwise_conv(inputs, kernel, self.strides,
                                                         self.padding, self.dilation_rate))
+
+    def _int8_reduce_axes(self, shape):
+        return (0, 1)  # one scale per output channel: (in_channels, depth_multiplier)
 
     def _weight_config(self) -> dict:
         return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
