@@ -17,14 +17,12 @@ from nnforge.layers.layer import Layer
 
 def leaf_layers(model) -> Iterator[Layer]:
     """The layers of ``model`` that hold no other layers, depth first (nested models and
-    wrappers are walked into)."""
+    wrappers are walked into; input layers are skipped)."""
     seen = set()
 
     def walk(layer):
-        children = layer.layers if hasattr(layer, "layers") and layer is not model and \
-            isinstance(getattr(layer, "layers", None), list) else layer._layers
-        if layer is model:
-            children = model.layers
+        children = layer.layers if isinstance(getattr(layer, "layers", None), list) \
+            else layer._layers
         if not children:
             if id(layer) not in seen and not isinstance(layer, InputLayer):
                 seen.add(id(layer))
