@@ -167,17 +167,6 @@ void quantize_u8(const float* x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
 
 // ---- epilogue ----------------------------------------------------------------------------------
 
-struct QEpi {
-  int mode;           // 0: int32 acc; 1: float y; 2: int8 clip(round(y * out_scale))
-  const float* xs;    // per row, indexed like the output rows
-  const float* ws;    // per column
-  const float* bias;  // nullable
-  int act;
-  float out_scale;
-  void* out;
-  int64_t ldo;
-};
-
 inline float apply_act(float y, int act) {
   switch (act) {
     case 1: return y > 0.0f ? y : (y != y ? y : 0.0f);
@@ -185,6 +174,10 @@ inline float apply_act(float y, int act) {
     case 3: return fast_tanh(y);
     default: return y;
   }
+}
+
+void act_row(float* y, int n, int act) {
+  for (int c = 0; c < n; ++c) y[c] = apply_act(y[c], act);
 }
 
 void epilogue(const QEpi& ep, const int32_t* tile, int64_t i, int mr, int64_t j, int nr) {
@@ -204,7 +197,7 @@ void epilogue(const QEpi& ep, const int32_t* tile, int64_t i, int mr, int64_t j,
     if (ep.act == 1) {
       for (int c = 0; c < nr; ++c) y[c] = y[c] > 0.0f ? y[c] : (y[c] != y[c] ? y[c] : 0.0f);
     } else if (ep.act) {
-      for (int c = 0; c < nr; ++c) y[c] = apply_act(y[c], ep.act);
+      act_row(y, nr, ep.act);
     }
     if (ep.mode == 1) {
       std::memcpy(static_cast<float*>(ep.out) + row * ep.ldo + j, y, sizeof(float) * nr);
@@ -227,6 +220,7 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
   const int64_t kg = lda / 4;
   const int64_t bstride = kg * 64;
   const int MR = ks.MR, NV = ks.NV;
+  const qepi_fn epi = ks.epi ? ks.epi : &epilogue;
   for (int64_t jb = p0; jb < p1; jb += kNCP) {
     const int64_t je = std::min(p1, jb + kNCP);
     for (int64_t ib = m0; ib < m1; ib += kMC) {
@@ -239,7 +233,7 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
         for (int64_t i = ib; i < ie; i += MR) {
           const int mr = static_cast<int>(std::min<int64_t>(MR, ie - i));
           ks.ukr[mr - 1][nv - 1](kg, A + i * lda, lda, B, bstride, w.comp + j, tile);
-          epilogue(ep, tile, i, mr, j, nr);
+          epi(ep, tile, i, mr, j, nr);
         }
       }
     }
@@ -338,7 +332,7 @@ void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C) {
   const QKernelSet& ks = active_isa().kernels();
   const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
   uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
-  QEpi ep{0, nullptr, nullptr, nullptr, 0, 0.0f, C, w.N};
+  QEpi ep{0, nullptr, nullptr, nullptr, 0, 0.0f, C, w.N, &act_row};
   run_gemm(ks, A, lda, M, w, ep, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int8_t* s = xq + r * K;
@@ -356,9 +350,11 @@ void qdense_s8(const float* x, int64_t M, const QPacked& w, const float* w_scale
   const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
   uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
   float* xs = static_cast<float*>(tl_s.get(size_t(M) * sizeof(float)));
-  QEpi ep{out_scale > 0.0f ? 2 : 1, xs, w_scale, bias, static_cast<int>(act), out_scale, out, w.N};
+  QEpi ep{out_scale > 0.0f ? 2 : 1, xs,   w_scale, bias, static_cast<int>(act),
+          out_scale,              out,  w.N,     &act_row};
+  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
   run_gemm(ks, A, lda, M, w, ep, [&](int64_t r0, int64_t r1) {
-    quantize_u8(x, r0, r1, K, K, x_scale, A, lda, xs);
+    quant(x, r0, r1, K, K, x_scale, A, lda, xs);
   });
 }
 
@@ -386,14 +382,16 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
     sbuf[t] = static_cast<float*>(tl_conv[3 * t + 2].get(pix * 4));
   }
   const int64_t P = (w.N + 15) / 16;
+  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
   for (int64_t c = 0; c < nchunks; ++c) {
     const int t = omp_get_thread_num();
     const int64_t r0 = c * chunk, r1 = std::min(rows, r0 + chunk);
     const int64_t m = (r1 - r0) * s.OW;
     im2col_rows(x, fbuf[t], s, r0, r1);
-    quantize_u8(fbuf[t], 0, m, K, K, x_scale, abuf[t], lda, sbuf[t]);
-    QEpi ep{1, sbuf[t], w_scale, bias, static_cast<int>(act), 0.0f, y + r0 * s.OW * w.N, w.N};
+    quant(fbuf[t], 0, m, K, K, x_scale, abuf[t], lda, sbuf[t]);
+    QEpi ep{1,    sbuf[t], w_scale, bias, static_cast<int>(act), 0.0f, y + r0 * s.OW * w.N,
+            w.N, &act_row};
     run_block(ks, abuf[t], lda, w, ep, 0, m, 0, P);
   }
 }

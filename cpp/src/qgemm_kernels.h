@@ -25,11 +25,37 @@ constexpr int kTileLd = 16 * kQMaxNV;
 using qukr_fn = void (*)(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B,
                          int64_t bstride, const int32_t* comp, int32_t* tile);
 
+// What the epilogue writes for rows i..i+mr, columns j..j+nr of the output:
+//   mode 0: the int32 tile;  1: float y;  2: int8 q127(y * out_scale), where
+//   y = act(float(acc) / (xs[row] * ws[col]) + bias[col])  (bias nullable), evaluated in this
+//   order in float32; q127(v) = clip(round_half_even(v), -127, 127), NaN -> 0.
+// relu (act 1) is max(y, 0) keeping NaN; sigmoid/tanh (act 2, 3) go through act_row (the portable
+// fast_math code), so every ISA's epilogue gives identical bits.
+struct QEpi {
+  int mode;
+  const float* xs;    // per row, indexed like the output rows
+  const float* ws;    // per column
+  const float* bias;  // nullable
+  int act;
+  float out_scale;
+  void* out;          // row 0 of the output
+  int64_t ldo;        // output row stride (elements)
+  void (*act_row)(float* y, int n, int act);
+};
+using qepi_fn = void (*)(const QEpi& ep, const int32_t* tile, int64_t i, int mr, int64_t j,
+                         int nr);
+// Rows [r0, r1) of x (row stride ldx) -> u8 rows of a (stride lda: q + 128, bytes [K, lda) set
+// to 128) and their scales: static_scale > 0: that one; else 127 / (max|row| + 1e-7) (float32).
+using qquant_fn = void (*)(const float* x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
+                           float static_scale, uint8_t* a, int64_t lda, float* scale);
+
 struct QKernelSet {
   const char* name;
   int MR;  // max rows of a micro-tile
   int NV;  // max 16-column panels of a micro-tile
   qukr_fn ukr[kQMaxMR][kQMaxNV];
+  qepi_fn epi;      // nullable: the portable one
+  qquant_fn quant;  // nullable: the portable one
 };
 
 const QKernelSet& qkernels_avx512vnni();
