@@ -217,7 +217,7 @@ constexpr int64_t kMC = 192;   // rows per A block
 void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacked& w,
                const QEpi& ep, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
   alignas(64) int32_t tile[kQMaxMR * kTileLd];
-  const int64_t kg = lda / 4;
+  const int64_t kg = k4(w.K) / 4;  // may be 0 (lda is >= 4 only for the buffer's sake)
   const int64_t bstride = kg * 64;
   const int MR = ks.MR, NV = ks.NV;
   const qepi_fn epi = ks.epi ? ks.epi : &epilogue;
