@@ -219,8 +219,7 @@ def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "li
     if _NATIVE:
         out = np.empty((M, packed.N), dtype=np.int8 if out_scale is not None else np.float32)
         _cpu.qdense_s8(x, packed.packed, packed.comp, packed.N, w_scale, bias, act,
-                       -1.0 if x_scale is None else x_scale,
-                       -1.0 if out_scale is None else out_scale, out)
+                       x_scale, out_scale, out)
         return out
     if x_scale is None:
         xq, xs = _np_quantize_rows(x)
@@ -302,7 +301,7 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
     if _NATIVE:
         y = np.empty((n, out_hw[0], out_hw[1], packed.N), dtype=np.float32)
         _cpu.qconv2d_s8(x, packed.packed, packed.comp, packed.N, w_scale, bias, act,
-                        -1.0 if x_scale is None else x_scale, kernel, strides, dilation, pad, y)
+                        x_scale, kernel, strides, dilation, pad, y)
         return y
     cols = np.empty((n * out_hw[0] * out_hw[1], packed.K), dtype=np.float32)
     if cols.size:
