@@ -302,3 +302,32 @@ def test_errors_name_the_layer():
     with pytest.raises(ValueError, match="not supported by nnforge"):
         layers.Dense.from_config(dict(layers.Dense(2).get_config(), quantization_config={
             "class_name": "Int4QuantizationConfig", "config": {}}))
+
+
+def test_emulated_int8_path_matches_the_int8_kernels():
+    """The array-op path a backend without int8 kernels (the GPU) runs gives the kernels'
+    results on the CPU backend."""
+    from nnforge.backend import cpu
+    from nnforge.ops import quantized as qops
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(9, 40)).astype("float32")
+    w = rng.normal(size=(40, 6)).astype("float32")
+    kq, ks = qops.abs_max_quantize(w, axis=0)
+    ks = ks.reshape(-1)
+    b = rng.normal(size=6).astype("float32")
+    packed = cpu.int8_pack_weights(kq)
+    wf = kq.astype("float32")
+    for act, xs in (("relu", None), ("tanh", None), ("linear", 20.0)):
+        np.testing.assert_allclose(
+            qops.emulated_int8_dense(cpu, x, wf, ks, b, act, xs),
+            cpu.int8_dense(x, packed, ks, b, act, x_scale=xs), rtol=1e-5, atol=1e-5)
+    xc = rng.normal(size=(2, 7, 6, 3)).astype("float32")
+    wc = rng.normal(size=(3, 3, 3, 4)).astype("float32")
+    cq, cs = qops.abs_max_quantize(wc, axis=(0, 1, 2))
+    cs = cs.reshape(-1)
+    cq2 = cq.reshape(-1, 4)
+    got = qops.emulated_int8_conv2d(cpu, xc, cq2.astype("float32"), cs, None, (3, 3), (2, 1),
+                                    (1, 1), (4, 6), (1, 1), "linear")
+    want = cpu.int8_conv2d(xc, cpu.int8_pack_weights(cq2), cs, None, (3, 3), (2, 1), "same",
+                           (1, 1), "linear")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

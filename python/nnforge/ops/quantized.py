@@ -75,7 +75,37 @@ def pack_weights(kernel_q):
         raise ValueError(f"pack_weights: expected a 2-D int8 kernel, got dtype {k.dtype} and "
                          f"shape {tuple(k.shape)}")
     be = backend.of(k)
+    if not hasattr(be, "int8_pack_weights"):  # a backend without int8 kernels (the GPU)
+        return be.asarray(k, dtype=np.float32)
     return be.int8_pack_weights(be.xp.ascontiguousarray(k))
+
+
+# ---- the same arithmetic with array ops, for a backend that has no int8 kernels (CuPy) -------
+def emulated_int8_dense(be, x2, packed_f32, w_scale, bias, activation: str, x_scale=None):
+    """W8A8 dense with float GEMMs: the inputs are quantized per row (or by ``x_scale``) to
+    integer values held in float32, multiplied with the int8 kernel held in float32 (exact
+    integer products; sums exact up to K = 1040), then rescaled, biased and activated."""
+    xp = be.xp
+    if x_scale is None:
+        m = xp.abs(x2).max(axis=1) if x2.shape[1] else xp.zeros((x2.shape[0],), np.float32)
+        s = xp.where(m > 0, np.float32(127) / xp.where(m > 0, m, 1), 1).astype(np.float32)
+    else:
+        s = xp.full((x2.shape[0],), x_scale, dtype=np.float32)
+    q = xp.clip(xp.rint(x2 * s[:, None]), -127, 127).astype(np.float32)
+    y = be.matmul(q, packed_f32)
+    y *= (np.float32(1) / (s[:, None] * w_scale[None, :])).astype(np.float32)
+    if bias is not None:
+        y += bias
+    code = _FUSED_CODES[activation]
+    return be.activation(y, code) if code else y
+
+
+def emulated_int8_conv2d(be, x, packed_f32, w_scale, bias, kernel_size, strides, pads,
+                         out_hw, dilation_rate, activation: str, x_scale=None):
+    """int8 convolution as im2col + ``emulated_int8_dense`` (one scale per patch row)."""
+    cols = be.im2col(x, kernel_size, strides, dilation_rate, pads, out_hw)
+    y = emulated_int8_dense(be, cols, packed_f32, w_scale, bias, activation, x_scale)
+    return y.reshape(x.shape[0], out_hw[0], out_hw[1], -1)
 
 
 def quantize_rows(x):
@@ -140,7 +170,10 @@ def int8_dense(x, kernel_q, packed, kernel_scale, bias=None, activation=None,
     x2 = xd.reshape(-1, k_in)
     softmax_out = fused == "softmax"
     act = "linear" if softmax_out else fused
-    y2 = be.int8_dense(x2, packed, ws, b, act, x_scale=xs)
+    if hasattr(be, "int8_dense"):
+        y2 = be.int8_dense(x2, packed, ws, b, act, x_scale=xs)
+    else:
+        y2 = emulated_int8_dense(be, be.xp.ascontiguousarray(x2), packed, ws, b, act, xs)
     code = _FUSED_CODES[act]
 
     def backward(g, needs):
@@ -214,7 +247,11 @@ def int8_conv(inputs, kernel_q, packed, kernel_scale, strides=1, padding: str = 
     b = float_data(bias, "int8_conv", "bias", like=kq) if bias is not None else None
     xs = _check_scale(inputs_scale, "int8_conv")
     xd = be.xp.ascontiguousarray(xd)
-    y = be.int8_conv2d(xd, packed, ws, b, (kh, kw), s, padding, d, fused, x_scale=xs)
+    if hasattr(be, "int8_conv2d"):
+        y = be.int8_conv2d(xd, packed, ws, b, (kh, kw), s, padding, d, fused, x_scale=xs)
+    else:
+        y = emulated_int8_conv2d(be, xd, packed, ws, b, (kh, kw), s, (pt, pl), (oh, ow), d,
+                                 fused, xs)
     code = _FUSED_CODES[fused]
     xshape = xd.shape
 
