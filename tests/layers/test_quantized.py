@@ -331,3 +331,26 @@ def test_emulated_int8_path_matches_the_int8_kernels():
     want = cpu.int8_conv2d(xc, cpu.int8_pack_weights(cq2), cs, None, (3, 3), (2, 1), "same",
                            (1, 1), "linear")
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_quantizers_module_objects_as_keras():
+    from nnforge import quantizers
+    q, s = quantizers.abs_max_quantize(GOLDEN["dense0_kernel"], axis=0, to_numpy=True)
+    np.testing.assert_array_equal(q, GOLDEN["dense0_kernel_q"])
+    np.testing.assert_array_equal(s.reshape(-1), GOLDEN["dense0_kernel_scale"])
+    cfg = quantizers.Int8QuantizationConfig(
+        weight_quantizer=quantizers.AbsMaxQuantizer(axis=0), activation_quantizer=None)
+    assert cfg.mode == "int8"
+    back = quantizers.deserialize(quantizers.serialize(cfg))
+    assert isinstance(back, quantizers.Int8QuantizationConfig)
+    assert back.activation_quantizer is None and back.weight_quantizer.axis == (0,)
+    model = golden_dense_model()
+    model.quantize(config=cfg)
+    assert not model.layers[0].int8_activations
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), GOLDEN["dense0_kernel_q"])
+    bad = golden_dense_model()
+    with pytest.raises(ValueError, match="must reduce axes"):
+        bad.layers[0].quantize(config=quantizers.Int8QuantizationConfig(
+            weight_quantizer=quantizers.AbsMaxQuantizer(axis=-1)))
+    with pytest.raises(ValueError, match="within the interval"):
+        quantizers.AbsMaxQuantizer(value_range=(-200, 200))

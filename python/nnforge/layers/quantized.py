@@ -104,6 +104,8 @@ def parse_quantization_config(config, where: str) -> Optional[bool]:
     (None when absent). Refuses anything but int8 abs-max quantizers."""
     if config is None:
         return None
+    if hasattr(config, "get_config") and not isinstance(config, dict):  # a config object
+        config = {"class_name": type(config).__name__, "config": config.get_config()}
     if not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig":
         raise ValueError(f"{where}: quantization_config {config!r} is not supported by nnforge "
                          "(only Int8QuantizationConfig)")
@@ -111,6 +113,26 @@ def parse_quantization_config(config, where: str) -> Optional[bool]:
     _check_quantizer(cfg.get("weight_quantizer"), "weight_quantizer", where)
     _check_quantizer(cfg.get("activation_quantizer"), "activation_quantizer", where)
     return cfg.get("activation_quantizer") is not None
+
+
+def _weight_quantizer_epsilon(config, axes, ndim: int, where: str) -> float:
+    """The epsilon of a config's weight quantizer (Keras's 1e-7 without one); its axis, when
+    given, must be the layer's per-output-channel reduction."""
+    if config is None:
+        return 1e-7
+    if hasattr(config, "get_config") and not isinstance(config, dict):
+        config = {"config": config.get_config()}
+    wq = (config.get("config") or {}).get("weight_quantizer")
+    if wq is None:
+        return 1e-7
+    cfg = wq.get("config", {})
+    axis = cfg.get("axis")
+    if axis is not None:
+        given = tuple(sorted(a % ndim for a in ((axis,) if isinstance(axis, int) else axis)))
+        if given != tuple(axes):
+            raise ValueError(f"{where}: the weight quantizer must reduce axes {tuple(axes)} "
+                             f"(one scale per output channel), got axis={axis!r}")
+    return float(cfg.get("epsilon", 1e-7))
 
 
 class Int8Quantizable:
@@ -194,17 +216,20 @@ class Int8Quantizable:
                              f"dtype_policy='{self.quantization_mode}_from_{self.dtype}'. "
                              f"Received: mode={mode}")
         if mode is None and config is not None:
-            mode = "int8"
+            mode = getattr(config, "mode", "int8") if not isinstance(config, dict) else "int8"
         if mode not in QUANTIZATION_MODES:
             raise ValueError(f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
                              f"Received: mode={mode}")
         if mode != "int8":
             raise NotImplementedError(f"Layer '{self.name}': quantization mode {mode!r} is not "
                                       "supported by nnforge (only 'int8')")
-        acts = parse_quantization_config(config, f"{type(self).__name__} '{self.name}'")
+        where = f"{type(self).__name__} '{self.name}'"
+        acts = parse_quantization_config(config, where)
         from nnforge.ops import quantized as qops
         w = getattr(self, self._int8_weight)
-        q, scale = qops.abs_max_quantize(w.data, axis=self._int8_reduce_axes(tuple(w.shape)))
+        axes = self._int8_reduce_axes(tuple(w.shape))
+        epsilon = _weight_quantizer_epsilon(config, axes, len(w.shape), where)
+        q, scale = qops.abs_max_quantize(w.data, axis=axes, epsilon=epsilon)
         scale = scale.reshape(tuple(s for i, s in enumerate(w.shape)
                                     if i not in self._int8_reduce_axes(tuple(w.shape))))
         self._int8_make_weights(q, scale)
