@@ -354,3 +354,21 @@ def test_quantizers_module_objects_as_keras():
             weight_quantizer=quantizers.AbsMaxQuantizer(axis=-1)))
     with pytest.raises(ValueError, match="within the interval"):
         quantizers.AbsMaxQuantizer(value_range=(-200, 200))
+
+
+def test_quantized_model_trains_its_biases_and_refuses_onnx_export(tmp_path):
+    pytest.importorskip("onnx")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(8).normal(size=(32, 6)).astype("float32")
+    y = np.arange(32) % 3
+    model.quantize("int8")
+    kernel = model.layers[0].kernel.numpy().copy()
+    bias = model.layers[0].bias.numpy().copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), kernel)
+    assert (model.layers[0].bias.numpy() != bias).any()
+    with pytest.raises(ValueError, match="int8-quantized"):
+        model.export(tmp_path / "q.onnx", format="onnx")
