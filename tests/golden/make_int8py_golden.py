@@ -1,7 +1,7 @@
 """Golden outputs of Keras 3's int8 quantization, for tests/layers/test_quantized.py.
 
 Writes tests/golden/int8py.npz (float weights, Keras's int8 weights and scales, outputs) and
-tests/golden/int8py_dense.keras (a quantized Dense model saved by Keras 3). Run with the peers
+tests/golden/int8py_dense.keras and int8py_embedding.keras (quantized models saved by Keras 3). Run with the peers
 venv from the repository root:
 
     KERAS_BACKEND=tensorflow /tmp/peers/bin/python tests/golden/make_int8py_golden.py
@@ -49,6 +49,15 @@ def main():
     out["emb_table_q"] = np.asarray(emb._embeddings.numpy())
     out["emb_scale"] = np.asarray(emb.embeddings_scale.numpy())
     out["emb_y"] = np.asarray(emb(ids))
+    # -- a quantized Embedding model saved by Keras ----------------------------------------------
+    emodel = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 6),
+                               keras.layers.Flatten(), keras.layers.Dense(2)],
+                              name="int8_embedding_model")
+    emodel.layers[0].set_weights([table])
+    emodel.quantize("int8")
+    out["emb_model_y"] = np.asarray(emodel.predict(ids, verbose=0))
+    out["emb_model_dense_kernel_q"] = np.asarray(emodel.layers[2]._kernel.numpy())
+    emodel.save(HERE / "int8py_embedding.keras")
     np.savez_compressed(HERE / "int8py.npz", **out)
     print("wrote", HERE / "int8py.npz", "and", HERE / "int8py_dense.keras")
 

@@ -20,7 +20,7 @@ class Embedding(Int8Quantizable, Layer):
 
     _integer_inputs = True
     _int8_weight = "embeddings"
-    _int8_activations_default = False  # a table lookup: nothing to quantize at run time
+    _int8_calibrated = False  # a table lookup: no inputs to quantize at run time
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,

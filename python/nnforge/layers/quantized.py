@@ -146,7 +146,8 @@ class Int8Quantizable:
     """
 
     _int8_weight = "kernel"
-    _int8_activations_default = True  # Keras: Dense quantizes its inputs, Embedding has none
+    _int8_activations_default = True  # Keras's default config: per-row abs-max inputs
+    _int8_calibrated = True  # whether static calibration gives it an input scale
 
     def _int8_reduce_axes(self, shape) -> Tuple[int, ...]:
         return tuple(range(len(shape) - 1))

@@ -81,7 +81,8 @@ def quantize_model(model, mode=None, config=None, filters=None, calibration_data
     if calibration_data is not None:
         if mode not in (None, "int8"):
             raise ValueError(f"quantize: calibration_data is for mode='int8', got mode={mode!r}")
-        amax = _calibrate(model, [t for t in targets if t.quantization_mode is None],
+        amax = _calibrate(model, [t for t in targets if t.quantization_mode is None
+                                  and getattr(t, "_int8_calibrated", False)],
                           calibration_data, calibration_batch_size)
     modified = False
     for layer in targets:
