@@ -4,7 +4,7 @@ PyTorch's dynamic int8 (``torch.ao.quantization.quantize_dynamic``) on the seed 
     python benchmarks/bench_quantize.py [--rounds 5] [--n 10240]
         [--peers-python /tmp/peers/bin/python]
 
-Workloads (predict at batch 256, samples per second, median of ``--rounds``):
+Workloads (predict at batch 256, samples per second, best of ``--rounds`` after a warm-up):
 - seed MLP (Flatten, Dense 128 relu, Dense 10 softmax) on MNIST test digits: nnforge float32,
   nnforge int8 (dynamic per-row scales), nnforge int8 static (calibration_data), and PyTorch's
   dynamic int8 of the same network (same weights) in the peers venv, in a subprocess;
@@ -15,7 +15,6 @@ Prints one JSON line per measurement and a summary with the ratios.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,14 +29,15 @@ BATCH = 256
 
 
 def timed(fn, x, rounds: int) -> float:
-    """Median samples/s of ``fn(x)`` over ``rounds`` runs after one warm-up run."""
+    """Best samples/s of ``fn(x)`` over ``rounds`` runs after one warm-up run (the best run
+    is the one least disturbed by other processes on a shared machine)."""
     fn(x)
     rates = []
     for _ in range(rounds):
         t = time.perf_counter()
         fn(x)
         rates.append(len(x) / (time.perf_counter() - t))
-    return statistics.median(rates)
+    return max(rates)
 
 
 def nnforge_results(rounds: int, n: int, weights_path: str) -> dict:
@@ -82,7 +82,7 @@ def nnforge_results(rounds: int, n: int, weights_path: str) -> dict:
 
 
 TORCH_WORKER = r"""
-import json, statistics, sys, time
+import json, sys, time
 import numpy as np, torch
 from torch import nn
 npz = np.load(sys.argv[1]); rounds = int(sys.argv[2]); n = int(sys.argv[3])
@@ -102,7 +102,7 @@ def timed(model):
     run(model); rates = []
     for _ in range(rounds):
         t = time.perf_counter(); run(model); rates.append(n / (time.perf_counter() - t))
-    return statistics.median(rates)
+    return max(rates)
 with torch.no_grad():
     first = q(torch.from_numpy(npz["x"])).numpy().tolist()
 print(json.dumps({"torch_mlp_float32": timed(m), "torch_mlp_int8_dynamic": timed(q),
