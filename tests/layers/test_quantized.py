@@ -396,3 +396,32 @@ def test_keras_written_quantized_embedding_model_loads_and_predicts():
                                   GOLDEN["emb_model_dense_kernel_q"])
     np.testing.assert_allclose(model.predict(GOLDEN["emb_ids"], verbose=0),
                                GOLDEN["emb_model_y"], rtol=1e-5, atol=1e-5)
+
+
+def test_functional_and_nested_models_quantize_with_calibration(tmp_path):
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((8,)), layers.Dense(6, activation="relu")],
+                             name="inner")
+    ids = keras.Input((7,), dtype="int32")
+    h = layers.Embedding(30, 8)(ids)
+    h = layers.Conv1D(8, 3, activation="relu")(h)
+    h = layers.GlobalAveragePooling1D()(h)
+    out = layers.Dense(2)(inner(h))
+    model = keras.Model(ids, out)
+    x = np.random.default_rng(10).integers(0, 30, (16, 7)).astype("int32")
+    y_float = model.predict(x, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.quantize("int8", calibration_data=x)
+    quantized = [l for l in (model.layers + inner.layers) if l.quantization_mode == "int8"]
+    assert sorted(type(l).__name__ for l in quantized) == ["Conv1D", "Dense", "Dense",
+                                                           "Embedding"]
+    assert all(getattr(l, "int8_inputs_scale", None) is not None
+               for l in quantized if not isinstance(l, layers.Embedding))
+    emb = next(l for l in quantized if isinstance(l, layers.Embedding))
+    assert getattr(emb, "int8_inputs_scale", None) is None  # a lookup has no input scale
+    y = model.predict(x, verbose=0)
+    assert np.abs(y - y_float).max() < 0.05 * np.abs(y_float).max() + 1e-3
+    model.save(tmp_path / "f.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "f.keras").predict(
+        x, verbose=0), y)
