@@ -105,3 +105,24 @@ def test_seed_mlp_pruned_to_80_percent_keeps_accuracy_and_zips_smaller(tmp_path)
             for k in ("dense", "pruned")}
     # 80% zeros: the zipped weights shrink to well under half (the nonzeros stay float32)
     assert size["pruned"] < 0.5 * size["dense"], size
+
+
+def test_functional_conv_model_prunes_and_saves(tmp_path):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 2))
+    h = layers.Conv2D(4, 3, activation="relu", name="conv")(inp)
+    out = layers.Dense(2, name="head")(layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    pruned = compression.prune_low_magnitude(
+        model, pruning_schedule=compression.ConstantSparsity(0.5, begin_step=1, frequency=1))
+    assert sorted(l.name for l in compression.prunable_layers(pruned)) == ["conv", "head"]
+    pruned.compile("sgd", "mse")
+    x = np.random.default_rng(2).normal(size=(8, 8, 8, 2)).astype("float32")
+    pruned.fit(x, np.zeros((8, 2)), batch_size=4, epochs=1, verbose=0,
+               callbacks=[compression.UpdatePruningStep()])
+    assert compression.get_sparsity(pruned) == {"conv": pytest.approx(0.5),
+                                                "head": pytest.approx(0.5)}
+    compression.strip_pruning(pruned).save(tmp_path / "p.keras")
+    loaded = keras.models.load_model(tmp_path / "p.keras")
+    assert (loaded.get_layer("conv").kernel.numpy() == 0).mean() == pytest.approx(0.5)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), pruned.predict(x, verbose=0))
