@@ -49,7 +49,7 @@ def abs_max_quantize(x, axis, value_range: Tuple[int, int] = (-127, 127),
 
     >>> q, s = abs_max_quantize(np.array([[0.5, -1.0]], "float32"), axis=-1)
     >>> q
-    array([[  64, -127]], dtype=int8)
+    array([[  63, -127]], dtype=int8)
     """
     a = float_data(x, "abs_max_quantize", "x")
     xp = backend.of(a).xp
