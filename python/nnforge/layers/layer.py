@@ -12,7 +12,6 @@ from nnforge.core.tensor import KerasTensor, Tensor, Variable
 from nnforge.saving.keras_saveable import KerasSaveable
 
 from .node import Node, flatten, map_structure
-from .quantized import dtype_policy_config as _policy_config, parse_dtype_policy
 
 _SIGNATURE_CACHE: Dict[type, Tuple[bool, bool]] = {}
 
@@ -25,6 +24,9 @@ def _call_flags(cls) -> Tuple[bool, bool]:
         flags = ("training" in params or var_kw, "mask" in params or var_kw)
         _SIGNATURE_CACHE[cls] = flags
     return flags
+
+
+from .quantized import dtype_policy_config as _policy_config, parse_dtype_policy  # noqa: E402
 
 
 def dtype_policy_config(dtype: str = "float32") -> dict:
@@ -109,6 +111,9 @@ class Layer(KerasSaveable):
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         # a Keras dtype policy: "float32", "int8_from_float32", or its serialized dict
         dtype, self._quantization_mode = parse_dtype_policy(dtype)
+
+        if isinstance(dtype, dict):
+            dtype = dtype.get("config", {}).get("name", "float32")
         self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
         self._trainable = bool(trainable)
         self.built = False
