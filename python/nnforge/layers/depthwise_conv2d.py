@@ -75,9 +75,6 @@ class DepthwiseConv2D(BaseConv):
         return self._bias_and_activation(depthwise_conv(inputs, kernel, self.strides,
                                                         self.padding, self.dilation_rate))
 
-    def _int8_reduce_axes(self, shape):
-        return (0, 1)  # one scale per output channel: (in_channels, depth_multiplier)
-
     def _weight_config(self) -> dict:
         return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
                 "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),

@@ -150,6 +150,10 @@ class Int8Quantizable:
     _int8_calibrated = True  # whether static calibration gives it an input scale
 
     def _int8_reduce_axes(self, shape) -> Tuple[int, ...]:
+        """The axes reduced for one scale: all but the output channels (the last axis; the
+        last two, (in_channels, depth_multiplier), of a depthwise kernel)."""
+        if getattr(self, "depth_multiplier", None) is not None and hasattr(self, "rank"):
+            return tuple(range(self.rank))
         return tuple(range(len(shape) - 1))
 
     # -- building ------------------------------------------------------------------------------
