@@ -99,35 +99,39 @@ def test_quantized_file_has_keras_layout(tmp_path):
 
 
 @pytest.mark.skipif(not PEERS.exists(), reason="needs Keras 3 in the peers venv")
-@pytest.mark.parametrize("kind", ["dense", "embedding"])
-def test_nnforge_written_quantized_model_loads_in_keras(tmp_path, kind):
-    if kind == "dense":
-        model, x = golden_dense_model(), GOLDEN["dense_x"]
-    else:
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(20, 4),
-                                  layers.Flatten(), layers.Dense(3)])
-        x = np.random.default_rng(9).integers(0, 20, (6, 5)).astype("int32")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.quantize("int8")
-    path = tmp_path / "ours.keras"
-    model.save(path)
-    ours = model.predict(x, verbose=0)
-    np.save(tmp_path / "x.npy", x)
+def test_nnforge_written_quantized_models_load_in_keras(tmp_path):
+    """A quantized Dense model and an Embedding model saved by nnforge load in Keras 3 (one
+    subprocess in the peers venv) as int8 layers and predict what nnforge predicts."""
+    keras.utils.set_random_seed(0)
+    cases = {"dense": (golden_dense_model(), GOLDEN["dense_x"]),
+             "embedding": (keras.Sequential([keras.Input((5,), dtype="int32"),
+                                             layers.Embedding(20, 4), layers.Flatten(),
+                                             layers.Dense(3)]),
+                           np.random.default_rng(9).integers(0, 20, (6, 5)).astype("int32"))}
+    ours = {}
+    for kind, (model, x) in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.quantize("int8")
+        model.save(tmp_path / f"{kind}.keras")
+        np.save(tmp_path / f"{kind}_x.npy", x)
+        ours[kind] = model.predict(x, verbose=0)
     script = (
         "import keras, numpy as np, sys\n"
-        f"m = keras.models.load_model({str(path)!r})\n"
-        "names = [l.dtype_policy.name for l in m.layers]\n"
-        "assert names.count('int8_from_float32') == 2, names\n"
-        f"np.save({str(tmp_path / 'y.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}),"
-        " verbose=0))\n")
+        f"d = {str(tmp_path)!r}\n"
+        "for kind in ('dense', 'embedding'):\n"
+        "    m = keras.models.load_model(f'{d}/{kind}.keras')\n"
+        "    names = [l.dtype_policy.name for l in m.layers]\n"
+        "    assert names.count('int8_from_float32') == 2, names\n"
+        "    np.save(f'{d}/{kind}_y.npy', m.predict(np.load(f'{d}/{kind}_x.npy'), verbose=0))\n")
     env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
     env.pop("PYTHONPATH", None)
     r = subprocess.run([str(PEERS), "-c", script], env=env, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ours, rtol=1e-5, atol=1e-5)
+    for kind in cases:
+        np.testing.assert_allclose(np.load(tmp_path / f"{kind}_y.npy"), ours[kind], rtol=1e-5,
+                                   atol=1e-5)
 
 
 def test_embedding_quantize_matches_keras():
