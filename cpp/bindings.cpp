@@ -12,6 +12,7 @@ void bind_pool(py::module_& m);        // bind/pool.cpp
 void bind_loss(py::module_& m);        // bind/loss.cpp
 void bind_optim(py::module_& m);       // bind/optim.cpp
 void bind_rnn(py::module_& m);         // bind/rnn.cpp: LSTM/GRU sequences, embedding gradient
+void bind_qgemm(py::module_& m);       // bind/qgemm.cpp: int8 GEMM, Dense, Conv2D
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "nnforge CPU kernels (C++17, OpenMP; AVX-512/AVX2 chosen at run time)";
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_cpu, m) {
   bind_loss(m);
   bind_optim(m);
   bind_rnn(m);
+  bind_qgemm(m);
 }

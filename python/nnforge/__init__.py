@@ -27,6 +27,8 @@ from .models import Model, Sequential
 from . import models, saving
 from .models import clone_model, load_model, model_from_json
 from . import explain  # noqa: E402  (attribution maps; a tool on top of models)
+from . import quantizers  # noqa: E402  (keras.quantizers: int8 configs)
+from . import compression  # noqa: E402  (pruning, distillation; a tool on top of models)
 from . import distribution  # mpi4py is imported only when a job uses it
 from . import applications  # noqa: E402  (ImageNet architectures, built on models)
 

@@ -293,3 +293,8 @@ def embedding_grad(ids, dy, rows: int, out=None):
     _cpu.embedding_backward(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1),
                             np.ascontiguousarray(dy, dtype=np.float32).reshape(-1, dim), dt)
     return dt
+
+
+# ---- int8 quantized inference (backend/quantized.py) ----------------------------------------
+from .quantized import (Int8PackedWeights, int8_conv2d, int8_dense,  # noqa: E402,F401
+                        int8_matmul_int32, int8_pack_weights, quantize_rows_int8)

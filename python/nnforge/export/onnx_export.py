@@ -90,6 +90,11 @@ def build_onnx_model(model, opset_version: Optional[int] = None, input_signature
     if not is_graph_model(model):
         raise ValueError(f"ONNX export: model '{model.name}' is a subclassed model; only "
                          "Sequential and functional models can be exported")
+    quantized = [layer.name for layer in model.layers
+                 if getattr(layer, "quantization_mode", None) is not None]
+    if quantized:  # the converters write float kernels; int8 ones would be exported wrong
+        raise UnsupportedLayerError(f"ONNX export: layers {quantized} of model '{model.name}' "
+                                    "are int8-quantized; export the float model instead")
     g = OnnxGraph(opset)
     inputs = list(model.inputs)
     signature = list(input_signature) if input_signature is not None else [None] * len(inputs)

@@ -11,11 +11,12 @@ from nnforge.utils.argument_validation import (conv_output_length, standardize_d
                                                standardize_padding, standardize_tuple)
 
 from .layer import Layer
+from .quantized import Int8Quantizable
 
 _SPATIAL = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
-class BaseConv(Layer):
+class BaseConv(Int8Quantizable, Layer):
     """Base of the N-D convolution layers (channels_last).
 
     Args:
@@ -124,6 +125,7 @@ class BaseConv(Layer):
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
         self.bias = self._add_bias(self.filters)
+        self._maybe_int8_build()
         self.built = True
 
     def _add_bias(self, n: int):
@@ -152,6 +154,8 @@ class BaseConv(Layer):
     def call(self, inputs):
         self._check_call_input(inputs, self.kernel.shape[-2] * self.groups)
         x, padding = self._causal_pad(inputs)
+        if self.quantization_mode == "int8":
+            return self._int8_call(x, padding)
         if self.groups > 1:
             return self._bias_and_activation(self._grouped_conv(x, padding))
         return ops.conv(x, self.kernel, self.strides, padding, dilation_rate=self.dilation_rate,
@@ -171,6 +175,18 @@ class BaseConv(Layer):
                          self.strides, padding, dilation_rate=self.dilation_rate)
                 for i in range(g)]
         return ops.concatenate(outs, axis=-1)
+
+    def _int8_call(self, x, padding):
+        """int8 convolution (kernel int8 per output channel, inputs quantized per patch row or
+        with the calibrated ``int8_inputs_scale``)."""
+        from nnforge.ops import quantized as qops
+        if not self.int8_activations:
+            return ops.conv(x, self._int8_dequantized(), self.strides, padding,
+                            dilation_rate=self.dilation_rate, bias=self.bias,
+                            activation=self.activation)
+        return qops.int8_conv(x, self.kernel, self._int8_packed(), self.kernel_scale,
+                              self.strides, padding, self.dilation_rate, self.bias,
+                              self.activation, getattr(self, "int8_inputs_scale", None))
 
     def _bias_and_activation(self, y):
         """Bias then activation, for the variants whose ops do not fuse them."""

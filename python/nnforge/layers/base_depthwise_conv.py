@@ -53,6 +53,7 @@ class BaseDepthwiseConv(BaseConv):
                                       regularizer=self.depthwise_regularizer,
                                       constraint=self.depthwise_constraint, name="kernel")
         self.bias = self._add_bias(c * self.depth_multiplier)
+        self._maybe_int8_build()
         self.built = True
 
     def compute_output_shape(self, s):
@@ -61,8 +62,10 @@ class BaseDepthwiseConv(BaseConv):
 
     def call(self, inputs):
         self._check_call_input(inputs, self.kernel.shape[-2])
+        # int8: the float path on the dequantized kernel (no int8 depthwise kernel yet)
+        kernel = self._int8_dequantized() if self.quantization_mode == "int8" else self.kernel
         return self._bias_and_activation(ops.depthwise_conv(
-            inputs, self.kernel, self.strides, self.padding, dilation_rate=self.dilation_rate))
+            inputs, kernel, self.strides, self.padding, dilation_rate=self.dilation_rate))
 
     def _weight_config(self) -> dict:
         return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),

@@ -4,9 +4,10 @@ from __future__ import annotations
 from nnforge import activations, constraints, initializers, ops, regularizers
 
 from .layer import Layer
+from .quantized import Int8Quantizable
 
 
-class Dense(Layer):
+class Dense(Int8Quantizable, Layer):
     """Just your regular densely-connected layer: ``activation(inputs @ kernel + bias)``.
 
     Bias and relu/sigmoid/tanh activations are fused into the GEMM's output pass.
@@ -56,6 +57,7 @@ class Dense(Layer):
                                     regularizer=self.bias_regularizer,
                                     constraint=self.bias_constraint,
                                     name="bias") if self.use_bias else None
+        self._maybe_int8_build()
         self.built = True
 
     def _check_input_spec(self, inputs) -> None:
@@ -69,7 +71,22 @@ class Dense(Layer):
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 "
                 f"of input shape to have value {self.kernel.shape[0]}, but received input with "
                 f"shape {tuple(shape) if shape is not None else None}")
+        if self.quantization_mode == "int8":
+            return self._int8_call(inputs)
         return ops.dense(inputs, self.kernel, self.bias, self.activation)
+
+    def _int8_reduce_axes(self, shape):
+        return (0,)  # one scale per unit, as Keras's Dense
+
+    def _int8_call(self, inputs):
+        """W8A8 (Keras's int8 Dense): inputs quantized per row, or with the calibrated
+        ``int8_inputs_scale``; weight-only int8 runs the float GEMM on the dequantized kernel."""
+        from nnforge.ops import quantized as qops
+        if not self.int8_activations:
+            return ops.dense(inputs, self._int8_dequantized(), self.bias, self.activation)
+        return qops.int8_dense(inputs, self.kernel, self._int8_packed(), self.kernel_scale,
+                               self.bias, self.activation,
+                               getattr(self, "int8_inputs_scale", None))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

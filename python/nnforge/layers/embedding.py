@@ -5,9 +5,10 @@ from nnforge import backend, constraints, initializers, ops, regularizers
 from nnforge.core.tensor import Tensor
 
 from .layer import Layer
+from .quantized import Int8Quantizable
 
 
-class Embedding(Layer):
+class Embedding(Int8Quantizable, Layer):
     """Maps integer ids in [0, input_dim) to vectors of size output_dim.
 
     Args:
@@ -18,6 +19,8 @@ class Embedding(Layer):
     """
 
     _integer_inputs = True
+    _int8_weight = "embeddings"
+    _int8_calibrated = False  # a table lookup: no inputs to quantize at run time
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
@@ -41,9 +44,16 @@ class Embedding(Layer):
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint,
                                           name="embeddings")
+        self._maybe_int8_build()
         self.built = True
 
+    def _int8_reduce_axes(self, shape):
+        return (1,)  # one scale per row (id), as Keras's Embedding
+
     def call(self, inputs):
+        if self.quantization_mode == "int8":
+            from nnforge.ops import quantized as qops
+            return qops.int8_take_rows(self.embeddings, self.embeddings_scale, inputs)
         return ops.embedding_lookup(self.embeddings, inputs)
 
     def compute_mask(self, inputs, previous_mask=None):

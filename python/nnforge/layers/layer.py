@@ -27,6 +27,9 @@ def _call_flags(cls) -> Tuple[bool, bool]:
     return flags
 
 
+from .quantized import dtype_policy_config as _policy_config, parse_dtype_policy  # noqa: E402
+
+
 def dtype_policy_config(dtype: str = "float32") -> dict:
     return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype},
             "registered_name": None}
@@ -107,6 +110,9 @@ class Layer(KerasSaveable):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        # a Keras dtype policy: "float32", "int8_from_float32", or its serialized dict
+        dtype, self._quantization_mode = parse_dtype_policy(dtype)
+
         if isinstance(dtype, dict):
             dtype = dtype.get("config", {}).get("name", "float32")
         self.dtype = "string" if dtype in ("string", "str", str) else (  # text inputs
@@ -459,10 +465,24 @@ class Layer(KerasSaveable):
                                  "input, so it has no defined output.")
         return self._inbound_nodes[0].outputs
 
+    # -- quantization (layers/quantized.py) --------------------------------------------------
+    @property
+    def quantization_mode(self) -> Optional[str]:
+        """``"int8"`` once the layer is quantized (its dtype policy ``int8_from_float32``),
+        else None."""
+        return getattr(self, "_quantization_mode", None)
+
+    def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
+        """Quantize the layer's weights (``Layer.quantize``): implemented by ``Dense``,
+        ``Conv1D``, ``Conv2D``, ``DepthwiseConv2D`` and ``Embedding``; other layers raise
+        NotImplementedError (which ``Model.quantize`` turns into a warning, as Keras does)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize()` "
+                                  "method implemented.")
+
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": dtype_policy_config(self.dtype)}
+                  "dtype": _policy_config(self.dtype, self.quantization_mode)}
         if hasattr(self, "_batch_input_shape"):
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

@@ -391,6 +391,40 @@ class Model(Trainer, Layer):
         """Compile the model from ``get_compile_config()``'s output."""
         keras_file.compile_from_config(self, config, None, f"compile_from_config ({self.name})")
 
+    # -- quantization (models/quantize.py) --------------------------------------------------------
+    def quantize(self, mode=None, config=None, filters=None, calibration_data=None,
+                 **kwargs) -> None:
+        """Quantize the weights of the model (Keras 3's ``Model.quantize``).
+
+        Calls ``quantize(mode)`` on every layer (``Dense``, ``Conv1D``, ``Conv2D``,
+        ``DepthwiseConv2D`` and ``Embedding`` implement it; other layers are skipped with a
+        warning, as in Keras). int8: per-output-channel abs-max weights, inputs quantized per
+        row at run time (W8A8); the int8 weights are no longer trainable.
+
+        Args:
+            mode: ``"int8"``.
+            config: None or a serialized Keras ``Int8QuantizationConfig``.
+            filters: a regex on layer names, a list of them, or a callable ``f(layer)``:
+                only the matching layers are quantized.
+            calibration_data: (nnforge) representative inputs: each int8 layer then uses one
+                fixed per-tensor input scale, ``127 / max|inputs|`` over this data (static
+                quantization), instead of a per-row scale computed at every call.
+            **kwargs: ``type_check`` (refuse subclasses of the quantizable layers),
+                ``calibration_batch_size``.
+
+        Example:
+
+        >>> model.quantize("int8")
+        >>> model.quantize("int8", calibration_data=x_train[:1000])  # static scales
+        """
+        from .quantize import quantize_model
+        type_check = kwargs.pop("type_check", True)
+        batch_size = kwargs.pop("calibration_batch_size", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to "
+                             f"{type(self).__name__}: {kwargs}")
+        quantize_model(self, mode, config, filters, calibration_data, batch_size, type_check)
+
     # -- export --------------------------------------------------------------------------------
     def export(self, filepath, format: str = "tf_saved_model", verbose: Optional[bool] = None,
                input_signature=None, **kwargs) -> None:

@@ -107,5 +107,18 @@ def print_summary(model, line_length: Optional[int] = None, positions=None,
     lines.append(f" Non-trainable params: {n_nt:,} ({readable_memory_size(b_nt)})")
     if opt_vars:
         lines.append(f" Optimizer params: {n_o:,} ({readable_memory_size(b_o)})")
+    lines.extend(_sparsity_lines(model))
     for ln in lines:
         print_fn(ln)
+
+
+def _sparsity_lines(model) -> List[str]:
+    """Per-layer sparsity of the layers under pruning (``nnforge.compression``)."""
+    out = []
+    for layer in getattr(model, "layers", []):
+        state = getattr(layer, "_pruning", None)
+        if state is not None:
+            zeros, size = state.sparsity()
+            out.append(f"   {layer.name}: {100.0 * zeros / max(size, 1):.2f}% "
+                       f"({zeros:,} of {size:,} weights are zero)")
+    return [" Sparsity (pruned layers):"] + out if out else []

@@ -1,0 +1,69 @@
+// AVX-VNNI (VEX-encoded vpdpbusd on ymm, e.g. Alder Lake, and Sapphire Rapids without using zmm)
+// int8 micro-kernels (qgemm_kernels.h contract). Only called when the CPU has AVX-VNNI.
+//
+// Micro-tile: up to MR = 6 rows x 1 panel (16 columns = 2 ymm): 12 ymm accumulators, 2 ymm of B,
+// one broadcast of A (15 of the 16 ymm registers).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "qgemm_kernels.h"
+
+namespace nnforge {
+namespace detail {
+namespace {
+
+inline int32_t load4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+template <int R>
+void ukr(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B, int64_t /*bstride*/,
+         const int32_t* comp, int32_t* tile) {
+  __m256i acc[R][2];
+  const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp));
+  const __m256i c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp + 8));
+  for (int r = 0; r < R; ++r) acc[r][0] = c0, acc[r][1] = c1;
+  for (int64_t g = 0; g < kg; ++g) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 64 * g));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 64 * g + 32));
+    for (int r = 0; r < R; ++r) {
+      const __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g));
+      acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], a, b0);
+      acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], a, b1);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd), acc[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd + 8), acc[r][1]);
+  }
+}
+
+constexpr int MR = 6;
+
+template <int R>
+void fill(QKernelSet& ks) {
+  ks.ukr[R - 1][0] = &ukr<R>;
+  if constexpr (R > 1) fill<R - 1>(ks);
+}
+
+QKernelSet make() {
+  QKernelSet ks{};
+  ks.name = "avx_vnni";
+  ks.MR = MR;
+  ks.NV = 1;
+  fill<MR>(ks);
+  return ks;
+}
+
+}  // namespace
+
+const QKernelSet& qkernels_avxvnni() {
+  static const QKernelSet ks = make();
+  return ks;
+}
+
+}  // namespace detail
+}  // namespace nnforge
