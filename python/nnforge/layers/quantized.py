@@ -213,6 +213,10 @@ class Int8Quantizable:
                 "implemented." + ("" if base is None else
                                   " (a subclass: pass type_check=False to quantize it as "
                                   f"{base.__name__})"))
+        if getattr(self, "groups", 1) != 1:
+            raise NotImplementedError(f"{type(self).__name__} '{self.name}': int8 quantization "
+                                      f"of a grouped convolution (groups={self.groups}) is not "
+                                      "implemented")
         if not self.built:
             raise ValueError(f"Cannot quantize a layer that isn't yet built. Layer "
                              f"'{self.name}' (of type '{type(self).__name__}') is not built yet.")
