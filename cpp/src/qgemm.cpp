@@ -65,6 +65,7 @@ bool has_generic() { return true; }
 
 // Best first.
 const IsaInfo kIsas[] = {
+    {"amx", amx_available, qkernels_amx},
     {"avx512_vnni", has_avx512vnni, qkernels_avx512vnni},
     {"avx_vnni", has_avxvnni, qkernels_avxvnni},
     {"avx2", has_avx2, qkernels_avx2},
@@ -84,7 +85,7 @@ const IsaInfo* default_isa() {
   }
   for (const IsaInfo& i : kIsas)
     if (i.supported()) return &i;
-  return &kIsas[3];
+  return &kIsas[4];
 }
 
 std::atomic<const IsaInfo*> g_isa{nullptr};
@@ -129,6 +130,18 @@ thread_local Buf tl_a, tl_s;
 thread_local std::vector<Buf> tl_conv;  // per worker of a conv call: 3 buffers each
 
 inline int64_t k4(int64_t K) { return (K + 3) / 4 * 4; }
+inline int64_t round_up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+// Row stride of the u8 A buffer for this kernel set (>= 4 so that K == 0 still has a row).
+inline int64_t a_ld(const QKernelSet& ks, int64_t K) {
+  return round_up(std::max<int64_t>(K, 1), ks.lda_align);
+}
+// A buffer of M rows (padded to the set's row_align; the padding rows set to 128 = zero).
+uint8_t* a_buffer(Buf& b, const QKernelSet& ks, int64_t M, int64_t lda) {
+  const int64_t rows = round_up(M, ks.row_align);
+  uint8_t* A = static_cast<uint8_t*>(b.get(size_t(rows) * size_t(lda)));
+  if (rows > M) std::memset(A + M * lda, 128, size_t((rows - M) * lda));
+  return A;
+}
 
 // ---- quantization ------------------------------------------------------------------------------
 
@@ -330,8 +343,8 @@ void quantize_rows_s8(const float* x, int64_t M, int64_t K, int8_t* q, float* sc
 void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C) {
   if (M <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
-  uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
+  const int64_t K = w.K, lda = a_ld(ks, K);
+  uint8_t* A = a_buffer(tl_a, ks, M, lda);
   QEpi ep{0, nullptr, nullptr, nullptr, 0, 0.0f, C, w.N, &act_row};
   run_gemm(ks, A, lda, M, w, ep, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -347,8 +360,8 @@ void qdense_s8(const float* x, int64_t M, const QPacked& w, const float* w_scale
                const float* bias, Act act, float x_scale, float out_scale, void* out) {
   if (M <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
-  uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
+  const int64_t K = w.K, lda = a_ld(ks, K);
+  uint8_t* A = a_buffer(tl_a, ks, M, lda);
   float* xs = static_cast<float*>(tl_s.get(size_t(M) * sizeof(float)));
   QEpi ep{out_scale > 0.0f ? 2 : 1, xs,   w_scale, bias, static_cast<int>(act),
           out_scale,              out,  w.N,     &act_row};
@@ -363,7 +376,7 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
   const int64_t rows = s.N * s.OH;  // image rows of output; each gives OW pixel rows
   if (rows <= 0 || s.OW <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
+  const int64_t K = w.K, lda = a_ld(ks, K);
   // Chunk of output image rows per task: about 256 KB of float patches (at least one row).
   const int64_t row_bytes = s.OW * std::max<int64_t>(K, 1) * 4;
   const int64_t chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
@@ -378,7 +391,7 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
   const size_t pix = size_t(chunk * s.OW);
   for (int t = 0; t < T; ++t) {
     fbuf[t] = static_cast<float*>(tl_conv[3 * t].get(pix * size_t(K) * 4));
-    abuf[t] = static_cast<uint8_t*>(tl_conv[3 * t + 1].get(pix * size_t(lda)));
+    abuf[t] = a_buffer(tl_conv[3 * t + 1], ks, int64_t(pix), lda);
     sbuf[t] = static_cast<float*>(tl_conv[3 * t + 2].get(pix * 4));
   }
   const int64_t P = (w.N + 15) / 16;
