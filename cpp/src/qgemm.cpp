@@ -251,6 +251,7 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
       }
     }
   }
+  if (ks.finish) ks.finish();
 }
 
 constexpr double kParallelOps = 4.0e6;  // M*N*K below: one thread

@@ -9,7 +9,8 @@
 // Micro-tile: up to 32 rows x 2 panels (32 columns): C tiles tmm0..3 (2 x 2 of 16 x 16 int32),
 // A tiles tmm4, tmm5 (rows 0-15, 16-31), B tiles tmm6, tmm7 (panels 0, 1). Per 64 k: 2 A and 2 B
 // tile loads feed 4 TDPBUSD (16 x 16 x 64 multiply-adds each). All tiles are configured full
-// (16 rows x 64 bytes) once per thread; the driver makes every read in bounds: A's rows are
+// (16 rows x 64 bytes) at a thread's first micro-kernel of a call and released after its last
+// (QKernelSet::finish); the driver makes every read in bounds: A's rows are
 // padded to a multiple of 64 bytes (value 128, i.e. 0) and its row count to a multiple of 32
 // (QKernelSet::lda_align / row_align); the last partial group of 16 k-groups of B is copied
 // into a zeroed buffer. The comp vector (+128 shift correction) is added to the tile after the
@@ -53,6 +54,13 @@ inline void configure() {
   memory_barrier();
   _tile_loadconfig(&cfg);
   tl_configured = true;
+}
+
+// Releases the tile state (TILERELEASE): the next micro-kernel on this thread configures again.
+void release() {
+  if (!tl_configured) return;
+  _tile_release();
+  tl_configured = false;
 }
 
 template <bool TWO_M, bool TWO_N>
@@ -123,6 +131,7 @@ QKernelSet make() {
   ks.NV = 2;
   ks.lda_align = 64;
   ks.row_align = 32;
+  ks.finish = &release;
   for (int r = 0; r < kQMaxMR; ++r)
     for (int v = 0; v < kQMaxNV; ++v) ks.ukr[r][v] = nullptr;
   for (int r = 1; r <= 32; ++r) {

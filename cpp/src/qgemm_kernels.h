@@ -62,6 +62,9 @@ struct QKernelSet {
   // any micro-panel start (1, or 32 for AMX, whose tiles read 16 rows at a time).
   int lda_align = 4;
   int row_align = 1;
+  // Nullable: called by each thread after its last micro-kernel of a call (AMX releases its
+  // tile state there, so an idle thread holds none).
+  void (*finish)() = nullptr;
 };
 
 const QKernelSet& qkernels_avx512vnni();
