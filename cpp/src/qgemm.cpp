@@ -9,7 +9,7 @@
 // keeps the whole K sum in registers and the tile is written once):
 //   for jb (NCP panels = 16*NCP columns)    B block: ~K*16*NCP bytes, stays in L2
 //     for ib (chunks of MC rows)            A block: MC rows x K bytes, stays in L2
-//       for jr (NV panels)                  B micro-panel: K*16*NV bytes (L1/L2)
+//       for jr (<= NV panels, near-equal)   B micro-panel: K*16*NV bytes (L1/L2)
 //         for ir (MR rows)                  A micro-panel: MR rows, streamed from L2
 //           micro-kernel -> int32 tile (registers, then a 4 KB stack tile)
 //           epilogue: int32 out, or float(acc) / (xs[i]*ws[j]) + bias -> act -> float or int8
@@ -127,7 +127,7 @@ struct Buf {
   }
 };
 thread_local Buf tl_a, tl_s;
-thread_local std::vector<Buf> tl_conv;  // per worker of a conv call: 3 buffers each
+thread_local std::vector<Buf> tl_conv;  // per worker of a call: 3 buffers each (conv), 1 (quantize)
 
 inline int64_t k4(int64_t K) { return (K + 3) / 4 * 4; }
 inline int64_t round_up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
@@ -166,8 +166,9 @@ inline float row_scale(const float* x, int64_t K) {
 }
 
 // Rows [r0, r1) of x (stride ldx) -> u8 rows of a (stride lda, K..lda padded with 128).
-void quantize_u8(const float* x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
-                 float static_scale, uint8_t* a, int64_t lda, float* scale) {
+void quantize_u8(const float* __restrict__ x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
+                 float static_scale, uint8_t* __restrict__ a, int64_t lda,
+                 float* __restrict__ scale) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * ldx;
     const float s = static_scale > 0.0f ? static_scale : row_scale(xr, K);
@@ -238,8 +239,12 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
     const int64_t je = std::min(p1, jb + kNCP);
     for (int64_t ib = m0; ib < m1; ib += kMC) {
       const int64_t ie = std::min(m1, ib + kMC);
-      for (int64_t jr = jb; jr < je; jr += NV) {
-        const int nv = static_cast<int>(std::min<int64_t>(NV, je - jr));
+      // The block's panels in near-equal groups of <= NV (4 panels with NV = 3: 2 + 2, not
+      // 3 + 1, whose 1-panel tile would waste most of its loads).
+      const int64_t ng = (je - jb + NV - 1) / NV;
+      for (int64_t q = 0; q < ng; ++q) {
+        const int64_t jr = jb + (je - jb) * q / ng;
+        const int nv = static_cast<int>(jb + (je - jb) * (q + 1) / ng - jr);
         const int64_t j = jr * 16;
         const int nr = static_cast<int>(std::min<int64_t>(16 * nv, w.N - j));
         const int8_t* B = w.panels + jr * bstride;
@@ -330,14 +335,23 @@ bool set_int8_isa(const char* name) {
 }
 
 void quantize_rows_s8(const float* x, int64_t M, int64_t K, int8_t* q, float* scale) {
-  const bool par = double(M) * double(K) >= 65536.0 && get_num_threads() > 1 && M > 1;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  if (M <= 0) return;
+  // The kernel set's quantizer (vectorised) into u8 rows of a small per-thread buffer, then
+  // u8 ^ 0x80 = the int8 value.
+  const QKernelSet& ks = active_isa().kernels();
+  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
+  const int64_t lda = round_up(std::max<int64_t>(K, 1), 4);
+  const bool par = double(M) * double(K) >= 65536.0 && M > 1;
+  const int T = par && !omp_in_parallel() ? get_num_threads() : 1;
+  if (tl_conv.size() < size_t(T)) tl_conv.resize(T);
+  std::vector<uint8_t*> rowbuf(T);
+  for (int t = 0; t < T; ++t) rowbuf[t] = static_cast<uint8_t*>(tl_conv[t].get(size_t(lda)));
+#pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
   for (int64_t r = 0; r < M; ++r) {
-    const float* xr = x + r * K;
-    const float s = row_scale(xr, K);
-    scale[r] = s;
-    int8_t* qr = q + r * K;
-    for (int64_t k = 0; k < K; ++k) qr[k] = static_cast<int8_t>(q127(xr[k] * s));
+    uint8_t* __restrict__ u = rowbuf[omp_get_thread_num()];
+    quant(x + r * K, 0, 1, K, K, -1.0f, u, lda, scale + r);
+    int8_t* __restrict__ qr = q + r * K;
+    for (int64_t k = 0; k < K; ++k) qr[k] = static_cast<int8_t>(u[k] ^ 0x80u);
   }
 }
 
