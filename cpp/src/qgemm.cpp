@@ -277,7 +277,7 @@ void choose_grid(const QKernelSet& ks, int64_t M, int64_t P, int64_t K, int T, i
   tn = T / tm;
 }
 
-// The whole product on T threads; prep(t, r0, r1) fills A rows [r0, r1) first when non-null
+// The whole product on T threads; prep(r0, r1) first fills A rows [r0, r1)
 // (all threads prepare a share of the rows, then a barrier, then the GEMM).
 template <class Prep>
 void run_gemm(const QKernelSet& ks, const uint8_t* A, int64_t lda, int64_t M, const QPacked& w,
