@@ -17,6 +17,7 @@ void bind_conv(py::module_& m);        // bind/conv.cpp: im2col, col2im, conv2d
 void bind_pool(py::module_& m);        // bind/pool.cpp
 void bind_loss(py::module_& m);        // bind/loss.cpp
 void bind_optim(py::module_& m);       // bind/optim.cpp
+void bind_qgemm(py::module_& m);       // bind/qgemm.cpp: int8 GEMM, Dense
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() =
@@ -29,4 +30,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_pool(m);
   bind_loss(m);
   bind_optim(m);
+  bind_qgemm(m);
 }

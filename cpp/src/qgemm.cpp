@@ -9,7 +9,7 @@
 // keeps the whole K sum in registers and the tile is written once):
 //   for jb (NCP panels = 16*NCP columns)    B block: ~K*16*NCP bytes, stays in L2
 //     for ib (chunks of MC rows)            A block: MC rows x K bytes, stays in L2
-//       for jr (NV panels)                  B micro-panel: K*16*NV bytes (L1/L2)
+//       for jr (<= NV panels, near-equal)   B micro-panel: K*16*NV bytes (L1/L2)
 //         for ir (MR rows)                  A micro-panel: MR rows, streamed from L2
 //           micro-kernel -> int32 tile (registers, then a 4 KB stack tile)
 //           epilogue: int32 out, or float(acc) / (xs[i]*ws[j]) + bias -> act -> float or int8
@@ -65,6 +65,7 @@ bool has_generic() { return true; }
 
 // Best first.
 const IsaInfo kIsas[] = {
+    {"amx", amx_available, qkernels_amx},
     {"avx512_vnni", has_avx512vnni, qkernels_avx512vnni},
     {"avx_vnni", has_avxvnni, qkernels_avxvnni},
     {"avx2", has_avx2, qkernels_avx2},
@@ -84,7 +85,7 @@ const IsaInfo* default_isa() {
   }
   for (const IsaInfo& i : kIsas)
     if (i.supported()) return &i;
-  return &kIsas[3];
+  return &kIsas[4];
 }
 
 std::atomic<const IsaInfo*> g_isa{nullptr};
@@ -126,9 +127,21 @@ struct Buf {
   }
 };
 thread_local Buf tl_a, tl_s;
-thread_local std::vector<Buf> tl_conv;  // per worker of a conv call: 3 buffers each
+thread_local std::vector<Buf> tl_conv;  // per worker of a call: 3 buffers each (conv), 1 (quantize)
 
 inline int64_t k4(int64_t K) { return (K + 3) / 4 * 4; }
+inline int64_t round_up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+// Row stride of the u8 A buffer for this kernel set (>= 4 so that K == 0 still has a row).
+inline int64_t a_ld(const QKernelSet& ks, int64_t K) {
+  return round_up(std::max<int64_t>(K, 1), ks.lda_align);
+}
+// A buffer of M rows (padded to the set's row_align; the padding rows set to 128 = zero).
+uint8_t* a_buffer(Buf& b, const QKernelSet& ks, int64_t M, int64_t lda) {
+  const int64_t rows = round_up(M, ks.row_align);
+  uint8_t* A = static_cast<uint8_t*>(b.get(size_t(rows) * size_t(lda)));
+  if (rows > M) std::memset(A + M * lda, 128, size_t((rows - M) * lda));
+  return A;
+}
 
 // ---- quantization ------------------------------------------------------------------------------
 
@@ -153,8 +166,9 @@ inline float row_scale(const float* x, int64_t K) {
 }
 
 // Rows [r0, r1) of x (stride ldx) -> u8 rows of a (stride lda, K..lda padded with 128).
-void quantize_u8(const float* x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
-                 float static_scale, uint8_t* a, int64_t lda, float* scale) {
+void quantize_u8(const float* __restrict__ x, int64_t r0, int64_t r1, int64_t K, int64_t ldx,
+                 float static_scale, uint8_t* __restrict__ a, int64_t lda,
+                 float* __restrict__ scale) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * ldx;
     const float s = static_scale > 0.0f ? static_scale : row_scale(xr, K);
@@ -225,8 +239,12 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
     const int64_t je = std::min(p1, jb + kNCP);
     for (int64_t ib = m0; ib < m1; ib += kMC) {
       const int64_t ie = std::min(m1, ib + kMC);
-      for (int64_t jr = jb; jr < je; jr += NV) {
-        const int nv = static_cast<int>(std::min<int64_t>(NV, je - jr));
+      // The block's panels in near-equal groups of <= NV (4 panels with NV = 3: 2 + 2, not
+      // 3 + 1, whose 1-panel tile would waste most of its loads).
+      const int64_t ng = (je - jb + NV - 1) / NV;
+      for (int64_t q = 0; q < ng; ++q) {
+        const int64_t jr = jb + (je - jb) * q / ng;
+        const int nv = static_cast<int>(jb + (je - jb) * (q + 1) / ng - jr);
         const int64_t j = jr * 16;
         const int nr = static_cast<int>(std::min<int64_t>(16 * nv, w.N - j));
         const int8_t* B = w.panels + jr * bstride;
@@ -238,6 +256,7 @@ void run_block(const QKernelSet& ks, const uint8_t* A, int64_t lda, const QPacke
       }
     }
   }
+  if (ks.finish) ks.finish();
 }
 
 constexpr double kParallelOps = 4.0e6;  // M*N*K below: one thread
@@ -258,7 +277,7 @@ void choose_grid(const QKernelSet& ks, int64_t M, int64_t P, int64_t K, int T, i
   tn = T / tm;
 }
 
-// The whole product on T threads; prep(t, r0, r1) fills A rows [r0, r1) first when non-null
+// The whole product on T threads; prep(r0, r1) first fills A rows [r0, r1)
 // (all threads prepare a share of the rows, then a barrier, then the GEMM).
 template <class Prep>
 void run_gemm(const QKernelSet& ks, const uint8_t* A, int64_t lda, int64_t M, const QPacked& w,
@@ -316,22 +335,31 @@ bool set_int8_isa(const char* name) {
 }
 
 void quantize_rows_s8(const float* x, int64_t M, int64_t K, int8_t* q, float* scale) {
-  const bool par = double(M) * double(K) >= 65536.0 && get_num_threads() > 1 && M > 1;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  if (M <= 0) return;
+  // The kernel set's quantizer (vectorised) into u8 rows of a small per-thread buffer, then
+  // u8 ^ 0x80 = the int8 value.
+  const QKernelSet& ks = active_isa().kernels();
+  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
+  const int64_t lda = round_up(std::max<int64_t>(K, 1), 4);
+  const bool par = double(M) * double(K) >= 65536.0 && M > 1;
+  const int T = par && !omp_in_parallel() ? get_num_threads() : 1;
+  if (tl_conv.size() < size_t(T)) tl_conv.resize(T);
+  std::vector<uint8_t*> rowbuf(T);
+  for (int t = 0; t < T; ++t) rowbuf[t] = static_cast<uint8_t*>(tl_conv[t].get(size_t(lda)));
+#pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
   for (int64_t r = 0; r < M; ++r) {
-    const float* xr = x + r * K;
-    const float s = row_scale(xr, K);
-    scale[r] = s;
-    int8_t* qr = q + r * K;
-    for (int64_t k = 0; k < K; ++k) qr[k] = static_cast<int8_t>(q127(xr[k] * s));
+    uint8_t* __restrict__ u = rowbuf[omp_get_thread_num()];
+    quant(x + r * K, 0, 1, K, K, -1.0f, u, lda, scale + r);
+    int8_t* __restrict__ qr = q + r * K;
+    for (int64_t k = 0; k < K; ++k) qr[k] = static_cast<int8_t>(u[k] ^ 0x80u);
   }
 }
 
 void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C) {
   if (M <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
-  uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
+  const int64_t K = w.K, lda = a_ld(ks, K);
+  uint8_t* A = a_buffer(tl_a, ks, M, lda);
   QEpi ep{0, nullptr, nullptr, nullptr, 0, 0.0f, C, w.N, &act_row};
   run_gemm(ks, A, lda, M, w, ep, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -347,8 +375,8 @@ void qdense_s8(const float* x, int64_t M, const QPacked& w, const float* w_scale
                const float* bias, Act act, float x_scale, float out_scale, void* out) {
   if (M <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
-  uint8_t* A = static_cast<uint8_t*>(tl_a.get(size_t(M) * size_t(lda)));
+  const int64_t K = w.K, lda = a_ld(ks, K);
+  uint8_t* A = a_buffer(tl_a, ks, M, lda);
   float* xs = static_cast<float*>(tl_s.get(size_t(M) * sizeof(float)));
   QEpi ep{out_scale > 0.0f ? 2 : 1, xs,   w_scale, bias, static_cast<int>(act),
           out_scale,              out,  w.N,     &act_row};
@@ -363,7 +391,7 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
   const int64_t rows = s.N * s.OH;  // image rows of output; each gives OW pixel rows
   if (rows <= 0 || s.OW <= 0 || w.N <= 0) return;
   const QKernelSet& ks = active_isa().kernels();
-  const int64_t K = w.K, lda = std::max<int64_t>(k4(K), 4);
+  const int64_t K = w.K, lda = a_ld(ks, K);
   // Chunk of output image rows per task: about 256 KB of float patches (at least one row).
   const int64_t row_bytes = s.OW * std::max<int64_t>(K, 1) * 4;
   const int64_t chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
@@ -378,7 +406,7 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
   const size_t pix = size_t(chunk * s.OW);
   for (int t = 0; t < T; ++t) {
     fbuf[t] = static_cast<float*>(tl_conv[3 * t].get(pix * size_t(K) * 4));
-    abuf[t] = static_cast<uint8_t*>(tl_conv[3 * t + 1].get(pix * size_t(lda)));
+    abuf[t] = a_buffer(tl_conv[3 * t + 1], ks, int64_t(pix), lda);
     sbuf[t] = static_cast<float*>(tl_conv[3 * t + 2].get(pix * 4));
   }
   const int64_t P = (w.N + 15) / 16;

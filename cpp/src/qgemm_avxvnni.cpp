@@ -19,27 +19,37 @@ inline int32_t load4(const uint8_t* p) {
   return v;
 }
 
+// Named accumulators (GCC spills an array of them every iteration); unused ones vanish.
+#define NNF_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 template <int R>
 void ukr(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B, int64_t /*bstride*/,
          const int32_t* comp, int32_t* tile) {
-  __m256i acc[R][2];
-  const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp));
-  const __m256i c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp + 8));
-  for (int r = 0; r < R; ++r) acc[r][0] = c0, acc[r][1] = c1;
+  const __m256i k0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp));
+  const __m256i k1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp + 8));
+#define NNF_INIT(r) __m256i c##r##0 = k0, c##r##1 = k1;
+  NNF_ROWS(NNF_INIT)
+#undef NNF_INIT
   for (int64_t g = 0; g < kg; ++g) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 64 * g));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 64 * g + 32));
-    for (int r = 0; r < R; ++r) {
-      const __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g));
-      acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], a, b0);
-      acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], a, b1);
+#define NNF_STEP(r)                                                    \
+    if constexpr (R > r) {                                             \
+      const __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g)); \
+      c##r##0 = _mm256_dpbusd_avx_epi32(c##r##0, a, b0);               \
+      c##r##1 = _mm256_dpbusd_avx_epi32(c##r##1, a, b1);               \
     }
+    NNF_ROWS(NNF_STEP)
+#undef NNF_STEP
   }
-  for (int r = 0; r < R; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd), acc[r][0]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd + 8), acc[r][1]);
+#define NNF_STORE(r)                                                                    \
+  if constexpr (R > r) {                                                                \
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd), c##r##0);       \
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kTileLd + 8), c##r##1);   \
   }
+  NNF_ROWS(NNF_STORE)
+#undef NNF_STORE
 }
+#undef NNF_ROWS
 
 constexpr int MR = 6;
 

@@ -1,5 +1,6 @@
 // Private to the int8 GEMM: micro-kernel and epilogue contract shared by qgemm.cpp (driver) and
-// the ISA files (qgemm_avx512vnni.cpp, qgemm_avxvnni.cpp, qgemm_avx2.cpp, qgemm_generic.cpp).
+// the ISA files (qgemm_amx.cpp, qgemm_avx512vnni.cpp, qgemm_avxvnni.cpp, qgemm_avx2.cpp,
+// qgemm_generic.cpp).
 //
 // Operands (see nnforge/qgemm.h for the packed weights):
 //   A: unsigned activations, u8 = q + 128, row r of the micro-panel at A + r*lda, bytes
@@ -18,7 +19,7 @@
 namespace nnforge {
 namespace detail {
 
-constexpr int kQMaxMR = 16;
+constexpr int kQMaxMR = 32;
 constexpr int kQMaxNV = 4;
 constexpr int kTileLd = 16 * kQMaxNV;
 
@@ -56,12 +57,22 @@ struct QKernelSet {
   qukr_fn ukr[kQMaxMR][kQMaxNV];
   qepi_fn epi;      // nullable: the portable one
   qquant_fn quant;  // nullable: the portable one
+  // A's layout the kernels need: row stride lda a multiple of lda_align bytes (4, or 64 for
+  // AMX, whose tiles read 64 k at a time), and rows readable up to a multiple of row_align past
+  // any micro-panel start (1, or 32 for AMX, whose tiles read 16 rows at a time).
+  int lda_align = 4;
+  int row_align = 1;
+  // Nullable: called by each thread after its last micro-kernel of a call (AMX releases its
+  // tile state there, so an idle thread holds none).
+  void (*finish)() = nullptr;
 };
 
 const QKernelSet& qkernels_avx512vnni();
 const QKernelSet& qkernels_avxvnni();
 const QKernelSet& qkernels_avx2();
 const QKernelSet& qkernels_generic();
+const QKernelSet& qkernels_amx();
+bool amx_available();  // CPU has AMX-INT8 and the OS granted the tile state to this process
 
 }  // namespace detail
 }  // namespace nnforge

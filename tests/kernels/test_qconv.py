@@ -16,7 +16,7 @@ from nnforge.backend import quantized as Q
 
 from . import reference as R
 
-ISAS = [i for i in ("avx512_vnni", "avx_vnni", "avx2", "generic") if _cpu.int8_isa_supported(i)]
+ISAS = [i for i in ("amx", "avx512_vnni", "avx_vnni", "avx2", "generic") if _cpu.int8_isa_supported(i)]
 
 GEOMS = [  # (N, H, W, C, KH, KW, F, strides, padding, dilation)
     (1, 1, 1, 1, 1, 1, 1, (1, 1), "valid", (1, 1)),

@@ -17,7 +17,7 @@ from nnforge import _cpu
 from nnforge.backend import cpu as B
 from nnforge.backend import quantized as Q
 
-ALL_ISAS = ["avx512_vnni", "avx_vnni", "avx2", "generic"]
+ALL_ISAS = ["amx", "avx512_vnni", "avx_vnni", "avx2", "generic"]
 ISAS = [i for i in ALL_ISAS if _cpu.int8_isa_supported(i)]
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "int8k.npz")
 

@@ -373,3 +373,9 @@ def sgd_update_(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> N
 def adam_update_(p, g, m, v, vhat, lr: float, beta1: float, beta2: float, epsilon: float,
                  t: int) -> None:
     _cuda.adam_update(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t, _stream())
+
+
+# ---- int8 quantized inference (backend/quantized_cuda.py) -----------------------------------
+from .quantized import Int8PackedWeights  # noqa: E402,F401
+from .quantized_cuda import (int8_conv2d, int8_dense, int8_matmul_int32,  # noqa: E402,F401
+                             int8_pack_weights, quantize_rows_int8)

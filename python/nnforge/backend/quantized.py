@@ -54,6 +54,9 @@ class Int8PackedWeights:
             Padding (k >= K or column >= N) is zero.
         comp: int32 (ceil(N/16)*16,): -128 * (column sums of wq), the correction of the +128
             shift that makes the activations unsigned for vpdpbusd (0 for padded columns).
+
+    ``nnforge.backend.cuda.int8_pack_weights`` returns the same class with ``packed`` and ``comp``
+    in device memory (CuPy arrays); each backend refuses the other's packing.
     """
 
     __slots__ = ("K", "N", "wq", "packed", "comp")
@@ -83,8 +86,10 @@ def int8_pack_weights(wq) -> Int8PackedWeights:
     """Pack an int8 (K, N) kernel for the int8 GEMM (cheap; rebuilt from ``wq`` after loading).
 
     Example:
-    >>> wq, ws = quantize_rows_int8(np.random.randn(8, 4).astype("float32").T)  # per column
-    >>> packed = int8_pack_weights(np.ascontiguousarray(wq.T))
+    >>> kernel = np.random.randn(8, 4).astype("float32")             # (K, N)
+    >>> wq_t, w_scale = quantize_rows_int8(np.ascontiguousarray(kernel.T))  # per output column
+    >>> packed = int8_pack_weights(np.ascontiguousarray(wq_t.T))     # int8 (K, N)
+    >>> y = int8_dense(np.ones((2, 8), "float32"), packed, w_scale)  # ~ ones @ kernel
     """
     return Int8PackedWeights(wq)
 

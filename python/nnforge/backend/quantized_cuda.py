@@ -1,0 +1,130 @@
+"""int8 quantized inference on the GPU: the CuPy twins of ``backend/quantized.py``.
+
+Re-exported by ``nnforge.backend.cuda``. Same conventions and results as the CPU functions (see
+``backend/quantized.py``): Keras's abs_max quantization, ``act(float(xq @ wq) / (x_scale_row *
+w_scale) + bias)``; the integer products are exact on both devices. The GPU kernels
+(``cuda/qgemm.cu``) use ``__dp4a``; ``int8_conv2d`` is the float im2col (``_cuda.im2col``) followed
+by ``int8_dense`` on the patch rows. Packed weights for the GPU hold their arrays in device memory
+(``int8_pack_weights`` here); the CPU functions refuse them and vice versa.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import cupy
+import numpy as np
+
+from .quantized import Int8PackedWeights, _act_code, _check_scale, _conv_geometry
+
+
+def _ext():
+    from . import cuda as _b  # the module that loaded nnforge._cuda and knows the stream
+    return _b
+
+
+def _check_2d(fn: str, name: str, x, dtype) -> "cupy.ndarray":
+    if not isinstance(x, cupy.ndarray) or x.dtype != dtype or x.ndim != 2:
+        raise ValueError(f"{fn}: argument '{name}' must be a 2-D {np.dtype(dtype).name} CuPy "
+                         f"array, got {getattr(x, 'dtype', type(x).__name__)} with shape "
+                         f"{getattr(x, 'shape', None)}")
+    return cupy.ascontiguousarray(x)
+
+
+def _check_packed(fn: str, packed) -> Int8PackedWeights:
+    if not isinstance(packed, Int8PackedWeights) or not isinstance(packed.packed, cupy.ndarray):
+        raise ValueError(f"{fn}: argument 'packed' must come from the CUDA backend's "
+                         f"int8_pack_weights, got {type(packed).__name__}")
+    return packed
+
+
+def _check_vec(fn: str, name: str, v, n: int, optional: bool = False):
+    if v is None and optional:
+        return None
+    if not isinstance(v, cupy.ndarray) or v.dtype != np.float32 or v.shape != (n,):
+        raise ValueError(f"{fn}: argument '{name}' must be a float32 CuPy array of shape ({n},), "
+                         f"got {getattr(v, 'dtype', type(v).__name__)} with shape "
+                         f"{getattr(v, 'shape', None)}")
+    return cupy.ascontiguousarray(v)
+
+
+def int8_pack_weights(wq) -> Int8PackedWeights:
+    """Pack an int8 (K, N) kernel (NumPy or CuPy) for the GPU int8 GEMM (arrays on the device)."""
+    p = Int8PackedWeights(cupy.asnumpy(wq) if isinstance(wq, cupy.ndarray) else wq)
+    p.packed = cupy.asarray(p.packed)
+    p.comp = cupy.asarray(p.comp)
+    return p
+
+
+def quantize_rows_int8(x) -> Tuple["cupy.ndarray", "cupy.ndarray"]:
+    """Dynamic per-row int8 quantization of a float32 (M, K) CuPy matrix (see the CPU twin)."""
+    b = _ext()
+    x = _check_2d("quantize_rows_int8", "x", x, np.float32)
+    q = cupy.empty(x.shape, dtype=cupy.int8)
+    scale = cupy.empty((x.shape[0],), dtype=cupy.float32)
+    b._cuda.quantize_rows_s8(x, q, scale, None, b._stream())
+    return q, scale
+
+
+def int8_matmul_int32(xq, packed) -> "cupy.ndarray":
+    """The exact int32 product ``xq @ wq`` on the GPU."""
+    fn = "int8_matmul_int32"
+    b = _ext()
+    packed = _check_packed(fn, packed)
+    xq = _check_2d(fn, "xq", xq, np.int8)
+    if xq.shape[1] != packed.K:
+        raise ValueError(f"{fn}: argument 'xq' has {xq.shape[1]} columns but the packed weights "
+                         f"have K = {packed.K} rows")
+    out = cupy.empty((xq.shape[0], packed.N), dtype=cupy.int32)
+    b._cuda.qgemm_s8(xq, packed.packed, packed.N, out, b._stream())
+    return out
+
+
+def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "linear",
+               x_scale: Optional[float] = None, out_scale: Optional[float] = None):
+    """int8 Dense on the GPU (see ``backend.quantized.int8_dense``)."""
+    fn = "int8_dense"
+    b = _ext()
+    x = _check_2d(fn, "x", x, np.float32)
+    packed = _check_packed(fn, packed)
+    if x.shape[1] != packed.K:
+        raise ValueError(f"{fn}: argument 'x' has {x.shape[1]} columns but the packed weights "
+                         f"have K = {packed.K} rows: x {x.shape}, weights ({packed.K}, "
+                         f"{packed.N})")
+    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
+    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
+    act = _act_code(fn, activation)
+    x_scale = _check_scale(fn, "x_scale", x_scale)
+    out_scale = _check_scale(fn, "out_scale", out_scale)
+    M = x.shape[0]
+    out = cupy.empty((M, packed.N), dtype=cupy.int8 if out_scale is not None else cupy.float32)
+    ws = b._scratch(b._cuda.qdense_workspace_bytes(M, packed.K))
+    b._cuda.qdense_s8(x, packed.packed, packed.N, w_scale, bias, act, x_scale, out_scale, out, ws,
+                      b._stream())
+    return out
+
+
+def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1),
+                padding: str = "valid", dilation_rate=(1, 1),
+                activation: Union[str, None] = "linear", x_scale: Optional[float] = None):
+    """int8 Conv2D (NHWC) on the GPU: im2col, then ``int8_dense`` on the patch rows (per-patch
+    dynamic scales, as the CPU's ``int8_conv2d``)."""
+    fn = "int8_conv2d"
+    b = _ext()
+    if not isinstance(x, cupy.ndarray) or x.dtype != np.float32 or x.ndim != 4:
+        raise ValueError(f"{fn}: argument 'x' must be a 4-D float32 NHWC CuPy array, got "
+                         f"{getattr(x, 'dtype', type(x).__name__)} with shape "
+                         f"{getattr(x, 'shape', None)}")
+    x = cupy.ascontiguousarray(x)
+    packed = _check_packed(fn, packed)
+    kernel, strides, dilation, pad, out_hw = _conv_geometry(
+        fn, x.shape, packed.K, kernel_size, strides, padding, dilation_rate)
+    n = x.shape[0]
+    cols = cupy.empty((n * out_hw[0] * out_hw[1], packed.K), dtype=cupy.float32)
+    if cols.size:
+        b._cuda.im2col(x, cols, kernel, strides, dilation, pad, out_hw, b._stream())
+    y = int8_dense(cols, packed, w_scale, bias, activation, x_scale)
+    return y.reshape(n, out_hw[0], out_hw[1], packed.N)
+
+
+__all__ = ["int8_pack_weights", "quantize_rows_int8", "int8_matmul_int32", "int8_dense",
+           "int8_conv2d"]
