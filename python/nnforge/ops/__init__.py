@@ -31,6 +31,7 @@ from .numpy_array import *  # noqa: F401,F403,E402
 from .linalg import *  # noqa: F401,F403,E402
 from .fft import *  # noqa: F401,F403,E402
 from .einops import rearrange, vectorize  # noqa: F401,E402
+from .special import divide_no_nan, erfc, erfinv  # noqa: F401,E402
 
 
 def _accept_symbolic_tensors() -> None:
