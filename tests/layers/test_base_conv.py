@@ -66,7 +66,9 @@ def test_shared_argument_checks():
         layers.MaxPooling2D(data_format="channels_first")
     for cls in (layers.Conv1D, layers.Conv2D):
         with pytest.raises(ValueError, match="groups"):
-            cls(2, 3, groups=2)
+            cls(3, 3, groups=2)  # filters not divisible by groups
+        with pytest.raises(ValueError, match="groups must be a positive integer"):
+            cls(2, 3, groups=0)
         with pytest.raises(ValueError, match="lora_rank"):
             cls(2, 3, lora_rank=4)
     with pytest.raises(ValueError, match="lora_rank"):

@@ -48,7 +48,7 @@ def test_errors_name_the_layer_and_shapes():
     with pytest.raises(ValueError, match="kernel_size"):
         layers.Conv3D(2, (2, 2))
     with pytest.raises(ValueError, match="groups"):
-        layers.Conv3D(2, 2, groups=2)
+        layers.Conv3D(3, 2, groups=2)  # filters not divisible by groups
     with pytest.raises(ValueError, match="depth"):
         layers.Conv3D(2, 3)(np.ones((1, 2, 4, 4, 1), "float32"))
     with pytest.raises(ValueError, match="padding"):

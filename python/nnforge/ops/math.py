@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 import builtins as _b
+import functools
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
+from ._dtypes import result_type
 from ._util import data_of, float_data, same_backend, unbroadcast
 
 
@@ -114,10 +116,33 @@ def stop_gradient(x: Any) -> Tensor:
 
 # ---- binary arithmetic -------------------------------------------------------------------------
 
-def _binary(fn_name, x1, x2, forward, grad1, grad2):
+_PY_SCALARS = (bool, int, float)
+
+
+@functools.lru_cache(maxsize=256)
+def _promoted(k1, k2, floating: bool) -> np.dtype:
+    """Keras's result dtype for two argument kinds (a dtype name, or the Python type of a weak
+    scalar), cached: this runs on every mixed-dtype arithmetic op."""
+    return np.dtype(result_type(k1, k2, float) if floating else result_type(k1, k2))
+
+
+def _kind(x, a):
+    if isinstance(x, bool):
+        return "bool"
+    return type(x) if isinstance(x, (int, float)) else a.dtype.name
+
+
+def _binary(fn_name, x1, x2, forward, grad1, grad2, floating: bool = False):
     a = data_of(x1, fn_name, "x1")
     b = data_of(x2, fn_name, "x2")
     a, b = same_backend(a, b)
+    if (a.dtype != b.dtype or isinstance(x1, _PY_SCALARS) or isinstance(x2, _PY_SCALARS)
+            or (floating and a.dtype.kind not in "fc")):
+        # Keras's promotion: Python scalars are weak (float32_tensor * 2 stays float32), an int
+        # meeting a float gives the float type (NumPy would widen int32 + float32 to float64).
+        dt = _promoted(_kind(x1, a), _kind(x2, b), floating)
+        a = a if a.dtype == dt else a.astype(dt)
+        b = b if b.dtype == dt else b.astype(dt)
     y = forward(a, b)
 
     def backward(g, needs):
@@ -199,7 +224,7 @@ def divide(x1, x2) -> Tensor:
     array([0.5, 1.5])
     """
     return _binary("divide", x1, x2, lambda a, b: _float(a) / b, lambda g, a, b, y: g / b,
-                   lambda g, a, b, y: -g * y / b)
+                   lambda g, a, b, y: -g * y / b, floating=True)
 
 
 true_divide = divide
