@@ -24,8 +24,9 @@ def zeros(shape, dtype=np.float32):
 
 
 def asarray(x, dtype=np.float32):
-    """A C-contiguous array of ``dtype`` (no copy when it already is one)."""
-    return np.ascontiguousarray(x, dtype=dtype)
+    """A C-contiguous array of ``dtype`` (no copy when it already is one); 0-d stays 0-d
+    (``np.ascontiguousarray`` would make it 1-d)."""
+    return np.asarray(x, dtype=dtype, order="C")
 
 
 def to_numpy(x) -> np.ndarray:

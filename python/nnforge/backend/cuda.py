@@ -162,7 +162,7 @@ def zeros(shape, dtype=np.float32):
 
 def asarray(x, dtype=np.float32):
     """A C-contiguous CuPy array of ``dtype`` on the current device (no copy when it is one)."""
-    return cupy.ascontiguousarray(cupy.asarray(x, dtype=dtype))
+    return cupy.asarray(x, dtype=dtype, order="C")  # 0-d stays 0-d
 
 
 def to_numpy(x) -> np.ndarray:

@@ -55,7 +55,7 @@ def convert_to_tensor(x: Any, dtype: Optional[str] = None) -> Tensor:
         a = a.astype(np.dtype(dtype), copy=False)
     elif a.dtype == np.float64 and not isinstance(x, (np.ndarray, Tensor)):
         a = a.astype(np.float32)
-    return Tensor(be.xp.ascontiguousarray(a))
+    return Tensor(be.xp.asarray(a, order="C"))  # contiguous; 0-d stays 0-d
 
 
 def convert_to_numpy(x: Any) -> np.ndarray:
