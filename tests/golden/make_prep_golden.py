@@ -378,6 +378,31 @@ with tempfile.TemporaryDirectory() as tmp:
         put(f"wav_fixed_x{i}", np.asarray(x))
         put(f"wav_fixed_y{i}", np.asarray(y))
 
+# ---- FeatureSpace -----------------------------------------------------------------------------
+FS = keras.utils.FeatureSpace
+fs_data = {"age": np.array([20.0, 30.0, 40.0, 25.0, 33.0, 51.0], "float32"),
+           "city": np.array(["a", "b", "a", "c", "b", "a"]),
+           "n": np.array([1, 2, 3, 1, 1, 7]),
+           "h": np.array(["x", "y", "z", "x", "w", "v"]),
+           "d": np.array([0.1, 0.5, 0.9, 0.3, 0.7, 0.2], "float32"),
+           "r": np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "float32"),
+           "f": np.array([5.0, 6.0, 7.0, 8.0, 9.0, 1.0], "float32")}
+for k, v in fs_data.items():
+    put("fs_in_" + k, v)
+fs = FS({"age": "float_normalized", "city": "string_categorical", "n": "integer_categorical",
+         "h": "string_hashed", "d": "float_discretized",
+         "r": FS.float_rescaled(scale=0.5, offset=1.0), "f": "float"},
+        crosses=[("city", "n")], crossing_dim=8, hashing_dim=4, num_discretization_bins=3)
+fs.adapt(fs_data)
+put("fs_concat", fs(fs_data))
+fs2 = FS({"city": FS.string_categorical(output_mode="int"),
+          "n": FS.integer_hashed(5), "age": "float"}, output_mode="dict",
+         crosses=[FS.cross(("n", "city"), crossing_dim=6, output_mode="int")])
+fs2_data = {k: fs_data[k] for k in ("city", "n", "age")}
+fs2.adapt(fs2_data)
+for k, v in fs2(fs2_data).items():
+    put("fs_dict_" + k, v)
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))
