@@ -140,6 +140,15 @@ put("sl_oov3_salt", layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=3
 put("il_farm", layers.IntegerLookup(vocabulary=[5, 6], num_oov_indices=4, oov_method="farmhash")(
     np.array([5, 7, 8, 6, 100, -3])))
 
+put("sobel", ops.image.sobel_edges(img))
+put("sobel_cf", ops.image.sobel_edges(np.transpose(img, (0, 3, 1, 2)),
+                                      data_format="channels_first"))
+img_b = np.clip(img + rng.normal(0, 0.1, img.shape), 0, 1).astype("float32")
+put("img_b", img_b)
+put("ssim", ops.image.ssim(img, img_b, filter_size=3, filter_sigma=1.0))
+put("ssim_255", ops.image.ssim(img[0] * 255, img_b[0] * 255, max_val=255.0, filter_size=5,
+                               filter_sigma=0.8, k1=0.02, k2=0.05))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)

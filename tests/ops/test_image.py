@@ -178,3 +178,25 @@ def test_elastic_transform_properties():
     np.testing.assert_allclose(np.transpose(cf, (0, 2, 3, 1)), a, atol=1e-6)
     check_grads(lambda t: ops.image.elastic_transform(t, alpha=3.0, sigma=1.0, seed=2),
                 [x[:1, :5, :5, :1].astype(np.float64)])
+
+
+def test_sobel_edges_matches_keras_and_gradient():
+    np.testing.assert_allclose(ops.image.sobel_edges(IMG).numpy(), G["sobel"], atol=1e-5)
+    cf = ops.image.sobel_edges(np.transpose(IMG, (0, 3, 1, 2)), data_format="channels_first")
+    np.testing.assert_allclose(cf.numpy(), G["sobel_cf"], atol=1e-5)
+    x = np.random.default_rng(7).random((1, 4, 5, 2))
+    check_grads(lambda t: ops.image.sobel_edges(t), [x])
+
+
+def test_ssim_matches_keras_and_gradient():
+    out = ops.image.ssim(IMG, G["img_b"], filter_size=3, filter_sigma=1.0).numpy()
+    np.testing.assert_allclose(out, G["ssim"], rtol=1e-4, atol=1e-5)
+    out = ops.image.ssim(IMG[0] * 255, G["img_b"][0] * 255, max_val=255.0, filter_size=5,
+                         filter_sigma=0.8, k1=0.02, k2=0.05).numpy()
+    np.testing.assert_allclose(out, G["ssim_255"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ops.image.ssim(IMG, IMG, filter_size=3).numpy(), 1.0, atol=1e-5)
+    check_grads(lambda t: ops.image.ssim(t, G["img_b"][:1, :4, :4].astype(np.float32),
+                                         filter_size=3), [IMG[:1, :4, :4].astype(np.float64)],
+                eps=1e-3)
+    with pytest.raises(ValueError, match="same shape"):
+        ops.image.ssim(IMG, IMG[:, :4])

@@ -27,7 +27,8 @@ from ._util import data_of
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges",
+           "ssim"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -881,6 +882,124 @@ def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
     if fmt == "channels_first":
         y = _m.transpose(y, (0, 3, 1, 2))
     return _m.squeeze(y, 0) if single else y
+
+
+
+def sobel_edges(images, data_format: Optional[str] = None) -> Tensor:
+    """Sobel gradients (``keras.ops.image.sobel_edges``, as ``tf.image.sobel_edges``): the
+    image is reflect-padded by one pixel and correlated with the vertical and horizontal Sobel
+    kernels; the result has a last axis of 2 (dy, dx): ``(batch, height, width, channels, 2)``
+    (``(batch, channels, height, width, 2)`` for channels_first).
+
+    Example:
+
+    >>> ops.image.sobel_edges(np.ones((1, 4, 4, 3))).shape
+    (1, 4, 4, 3, 2)
+    """
+    a = data_of(images, "sobel_edges", "images")
+    if a.ndim != 4:
+        raise ValueError(f"sobel_edges: expected a 4-D batch of images, got shape "
+                         f"{tuple(a.shape)}")
+    fmt = _fmt(data_format)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    xa = x.data
+    xp = backend.of(xa).xp
+    b = xp.moveaxis(xa, 1, -1) if fmt == "channels_first" else xa
+    n, h, w, c = b.shape
+    ky = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float64)
+    kernels = (ky, ky.T)
+    p = xp.pad(b, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    outs = []
+    for k in kernels:
+        o = xp.zeros(b.shape, dtype=b.dtype)
+        for i in range(3):
+            for j in range(3):
+                if k[i, j]:
+                    o += b.dtype.type(k[i, j]) * p[:, i:i + h, j:j + w]
+        outs.append(o)
+    y = xp.stack(outs, axis=-1)
+
+    def backward(g, _n):
+        if fmt == "channels_first":
+            g = xp.moveaxis(g, 1, 3)
+        gp = xp.zeros(p.shape, dtype=g.dtype)
+        for t, k in enumerate(kernels):
+            for i in range(3):
+                for j in range(3):
+                    if k[i, j]:
+                        gp[:, i:i + h, j:j + w] += g.dtype.type(k[i, j]) * g[..., t]
+        # fold the reflected border back (P[0] = x[1], P[h+1] = x[h-2]; same for columns)
+        gp[:, 2] += gp[:, 0]
+        gp[:, h - 1] += gp[:, h + 1]
+        gp[:, :, 2] += gp[:, :, 0]
+        gp[:, :, w - 1] += gp[:, :, w + 1]
+        gx = gp[:, 1:h + 1, 1:w + 1]
+        return (xp.moveaxis(gx, -1, 1) if fmt == "channels_first" else gx,)
+    if fmt == "channels_first":
+        y = xp.moveaxis(y, 3, 1)
+    return record(xp.ascontiguousarray(y), (x,), backward)
+
+
+def ssim(image1, image2, max_val: float = 1.0, filter_size: int = 11,
+         filter_sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03,
+         data_format: Optional[str] = None) -> Tensor:
+    """Structural similarity of two images or batches (``keras.ops.image.ssim``): Gaussian
+    (``filter_size``, ``filter_sigma``) local means, variances and covariance over each channel
+    ('valid' windows), the SSIM map averaged over space and channels. Differentiable.
+
+    Returns:
+        One value per image (a scalar for a single image).
+
+    Example:
+
+    >>> x = np.random.rand(2, 16, 16, 3).astype("float32")
+    >>> ops.image.ssim(x, x).numpy()
+    array([1., 1.], dtype=float32)
+    """
+    a1 = data_of(image1, "ssim", "image1")
+    a2 = data_of(image2, "ssim", "image2")
+    for name, a in (("image1", a1), ("image2", a2)):
+        if a.ndim not in (3, 4):
+            raise ValueError(f"ssim: invalid {name} rank: expected rank 3 (single image) or "
+                             f"rank 4 (batch of images). Received input with shape: "
+                             f"{name}.shape={tuple(a.shape)}")
+    if tuple(a1.shape) != tuple(a2.shape):
+        raise ValueError(f"ssim: image1 and image2 must have the same shape, got "
+                         f"{tuple(a1.shape)} and {tuple(a2.shape)}")
+    from . import nn
+    fmt = _fmt(data_format)
+    x1 = _m.cast(image1 if isinstance(image1, Tensor) else Tensor(a1), "float32")
+    x2 = _m.cast(image2 if isinstance(image2, Tensor) else Tensor(a2), "float32")
+    single = a1.ndim == 3
+    if single:
+        x1, x2 = _m.expand_dims(x1, 0), _m.expand_dims(x2, 0)
+    if fmt == "channels_first":
+        x1, x2 = _m.transpose(x1, (0, 2, 3, 1)), _m.transpose(x2, (0, 2, 3, 1))
+    n, h, w, c = x1.data.shape
+    g = np.arange(filter_size, dtype=np.float32) - np.float32((filter_size - 1) / 2.0)
+    g = np.exp(-(g ** 2) / np.float32(2.0 * filter_sigma ** 2))
+    g = g / g.sum()
+    kernel = np.outer(g, g).astype(np.float32).reshape(filter_size, filter_size, 1, 1)
+
+    def per_channel(t):
+        return _m.reshape(_m.transpose(t, (0, 3, 1, 2)), (-1, h, w, 1))
+
+    def blur(t):
+        return nn.conv(t, kernel, strides=1, padding="valid")
+    i1, i2 = per_channel(x1), per_channel(x2)
+    mu1, mu2 = blur(i1), blur(i2)
+    mu1_sq, mu2_sq, mu12 = _m.multiply(mu1, mu1), _m.multiply(mu2, mu2), _m.multiply(mu1, mu2)
+    s1 = _m.subtract(blur(_m.multiply(i1, i1)), mu1_sq)
+    s2 = _m.subtract(blur(_m.multiply(i2, i2)), mu2_sq)
+    s12 = _m.subtract(blur(_m.multiply(i1, i2)), mu12)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    num = _m.multiply(_m.add(_m.multiply(2.0, mu12), c1), _m.add(_m.multiply(2.0, s12), c2))
+    den = _m.multiply(_m.add(_m.add(mu1_sq, mu2_sq), c1), _m.add(_m.add(s1, s2), c2))
+    per = _m.mean(_m.divide(num, den), axis=(1, 2, 3))
+    out = _m.mean(_m.reshape(per, (n, c)), axis=-1)
+    return _m.squeeze(out, 0) if single else out
 
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
