@@ -149,6 +149,11 @@ put("ssim", ops.image.ssim(img, img_b, filter_size=3, filter_sigma=1.0))
 put("ssim_255", ops.image.ssim(img[0] * 255, img_b[0] * 255, max_val=255.0, filter_size=5,
                                filter_sigma=0.8, k1=0.02, k2=0.05))
 
+for meth in ("linear", "cubic", "lanczos3", "lanczos5"):
+    for aa in (True, False):
+        put(f"st_{meth}_{int(aa)}", ops.image.scale_and_translate(
+            img, (2, 9, 4, 3), (1.6, 0.55), (0.7, -0.4), (1, 2), meth, antialias=aa))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)

@@ -200,3 +200,19 @@ def test_ssim_matches_keras_and_gradient():
                 eps=1e-3)
     with pytest.raises(ValueError, match="same shape"):
         ops.image.ssim(IMG, IMG[:, :4])
+
+
+@pytest.mark.parametrize("method", ["linear", "cubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("aa", [True, False])
+def test_scale_and_translate_matches_keras(method, aa):
+    out = ops.image.scale_and_translate(IMG, (2, 9, 4, 3), (1.6, 0.55), (0.7, -0.4), (1, 2),
+                                        method, antialias=aa).numpy()
+    np.testing.assert_allclose(out, G[f"st_{method}_{int(aa)}"], atol=1e-5)
+
+
+def test_scale_and_translate_gradient_and_errors():
+    x = np.random.default_rng(8).random((3, 4, 2))
+    check_grads(lambda t: ops.image.scale_and_translate(t, (5, 2, 2), (1.5, 0.6), (0.2, 0.1),
+                                                        (0, 1), "bicubic"), [x])
+    with pytest.raises(ValueError, match="method"):
+        ops.image.scale_and_translate(x, (3, 4, 2), (1.0,), (0.0,), (0,), "area")

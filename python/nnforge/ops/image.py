@@ -27,8 +27,8 @@ from ._util import data_of
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges",
-           "ssim"]
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -1000,6 +1000,92 @@ def ssim(image1, image2, max_val: float = 1.0, filter_size: int = 11,
     per = _m.mean(_m.divide(num, den), axis=(1, 2, 3))
     out = _m.mean(_m.reshape(per, (n, c)), axis=-1)
     return _m.squeeze(out, 0) if single else out
+
+
+
+_ST_METHODS = ("linear", "bilinear", "trilinear", "triangle", "cubic", "bicubic", "tricubic",
+               "lanczos3", "lanczos5")
+
+
+def _st_kernel(method: str, x: np.ndarray) -> np.ndarray:
+    if method == "linear":
+        return np.maximum(0.0, 1 - np.abs(x))
+    if method == "cubic":  # Keys, a = -0.5
+        out = ((1.5 * x - 2.5) * x) * x + 1.0
+        out = np.where(x >= 1.0, ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0, out)
+        return np.where(x >= 2.0, 0.0, out)
+    radius = 3.0 if method == "lanczos3" else 5.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius)
+        out = np.where(x > 1e-3, y / np.where(x != 0, np.pi ** 2 * x ** 2, 1), 1.0)
+    return np.where(x > radius, 0.0, out)
+
+
+def _st_weights(n_in: int, n_out: int, scale: float, translation: float, method: str,
+                antialias: bool) -> np.ndarray:
+    """(n_in, n_out) resampling weights of one axis (``jax.image.scale_and_translate``'s)."""
+    inv = 1.0 / scale
+    ks = max(inv, 1.0) if antialias else 1.0
+    sample = (np.arange(n_out) + 0.5) * inv - translation * inv - 0.5
+    w = _st_kernel(method, np.abs(sample[None, :] - np.arange(n_in)[:, None]) / ks)
+    total = w.sum(axis=0, keepdims=True)
+    w = np.where(np.abs(total) > 1000.0 * float(np.finfo(np.float32).eps),
+                 w / np.where(total != 0, total, 1), 0.0)
+    inside = (sample >= -0.5) & (sample <= n_in - 0.5)
+    return np.where(inside[None, :], w, 0.0)
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method: str,
+                        antialias: bool = True) -> Tensor:
+    """Resample ``images`` to ``output_shape`` with a scale and translation per spatial
+    dimension (``keras.ops.image.scale_and_translate``, as ``jax.image.scale_and_translate``):
+    output coordinate ``y`` samples the input at ``(y + 0.5 - translation) / scale - 0.5``.
+
+    Args:
+        images: an array of any rank.
+        output_shape: the full output shape.
+        scale, translation: one value per entry of ``spatial_dims``.
+        spatial_dims: the axes to resample.
+        method: "linear"/"bilinear"/"trilinear"/"triangle", "cubic"/"bicubic"/"tricubic",
+            "lanczos3" or "lanczos5".
+        antialias: widen the kernel when downsampling.
+
+    Example:
+
+    >>> ops.image.scale_and_translate(np.ones((4, 4)), (8, 8), (2.0, 2.0), (0.0, 0.0),
+    ...                               (0, 1), "linear").shape
+    (8, 8)
+    """
+    a = data_of(images, "scale_and_translate", "images")
+    if method not in _ST_METHODS:
+        raise ValueError(f"scale_and_translate: invalid value for argument `method`. Expected "
+                         f"of one {_ST_METHODS}. Received: method={method}")
+    kind = {"bilinear": "linear", "trilinear": "linear", "triangle": "linear",
+            "bicubic": "cubic", "tricubic": "cubic"}.get(method, method)
+    sc = np.asarray(backend.to_numpy(data_of(scale, "scale_and_translate", "scale")),
+                    np.float64).reshape(-1)
+    tr = np.asarray(backend.to_numpy(data_of(translation, "scale_and_translate",
+                                             "translation")), np.float64).reshape(-1)
+    dims = [int(d) % a.ndim for d in spatial_dims]
+    if len(sc) != len(dims) or len(tr) != len(dims):
+        raise ValueError(f"scale_and_translate: scale and translation need one value per "
+                         f"spatial dimension {tuple(spatial_dims)}, got {len(sc)} and {len(tr)}")
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    mats = [_st_weights(a.shape[d], int(output_shape[d]), sc[i], tr[i], kind, antialias).T
+            for i, d in enumerate(dims)]
+    y, dm = _linear_map(x.data, mats, dims)
+
+    def backward(g, _n):
+        for mm, ax in reversed(list(zip(dm, dims))):
+            g = _apply_along(g, mm.T, ax)
+        return (g,)
+    if a.dtype.kind in "iu":
+        xp = backend.of(y).xp
+        r = xp.clip(xp.round(y), a.min(), a.max())
+        return Tensor(r.astype(a.dtype))
+    return record(y, (x,), backward)
 
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
