@@ -154,6 +154,17 @@ for meth in ("linear", "cubic", "lanczos3", "lanczos5"):
         put(f"st_{meth}_{int(aa)}", ops.image.scale_and_translate(
             img, (2, 9, 4, 3), (1.6, 0.55), (0.7, -0.4), (1, 2), meth, antialias=aa))
 
+put("patches", ops.image.extract_patches(img, 2))
+put("patches_same", ops.image.extract_patches(img, (2, 3), strides=(1, 2), padding="same"))
+put("patches_dil", ops.image.extract_patches(img[0], 2, strides=1, dilation_rate=2))
+vol = rng.random((2, 4, 5, 3, 2)).astype("float32")
+put("vol", vol)
+put("patches3d", ops.image.extract_patches_3d(vol, 2))
+put("patches3d_same", ops.image.extract_patches_3d(vol, (2, 3, 2), strides=(1, 2, 2),
+                                                   padding="same"))
+put("patches3d_dil", ops.image.extract_patches_3d(vol[0], (2, 2, 1), strides=1,
+                                                  dilation_rate=(2, 2, 1)))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)

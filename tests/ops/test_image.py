@@ -216,3 +216,24 @@ def test_scale_and_translate_gradient_and_errors():
                                                         (0, 1), "bicubic"), [x])
     with pytest.raises(ValueError, match="method"):
         ops.image.scale_and_translate(x, (3, 4, 2), (1.0,), (0.0,), (0,), "area")
+
+
+def test_extract_patches_match_keras():
+    np.testing.assert_array_equal(ops.image.extract_patches(IMG, 2).numpy(), G["patches"])
+    np.testing.assert_allclose(ops.image.extract_patches(IMG, (2, 3), strides=(1, 2),
+                                                         padding="same").numpy(),
+                               G["patches_same"])
+    np.testing.assert_allclose(ops.image.extract_patches(IMG[0], 2, strides=1, dilation_rate=2)
+                               .numpy(), G["patches_dil"])
+    vol = G["vol"]
+    np.testing.assert_array_equal(ops.image.extract_patches_3d(vol, 2).numpy(), G["patches3d"])
+    np.testing.assert_array_equal(
+        ops.image.extract_patches_3d(vol, (2, 3, 2), strides=(1, 2, 2), padding="same").numpy(),
+        G["patches3d_same"])
+    np.testing.assert_array_equal(
+        ops.image.extract_patches_3d(vol[0], (2, 2, 1), strides=1, dilation_rate=(2, 2, 1))
+        .numpy(), G["patches3d_dil"])
+    np.testing.assert_array_equal(ops.image.extract_patches(vol, (2, 2, 2)).numpy(),
+                                  G["patches3d"])
+    check_grads(lambda t: ops.image.extract_patches_3d(t, (2, 2, 2), strides=1, padding="same"),
+                [vol[:1, :3, :3, :2, :1].astype(np.float64)])

@@ -26,6 +26,7 @@ from ._symbolic import symbolic_dispatch
 from ._util import data_of
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
+           "extract_patches_3d",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
            "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
            "scale_and_translate", "sobel_edges", "ssim"]
@@ -1090,11 +1091,116 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
                     data_format: Optional[str] = None) -> Tensor:
-    """Patches of ``size`` from images, flattened on the channel axis
-    (``keras.ops.image.extract_patches``); the same op as ``ops.extract_patches``."""
+    """Patches of ``size`` from images, flattened into the channel axis
+    (``keras.ops.image.extract_patches``): ``(batch, h', w', size_h * size_w * channels)``.
+    ``strides`` defaults to ``size`` (non-overlapping patches); a 3-element ``size`` extracts
+    3-D patches from volumes (``extract_patches_3d``).
+
+    Example:
+
+    >>> ops.image.extract_patches(np.ones((2, 8, 8, 3)), 4).shape
+    (2, 2, 2, 48)
+    """
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d.__wrapped_op__(images, size, strides, dilation_rate, padding,
+                                                 data_format)
     from . import nn
-    return nn.extract_patches(images, size, strides=strides, dilation_rate=dilation_rate,
-                              padding=padding, data_format=data_format)
+    a = data_of(images, "extract_patches", "images")
+    _rank_check("extract_patches", a)
+    fmt = _fmt(data_format)
+    if strides is None:
+        strides = size
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    single = a.ndim == 3
+    if single:
+        x = _m.expand_dims(x, 0)
+    if fmt == "channels_first":
+        x = _m.transpose(x, (0, 2, 3, 1))
+    y = nn.extract_patches(x, size, strides=strides, dilation_rate=dilation_rate,
+                           padding=padding)
+    if fmt == "channels_first":
+        y = _m.transpose(y, (0, 3, 1, 2))
+    return _m.squeeze(y, 0) if single else y
+
+
+def _out_len(n: int, k: int, s: int, d: int, padding: str):
+    eff = (k - 1) * d + 1
+    if padding == "valid":
+        return max((n - eff) // s + 1, 0), 0
+    out = -(-n // s)
+    total = max((out - 1) * s + eff - n, 0)
+    return out, total // 2
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding: str = "valid",
+                       data_format: Optional[str] = None) -> Tensor:
+    """3-D patches of volumes (``keras.ops.image.extract_patches_3d``):
+    ``(batch, d, h, w, channels)`` to ``(batch, d', h', w', size_d * size_h * size_w *
+    channels)``, patch values ordered (depth, height, width, channel); ``strides`` defaults to
+    ``size``; "same" padding as TensorFlow's.
+
+    Example:
+
+    >>> ops.image.extract_patches_3d(np.ones((1, 4, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2, 16)
+    """
+    a = data_of(volumes, "extract_patches_3d", "volumes")
+    if a.ndim not in (4, 5):
+        raise ValueError(f"extract_patches_3d: expected a 5-D batch of volumes (or one 4-D "
+                         f"volume), got shape {tuple(a.shape)}")
+    if isinstance(size, int):
+        size = (size, size, size)
+    if len(size) != 3:
+        raise TypeError(f"Invalid `size` argument. Expected an int or a tuple of length 3. "
+                        f"Received: size={size}")
+    strides = size if strides is None else strides
+    strides = (strides,) * 3 if isinstance(strides, int) else tuple(strides)
+    if len(strides) != 3:
+        raise ValueError(f"Invalid `strides` argument. Got: {strides}")
+    dil = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    if padding not in ("valid", "same"):
+        raise ValueError(f"extract_patches_3d: padding must be 'valid' or 'same', got "
+                         f"{padding!r}")
+    fmt = _fmt(data_format)
+    x = volumes if isinstance(volumes, Tensor) else Tensor(a)
+    single = a.ndim == 4
+    if single:
+        x = _m.expand_dims(x, 0)
+    if fmt == "channels_first":
+        x = _m.transpose(x, (0, 2, 3, 4, 1))
+    xa = x.data
+    xp = backend.of(xa).xp
+    n, c = xa.shape[0], xa.shape[-1]
+    outs, pads = zip(*[_out_len(xa.shape[1 + i], size[i], strides[i], dil[i], padding)
+                       for i in range(3)])
+    pad_after = [max((outs[i] - 1) * strides[i] + (size[i] - 1) * dil[i] + 1 - xa.shape[1 + i]
+                     - pads[i], 0) for i in range(3)]
+    p = xp.pad(xa, [(0, 0)] + [(pads[i], pad_after[i]) for i in range(3)] + [(0, 0)])
+    idx = [np.arange(outs[i])[:, None] * strides[i] + np.arange(size[i])[None] * dil[i]
+           for i in range(3)]
+    # (n, od, kd, oh, kh, ow, kw, c) -> (n, od, oh, ow, kd, kh, kw, c)
+    g = p[:, idx[0][:, :, None, None, None, None], idx[1][None, None, :, :, None, None],
+          idx[2][None, None, None, None, :, :]]
+    y = xp.ascontiguousarray(g.transpose(0, 1, 3, 5, 2, 4, 6, 7)).reshape(
+        n, outs[0], outs[1], outs[2], -1)
+
+    def backward(grad, _n):
+        gg = grad.reshape(n, outs[0], outs[1], outs[2], size[0], size[1], size[2], c)
+        gg = gg.transpose(0, 1, 4, 2, 5, 3, 6, 7)
+        gp = xp.zeros(p.shape, dtype=grad.dtype)
+        ii = (slice(None), idx[0][:, :, None, None, None, None],
+              idx[1][None, None, :, :, None, None], idx[2][None, None, None, None, :, :])
+        if xp is np:
+            np.add.at(gp, ii, gg)
+        else:
+            import cupyx
+            cupyx.scatter_add(gp, ii, gg)
+        d0, h0, w0 = pads
+        return (gp[:, d0:d0 + xa.shape[1], h0:h0 + xa.shape[2], w0:w0 + xa.shape[3]],)
+    out = record(y, (x,), backward)
+    if fmt == "channels_first":
+        out = _m.transpose(out, (0, 4, 1, 2, 3))
+    return _m.squeeze(out, 0) if single else out
 
 
 def _wrap_all() -> None:
