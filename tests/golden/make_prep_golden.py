@@ -432,6 +432,33 @@ for k, v in fs2(fs2_data).items():
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))
 
+# .keras files written by Keras with preprocessing layers (loaded by the tests)
+GOLD = os.path.dirname(OUT)
+img_model = keras.Sequential([keras.Input((5, 7, 3)), layers.Resizing(6, 6),
+                              layers.CenterCrop(4, 4), layers.AutoContrast(value_range=(0, 1)),
+                              layers.RandomBrightness(0.2), layers.RandomShear(0.2),
+                              layers.RandAugment(value_range=(0, 1))])
+img_model.save(os.path.join(GOLD, "prep_image_model.keras"))
+put("keras_img_model_out", img_model.predict(img, verbose=0))
+il = layers.IntegerLookup(output_mode="multi_hot")
+il.adapt(np.array([3, 3, 7, 1, 7, 7, 9, 1, 3, 3]))
+di = layers.Discretization(num_bins=3)
+di.adapt(np.arange(30.0))
+cat_in = keras.Input((4,), dtype="int64")
+num_in = keras.Input((2,))
+cat_model = keras.Model([cat_in, num_in], [il(cat_in), di(num_in),
+                                           layers.Hashing(num_bins=5, output_mode="count")(cat_in)])
+cat_model.save(os.path.join(GOLD, "prep_cat_model.keras"))
+cat_x = np.array([[3, 7, 5, 1], [9, 9, 0, 3]])
+num_x = np.array([[4.0, 25.0], [12.0, 19.5]], "float32")
+for i, o in enumerate(cat_model.predict([cat_x, num_x], verbose=0)):
+    put(f"keras_cat_model_out{i}", o)
+stft_model = keras.Sequential([keras.Input((120, 2)), layers.STFTSpectrogram(
+    mode="log", frame_length=16, frame_step=8, fft_length=32)])
+stft_model.layers[0].real_kernel.assign(stft_model.layers[0].real_kernel * 1.5)
+stft_model.save(os.path.join(GOLD, "prep_stft_model.keras"))
+put("keras_stft_model_out", stft_model.predict(audio, verbose=0))
+
 if __name__ == "__main__":
     np.savez_compressed(OUT, **{k: np.asarray(v) for k, v in g.items()})
     print(f"wrote {OUT}: {len(g)} arrays, {os.path.getsize(OUT)} bytes")
