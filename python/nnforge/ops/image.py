@@ -240,7 +240,7 @@ def crop_images(images, top_cropping: Optional[int] = None, left_cropping: Optio
 
     Example:
 
-    >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, 2, 2).shape
+    >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, target_height=2, target_width=2).shape
     (2, 2, 1)
     """
     a = data_of(images, "crop_images", "images")
