@@ -1176,8 +1176,8 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding: st
     pad_after = [max((outs[i] - 1) * strides[i] + (size[i] - 1) * dil[i] + 1 - xa.shape[1 + i]
                      - pads[i], 0) for i in range(3)]
     p = xp.pad(xa, [(0, 0)] + [(pads[i], pad_after[i]) for i in range(3)] + [(0, 0)])
-    idx = [np.arange(outs[i])[:, None] * strides[i] + np.arange(size[i])[None] * dil[i]
-           for i in range(3)]
+    idx = [xp.asarray(np.arange(outs[i])[:, None] * strides[i] + np.arange(size[i])[None] *
+                      dil[i]) for i in range(3)]
     # (n, od, kd, oh, kh, ow, kw, c) -> (n, od, oh, ow, kd, kh, kw, c)
     g = p[:, idx[0][:, :, None, None, None, None], idx[1][None, None, :, :, None, None],
           idx[2][None, None, None, None, :, :]]
