@@ -8,8 +8,7 @@ import itertools
 
 import numpy as np
 
-from nnforge import backend
-from nnforge.core.tensor import KerasTensor, Tensor
+from nnforge.core.tensor import KerasTensor
 
 from .category_encoding import CategoryEncoding, Discretization
 from .hashing import HashedCrossing, Hashing

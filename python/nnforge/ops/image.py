@@ -10,7 +10,7 @@ Numerics follow Keras 3 on its TensorFlow backend: ``resize`` is ``tf.image.resi
 (half-pixel centres), ``affine_transform`` is ``ImageProjectiveTransformV3``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
