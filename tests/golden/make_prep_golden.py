@@ -140,6 +140,31 @@ put("sl_oov3_salt", layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=3
 put("il_farm", layers.IntegerLookup(vocabulary=[5, 6], num_oov_indices=4, oov_method="farmhash")(
     np.array([5, 7, 8, 6, 100, -3])))
 
+put("sobel", ops.image.sobel_edges(img))
+put("sobel_cf", ops.image.sobel_edges(np.transpose(img, (0, 3, 1, 2)),
+                                      data_format="channels_first"))
+img_b = np.clip(img + rng.normal(0, 0.1, img.shape), 0, 1).astype("float32")
+put("img_b", img_b)
+put("ssim", ops.image.ssim(img, img_b, filter_size=3, filter_sigma=1.0))
+put("ssim_255", ops.image.ssim(img[0] * 255, img_b[0] * 255, max_val=255.0, filter_size=5,
+                               filter_sigma=0.8, k1=0.02, k2=0.05))
+
+for meth in ("linear", "cubic", "lanczos3", "lanczos5"):
+    for aa in (True, False):
+        put(f"st_{meth}_{int(aa)}", ops.image.scale_and_translate(
+            img, (2, 9, 4, 3), (1.6, 0.55), (0.7, -0.4), (1, 2), meth, antialias=aa))
+
+put("patches", ops.image.extract_patches(img, 2))
+put("patches_same", ops.image.extract_patches(img, (2, 3), strides=(1, 2), padding="same"))
+put("patches_dil", ops.image.extract_patches(img[0], 2, strides=1, dilation_rate=2))
+vol = rng.random((2, 4, 5, 3, 2)).astype("float32")
+put("vol", vol)
+put("patches3d", ops.image.extract_patches_3d(vol, 2))
+put("patches3d_same", ops.image.extract_patches_3d(vol, (2, 3, 2), strides=(1, 2, 2),
+                                                   padding="same"))
+put("patches3d_dil", ops.image.extract_patches_3d(vol[0], (2, 2, 1), strides=1,
+                                                  dilation_rate=(2, 2, 1)))
+
 # ---- lookups, encodings, text ------------------------------------------------------------------
 S = np.array([["a", "c", "d", "d"], ["d", "z", "b", "a"]])
 put("sl_in", S)
@@ -378,9 +403,61 @@ with tempfile.TemporaryDirectory() as tmp:
         put(f"wav_fixed_x{i}", np.asarray(x))
         put(f"wav_fixed_y{i}", np.asarray(y))
 
+# ---- FeatureSpace -----------------------------------------------------------------------------
+FS = keras.utils.FeatureSpace
+fs_data = {"age": np.array([20.0, 30.0, 40.0, 25.0, 33.0, 51.0], "float32"),
+           "city": np.array(["a", "b", "a", "c", "b", "a"]),
+           "n": np.array([1, 2, 3, 1, 1, 7]),
+           "h": np.array(["x", "y", "z", "x", "w", "v"]),
+           "d": np.array([0.1, 0.5, 0.9, 0.3, 0.7, 0.2], "float32"),
+           "r": np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "float32"),
+           "f": np.array([5.0, 6.0, 7.0, 8.0, 9.0, 1.0], "float32")}
+for k, v in fs_data.items():
+    put("fs_in_" + k, v)
+fs = FS({"age": "float_normalized", "city": "string_categorical", "n": "integer_categorical",
+         "h": "string_hashed", "d": "float_discretized",
+         "r": FS.float_rescaled(scale=0.5, offset=1.0), "f": "float"},
+        crosses=[("city", "n")], crossing_dim=8, hashing_dim=4, num_discretization_bins=3)
+fs.adapt(fs_data)
+put("fs_concat", fs(fs_data))
+fs2 = FS({"city": FS.string_categorical(output_mode="int"),
+          "n": FS.integer_hashed(5), "age": "float"}, output_mode="dict",
+         crosses=[FS.cross(("n", "city"), crossing_dim=6, output_mode="int")])
+fs2_data = {k: fs_data[k] for k in ("city", "n", "age")}
+fs2.adapt(fs2_data)
+for k, v in fs2(fs2_data).items():
+    put("fs_dict_" + k, v)
+
 # a .keras file of an adapted TextVectorization (assets) for the loading test
 tvm = keras.Sequential([keras.Input((1,), dtype="string"), tv])
 tvm.save(os.path.join(os.path.dirname(OUT), "prep_textvec.keras"))
+
+# .keras files written by Keras with preprocessing layers (loaded by the tests)
+GOLD = os.path.dirname(OUT)
+img_model = keras.Sequential([keras.Input((5, 7, 3)), layers.Resizing(6, 6),
+                              layers.CenterCrop(4, 4), layers.AutoContrast(value_range=(0, 1)),
+                              layers.RandomBrightness(0.2), layers.RandomShear(0.2),
+                              layers.RandAugment(value_range=(0, 1))])
+img_model.save(os.path.join(GOLD, "prep_image_model.keras"))
+put("keras_img_model_out", img_model.predict(img, verbose=0))
+il = layers.IntegerLookup(output_mode="multi_hot")
+il.adapt(np.array([3, 3, 7, 1, 7, 7, 9, 1, 3, 3]))
+di = layers.Discretization(num_bins=3)
+di.adapt(np.arange(30.0))
+cat_in = keras.Input((4,), dtype="int64")
+num_in = keras.Input((2,))
+cat_model = keras.Model([cat_in, num_in], [il(cat_in), di(num_in),
+                                           layers.Hashing(num_bins=5, output_mode="count")(cat_in)])
+cat_model.save(os.path.join(GOLD, "prep_cat_model.keras"))
+cat_x = np.array([[3, 7, 5, 1], [9, 9, 0, 3]])
+num_x = np.array([[4.0, 25.0], [12.0, 19.5]], "float32")
+for i, o in enumerate(cat_model.predict([cat_x, num_x], verbose=0)):
+    put(f"keras_cat_model_out{i}", o)
+stft_model = keras.Sequential([keras.Input((120, 2)), layers.STFTSpectrogram(
+    mode="log", frame_length=16, frame_step=8, fft_length=32)])
+stft_model.layers[0].real_kernel.assign(stft_model.layers[0].real_kernel * 1.5)
+stft_model.save(os.path.join(GOLD, "prep_stft_model.keras"))
+put("keras_stft_model_out", stft_model.predict(audio, verbose=0))
 
 if __name__ == "__main__":
     np.savez_compressed(OUT, **{k: np.asarray(v) for k, v in g.items()})

@@ -104,3 +104,23 @@ def test_text_classifier_trains_on_synthetic_text():
     hist = model.fit(ids, np.array(labels, np.float32), epochs=8, batch_size=32, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
     assert hist.history["accuracy"][-1] > 0.9
+
+
+def test_end_to_end_string_model_fits_predicts_and_saves(tmp_path):
+    texts = np.array(["good movie", "bad film", "great plot", "awful acting"] * 10)
+    y = np.array([1, 0, 1, 0] * 10, np.float32)
+    vec = layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vec.adapt(texts)
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((1,), dtype="string")
+    x = layers.Embedding(20, 4)(vec(inp))
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(x))
+    model = keras.Model(inp, out)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    hist = model.fit(texts[:, None], y, epochs=10, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+    pred = model.predict(texts[:4, None], verbose=0)
+    path = str(tmp_path / "e2e.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(texts[:4, None], verbose=0),
+                               pred, rtol=1e-5, atol=1e-6)

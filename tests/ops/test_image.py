@@ -178,3 +178,62 @@ def test_elastic_transform_properties():
     np.testing.assert_allclose(np.transpose(cf, (0, 2, 3, 1)), a, atol=1e-6)
     check_grads(lambda t: ops.image.elastic_transform(t, alpha=3.0, sigma=1.0, seed=2),
                 [x[:1, :5, :5, :1].astype(np.float64)])
+
+
+def test_sobel_edges_matches_keras_and_gradient():
+    np.testing.assert_allclose(ops.image.sobel_edges(IMG).numpy(), G["sobel"], atol=1e-5)
+    cf = ops.image.sobel_edges(np.transpose(IMG, (0, 3, 1, 2)), data_format="channels_first")
+    np.testing.assert_allclose(cf.numpy(), G["sobel_cf"], atol=1e-5)
+    x = np.random.default_rng(7).random((1, 4, 5, 2))
+    check_grads(lambda t: ops.image.sobel_edges(t), [x])
+
+
+def test_ssim_matches_keras_and_gradient():
+    out = ops.image.ssim(IMG, G["img_b"], filter_size=3, filter_sigma=1.0).numpy()
+    np.testing.assert_allclose(out, G["ssim"], rtol=1e-4, atol=1e-5)
+    out = ops.image.ssim(IMG[0] * 255, G["img_b"][0] * 255, max_val=255.0, filter_size=5,
+                         filter_sigma=0.8, k1=0.02, k2=0.05).numpy()
+    np.testing.assert_allclose(out, G["ssim_255"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ops.image.ssim(IMG, IMG, filter_size=3).numpy(), 1.0, atol=1e-5)
+    check_grads(lambda t: ops.image.ssim(t, G["img_b"][:1, :4, :4].astype(np.float32),
+                                         filter_size=3), [IMG[:1, :4, :4].astype(np.float64)],
+                eps=1e-3)
+    with pytest.raises(ValueError, match="same shape"):
+        ops.image.ssim(IMG, IMG[:, :4])
+
+
+@pytest.mark.parametrize("method", ["linear", "cubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("aa", [True, False])
+def test_scale_and_translate_matches_keras(method, aa):
+    out = ops.image.scale_and_translate(IMG, (2, 9, 4, 3), (1.6, 0.55), (0.7, -0.4), (1, 2),
+                                        method, antialias=aa).numpy()
+    np.testing.assert_allclose(out, G[f"st_{method}_{int(aa)}"], atol=1e-5)
+
+
+def test_scale_and_translate_gradient_and_errors():
+    x = np.random.default_rng(8).random((3, 4, 2))
+    check_grads(lambda t: ops.image.scale_and_translate(t, (5, 2, 2), (1.5, 0.6), (0.2, 0.1),
+                                                        (0, 1), "bicubic"), [x])
+    with pytest.raises(ValueError, match="method"):
+        ops.image.scale_and_translate(x, (3, 4, 2), (1.0,), (0.0,), (0,), "area")
+
+
+def test_extract_patches_match_keras():
+    np.testing.assert_array_equal(ops.image.extract_patches(IMG, 2).numpy(), G["patches"])
+    np.testing.assert_allclose(ops.image.extract_patches(IMG, (2, 3), strides=(1, 2),
+                                                         padding="same").numpy(),
+                               G["patches_same"])
+    np.testing.assert_allclose(ops.image.extract_patches(IMG[0], 2, strides=1, dilation_rate=2)
+                               .numpy(), G["patches_dil"])
+    vol = G["vol"]
+    np.testing.assert_array_equal(ops.image.extract_patches_3d(vol, 2).numpy(), G["patches3d"])
+    np.testing.assert_array_equal(
+        ops.image.extract_patches_3d(vol, (2, 3, 2), strides=(1, 2, 2), padding="same").numpy(),
+        G["patches3d_same"])
+    np.testing.assert_array_equal(
+        ops.image.extract_patches_3d(vol[0], (2, 2, 1), strides=1, dilation_rate=(2, 2, 1))
+        .numpy(), G["patches3d_dil"])
+    np.testing.assert_array_equal(ops.image.extract_patches(vol, (2, 2, 2)).numpy(),
+                                  G["patches3d"])
+    check_grads(lambda t: ops.image.extract_patches_3d(t, (2, 2, 2), strides=1, padding="same"),
+                [vol[:1, :3, :3, :2, :1].astype(np.float64)])

@@ -91,3 +91,4 @@ from .image_clahe import (ContrastLimitedAdaptiveHistogramEqualization,  # noqa:
                           MaxNumBoundingBoxes)
 from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
+from . import feature_space as _feature_space  # noqa: E402,F401  (keras.utils.FeatureSpace)

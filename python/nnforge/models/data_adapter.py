@@ -49,12 +49,13 @@ def num_samples(structure, what: str) -> Optional[int]:
     return sizes.pop()
 
 
-def check_numeric(structure, what: str) -> None:
+def check_numeric(structure, what: str, allow_text: bool = False) -> None:
+    """Refuse non-numeric arrays (``allow_text``: text arrays too, for string Inputs)."""
     for a in flatten(structure):
         if a is None:
             continue
         kind = getattr(getattr(a, "dtype", None), "kind", None)
-        if kind is not None and kind not in "biuf":
+        if kind is not None and kind not in ("biufUS" if allow_text else "biuf"):
             raise TypeError(f"{what}: data must be numeric, got dtype {a.dtype} with shape "
                             f"{tuple(a.shape)}")
 

@@ -205,7 +205,11 @@ class Model(Trainer, Layer):
             if isinstance(a, (list, tuple)) and not a:
                 return a
             arr = a if backend.is_array(a) else np.asarray(a)
+            if arr.dtype.kind in "US":  # text for a string Input: stays on the host, as in TF
+                return arr
             want = dtypes[i] if i < len(dtypes) else None
+            if want == "string":
+                want = None
             if want is not None and np.dtype(want).kind == "f":
                 target = np.dtype(want)
             elif arr.dtype.kind == "f" and arr.dtype != np.float32:

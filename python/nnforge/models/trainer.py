@@ -400,7 +400,8 @@ class Trainer:
         if x is None:
             raise ValueError(f"{what}: x is required")
         x = da.to_host(x)
-        da.check_numeric(x, f"{what}: x")
+        da.check_numeric(x, f"{what}: x",
+                         allow_text="string" in getattr(self, "_input_dtypes", list)())
         if isinstance(x, dict) and getattr(self, "input_names", None):
             x = self._flat_inputs(x) if len(self.input_names) > 1 else x[self.input_names[0]] \
                 if self.input_names[0] in x else x

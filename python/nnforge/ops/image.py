@@ -10,7 +10,7 @@ Numerics follow Keras 3 on its TensorFlow backend: ``resize`` is ``tf.image.resi
 (half-pixel centres), ``affine_transform`` is ``ImageProjectiveTransformV3``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -26,8 +26,10 @@ from ._symbolic import symbolic_dispatch
 from ._util import data_of
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
+           "extract_patches_3d",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -238,7 +240,7 @@ def crop_images(images, top_cropping: Optional[int] = None, left_cropping: Optio
 
     Example:
 
-    >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, 2, 2).shape
+    >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, target_height=2, target_width=2).shape
     (2, 2, 1)
     """
     a = data_of(images, "crop_images", "images")
@@ -883,13 +885,322 @@ def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
     return _m.squeeze(y, 0) if single else y
 
 
+
+def sobel_edges(images, data_format: Optional[str] = None) -> Tensor:
+    """Sobel gradients (``keras.ops.image.sobel_edges``, as ``tf.image.sobel_edges``): the
+    image is reflect-padded by one pixel and correlated with the vertical and horizontal Sobel
+    kernels; the result has a last axis of 2 (dy, dx): ``(batch, height, width, channels, 2)``
+    (``(batch, channels, height, width, 2)`` for channels_first).
+
+    Example:
+
+    >>> ops.image.sobel_edges(np.ones((1, 4, 4, 3))).shape
+    (1, 4, 4, 3, 2)
+    """
+    a = data_of(images, "sobel_edges", "images")
+    if a.ndim != 4:
+        raise ValueError(f"sobel_edges: expected a 4-D batch of images, got shape "
+                         f"{tuple(a.shape)}")
+    fmt = _fmt(data_format)
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    xa = x.data
+    xp = backend.of(xa).xp
+    b = xp.moveaxis(xa, 1, -1) if fmt == "channels_first" else xa
+    n, h, w, c = b.shape
+    ky = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float64)
+    kernels = (ky, ky.T)
+    p = xp.pad(b, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    outs = []
+    for k in kernels:
+        o = xp.zeros(b.shape, dtype=b.dtype)
+        for i in range(3):
+            for j in range(3):
+                if k[i, j]:
+                    o += b.dtype.type(k[i, j]) * p[:, i:i + h, j:j + w]
+        outs.append(o)
+    y = xp.stack(outs, axis=-1)
+
+    def backward(g, _n):
+        if fmt == "channels_first":
+            g = xp.moveaxis(g, 1, 3)
+        gp = xp.zeros(p.shape, dtype=g.dtype)
+        for t, k in enumerate(kernels):
+            for i in range(3):
+                for j in range(3):
+                    if k[i, j]:
+                        gp[:, i:i + h, j:j + w] += g.dtype.type(k[i, j]) * g[..., t]
+        # fold the reflected border back (P[0] = x[1], P[h+1] = x[h-2]; same for columns)
+        gp[:, 2] += gp[:, 0]
+        gp[:, h - 1] += gp[:, h + 1]
+        gp[:, :, 2] += gp[:, :, 0]
+        gp[:, :, w - 1] += gp[:, :, w + 1]
+        gx = gp[:, 1:h + 1, 1:w + 1]
+        return (xp.moveaxis(gx, -1, 1) if fmt == "channels_first" else gx,)
+    if fmt == "channels_first":
+        y = xp.moveaxis(y, 3, 1)
+    return record(xp.ascontiguousarray(y), (x,), backward)
+
+
+def ssim(image1, image2, max_val: float = 1.0, filter_size: int = 11,
+         filter_sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03,
+         data_format: Optional[str] = None) -> Tensor:
+    """Structural similarity of two images or batches (``keras.ops.image.ssim``): Gaussian
+    (``filter_size``, ``filter_sigma``) local means, variances and covariance over each channel
+    ('valid' windows), the SSIM map averaged over space and channels. Differentiable.
+
+    Returns:
+        One value per image (a scalar for a single image).
+
+    Example:
+
+    >>> x = np.random.rand(2, 16, 16, 3).astype("float32")
+    >>> ops.image.ssim(x, x).numpy()
+    array([1., 1.], dtype=float32)
+    """
+    a1 = data_of(image1, "ssim", "image1")
+    a2 = data_of(image2, "ssim", "image2")
+    for name, a in (("image1", a1), ("image2", a2)):
+        if a.ndim not in (3, 4):
+            raise ValueError(f"ssim: invalid {name} rank: expected rank 3 (single image) or "
+                             f"rank 4 (batch of images). Received input with shape: "
+                             f"{name}.shape={tuple(a.shape)}")
+    if tuple(a1.shape) != tuple(a2.shape):
+        raise ValueError(f"ssim: image1 and image2 must have the same shape, got "
+                         f"{tuple(a1.shape)} and {tuple(a2.shape)}")
+    from . import nn
+    fmt = _fmt(data_format)
+    x1 = _m.cast(image1 if isinstance(image1, Tensor) else Tensor(a1), "float32")
+    x2 = _m.cast(image2 if isinstance(image2, Tensor) else Tensor(a2), "float32")
+    single = a1.ndim == 3
+    if single:
+        x1, x2 = _m.expand_dims(x1, 0), _m.expand_dims(x2, 0)
+    if fmt == "channels_first":
+        x1, x2 = _m.transpose(x1, (0, 2, 3, 1)), _m.transpose(x2, (0, 2, 3, 1))
+    n, h, w, c = x1.data.shape
+    g = np.arange(filter_size, dtype=np.float32) - np.float32((filter_size - 1) / 2.0)
+    g = np.exp(-(g ** 2) / np.float32(2.0 * filter_sigma ** 2))
+    g = g / g.sum()
+    kernel = np.outer(g, g).astype(np.float32).reshape(filter_size, filter_size, 1, 1)
+
+    def per_channel(t):
+        return _m.reshape(_m.transpose(t, (0, 3, 1, 2)), (-1, h, w, 1))
+
+    def blur(t):
+        return nn.conv(t, kernel, strides=1, padding="valid")
+    i1, i2 = per_channel(x1), per_channel(x2)
+    mu1, mu2 = blur(i1), blur(i2)
+    mu1_sq, mu2_sq, mu12 = _m.multiply(mu1, mu1), _m.multiply(mu2, mu2), _m.multiply(mu1, mu2)
+    s1 = _m.subtract(blur(_m.multiply(i1, i1)), mu1_sq)
+    s2 = _m.subtract(blur(_m.multiply(i2, i2)), mu2_sq)
+    s12 = _m.subtract(blur(_m.multiply(i1, i2)), mu12)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    num = _m.multiply(_m.add(_m.multiply(2.0, mu12), c1), _m.add(_m.multiply(2.0, s12), c2))
+    den = _m.multiply(_m.add(_m.add(mu1_sq, mu2_sq), c1), _m.add(_m.add(s1, s2), c2))
+    per = _m.mean(_m.divide(num, den), axis=(1, 2, 3))
+    out = _m.mean(_m.reshape(per, (n, c)), axis=-1)
+    return _m.squeeze(out, 0) if single else out
+
+
+
+_ST_METHODS = ("linear", "bilinear", "trilinear", "triangle", "cubic", "bicubic", "tricubic",
+               "lanczos3", "lanczos5")
+
+
+def _st_kernel(method: str, x: np.ndarray) -> np.ndarray:
+    if method == "linear":
+        return np.maximum(0.0, 1 - np.abs(x))
+    if method == "cubic":  # Keys, a = -0.5
+        out = ((1.5 * x - 2.5) * x) * x + 1.0
+        out = np.where(x >= 1.0, ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0, out)
+        return np.where(x >= 2.0, 0.0, out)
+    radius = 3.0 if method == "lanczos3" else 5.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius)
+        out = np.where(x > 1e-3, y / np.where(x != 0, np.pi ** 2 * x ** 2, 1), 1.0)
+    return np.where(x > radius, 0.0, out)
+
+
+def _st_weights(n_in: int, n_out: int, scale: float, translation: float, method: str,
+                antialias: bool) -> np.ndarray:
+    """(n_in, n_out) resampling weights of one axis (``jax.image.scale_and_translate``'s)."""
+    inv = 1.0 / scale
+    ks = max(inv, 1.0) if antialias else 1.0
+    sample = (np.arange(n_out) + 0.5) * inv - translation * inv - 0.5
+    w = _st_kernel(method, np.abs(sample[None, :] - np.arange(n_in)[:, None]) / ks)
+    total = w.sum(axis=0, keepdims=True)
+    w = np.where(np.abs(total) > 1000.0 * float(np.finfo(np.float32).eps),
+                 w / np.where(total != 0, total, 1), 0.0)
+    inside = (sample >= -0.5) & (sample <= n_in - 0.5)
+    return np.where(inside[None, :], w, 0.0)
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method: str,
+                        antialias: bool = True) -> Tensor:
+    """Resample ``images`` to ``output_shape`` with a scale and translation per spatial
+    dimension (``keras.ops.image.scale_and_translate``, as ``jax.image.scale_and_translate``):
+    output coordinate ``y`` samples the input at ``(y + 0.5 - translation) / scale - 0.5``.
+
+    Args:
+        images: an array of any rank.
+        output_shape: the full output shape.
+        scale, translation: one value per entry of ``spatial_dims``.
+        spatial_dims: the axes to resample.
+        method: "linear"/"bilinear"/"trilinear"/"triangle", "cubic"/"bicubic"/"tricubic",
+            "lanczos3" or "lanczos5".
+        antialias: widen the kernel when downsampling.
+
+    Example:
+
+    >>> ops.image.scale_and_translate(np.ones((4, 4)), (8, 8), (2.0, 2.0), (0.0, 0.0),
+    ...                               (0, 1), "linear").shape
+    (8, 8)
+    """
+    a = data_of(images, "scale_and_translate", "images")
+    if method not in _ST_METHODS:
+        raise ValueError(f"scale_and_translate: invalid value for argument `method`. Expected "
+                         f"of one {_ST_METHODS}. Received: method={method}")
+    kind = {"bilinear": "linear", "trilinear": "linear", "triangle": "linear",
+            "bicubic": "cubic", "tricubic": "cubic"}.get(method, method)
+    sc = np.asarray(backend.to_numpy(data_of(scale, "scale_and_translate", "scale")),
+                    np.float64).reshape(-1)
+    tr = np.asarray(backend.to_numpy(data_of(translation, "scale_and_translate",
+                                             "translation")), np.float64).reshape(-1)
+    dims = [int(d) % a.ndim for d in spatial_dims]
+    if len(sc) != len(dims) or len(tr) != len(dims):
+        raise ValueError(f"scale_and_translate: scale and translation need one value per "
+                         f"spatial dimension {tuple(spatial_dims)}, got {len(sc)} and {len(tr)}")
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    if a.dtype.kind != "f":
+        x = _m.cast(x, "float32")
+    mats = [_st_weights(a.shape[d], int(output_shape[d]), sc[i], tr[i], kind, antialias).T
+            for i, d in enumerate(dims)]
+    y, dm = _linear_map(x.data, mats, dims)
+
+    def backward(g, _n):
+        for mm, ax in reversed(list(zip(dm, dims))):
+            g = _apply_along(g, mm.T, ax)
+        return (g,)
+    if a.dtype.kind in "iu":
+        xp = backend.of(y).xp
+        r = xp.clip(xp.round(y), a.min(), a.max())
+        return Tensor(r.astype(a.dtype))
+    return record(y, (x,), backward)
+
+
 def extract_patches(images, size, strides=None, dilation_rate=1, padding: str = "valid",
                     data_format: Optional[str] = None) -> Tensor:
-    """Patches of ``size`` from images, flattened on the channel axis
-    (``keras.ops.image.extract_patches``); the same op as ``ops.extract_patches``."""
+    """Patches of ``size`` from images, flattened into the channel axis
+    (``keras.ops.image.extract_patches``): ``(batch, h', w', size_h * size_w * channels)``.
+    ``strides`` defaults to ``size`` (non-overlapping patches); a 3-element ``size`` extracts
+    3-D patches from volumes (``extract_patches_3d``).
+
+    Example:
+
+    >>> ops.image.extract_patches(np.ones((2, 8, 8, 3)), 4).shape
+    (2, 2, 2, 48)
+    """
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d.__wrapped_op__(images, size, strides, dilation_rate, padding,
+                                                 data_format)
     from . import nn
-    return nn.extract_patches(images, size, strides=strides, dilation_rate=dilation_rate,
-                              padding=padding, data_format=data_format)
+    a = data_of(images, "extract_patches", "images")
+    _rank_check("extract_patches", a)
+    fmt = _fmt(data_format)
+    if strides is None:
+        strides = size
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    single = a.ndim == 3
+    if single:
+        x = _m.expand_dims(x, 0)
+    if fmt == "channels_first":
+        x = _m.transpose(x, (0, 2, 3, 1))
+    y = nn.extract_patches(x, size, strides=strides, dilation_rate=dilation_rate,
+                           padding=padding)
+    if fmt == "channels_first":
+        y = _m.transpose(y, (0, 3, 1, 2))
+    return _m.squeeze(y, 0) if single else y
+
+
+def _out_len(n: int, k: int, s: int, d: int, padding: str):
+    eff = (k - 1) * d + 1
+    if padding == "valid":
+        return max((n - eff) // s + 1, 0), 0
+    out = -(-n // s)
+    total = max((out - 1) * s + eff - n, 0)
+    return out, total // 2
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding: str = "valid",
+                       data_format: Optional[str] = None) -> Tensor:
+    """3-D patches of volumes (``keras.ops.image.extract_patches_3d``):
+    ``(batch, d, h, w, channels)`` to ``(batch, d', h', w', size_d * size_h * size_w *
+    channels)``, patch values ordered (depth, height, width, channel); ``strides`` defaults to
+    ``size``; "same" padding as TensorFlow's.
+
+    Example:
+
+    >>> ops.image.extract_patches_3d(np.ones((1, 4, 4, 4, 2)), 2).shape
+    (1, 2, 2, 2, 16)
+    """
+    a = data_of(volumes, "extract_patches_3d", "volumes")
+    if a.ndim not in (4, 5):
+        raise ValueError(f"extract_patches_3d: expected a 5-D batch of volumes (or one 4-D "
+                         f"volume), got shape {tuple(a.shape)}")
+    if isinstance(size, int):
+        size = (size, size, size)
+    if len(size) != 3:
+        raise TypeError(f"Invalid `size` argument. Expected an int or a tuple of length 3. "
+                        f"Received: size={size}")
+    strides = size if strides is None else strides
+    strides = (strides,) * 3 if isinstance(strides, int) else tuple(strides)
+    if len(strides) != 3:
+        raise ValueError(f"Invalid `strides` argument. Got: {strides}")
+    dil = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    if padding not in ("valid", "same"):
+        raise ValueError(f"extract_patches_3d: padding must be 'valid' or 'same', got "
+                         f"{padding!r}")
+    fmt = _fmt(data_format)
+    x = volumes if isinstance(volumes, Tensor) else Tensor(a)
+    single = a.ndim == 4
+    if single:
+        x = _m.expand_dims(x, 0)
+    if fmt == "channels_first":
+        x = _m.transpose(x, (0, 2, 3, 4, 1))
+    xa = x.data
+    xp = backend.of(xa).xp
+    n, c = xa.shape[0], xa.shape[-1]
+    outs, pads = zip(*[_out_len(xa.shape[1 + i], size[i], strides[i], dil[i], padding)
+                       for i in range(3)])
+    pad_after = [max((outs[i] - 1) * strides[i] + (size[i] - 1) * dil[i] + 1 - xa.shape[1 + i]
+                     - pads[i], 0) for i in range(3)]
+    p = xp.pad(xa, [(0, 0)] + [(pads[i], pad_after[i]) for i in range(3)] + [(0, 0)])
+    idx = [xp.asarray(np.arange(outs[i])[:, None] * strides[i] + np.arange(size[i])[None] *
+                      dil[i]) for i in range(3)]
+    # (n, od, kd, oh, kh, ow, kw, c) -> (n, od, oh, ow, kd, kh, kw, c)
+    g = p[:, idx[0][:, :, None, None, None, None], idx[1][None, None, :, :, None, None],
+          idx[2][None, None, None, None, :, :]]
+    y = xp.ascontiguousarray(g.transpose(0, 1, 3, 5, 2, 4, 6, 7)).reshape(
+        n, outs[0], outs[1], outs[2], -1)
+
+    def backward(grad, _n):
+        gg = grad.reshape(n, outs[0], outs[1], outs[2], size[0], size[1], size[2], c)
+        gg = gg.transpose(0, 1, 4, 2, 5, 3, 6, 7)
+        gp = xp.zeros(p.shape, dtype=grad.dtype)
+        ii = (slice(None), idx[0][:, :, None, None, None, None],
+              idx[1][None, None, :, :, None, None], idx[2][None, None, None, None, :, :])
+        if xp is np:
+            np.add.at(gp, ii, gg)
+        else:
+            import cupyx
+            cupyx.scatter_add(gp, ii, gg)
+        d0, h0, w0 = pads
+        return (gp[:, d0:d0 + xa.shape[1], h0:h0 + xa.shape[2], w0:w0 + xa.shape[3]],)
+    out = record(y, (x,), backward)
+    if fmt == "channels_first":
+        out = _m.transpose(out, (0, 4, 1, 2, 3))
+    return _m.squeeze(out, 0) if single else out
 
 
 def _wrap_all() -> None:

@@ -61,7 +61,16 @@ __all__ = [
     "to_categorical",
     "validate_file",
     # (helper prep)
+    "FeatureSpace",
     "audio_dataset_from_directory",
     "text_dataset_from_directory",
     "timeseries_dataset_from_array",
 ]
+
+
+def __getattr__(name):
+    # keras.utils.FeatureSpace is a layer: imported on first use (nnforge.layers imports utils)
+    if name == "FeatureSpace":
+        from nnforge.layers.feature_space import FeatureSpace
+        return FeatureSpace
+    raise AttributeError(f"module 'nnforge.utils' has no attribute {name!r}")

@@ -105,7 +105,7 @@ class _FileDataset(PyDataset):
 
 
 class TextDirectoryDataset(_FileDataset):
-    """Batches of texts (a NumPy array of ``str``) and labels, from ``text_dataset_from_directory``."""
+    """Batches of texts (a NumPy array of ``str``) and labels (``text_dataset_from_directory``)."""
 
     def __init__(self, *args, max_length=None, **kwargs):
         super().__init__(*args, **kwargs)
