@@ -12,8 +12,17 @@ runs under Keras 3:
         examples/transformer_text.py > /tmp/tt.py && \\
         KERAS_BACKEND=tensorflow /tmp/peers/bin/python /tmp/tt.py --seed 0 --epochs 2
 
-Keras 3.15.1 (TensorFlow 2.21 backend) on this data, ``--seed 0 --epochs 2``: test accuracy
-KERAS_ACCURACY (tests/test_examples.py asserts nnforge reaches it within 0.03).
+Measured test accuracy with ``--seed 0 --epochs 2`` (4,000 training reviews, 1,000 test):
+
+    Keras 3.15.1, torch backend       0.959
+    Keras 3.15.1, TensorFlow backend  0.988   (seeds 1, 2: 0.989, 0.956)
+    nnforge                           0.969   (seeds 1, 2: 0.944, 0.937)
+
+tests/test_examples.py asserts nnforge reaches the torch backend's figure within 0.02.
+Loss and every gradient of this model agree with Keras's to float32 rounding for the same
+weights; the TensorFlow backend learns faster because the embedding's gradient reaches Adam as
+``IndexedSlices`` and its embedding rows moved 0.016 in two steps at learning rate 0.001 (a
+dense Adam step, nnforge's and the torch backend's, moves at most about the learning rate).
 """
 import argparse
 

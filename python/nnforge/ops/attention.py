@@ -96,7 +96,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     if bias is not None:
         bias_a = float_data(bias, "dot_product_attention", "bias", like=q)
         logits += bias_a
-    mask_a = None if mask is None else be.asarray(data_of(mask, "dot_product_attention", "mask"))
+    mask_a = None if mask is None else be.xp.asarray(data_of(mask, "dot_product_attention", "mask"))
     keep = _combined_mask(xp, mask_a, is_causal, t, s)
     if keep is not None:
         logits = xp.where(keep, logits, np.float32(_large_negative(np.float32)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import string
 from typing import List, Tuple
 
+import numpy as np
+
 from nnforge import backend
 from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
@@ -60,6 +62,51 @@ def _parse(subscripts: str, shapes) -> Tuple[List[str], str]:
     return expanded, out
 
 
+def _contract(xp, be, eq: str, *arrays):
+    """``xp.einsum(eq, *arrays)``; a two-operand contraction in float32 runs as one (batched)
+    GEMM: the labels are sorted into batch, free and contracted groups, the operands are
+    transposed to ``(batch, m, k)`` and ``(batch, k, n)``, and a 2-D product runs on our sgemm
+    (NumPy's einsum is far slower on these shapes)."""
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    if len(terms) != 2 or any(a.dtype != np.float32 for a in arrays) or \
+            any(len(set(t)) != len(t) for t in terms):
+        return xp.einsum(eq, *arrays, optimize=len(arrays) > 1)
+    (ta, tb), (a, b) = terms, arrays
+    # labels in one operand only and not in the output: sum them out first
+    for i, (t, other) in enumerate(((ta, tb), (tb, ta))):
+        lone = [c for c in t if c not in other and c not in out]
+        if lone:
+            arr = (a, b)[i].sum(axis=tuple(t.index(c) for c in lone))
+            t = "".join(c for c in t if c not in lone)
+            if i == 0:
+                a, ta = arr, t
+            else:
+                b, tb = arr, t
+    batch = [c for c in ta if c in tb and c in out]
+    contract = [c for c in ta if c in tb and c not in out]
+    free_a = [c for c in ta if c not in tb]
+    free_b = [c for c in tb if c not in ta]
+    size = {c: d for t, arr in ((ta, a), (tb, b)) for c, d in zip(t, arr.shape)}
+
+    def prod(labels):
+        n = 1
+        for c in labels:
+            n *= size[c]
+        return n
+
+    nb, m, k, n = prod(batch), prod(free_a), prod(contract), prod(free_b)
+    a2 = a.transpose([ta.index(c) for c in batch + free_a + contract]).reshape(nb, m, k)
+    b2 = b.transpose([tb.index(c) for c in batch + contract + free_b]).reshape(nb, k, n)
+    if nb == 1:
+        y = be.matmul(be.asarray(a2[0]), be.asarray(b2[0])).reshape(1, m, n)
+    else:
+        y = xp.matmul(a2, b2)
+    cur = batch + free_a + free_b
+    y = y.reshape([size[c] for c in cur])
+    return y.transpose([cur.index(c) for c in out]) if cur != list(out) else y
+
+
 def einsum(subscripts: str, *operands, **kwargs) -> Tensor:
     """Evaluates the Einstein summation convention on the operands (``keras.ops.einsum``).
 
@@ -83,7 +130,8 @@ def einsum(subscripts: str, *operands, **kwargs) -> Tensor:
         raise ValueError("einsum: at least one operand is required")
     arrays = [data_of(x, "einsum", f"operands[{i}]") for i, x in enumerate(operands)]
     arrays = list(same_backend(*arrays))
-    xp = backend.of(arrays[0]).xp
+    be = backend.of(arrays[0])
+    xp = be.xp
     terms, out = _parse(subscripts, [a.shape for a in arrays])
     sizes = {}
     for term, a in zip(terms, arrays):
@@ -101,7 +149,7 @@ def einsum(subscripts: str, *operands, **kwargs) -> Tensor:
     dtype = xp.result_type(*[a.dtype for a in arrays])
     full = [a.astype(dtype, copy=False) for a in full]
     eq = ",".join(terms) + "->" + out
-    y = xp.einsum(eq, *full, optimize=len(full) > 1)
+    y = _contract(xp, be, eq, *full)
     if y.dtype != dtype:
         y = y.astype(dtype)
 
@@ -116,7 +164,7 @@ def einsum(subscripts: str, *operands, **kwargs) -> Tensor:
             uniq = "".join(dict.fromkeys(c for c in term if c in present))
             ins = [out] + others
             ops_ = [g] + [f for j, f in enumerate(full) if j != i]
-            gi = xp.einsum(",".join(ins) + "->" + uniq, *ops_, optimize=len(ops_) > 1)
+            gi = _contract(xp, be, ",".join(ins) + "->" + uniq, *ops_)
             # repeated labels: put the gradient on the diagonal (multiply by identities)
             seen, renamed, eyes = set(), "", []
             spare = iter(c for c in _FREE_LETTERS if c not in eq)
