@@ -127,16 +127,16 @@ def _promoted(k1, k2, floating: bool) -> np.dtype:
 
 
 def _kind(x, a):
-    if isinstance(x, bool):
-        return "bool"
-    return type(x) if isinstance(x, (int, float)) else a.dtype.name
+    """A Python int/float is a weak scalar; anything else (NumPy scalars included) is its
+    array's dtype."""
+    return type(x) if type(x) in (int, float) else a.dtype.name
 
 
 def _binary(fn_name, x1, x2, forward, grad1, grad2, floating: bool = False):
     a = data_of(x1, fn_name, "x1")
     b = data_of(x2, fn_name, "x2")
     a, b = same_backend(a, b)
-    if (a.dtype != b.dtype or isinstance(x1, _PY_SCALARS) or isinstance(x2, _PY_SCALARS)
+    if (a.dtype != b.dtype or type(x1) in _PY_SCALARS or type(x2) in _PY_SCALARS
             or (floating and a.dtype.kind not in "fc")):
         # Keras's promotion: Python scalars are weak (float32_tensor * 2 stays float32), an int
         # meeting a float gives the float type (NumPy would widen int32 + float32 to float64).
