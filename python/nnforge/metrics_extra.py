@@ -7,7 +7,6 @@ GPU are reduced there and copied once per update."""
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Sequence
 
 import numpy as np
 

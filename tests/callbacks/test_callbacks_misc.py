@@ -3,7 +3,6 @@
 http.server."""
 import http.server
 import json
-import os
 import threading
 import urllib.parse
 
