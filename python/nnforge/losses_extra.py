@@ -7,7 +7,6 @@ batch reduction of its function, with Keras's arguments and config keys."""
 from __future__ import annotations
 
 import warnings
-from typing import Optional
 
 import numpy as np
 

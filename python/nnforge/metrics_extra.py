@@ -7,7 +7,6 @@ GPU are reduced there and copied once per update."""
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -134,6 +133,9 @@ MeanSquaredLogarithmicError = _wrapper(
     "mean_squared_logarithmic_error", "the mean squared logarithmic error.")
 CosineSimilarity = _wrapper("CosineSimilarity", _cosine_similarity, "cosine_similarity",
                             "the mean cosine similarity along ``axis`` (default -1).", axis=-1)
+# Keras 3.15's CosineSimilarity leaves ``axis`` out of its config (so a reloaded metric uses
+# the default axis); nnforge writes the same config.
+CosineSimilarity.get_config = lambda self: Metric.get_config(self)
 PearsonCorrelation = _wrapper("PearsonCorrelation", pearson_correlation, "pearson_correlation",
                               "the mean Pearson correlation along ``axis`` (default -1).",
                               axis=-1)

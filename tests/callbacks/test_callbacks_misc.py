@@ -3,7 +3,6 @@
 http.server."""
 import http.server
 import json
-import os
 import threading
 import urllib.parse
 
@@ -62,6 +61,25 @@ def test_backup_and_restore_resumes_where_it_stopped(tmp_path):
     ref.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0, shuffle=False)
     for a, b in zip(fresh.get_weights(), ref.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_backup_and_restore_resumes_the_optimizer_state(tmp_path):
+    """With Adam, an interrupted and resumed fit ends where an uninterrupted one does: the
+    backup (a .weights.h5 file, as Keras 3 writes it) holds the optimizer state too."""
+    x, y = _data()
+    straight = _model(optimizers.Adam(0.01))
+    straight.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False)
+    backup = tmp_path / "backup"
+    model = _model(optimizers.Adam(0.01))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False,
+                  callbacks=[callbacks.BackupAndRestore(backup), _Interrupt(2)])
+    resumed = _model(optimizers.Adam(0.01))
+    resumed.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False,
+                callbacks=[callbacks.BackupAndRestore(backup)])
+    assert resumed.optimizer.iterations == straight.optimizer.iterations == 16
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_backup_batch_frequency_and_double_checkpoint(tmp_path):

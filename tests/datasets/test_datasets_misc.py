@@ -2,7 +2,6 @@
 canonical formats (no network: NNFORGE_OFFLINE=1): Keras's shuffle and split, the word-id
 transformations, the safety checks and the error messages."""
 import json
-import pickle
 
 import numpy as np
 import pytest

@@ -167,6 +167,8 @@ class CompileMetrics(metrics_mod.Metric):
                         else None,
                         y_pred_shape=tuple(getattr(ys_p[i], "shape", ())) if i < len(ys_p)
                         else None)
+                    if isinstance(spec, str):  # Keras names a metric given by name so
+                        m.name = spec
                     name = m.name if n == 1 else f"{self.output_names[i]}_{m.name}"
                     if weighted and n == 1 and not m.name.startswith("weighted_"):
                         name = f"weighted_{m.name}" if any(

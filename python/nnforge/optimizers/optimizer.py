@@ -139,8 +139,10 @@ class Optimizer(KerasSaveable):
 
     @property
     def variables(self) -> List[Variable]:
-        """Slot variables in creation order (the iteration count is ``iterations``)."""
-        return [s for k in self._slot_order for s in self._slots[k]]
+        """The moving averages (with ``use_ema``), then the slot variables in creation order
+        (the iteration count is ``iterations``)."""
+        return [avg for _, avg in self._ema.values()] + [
+            s for k in self._slot_order for s in self._slots[k]]
 
     # -- updates -------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars) -> int:

@@ -1,8 +1,6 @@
 """Schedule-free AdamW (``keras.optimizers.ScheduleFreeAdamW``)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nnforge import backend

@@ -124,7 +124,7 @@ def write_h5(target, model, include_optimizer: bool) -> None:
 
 
 def read_h5(source, model, where: str, skip_mismatch: bool = False,
-            load_optimizer: bool = False) -> None:
+            load_optimizer: bool = False, optimizer_mismatch: str = "raise") -> None:
     h5py = _h5py()
     try:
         f = h5py.File(source, "r")
@@ -141,7 +141,15 @@ def read_h5(source, model, where: str, skip_mismatch: bool = False,
             _read_layer(group, layer, where, skip_mismatch)
         og = f.get("optimizer/vars")
         if load_optimizer and og is not None and getattr(model, "optimizer", None) is not None:
-            _read_optimizer(og, model, where)
+            if optimizer_mismatch == "warn":  # load_weights: Keras warns and skips
+                try:
+                    _read_optimizer(og, model, where)
+                except ValueError as e:
+                    import warnings
+                    warnings.warn(f"Skipping variable loading for the optimizer: {e}",
+                                  stacklevel=3)
+            else:
+                _read_optimizer(og, model, where)
 
 
 def _read_optimizer(og, model, where: str) -> None:
@@ -156,12 +164,13 @@ def _read_optimizer(og, model, where: str) -> None:
     if len(og) != expected:
         raise ValueError(f"{where}: the optimizer state holds {len(og)} variables, expected "
                          f"{expected} for {type(opt).__name__} on {len(tw)} trainable weights")
-    for i, s in enumerate(state):
+    for i, s in enumerate(state):  # all shapes checked before anything is assigned
         ds = og[str(i)]
         if tuple(ds.shape) != tuple(s.shape):
             raise ValueError(f"{where}: optimizer variable {i} has shape {tuple(ds.shape)}, "
                              f"expected {tuple(s.shape)}")
-        s.assign(np.asarray(ds[()], dtype=s.dtype))
+    for i, s in enumerate(state):
+        s.assign(np.asarray(og[str(i)][()], dtype=s.dtype))
     opt.built = True
 
 
@@ -174,7 +183,8 @@ def save_weights(model, filepath: str, overwrite: bool = True) -> None:
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
     buf = io.BytesIO()
-    write_h5(buf, model, include_optimizer=False)
+    # as Keras 3: a compiled model's optimizer state is saved with its weights
+    write_h5(buf, model, include_optimizer=getattr(model, "optimizer", None) is not None)
     from .atomic import atomic_write
     with atomic_write(filepath) as f:
         f.write(buf.getvalue())
@@ -191,4 +201,5 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False) -> None:
                          f"{filepath!r}")
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_weights: no such file {filepath!r}")
-    read_h5(filepath, model, f"load_weights({filepath!r})", skip_mismatch)
+    read_h5(filepath, model, f"load_weights({filepath!r})", skip_mismatch, load_optimizer=True,
+            optimizer_mismatch="warn")

@@ -24,8 +24,9 @@ def is_keras_tensor(x) -> bool:
 
 
 def get_source_inputs(tensor) -> list:
-    """The ``Input`` tensors a symbolic tensor was computed from (``keras.utils.get_source_inputs``),
-    each once, in the order they are met walking the graph back.
+    """The ``Input`` tensors a symbolic tensor was computed from
+    (``keras.utils.get_source_inputs``), each once, in the order they are met walking the graph
+    back.
 
     Args:
         tensor: a KerasTensor.
