@@ -114,10 +114,23 @@ def stop_gradient(x: Any) -> Tensor:
 
 # ---- binary arithmetic -------------------------------------------------------------------------
 
+def _promoted(x1, x2, a, b):
+    """The dtype Keras gives ``x1 op x2`` (ops/_dtypes.py), Python scalars being weak."""
+    from ._dtypes import result_type
+    try:
+        return np.dtype(result_type(x1 if isinstance(x1, (int, float)) else a,
+                                    x2 if isinstance(x2, (int, float)) else b))
+    except (ValueError, TypeError):
+        return np.result_type(a, b)
+
+
 def _binary(fn_name, x1, x2, forward, grad1, grad2):
     a = data_of(x1, fn_name, "x1")
     b = data_of(x2, fn_name, "x2")
     a, b = same_backend(a, b)
+    if a.dtype != b.dtype:  # Keras's promotion (float32 with int32 -> float32, not float64)
+        dt = _promoted(x1, x2, a, b)
+        a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
     y = forward(a, b)
 
     def backward(g, needs):
