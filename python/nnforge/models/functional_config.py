@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from nnforge.core.tensor import KerasTensor
+from nnforge.core.tensor import KerasTensor, Tensor
 from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.node import flatten, map_structure
 from nnforge.saving.serialization import deserialize_layer, serialize_layer
@@ -29,6 +29,15 @@ def _node_value(v):
                 "config": {"start": v.start, "stop": v.stop, "step": v.step}}
     if v is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(v, Tensor):
+        a = v.numpy()
+        return {"class_name": "__tensor__",
+                "config": {"value": a.tolist(), "dtype": a.dtype.name}}
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return v.item()
+        return {"class_name": "__numpy__",
+                "config": {"value": v.tolist(), "dtype": v.dtype.name}}
     if isinstance(v, np.generic):
         return v.item()
     return v
@@ -148,6 +157,10 @@ def _resolve_structure(s, resolve):
         return slice(c.get("start"), c.get("stop"), c.get("step"))
     if isinstance(s, dict) and s.get("class_name") == "__ellipsis__":
         return Ellipsis
+    if isinstance(s, dict) and s.get("class_name") in ("__tensor__", "__numpy__"):
+        c = s.get("config", {})
+        a = np.array(c.get("value"), dtype=c.get("dtype"))
+        return Tensor(a) if s["class_name"] == "__tensor__" else a
     if isinstance(s, dict):
         return {k: _resolve_structure(v, resolve) for k, v in s.items()}
     if isinstance(s, list):
