@@ -114,7 +114,21 @@ def main():
                 kw[k.arg] = v[1]
             if not ok:
                 continue
-            spec = {"module": f"keras.src.ops.{mod}", "class_name": cls_name,
+            defaults = {}
+            pos_defaults = fn.args.defaults
+            for a, dnode in zip(fn.args.args[len(fn.args.args) - len(pos_defaults):],
+                                pos_defaults):
+                defaults[a.arg] = dnode
+            for a, dnode in zip(fn.args.kwonlyargs, fn.args.kw_defaults):
+                if dnode is not None:
+                    defaults[a.arg] = dnode
+            literal = {}
+            for k, dnode in defaults.items():
+                try:
+                    literal[k] = ast.literal_eval(dnode)
+                except ValueError:
+                    pass
+            spec = {"defaults": literal, "module": f"keras.src.ops.{mod}", "class_name": cls_name,
                               "params": params, "init": init, "call_args": pos,
                               "call_kwargs": kw}
             for name in export_names(fn):

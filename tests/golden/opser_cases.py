@@ -38,3 +38,41 @@ def build(k):
     outs["slice"] = x[:, 1:3]
     model = k.Model({"a": a, "s": s}, outs, name="opser")
     return model
+
+
+MORE_SHAPE = (4, 6)
+
+
+def build_more(k):
+    """A model over a ``(4, 6)`` input with more op families: cast, clip, split, flip, cumsum,
+    tile, pad, std, argmax/one_hot, swapaxes, take, norm, logsumexp, sort, floor, erf, min,
+    prod, dot with a constant tensor, tensordot with a NumPy constant, silu, log_softmax."""
+    ops = k.ops
+    a = k.Input(MORE_SHAPE, name="a")
+    halves = ops.split(a, 2, axis=-1)
+    outs = {
+        "cast": ops.cast(a, "float16"),
+        "clip": ops.clip(a, -0.5, 0.5),
+        "split0": halves[0],
+        "split1": halves[1],
+        "flip": ops.flip(a, axis=1),
+        "cumsum": ops.cumsum(a, axis=1),
+        "tile": ops.tile(a, (1, 2, 1)),
+        "pad": ops.pad(a, ((0, 0), (1, 1), (0, 0))),
+        "std": ops.std(a, axis=1),
+        "onehot": ops.one_hot(ops.argmax(a, axis=-1), 6),
+        "swap": ops.swapaxes(a, 1, 2),
+        "take": ops.take(a, [0, 2], axis=1),
+        "norm": ops.norm(a, axis=-1),
+        "logsumexp": ops.logsumexp(a, axis=1),
+        "sort": ops.sort(a, axis=-1),
+        "floor": ops.floor(a),
+        "erf": ops.erf(a),
+        "min": ops.min(a, axis=1, keepdims=True),
+        "prod": ops.prod(a, axis=1),
+        "dot": ops.dot(a, ops.ones((6, 2))),
+        "tensordot": ops.tensordot(a, __import__("numpy").full((6, 3), 0.5, "float32"), axes=1),
+        "silu": ops.silu(a),
+        "lsm": ops.log_softmax(a, axis=-1),
+    }
+    return k.Model(a, outs, name="opser_more")

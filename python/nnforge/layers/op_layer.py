@@ -94,7 +94,8 @@ class _Binding:
             elif i < len(names) and names[i] not in self.spec["params"]:
                 self.to_nnforge[kp] = names[i]
             else:
-                self.missing[kp] = None  # a Keras argument nnforge's op lacks (e.g. initial)
+                # a Keras argument nnforge's op lacks (max's initial): Keras's default
+                self.missing[kp] = self.spec.get("defaults", {}).get(kp)
 
     def bind(self, args: tuple, kwargs: dict) -> Optional[Dict[str, Any]]:
         """The call's arguments by nnforge parameter name, defaults applied."""
@@ -136,8 +137,11 @@ class _Binding:
         out = {}
         for kp, v in keras_vals.items():
             if kp in self.to_nnforge:
+                param = self.signature.parameters[self.to_nnforge[kp]]
+                if v is None and param.default not in (None, inspect.Parameter.empty):
+                    continue  # Keras's None for "the default" (pad's constant_values)
                 out[self.to_nnforge[kp]] = v
-            elif v is not None:
+            elif v is not None and v != self.missing.get(kp):
                 raise ValueError(f"ops.{self.op_name}: nnforge's op has no argument '{kp}' "
                                  f"(Keras's {self.spec['class_name']} got {kp}={v!r})")
         return out
@@ -255,7 +259,8 @@ def _op_class(module: str, class_name: str) -> type:
     def from_config(cls, config: dict):
         config = dict(config)
         name = config.pop("name", None)
-        config.pop("dtype", None)
+        if isinstance(config.get("dtype"), dict):  # a DTypePolicy, not an op argument
+            config.pop("dtype")
         for fname in cls._op_functions:
             fn = _nnforge_fn(fname, cls._keras_module)
             if fn is not None:

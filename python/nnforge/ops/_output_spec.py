@@ -167,7 +167,8 @@ def rule_spec(name: str, bound: Dict[str, Any]) -> Optional[Tuple[Shape, str]]:
     if name in _UNARY_BOOL:
         return shape, "bool"
     if name == "cast":
-        return shape, str(np.dtype(bound["dtype"]).name)
+        dt = bound["dtype"]
+        return shape, dt if isinstance(dt, str) and dt == "bfloat16" else np.dtype(dt).name
     if name in _REDUCE_SAME | _REDUCE_FLOAT | _REDUCE_BOOL | _REDUCE_INT:
         out = _reduce(shape, bound.get("axis"), bool(bound.get("keepdims", False)))
         if name in _REDUCE_FLOAT:
