@@ -117,9 +117,10 @@ def stop_gradient(x: Any) -> Tensor:
 def _promoted(x1, x2, a, b):
     """The dtype Keras gives ``x1 op x2`` (ops/_dtypes.py), Python scalars being weak."""
     from ._dtypes import result_type
+    def weak(x):  # Python scalars (not NumPy's, though np.float64 is a float subclass)
+        return isinstance(x, (int, float)) and not isinstance(x, np.generic)
     try:
-        return np.dtype(result_type(x1 if isinstance(x1, (int, float)) else a,
-                                    x2 if isinstance(x2, (int, float)) else b))
+        return np.dtype(result_type(x1 if weak(x1) else a.dtype, x2 if weak(x2) else b.dtype))
     except (ValueError, TypeError):
         return np.result_type(a, b)
 
