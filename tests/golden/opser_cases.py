@@ -46,7 +46,8 @@ MORE_SHAPE = (4, 6)
 def build_more(k):
     """A model over a ``(4, 6)`` input with more op families: cast, clip, split, flip, cumsum,
     tile, pad, std, argmax/one_hot, swapaxes, take, norm, logsumexp, sort, floor, erf, min,
-    prod, dot with a constant tensor, tensordot with a NumPy constant, silu, log_softmax."""
+    prod, dot with a constant tensor, tensordot with a NumPy constant, silu, log_softmax,
+    einsum."""
     ops = k.ops
     a = k.Input(MORE_SHAPE, name="a")
     halves = ops.split(a, 2, axis=-1)
@@ -74,5 +75,6 @@ def build_more(k):
         "tensordot": ops.tensordot(a, __import__("numpy").full((6, 3), 0.5, "float32"), axes=1),
         "silu": ops.silu(a),
         "lsm": ops.log_softmax(a, axis=-1),
+        "einsum": ops.einsum("bij,bkj->bik", a, a),
     }
     return k.Model(a, outs, name="opser_more")

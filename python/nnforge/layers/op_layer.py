@@ -33,6 +33,11 @@ SPECS["getitem"] = {"module": "keras.src.ops.numpy", "class_name": "GetItem",
                     "params": ["x", "key"], "init": {}, "call_args": ["x", "key"],
                     "call_kwargs": {}}
 _BY_CLASS.setdefault(("keras.src.ops.numpy", "GetItem"), ["getitem"])
+# einsum(subscripts, *operands): Einsum(subscripts).symbolic_call(*operands)
+SPECS["einsum"] = {"module": "keras.src.ops.numpy", "class_name": "Einsum",
+                   "params": ["subscripts"], "init": {"subscripts": ("param", "subscripts")},
+                   "call_args": [], "call_kwargs": {}, "varargs": "operands"}
+_BY_CLASS.setdefault(("keras.src.ops.numpy", "Einsum"), ["einsum"])
 
 _OPS_MODULES = ("keras.src.ops.numpy", "keras.src.ops.math", "keras.src.ops.nn",
                 "keras.src.ops.core", "keras.src.ops.linalg", "keras.src.ops.image")
@@ -80,11 +85,15 @@ class _Binding:
             self.signature = None
         self.to_nnforge: Dict[str, str] = {}
         self.missing: Dict[str, Any] = {}
+        self.varargs: Optional[str] = None
         if self.spec is None or self.signature is None:
             self.spec = None
             return
         params = self.signature.parameters
-        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params.values()):
+        self.varargs = self.spec.get("varargs")
+        allowed = {self.varargs, "kwargs"} if self.varargs else set()
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in allowed
+               for p in params.values()):
             self.spec = None
             return
         names = list(params)
@@ -115,6 +124,11 @@ class _Binding:
         config = {k: _plain(keras_vals[p]) for k, (kind, p) in self.spec["init"].items()
                   if kind == "param"}
         call_args = [keras_vals[p] for p in self.spec["call_args"]]
+        if self.varargs:
+            call_args += list(bound.get(self.varargs, ()))
+            if bound.get("kwargs"):
+                raise ValueError(f"ops.{self.op_name}: keyword arguments {sorted(bound['kwargs'])}"
+                                 " have no Keras 3 serialization")
         call_kwargs = {k: keras_vals[p] for k, p in self.spec["call_kwargs"].items()}
         return config, call_args, call_kwargs
 
@@ -124,6 +138,10 @@ class _Binding:
         for k, (kind, p) in self.spec["init"].items():
             if kind == "param" and k in config:
                 keras_vals[p] = config[k]
+        if self.varargs:
+            n = len(self.spec["call_args"])
+            keras_vals[self.varargs] = tuple(call_args[n:])
+            call_args = call_args[:n]
         if len(call_args) > len(self.spec["call_args"]):
             raise ValueError(f"ops.{self.op_name}: the node has {len(call_args)} positional "
                              f"arguments, Keras's {self.spec['class_name']} takes "
@@ -136,6 +154,8 @@ class _Binding:
             keras_vals["key"] = tuple(keras_vals["key"])  # a tuple key, written as a JSON list
         out = {}
         for kp, v in keras_vals.items():
+            if kp == self.varargs:
+                continue
             if kp in self.to_nnforge:
                 param = self.signature.parameters[self.to_nnforge[kp]]
                 if v is None and param.default not in (None, inspect.Parameter.empty):
@@ -183,7 +203,14 @@ class OpLayer(Layer):
         """``(args, kwargs)`` for ``fn``: the node's arguments joined with the config."""
         if self.binding.spec is None:
             return args, kwargs
-        return (), self.binding.join(self.op_config, args, kwargs)
+        joined = self.binding.join(self.op_config, args, kwargs)
+        var = self.binding.varargs
+        if var:  # positional parameters before *operands, then the operands
+            names = [p.name for p in self.binding.signature.parameters.values()
+                     if p.kind == p.POSITIONAL_OR_KEYWORD]
+            n = len(self.binding.spec["call_args"])
+            return (tuple(joined.pop(p) for p in names) + tuple(args[n:])), joined
+        return (), joined
 
     def call(self, *args, **kwargs) -> Any:
         kwargs.pop("training", None)
