@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from nnforge.core.tensor import KerasTensor
+import numpy as np
+
+from nnforge.core.tensor import KerasTensor, Tensor
 from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.node import flatten, map_structure
 from nnforge.saving.serialization import deserialize_layer, serialize_layer
@@ -15,6 +17,30 @@ def _tensor_ref(t: KerasTensor) -> dict:
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(t.shape), "dtype": t.dtype,
                        "keras_history": [layer.name, node_index, tensor_index]}}
+
+
+def _node_value(v):
+    """A node argument as Keras 3 writes it: tensors as references, slices and ``...`` (a raw
+    ``x[1:, ...]`` in the graph) as ``__slice__``/``__ellipsis__`` entries."""
+    if isinstance(v, KerasTensor):
+        return _tensor_ref(v)
+    if isinstance(v, slice):
+        return {"class_name": "__slice__",
+                "config": {"start": v.start, "stop": v.stop, "step": v.step}}
+    if v is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(v, Tensor):
+        a = v.numpy()
+        return {"class_name": "__tensor__",
+                "config": {"value": a.tolist(), "dtype": a.dtype.name}}
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return v.item()
+        return {"class_name": "__numpy__",
+                "config": {"value": v.tolist(), "dtype": v.dtype.name}}
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def functional_config(model) -> dict:
@@ -30,10 +56,8 @@ def functional_config(model) -> dict:
         entry["name"] = layer.name
         inbound = []
         for n in kept:
-            args = map_structure(lambda v: _tensor_ref(v) if isinstance(v, KerasTensor) else v,
-                                 list(n.args))
-            kwargs = map_structure(lambda v: _tensor_ref(v) if isinstance(v, KerasTensor) else v,
-                                   n.kwargs)
+            args = map_structure(_node_value, list(n.args))
+            kwargs = map_structure(_node_value, n.kwargs)
             inbound.append({"args": args, "kwargs": kwargs})
         entry["inbound_nodes"] = inbound
         layers.append(entry)
@@ -128,6 +152,15 @@ def functional_from_config(cls, config: dict):
 def _resolve_structure(s, resolve):
     if isinstance(s, dict) and s.get("class_name") == "__keras_tensor__":
         return resolve(s)
+    if isinstance(s, dict) and s.get("class_name") == "__slice__":
+        c = s.get("config", {})
+        return slice(c.get("start"), c.get("stop"), c.get("step"))
+    if isinstance(s, dict) and s.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    if isinstance(s, dict) and s.get("class_name") in ("__tensor__", "__numpy__"):
+        c = s.get("config", {})
+        a = np.array(c.get("value"), dtype=c.get("dtype"))
+        return Tensor(a) if s["class_name"] == "__tensor__" else a
     if isinstance(s, dict):
         return {k: _resolve_structure(v, resolve) for k, v in s.items()}
     if isinstance(s, list):

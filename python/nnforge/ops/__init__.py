@@ -44,7 +44,7 @@ def _accept_symbolic_tensors() -> None:
     for name, value in list(g.items()):
         if (isinstance(value, FunctionType) and not name.startswith("_") and name not in skip
                 and value.__module__.startswith("nnforge.ops.")):
-            g[name] = symbolic_dispatch(value)
+            g[name] = symbolic_dispatch(value, name)
     eager_shape = g["shape"]
 
     def shape(x) -> tuple:

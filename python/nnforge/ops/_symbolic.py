@@ -35,9 +35,11 @@ def any_symbolic(structure) -> bool:
     return False
 
 
-def symbolic_dispatch(fn: Callable) -> Callable:
-    """``fn`` that also accepts KerasTensors (see the module docstring)."""
-    name = fn.__name__
+def symbolic_dispatch(fn: Callable, name: Optional[str] = None) -> Callable:
+    """``fn`` that also accepts KerasTensors (see the module docstring); ``name`` is the public
+    name it is reached by (``true_divide`` for the alias of ``divide``), which says which Keras
+    Operation the symbolic call records."""
+    name = name or fn.__name__
 
     @functools.wraps(fn)
     def op(*args, **kwargs):

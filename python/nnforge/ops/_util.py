@@ -33,9 +33,21 @@ def data_of(x: Any, fn: str = "op", arg: str = "x"):
     if a.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(f"{fn}: argument '{arg}' must be numeric, got dtype {a.dtype} "
                         f"with shape {a.shape}")
-    if a.dtype == np.float64 and a.ndim == 0:
-        a = a.astype(np.float32)  # Python floats follow floatx, as in Keras
+    if _python_numbers(x):
+        # Python floats (scalars or nested lists) follow floatx and ints become int32, as
+        # Keras's convert_to_tensor does (ops/_dtypes.py python_sequence_array)
+        if a.dtype == np.float64:
+            a = a.astype(np.float32)
+        elif a.dtype == np.int64:
+            a = a.astype(np.int32)
     return a
+
+
+def _python_numbers(x: Any) -> bool:
+    """Whether ``x`` is a Python number or a (nested) list/tuple of only Python numbers."""
+    if isinstance(x, (list, tuple)):
+        return all(_python_numbers(v) for v in x)
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
 
 
 def float_data(x: Any, fn: str = "op", arg: str = "x", like=None):

@@ -130,7 +130,7 @@ def vectorize(pyfunc: Callable, *, excluded: Optional[set] = None,
 
     >>> f = ops.vectorize(lambda a, b: a + b)
     >>> f([1, 2, 3], 2).numpy()
-    array([3, 4, 5])
+    array([3, 4, 5], dtype=int32)
     """
     if not callable(pyfunc):
         raise ValueError(f"vectorize: pyfunc must be callable, got {pyfunc!r}")

@@ -140,7 +140,10 @@ def _binary(fn_name, x1, x2, forward, grad1, grad2, floating: bool = False):
             or (floating and a.dtype.kind not in "fc")):
         # Keras's promotion: Python scalars are weak (float32_tensor * 2 stays float32), an int
         # meeting a float gives the float type (NumPy would widen int32 + float32 to float64).
-        dt = _promoted(_kind(x1, a), _kind(x2, b), floating)
+        try:
+            dt = _promoted(_kind(x1, a), _kind(x2, b), floating)
+        except (ValueError, TypeError):  # no Keras promotion (e.g. complex with bool)
+            dt = np.result_type(a, b)
         a = a if a.dtype == dt else a.astype(dt)
         b = b if b.dtype == dt else b.astype(dt)
     y = forward(a, b)

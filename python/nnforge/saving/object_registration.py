@@ -33,6 +33,9 @@ _PROVIDERS = {"keras.layers": "nnforge.layers", "keras": "nnforge.models",
               "keras.initializers": "nnforge.initializers",
               "keras.regularizers": "nnforge.regularizers",
               "keras.constraints": "nnforge.constraints"}
+# Keras 3's Operations (raw ops in a functional model), loaded by nnforge.layers.op_layer.
+_PROVIDERS.update({f"keras.src.ops.{m}": "nnforge.layers.op_layer"
+                   for m in ("numpy", "math", "nn", "core", "linalg", "image")})
 
 
 def canonical_module(module: Optional[str]) -> Optional[str]:
