@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import nnforge
 from nnforge import layers, ops
@@ -170,3 +171,25 @@ def check_op(name: str, tol: float = 1e-5, to_device=None) -> None:
         scale = max(1.0, float(np.abs(e).max()))
         np.testing.assert_allclose(g.numpy(), e, rtol=tol, atol=tol * scale,
                                    err_msg=f"{name}: gradient of argument {i} differs")
+
+
+def keras3_tests(cases):
+    """The three Keras-3 golden tests of a layer test module, parametrized over ``cases``: outputs
+    and gradients, config, and .keras files (ours round trip; Keras-written ones load). A module
+    assigns them to its own test names so pytest collects them there."""
+    @pytest.mark.parametrize("name", cases)
+    def test_output_and_gradients_match_keras3(name):
+        check_numbers(name)
+
+    @pytest.mark.parametrize("name", cases)
+    def test_config_matches_keras3(name):
+        check_config(name)
+
+    @pytest.mark.parametrize("name", cases)
+    def test_keras_file_round_trips(name, tmp_path):
+        check_own_round_trip(name, tmp_path)
+        if LAYER_CASES[name][3]:
+            check_keras_file(name, tmp_path)
+
+    return (test_output_and_gradients_match_keras3, test_config_matches_keras3,
+            test_keras_file_round_trips)

@@ -4,30 +4,14 @@ import numpy as np
 import pytest
 
 from nnforge import layers
-from tests.golden.make_conv_golden import LAYER_CASES
 from tests.helpers import check_layer_grads
-from tests.layers.conv_golden import (cases_of, check_config, check_keras_file, check_numbers,
-                                      check_own_round_trip)
+from tests.layers.conv_golden import cases_of, keras3_tests
 
 CASES = cases_of("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
                  "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")
 
-
-@pytest.mark.parametrize("name", CASES)
-def test_output_and_gradients_match_keras3(name):
-    check_numbers(name)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_config_matches_keras3(name):
-    check_config(name)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_keras_file_round_trips(name, tmp_path):
-    check_own_round_trip(name, tmp_path)
-    if LAYER_CASES[name][3]:
-        check_keras_file(name, tmp_path)
+(test_output_and_gradients_match_keras3, test_config_matches_keras3,
+ test_keras_file_round_trips) = keras3_tests(CASES)
 
 
 def test_bins():

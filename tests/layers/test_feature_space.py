@@ -1,6 +1,5 @@
 """FeatureSpace against Keras 3 goldens: feature types, crosses, concat and dict outputs,
 adapt, symbolic encodings, saving."""
-import json
 import os
 
 import numpy as np
