@@ -4,7 +4,7 @@ PyTorch's dynamic int8 (``torch.ao.quantization.quantize_dynamic``) on the seed 
     python benchmarks/bench_quantize.py [--rounds 5] [--n 10240]
         [--peers-python /tmp/peers/bin/python]
 
-Workloads (predict at batch 256, samples per second, best of ``--rounds`` after a warm-up):
+Workloads (predict at batch 256, samples per second, median of ``--rounds`` after a warm-up):
 - seed MLP (Flatten, Dense 128 relu, Dense 10 softmax) on MNIST test digits: nnforge float32,
   nnforge int8 (dynamic per-row scales), nnforge int8 static (calibration_data), and PyTorch's
   dynamic int8 of the same network (same weights) in the peers venv, in a subprocess;
@@ -29,15 +29,15 @@ BATCH = 256
 
 
 def timed(fn, x, rounds: int) -> float:
-    """Best samples/s of ``fn(x)`` over ``rounds`` runs after one warm-up run (the best run
-    is the one least disturbed by other processes on a shared machine)."""
+    """Median samples/s of ``fn(x)`` over ``rounds`` runs after one warm-up run (a best-of
+    would reward the one lucky run of a short workload)."""
     fn(x)
     rates = []
     for _ in range(rounds):
         t = time.perf_counter()
         fn(x)
         rates.append(len(x) / (time.perf_counter() - t))
-    return max(rates)
+    return float(np.median(rates))
 
 
 def nnforge_results(rounds: int, n: int, weights_path: str) -> dict:
@@ -102,7 +102,7 @@ def timed(model):
     run(model); rates = []
     for _ in range(rounds):
         t = time.perf_counter(); run(model); rates.append(n / (time.perf_counter() - t))
-    return max(rates)
+    return float(np.median(rates))
 with torch.no_grad():
     first = q(torch.from_numpy(npz["x"])).numpy().tolist()
 print(json.dumps({"torch_mlp_float32": timed(m), "torch_mlp_int8_dynamic": timed(q),
@@ -127,7 +127,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--n", type=int, default=10240, help="images per MLP run (CNN: n/4)")
+    parser.add_argument("--n", type=int, default=40960, help="images per MLP run (CNN: n/4)")
     parser.add_argument("--peers-python", default="/tmp/peers/bin/python")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
