@@ -76,32 +76,9 @@ class Model(Trainer, Layer):
         self._outputs_struct = outputs
         self.inputs = flat_in
         self.outputs = flat_out
-        input_ids = {id(t) for t in flat_in}
-        order, seen = [], set()
-        for out in flat_out:
-            stack = [(out, False)]
-            while stack:
-                t, done = stack.pop()
-                layer, node_index, _ = t._keras_history
-                node = layer._inbound_nodes[node_index]
-                if done:
-                    if id(node) not in seen:
-                        seen.add(id(node))
-                        order.append(node)
-                    continue
-                if id(node) in seen:
-                    continue
-                if isinstance(layer, InputLayer):
-                    if id(t) not in input_ids:
-                        raise ValueError(
-                            f"Model '{self.name}': graph disconnected: output {out!r} depends on "
-                            f"input '{layer.name}', which is not among the model's inputs")
-                    continue
-                stack.append((t, True))
-                for parent in reversed(node.input_tensors):
-                    stack.append((parent, False))
-        self._nodes = order
-        object.__setattr__(self, "_layers", _keras_layer_order(flat_in, flat_out))
+        nodes, layers = _walk_graph(self.name, flat_in, flat_out)
+        self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
+        object.__setattr__(self, "_layers", layers)
         self.built = True
 
     @property
@@ -451,12 +428,14 @@ class Model(Trainer, Layer):
                      input_signature=input_signature, **kwargs)
 
 
-def _keras_layer_order(inputs, outputs) -> List[Layer]:
-    """The layers of a functional graph in Keras 3's order (``keras/src/ops/function.py``,
-    ``map_graph``): by depth from the outputs, deepest (the inputs) first, ties in the order a
-    depth-first walk from the outputs first meets them. Keras 3 weights files key each layer's
-    weights by this order, so branching graphs (Inception, ResNet shortcuts) must list their
-    layers exactly as Keras does."""
+def _walk_graph(model_name: str, inputs, outputs):
+    """One depth-first walk of a functional graph from its outputs. Returns the nodes in an
+    order that runs every node after its inputs (the input layers' nodes included), and the
+    layers in Keras 3's order (``keras/src/ops/function.py``, ``map_graph``): by depth from the
+    outputs, deepest (the inputs) first, ties in the order the walk first meets them. Keras 3
+    weights files key each layer's weights by this order, so branching graphs (Inception,
+    ResNet shortcuts) must list their layers exactly as Keras does. Raises ValueError when an
+    output depends on an input layer that is not among ``inputs``."""
     input_ids = {id(t) for t in inputs}
     index: dict = {}           # id(layer) -> first traversal index
     by_id: dict = {}           # id(layer) -> layer
@@ -476,8 +455,10 @@ def _keras_layer_order(inputs, outputs) -> List[Layer]:
             if id(node) in finished:
                 continue
             is_input = isinstance(layer, InputLayer)
-            if not is_input and id(t) in input_ids:
-                continue
+            if is_input and id(t) not in input_ids:
+                raise ValueError(
+                    f"Model '{model_name}': graph disconnected: output {out!r} depends on "
+                    f"input '{layer.name}', which is not among the model's inputs")
             if id(layer) not in index:
                 index[id(layer)] = len(index)
                 by_id[id(layer)] = layer
@@ -501,5 +482,6 @@ def _keras_layer_order(inputs, outputs) -> List[Layer]:
         layer = t._keras_history[0]
         if id(layer) not in layer_depth:
             layer_depth[id(layer)], index[id(layer)], by_id[id(layer)] = 0, -1, layer
-    return [by_id[k] for k in sorted(layer_depth, key=lambda k: (-layer_depth[k], index[k]))]
+    layers = [by_id[k] for k in sorted(layer_depth, key=lambda k: (-layer_depth[k], index[k]))]
+    return post, layers
 
