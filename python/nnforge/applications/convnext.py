@@ -164,10 +164,6 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
 def _variant(size: str):
     depths, dims = MODEL_CONFIGS[size]
     title = f"ConvNeXt{size.capitalize() if size != 'xlarge' else 'XLarge'}"
-    make = iu.make_application(
-        ConvNeXt, title, "convnext", f"convnext_{size}",
-        paper="Liu et al., A ConvNet for the 2020s, CVPR 2022", depths=depths,
-        projection_dims=dims, weights_name=f"convnext_{size}")
 
     def application(include_top=True, include_preprocessing=True, weights="imagenet",
                     input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -178,13 +174,10 @@ def _variant(size: str):
                         classes=classes, classifier_activation=classifier_activation,
                         weights_name=f"convnext_{size}")
 
-    for attr in ("__name__", "__qualname__", "__module__"):
-        setattr(application, attr, getattr(make, attr))
-    application.__doc__ = make.__doc__.replace(
-        "        name: the model's name.",
-        "        include_preprocessing: normalise 0-255 inputs inside the model.\n"
-        "        name: the model's name.")
-    return application
+    return iu.name_application(
+        application, title, "convnext", title, f"convnext_{size}",
+        paper="Liu et al., A ConvNet for the 2020s, CVPR 2022",
+        extra="\n        include_preprocessing: normalise 0-255 inputs inside the model.")
 
 
 ConvNeXtTiny = _variant("tiny")

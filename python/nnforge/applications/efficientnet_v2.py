@@ -170,12 +170,6 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
 
 
 def _variant(tag: str, width: float, depth: float, size: int):
-    make = iu.make_application(
-        EfficientNetV2, f"EfficientNetV2{tag.upper()}", "efficientnet_v2", f"efficientnetv2-{tag}",
-        paper="Tan & Le, EfficientNetV2: Smaller Models and Faster Training, ICML 2021",
-        size=size, width_coefficient=width, depth_coefficient=depth, default_size=size,
-        weights_name=tag)
-
     def application(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                     pooling=None, classes=1000, classifier_activation="softmax",
                     include_preprocessing=True, name=f"efficientnetv2-{tag}"):
@@ -185,13 +179,12 @@ def _variant(tag: str, width: float, depth: float, size: int):
                               classifier_activation=classifier_activation,
                               include_preprocessing=include_preprocessing, weights_name=tag)
 
-    for attr in ("__name__", "__qualname__", "__module__"):
-        setattr(application, attr, getattr(make, attr))
-    application.__doc__ = make.__doc__.replace(
-        "        name: the model's name.",
-        "        include_preprocessing: rescale (and normalise) 0-255 inputs inside the model.\n"
-        "        name: the model's name.")
-    return application
+    return iu.name_application(
+        application, f"EfficientNetV2{tag.upper()}", "efficientnet_v2",
+        f"EfficientNetV2{tag.upper()}", f"efficientnetv2-{tag}", size=size,
+        paper="Tan & Le, EfficientNetV2: Smaller Models and Faster Training, ICML 2021",
+        extra="\n        include_preprocessing: rescale (and normalise) 0-255 inputs inside the "
+              "model.")
 
 
 EfficientNetV2B0 = _variant("b0", 1.0, 1.0, 224)

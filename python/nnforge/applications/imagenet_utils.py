@@ -327,9 +327,15 @@ def make_application(build, fn_name: str, module: str, default_name: str, title:
                      input_shape=input_shape, pooling=pooling, classes=classes,
                      classifier_activation=classifier_activation, name=name, **fixed)
 
-    application.__name__ = application.__qualname__ = fn_name
-    application.__module__ = f"nnforge.applications.{module}"
-    application.__doc__ = application_doc(fn_name, module, title or fn_name,
-                                          stem or default_name, size=size, min_size=min_size,
-                                          paper=paper)
-    return application
+    return name_application(application, fn_name, module, title or fn_name,
+                            stem or default_name, size=size, min_size=min_size, paper=paper)
+
+
+def name_application(fn, fn_name: str, module: str, title: str, stem: str, size: int = 224,
+                     min_size: int = 32, paper: str = "", extra: str = ""):
+    """Gives a constructor made in a factory its public name, module and docstring."""
+    fn.__name__ = fn.__qualname__ = fn_name
+    fn.__module__ = f"nnforge.applications.{module}"
+    fn.__doc__ = application_doc(fn_name, module, title, stem, size=size, min_size=min_size,
+                                 paper=paper, extra=extra)
+    return fn

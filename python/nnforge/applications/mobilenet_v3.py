@@ -103,7 +103,7 @@ def MobileNetV3(blocks, last_point_ch: int, input_shape=None, alpha=1.0, model_t
     if weights == "imagenet" and ((not minimalistic and alpha not in [0.75, 1.0])
                                   or (minimalistic and alpha != 1.0)):
         raise ValueError("If imagenet weights are being loaded, alpha can be one of `0.75`, "
-                         f"`1.0` for non minimalistic or `1.0` for minimalistic only.")
+                         "`1.0` for non minimalistic or `1.0` for minimalistic only.")
     img_input = iu.model_input(input_tensor, input_shape)
     kernel, activation, se_ratio = (3, relu, None) if minimalistic else (5, hard_swish, 0.25)
     x = img_input
