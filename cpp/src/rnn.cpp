@@ -315,6 +315,18 @@ inline int64_t time_of(const RnnForwardArgs& a, int64_t s) {
   return a.go_backwards ? a.T - 1 - s : s;
 }
 
+// The recurrent kernel, packed once per call: LSTM / GRU reset_after: all G*H columns in U1;
+// GRU reset_after=False: the z, r columns in U1 and the h columns in U2.
+void pack_recurrent(const KernelSet& ks, const RnnForwardArgs& a, int64_t H, int64_t GH,
+                    PackedB& U1, PackedB& U2) {
+  if (a.cell == RnnCell::GRU && !a.reset_after) {
+    pack_b(ks, U1, H, 2 * H, a.recurrent, GH, 1);
+    pack_b(ks, U2, H, H, a.recurrent + 2 * H, GH, 1);
+  } else {
+    pack_b(ks, U1, H, GH, a.recurrent, GH, 1);
+  }
+}
+
 // The output sequence / last output from the state sequence and the mask (Keras's rule).
 void write_outputs(const RnnForwardArgs& a, const Geo& g, int64_t n0, int64_t n1) {
   const int64_t T = g.T, H = g.H;
@@ -363,7 +375,6 @@ void rnn_forward(const RnnForwardArgs& a) {
   const KernelSet& ks = kernels();
   const bool lstm = a.cell == RnnCell::LSTM;
   const bool after = !lstm && a.reset_after;
-  const bool before = !lstm && !a.reset_after;
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
@@ -371,15 +382,9 @@ void rnn_forward(const RnnForwardArgs& a) {
   sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
                  GH);
 
-  // 2. The recurrent kernel, packed once: LSTM / GRU reset_after: all G*H columns; GRU
-  //    reset_after=False: the z, r columns and the h columns separately.
+  // 2. The recurrent kernel, packed once.
   PackedB U1, U2;
-  if (before) {
-    pack_b(ks, U1, H, 2 * H, a.recurrent, GH, 1);
-    pack_b(ks, U2, H, H, a.recurrent + 2 * H, GH, 1);
-  } else {
-    pack_b(ks, U1, H, GH, a.recurrent, GH, 1);
-  }
+  pack_recurrent(ks, a, H, GH, U1, U2);
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -458,18 +463,12 @@ void rnn_infer(const RnnForwardArgs& a) {
   const KernelSet& ks = kernels();
   const bool lstm = a.cell == RnnCell::LSTM;
   const bool after = !lstm && a.reset_after;
-  const bool before = !lstm && !a.reset_after;
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
   PackedB W, U1, U2;
   pack_b(ks, W, D, GH, a.kernel, GH, 1);
-  if (before) {
-    pack_b(ks, U1, H, 2 * H, a.recurrent, GH, 1);
-    pack_b(ks, U2, H, H, a.recurrent + 2 * H, GH, 1);
-  } else {
-    pack_b(ks, U1, H, GH, a.recurrent, GH, 1);
-  }
+  pack_recurrent(ks, a, H, GH, U1, U2);
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
