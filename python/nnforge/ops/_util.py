@@ -1,6 +1,7 @@
 """Helpers shared by the op modules: argument conversion and broadcasting gradients."""
 from __future__ import annotations
 
+import math
 from typing import Any, Tuple
 
 import numpy as np
@@ -9,6 +10,14 @@ from nnforge import backend
 from nnforge.core.tensor import KerasTensor, Tensor
 
 _NUMERIC_KINDS = "biufc"
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf_host(x) -> np.ndarray:
+    """The error function of a host array, element by element in float64 (``math.erf``; NumPy
+    has no vectorised erf). Shared by ops.erf, gelu and erfinv."""
+    x = np.asarray(x, dtype=np.float64)
+    return _ERF(x) if x.size else x
 
 
 def data_of(x: Any, fn: str = "op", arg: str = "x"):

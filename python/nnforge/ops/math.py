@@ -17,7 +17,7 @@ from nnforge.core.tape import record
 from nnforge.core.tensor import Tensor
 
 from ._dtypes import result_type
-from ._util import data_of, float_data, same_backend, unbroadcast
+from ._util import data_of, erf_host, float_data, same_backend, unbroadcast
 
 
 def _xp(a):
@@ -1306,9 +1306,7 @@ def erf(x) -> Tensor:
     >>> nnforge.ops.erf(np.array([0.0]))
     """
     a = _float(data_of(x, "erf", "x"))
-    xa = backend.to_numpy(a).astype(np.float64)
-    y = np.vectorize(math.erf, otypes=[np.float64])(xa) if xa.size else xa
-    y = backend.of(a).asarray(y.astype(a.dtype))
+    y = backend.of(a).asarray(erf_host(backend.to_numpy(a)).astype(a.dtype))
     return record(y, (x,), lambda g, n: (g * (2.0 / math.sqrt(math.pi)) * _xp(a).exp(-a * a),))
 
 

@@ -14,7 +14,7 @@ from nnforge.core.tensor import Tensor
 from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
                                                standardize_padding, standardize_tuple)
 
-from ._util import data_of, float_data, same_backend
+from ._util import data_of, erf_host, float_data, same_backend
 
 # The activations our GEMM/convolution kernels apply in their output pass, by kernel code.
 _FUSED_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
@@ -436,8 +436,8 @@ def gelu(x, approximate: bool = True) -> Tensor:
             t = xp.tanh(c * (a + 0.044715 * a ** 3))
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * c * (1 + 3 * 0.044715 * a * a))
     else:
-        from math import erf as _erf
-        verf = np.vectorize(_erf, otypes=[np.float32])
+        def verf(v):
+            return erf_host(v).astype(np.float32)
 
         def fwd(a, xp):
             return (0.5 * a * (1 + verf(backend.to_numpy(a) / np.sqrt(2)))).astype(np.float32)

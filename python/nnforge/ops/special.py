@@ -11,10 +11,10 @@ import numpy as np
 from nnforge import backend
 
 from ._npcommon import binary, unary_float
+from ._util import erf_host
 
 _TWO_OVER_SQRT_PI = 2.0 / _m.sqrt(_m.pi)
 
-_erf = np.vectorize(_m.erf, otypes=[np.float64])
 _erfc = np.vectorize(_m.erfc, otypes=[np.float64])
 
 
@@ -42,7 +42,7 @@ def _erfinv_host(y: np.ndarray) -> np.ndarray:
                           2.83297682], wl)
     x = np.where(small, p_small, p_large) * t
     for _ in range(2):
-        x = x - (_erf(x) - t) / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
+        x = x - (erf_host(x) - t) / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
     out[inside] = x
     out[y == 1] = np.inf
     out[y == -1] = -np.inf
