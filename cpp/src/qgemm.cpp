@@ -16,10 +16,12 @@
 // Threads: a tm x tn grid of rectangles (rows in MR multiples, columns in NV-panel multiples),
 // chosen as sgemm's (largest rectangle area + its A and B reads). Each element's arithmetic is the
 // same for any split, so results do not depend on the thread count (integers are exact anyway).
-// Conv2D: threads take chunks of output rows; each does im2col (float) of its chunk, quantizes
-// the patches, and runs the whole GEMM for the chunk on its own (weights shared, read only).
+// Conv2D: each image is quantized once (one scale per image, or the static one) into u8; threads
+// then take chunks of output rows, copy their u8 patches (im2col on bytes) straight into the
+// kernels' A layout and run the whole GEMM for the chunk on their own (weights shared, read only).
 #include "nnforge/qgemm.h"
 
+#include <emmintrin.h>  // SSE2 (every x86-64): the 16-byte patch copies
 #include <omp.h>
 
 #include <algorithm>
@@ -35,8 +37,6 @@
 
 namespace nnforge {
 namespace detail {
-// im2col.cpp: cols rows for the global output rows r = n*OH + oh in [r0, r1).
-void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1);
 
 namespace {
 
@@ -100,6 +100,17 @@ const IsaInfo& active_isa() {
   return *i;
 }
 
+// The kernel set for a product with K-deep rows: the active one, except that AMX gives way to
+// the AVX-512 VNNI kernels below one full 64-deep tile step (its tiles would be mostly padding
+// and every micro-kernel call would copy its partial B tile). Same integers either way.
+constexpr int64_t kAmxMinK = 64;
+const QKernelSet& kernels_for(int64_t K) {
+  const IsaInfo& i = active_isa();
+  if (K < kAmxMinK && i.kernels == &qkernels_amx && has_avx512vnni())
+    return qkernels_avx512vnni();
+  return i.kernels();
+}
+
 // ---- scratch -----------------------------------------------------------------------------------
 
 // Per-thread, 64-byte aligned, grow-only byte buffer.
@@ -136,9 +147,10 @@ inline int64_t a_ld(const QKernelSet& ks, int64_t K) {
   return round_up(std::max<int64_t>(K, 1), ks.lda_align);
 }
 // A buffer of M rows (padded to the set's row_align; the padding rows set to 128 = zero).
-uint8_t* a_buffer(Buf& b, const QKernelSet& ks, int64_t M, int64_t lda) {
+// slack: bytes writable past the last row (for whole-vector copies that overshoot).
+uint8_t* a_buffer(Buf& b, const QKernelSet& ks, int64_t M, int64_t lda, int64_t slack = 0) {
   const int64_t rows = round_up(M, ks.row_align);
-  uint8_t* A = static_cast<uint8_t*>(b.get(size_t(rows) * size_t(lda)));
+  uint8_t* A = static_cast<uint8_t*>(b.get(size_t(rows) * size_t(lda) + size_t(slack)));
   if (rows > M) std::memset(A + M * lda, 128, size_t((rows - M) * lda));
   return A;
 }
@@ -218,6 +230,78 @@ void epilogue(const QEpi& ep, const int32_t* tile, int64_t i, int mr, int64_t j,
     } else {
       int8_t* o = static_cast<int8_t*>(ep.out) + row * ep.ldo + j;
       for (int c = 0; c < nr; ++c) o[c] = static_cast<int8_t>(q127(y[c] * ep.out_scale));
+    }
+  }
+}
+
+// ---- u8 im2col ---------------------------------------------------------------------------------
+
+// The patch copies and fills are a few bytes each (KW*C = 9 for a 3x3 RGB kernel row): whole
+// 16-byte vectors written inline, not a libc call per piece (GCC turns a plain copy loop into
+// one). They read up to 15 bytes past src + n and OVERWRITE up to 15 bytes past d + n; the callers
+// write each A row in increasing address order (so the next piece puts those bytes right) and
+// keep 16 bytes of slack after both buffers.
+inline void copy_bytes_over(uint8_t* d, const uint8_t* src, int64_t n) {
+  if (n > 64) {
+    std::memcpy(d, src, size_t(n));
+    return;
+  }
+  for (int64_t i = 0; i < 64; i += 16) {
+    if (i >= n) break;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+  }
+}
+
+inline void fill128_over(uint8_t* d, int64_t n) {
+  if (n > 64) {
+    std::memset(d, 128, size_t(n));
+    return;
+  }
+  const __m128i v = _mm_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < 64; i += 16) {
+    if (i >= n) break;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), v);
+  }
+}
+
+// The u8 patches of output rows [r0, r1) (r = n*OH + oh) of the quantized images xu (N, H, W, C;
+// u8 = q + 128) into A rows (stride lda: the (kh, kw, c) patch, 128 (= 0) for taps in the zero
+// padding and for bytes [K, lda)), and each pixel row's scale (its image's) into xs.
+void im2col_u8_rows(const uint8_t* xu, const float* img_scale, const Conv2DShape& s, int64_t r0,
+                    int64_t r1, uint8_t* A, int64_t lda, float* xs) {
+  const int64_t C = s.C, KWC = s.KW * C, K = s.KH * KWC, rowlen = s.W * C;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / s.OH, oh = r % s.OH;
+    const uint8_t* xi = xu + n * s.H * rowlen;
+    const float sc = img_scale[n];
+    for (int64_t ow = 0; ow < s.OW; ++ow) {
+      const int64_t p = (r - r0) * s.OW + ow;
+      uint8_t* d = A + p * lda;
+      xs[p] = sc;
+      const int64_t iw0 = ow * s.SW - s.pad_left;
+      const bool inside = iw0 >= 0 && iw0 + (s.KW - 1) * s.DW < s.W;
+      for (int64_t kh = 0; kh < s.KH; ++kh) {
+        uint8_t* dk = d + kh * KWC;
+        const int64_t ih = oh * s.SH - s.pad_top + kh * s.DH;
+        if (ih < 0 || ih >= s.H) {
+          fill128_over(dk, KWC);
+          continue;
+        }
+        const uint8_t* xr = xi + ih * rowlen;
+        if (inside && s.DW == 1) {
+          copy_bytes_over(dk, xr + iw0 * C, KWC);  // the window row is contiguous
+          continue;
+        }
+        for (int64_t kw = 0; kw < s.KW; ++kw) {
+          const int64_t iw = iw0 + kw * s.DW;
+          if (iw < 0 || iw >= s.W)
+            fill128_over(dk + kw * C, C);
+          else
+            copy_bytes_over(dk + kw * C, xr + iw * C, C);
+        }
+      }
+      fill128_over(d + K, lda - K);
     }
   }
 }
@@ -357,7 +441,7 @@ void quantize_rows_s8(const float* x, int64_t M, int64_t K, int8_t* q, float* sc
 
 void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C) {
   if (M <= 0 || w.N <= 0) return;
-  const QKernelSet& ks = active_isa().kernels();
+  const QKernelSet& ks = kernels_for(w.K);
   const int64_t K = w.K, lda = a_ld(ks, K);
   uint8_t* A = a_buffer(tl_a, ks, M, lda);
   QEpi ep{0, nullptr, nullptr, nullptr, 0, 0.0f, C, w.N, &act_row};
@@ -374,7 +458,7 @@ void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C) {
 void qdense_s8(const float* x, int64_t M, const QPacked& w, const float* w_scale,
                const float* bias, Act act, float x_scale, float out_scale, void* out) {
   if (M <= 0 || w.N <= 0) return;
-  const QKernelSet& ks = active_isa().kernels();
+  const QKernelSet& ks = kernels_for(w.K);
   const int64_t K = w.K, lda = a_ld(ks, K);
   uint8_t* A = a_buffer(tl_a, ks, M, lda);
   float* xs = static_cast<float*>(tl_s.get(size_t(M) * sizeof(float)));
@@ -390,37 +474,42 @@ void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const fl
                 float x_scale, const Conv2DShape& s, float* y) {
   const int64_t rows = s.N * s.OH;  // image rows of output; each gives OW pixel rows
   if (rows <= 0 || s.OW <= 0 || w.N <= 0) return;
-  const QKernelSet& ks = active_isa().kernels();
+  const QKernelSet& ks = kernels_for(w.K);
   const int64_t K = w.K, lda = a_ld(ks, K);
-  // Chunk of output image rows per task: about 256 KB of float patches (at least one row).
-  const int64_t row_bytes = s.OW * std::max<int64_t>(K, 1) * 4;
-  const int64_t chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
-  const int64_t nchunks = (rows + chunk - 1) / chunk;
+  const int64_t img = s.H * s.W * s.C;
   int T = get_num_threads();
   if (omp_in_parallel()) T = 1;
-  T = static_cast<int>(std::min<int64_t>(T, nchunks));
-  if (double(rows) * double(s.OW) * double(K) * double(w.N) < kParallelOps) T = 1;
-  if (tl_conv.size() < size_t(3 * T)) tl_conv.resize(3 * T);
-  std::vector<float*> fbuf(T), sbuf(T);
+  const bool big = double(rows) * double(s.OW) * double(K) * double(w.N) >= kParallelOps;
+  // 1. Each image quantized once (its own scale, or the static one) into u8 = q + 128, with
+  //    16 bytes of slack for the patch copies' whole-vector reads.
+  uint8_t* xu = static_cast<uint8_t*>(tl_a.get(size_t(s.N * img) + 16));
+  float* img_scale = static_cast<float*>(tl_s.get(size_t(s.N) * sizeof(float)));
+  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
+  const int Tq = big ? static_cast<int>(std::min<int64_t>(T, s.N)) : 1;
+#pragma omp parallel for schedule(static) num_threads(Tq) if (Tq > 1)
+  for (int64_t n = 0; n < s.N; ++n) quant(x, n, n + 1, img, img, x_scale, xu, img, img_scale);
+  // 2. Chunks of output image rows per task (about 64 KB of u8 patches, at least one row): u8
+  //    im2col into the kernels' A layout, then the whole GEMM of the chunk on one thread.
+  const int64_t chunk = std::max<int64_t>(1, (64 << 10) / (s.OW * lda));
+  const int64_t nchunks = (rows + chunk - 1) / chunk;
+  T = big ? static_cast<int>(std::min<int64_t>(T, nchunks)) : 1;
+  if (tl_conv.size() < size_t(2 * T)) tl_conv.resize(2 * T);
+  std::vector<float*> sbuf(T);
   std::vector<uint8_t*> abuf(T);
-  const size_t pix = size_t(chunk * s.OW);
+  const int64_t pix = chunk * s.OW;
   for (int t = 0; t < T; ++t) {
-    fbuf[t] = static_cast<float*>(tl_conv[3 * t].get(pix * size_t(K) * 4));
-    abuf[t] = a_buffer(tl_conv[3 * t + 1], ks, int64_t(pix), lda);
-    sbuf[t] = static_cast<float*>(tl_conv[3 * t + 2].get(pix * 4));
+    abuf[t] = a_buffer(tl_conv[2 * t], ks, pix, lda, 16);
+    sbuf[t] = static_cast<float*>(tl_conv[2 * t + 1].get(size_t(pix) * sizeof(float)));
   }
   const int64_t P = (w.N + 15) / 16;
-  const qquant_fn quant = ks.quant ? ks.quant : &quantize_u8;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
   for (int64_t c = 0; c < nchunks; ++c) {
     const int t = omp_get_thread_num();
     const int64_t r0 = c * chunk, r1 = std::min(rows, r0 + chunk);
-    const int64_t m = (r1 - r0) * s.OW;
-    im2col_rows(x, fbuf[t], s, r0, r1);
-    quant(fbuf[t], 0, m, K, K, x_scale, abuf[t], lda, sbuf[t]);
+    im2col_u8_rows(xu, img_scale, s, r0, r1, abuf[t], lda, sbuf[t]);
     QEpi ep{1,    sbuf[t], w_scale, bias, static_cast<int>(act), 0.0f, y + r0 * s.OW * w.N,
             w.N, &act_row};
-    run_block(ks, abuf[t], lda, w, ep, 0, m, 0, P);
+    run_block(ks, abuf[t], lda, w, ep, 0, (r1 - r0) * s.OW, 0, P);
   }
 }
 

@@ -1,9 +1,9 @@
 """int8 Conv2D (nnforge.backend.quantized.int8_conv2d over nnforge._cpu.qconv2d_s8).
 
-Semantics under test (ours; Keras has no int8 convolution): each output pixel's (kh, kw, cin)
-patch, zero padding included, is one row of the im2col matrix and is quantized with its own scale
-127 / (max|patch| + 1e-7) (or the static x_scale); the kernel (kh*kw*cin, cout) is quantized per
-output channel; y = act(float(patch_q @ wq) / (patch_scale * w_scale) + bias).
+Semantics under test (ours; Keras has no int8 convolution): each image x[n] is quantized with its
+own scale 127 / (max|x[n]| + 1e-7) (or the static x_scale); the im2col rows of the quantized
+image (zero padding = 0) meet the kernel (kh*kw*cin, cout), quantized per output channel:
+y = act(float(patch_q @ wq) / (image_scale * w_scale) + bias).
 Checked against a NumPy reference built on tests/kernels/reference.im2col (float64 geometry,
 integer products, float64 epilogue), on every int8 instruction set, for 'valid'/'same', strides,
 dilation, Conv1D as height 1, and the thread count; bad arguments raise ValueError.
@@ -40,15 +40,17 @@ def _reference(x, wq, ws, bias, kernel, strides, padding, dilation, act, x_scale
     N, H, W, C = x.shape
     (OH, pt), (OW, pl) = (R.out_size(H, kernel[0], strides[0], dilation[0], padding),
                           R.out_size(W, kernel[1], strides[1], dilation[1], padding))
-    cols = R.im2col(x, kernel, strides, dilation, (pt, pl), (OH, OW)).astype(np.float32)
+    flat = x.reshape(N, -1)
     if x_scale is None:
-        amax = np.max(np.abs(cols), axis=1, keepdims=True)
+        amax = np.max(np.abs(flat), axis=1, keepdims=True)
         s = np.float32(127.0) / (amax + np.float32(1e-7))
     else:
-        s = np.full((cols.shape[0], 1), x_scale, np.float32)
-    q = np.clip(np.round(cols * s), -127, 127).astype(np.int64)
-    acc = (q @ wq.astype(np.int64)).astype(np.float64)
-    y = acc / (s.astype(np.float64) * ws.astype(np.float64)[None, :])
+        s = np.full((N, 1), x_scale, np.float32)
+    q = np.clip(np.round(flat * s), -127, 127).reshape(x.shape)
+    cols = R.im2col(q, kernel, strides, dilation, (pt, pl), (OH, OW)).astype(np.int64)
+    acc = (cols @ wq.astype(np.int64)).astype(np.float64)
+    rows = np.repeat(s[:, 0], OH * OW).astype(np.float64)[:, None]
+    y = acc / (rows * ws.astype(np.float64)[None, :])
     if bias is not None:
         y = y + bias
     y = {"linear": lambda v: v, "relu": lambda v: np.maximum(v, 0.0),
@@ -109,11 +111,42 @@ def test_conv_identical_on_every_isa_and_thread_count(geom):
 
 
 def test_conv_1x1_equals_dense():
+    """A 1x1 convolution is the Dense of the pixels: with a static scale bit for bit; with
+    dynamic scales, image by image, once Dense's per-row scales are the image's one scale."""
     x, wq, ws, bias, k, st, pad, dil = _case(GEOMS[5])
     p = Q.int8_pack_weights(wq)
-    y = Q.int8_conv2d(x, p, ws, bias, 1, 1, "valid", 1, "relu")
-    d = Q.int8_dense(x.reshape(-1, x.shape[-1]), p, ws, bias, "relu")
+    y = Q.int8_conv2d(x, p, ws, bias, 1, 1, "valid", 1, "relu", x_scale=25.0)
+    d = Q.int8_dense(x.reshape(-1, x.shape[-1]), p, ws, bias, "relu", x_scale=25.0)
     np.testing.assert_array_equal(y.reshape(d.shape), d)
+    y = Q.int8_conv2d(x, p, ws, bias, 1, 1, "valid", 1, "relu")
+    for n in range(x.shape[0]):
+        s = float(np.float32(127.0) / (np.abs(x[n]).max() + np.float32(1e-7)))
+        d = Q.int8_dense(x[n].reshape(-1, x.shape[-1]), p, ws, bias, "relu", x_scale=s)
+        np.testing.assert_array_equal(y[n].reshape(d.shape), d)
+
+
+def test_conv_dynamic_scale_is_per_image():
+    """Each image's output depends on that image alone: scaling another image of the batch, or
+    running the image on its own, gives the same bits."""
+    x, wq, ws, bias, k, st, pad, dil = _case(GEOMS[7], seed=4)
+    p = Q.int8_pack_weights(wq)
+    y = Q.int8_conv2d(x, p, ws, bias, k, st, pad, dil, "linear")
+    x2 = x.copy()
+    x2[1] *= 100.0
+    y2 = Q.int8_conv2d(x2, p, ws, bias, k, st, pad, dil, "linear")
+    np.testing.assert_array_equal(np.delete(y, 1, axis=0), np.delete(y2, 1, axis=0))
+    np.testing.assert_array_equal(Q.int8_conv2d(x[2:3], p, ws, bias, k, st, pad, dil), y[2:3])
+
+
+def test_quantize_images_int8():
+    x = np.random.default_rng(5).normal(size=(3, 4, 5, 2)).astype(np.float32)
+    q, s = Q.quantize_images_int8(x)
+    want_q, want_s = Q.quantize_rows_int8(x.reshape(3, -1))
+    np.testing.assert_array_equal(q, want_q.reshape(x.shape))
+    np.testing.assert_array_equal(s, want_s)
+    q, s = Q.quantize_images_int8(x, 10.0)
+    np.testing.assert_array_equal(q, np.clip(np.round(x * np.float32(10)), -127, 127))
+    np.testing.assert_array_equal(s, np.full(3, 10.0, np.float32))
 
 
 def test_conv_empty_batch():

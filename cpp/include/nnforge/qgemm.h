@@ -39,9 +39,10 @@ void qgemm_s8s32(const int8_t* xq, int64_t M, const QPacked& w, int32_t* C);
 void qdense_s8(const float* x, int64_t M, const QPacked& w, const float* w_scale,
                const float* bias, Act act, float x_scale, float out_scale, void* out);
 
-// int8 Conv2D (NHWC, geometry as im2col.h, s.F == w.N, s.KH*s.KW*s.C == w.K): each output pixel's
-// (KH, KW, C) patch (zero padding included) is one row of the im2col matrix, quantized with its own
-// scale (x_scale <= 0) or the static x_scale, then as qdense_s8 with float output y (N,OH,OW,F).
+// int8 Conv2D (NHWC, geometry as im2col.h, s.F == w.N, s.KH*s.KW*s.C == w.K): each image x[n] is
+// quantized with its own scale 127 / (max|x[n]| + 1e-7) (x_scale <= 0) or the static x_scale; the
+// rows of the im2col matrix of the quantized images (zero padding = 0) then go through the GEMM
+// as in qdense_s8, each row rescaled by its image's scale: float output y (N, OH, OW, F).
 void qconv2d_s8(const float* x, const QPacked& w, const float* w_scale, const float* bias, Act act,
                 float x_scale, const Conv2DShape& s, float* y);
 

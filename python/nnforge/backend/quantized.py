@@ -13,10 +13,12 @@ per row for activations (dynamic), per output channel (column of the (K, N) kern
 An int8 layer computes ``act(float32(xq @ wq) / (x_scale[row] * w_scale[col]) + bias)``, in that
 order, as Keras's ``Dense._int8_call`` does.
 
-Convolution (Keras has no int8 convolution; this is our definition): the input patches are the
-rows of the im2col matrix (one row per output pixel (n, oh, ow), the (kh, kw, cin) window with the
-zero padding included), and dynamic quantization gives each such row its own scale
-127 / (max|patch| + 1e-7). With a static ``x_scale`` every patch uses that one scale. The kernel
+Convolution (Keras has no int8 convolution; this is our definition): dynamic quantization gives
+each input image x[n] (a "row" of the batch, as for Dense) its own scale 127 / (max|x[n]| + 1e-7);
+with a static ``x_scale`` every image uses that one scale. The quantized image is then unrolled
+into the rows of the im2col matrix (one row per output pixel (n, oh, ow): the (kh, kw, cin) window,
+zero padding = 0), so the image is quantized once, not once per patch, and the patches are copied
+as bytes; each row's product is rescaled by its image's scale. The kernel
 (kh, kw, cin, cout) is quantized per output channel over its (kh*kw*cin) rows, i.e. as the
 (kh*kw*cin, cout) matrix that ``int8_pack_weights`` takes. Conv1D is a convolution with a height
 of 1. DepthwiseConv2D has no int8 kernel here: the Python side runs it as float on dequantized
@@ -283,8 +285,8 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
         kernel_size, strides, dilation_rate: ints or pairs; padding "valid" or "same"
             (TensorFlow's: the odd extra row/column at the bottom/right).
         activation: as ``int8_dense``.
-        x_scale: None: one dynamic scale per output pixel, over its (kh, kw, Cin) patch (zero
-            padding included; see the module docstring); a float: a static per-tensor scale.
+        x_scale: None: one dynamic scale per image x[n] (see the module docstring); a float:
+            a static per-tensor scale.
 
     Returns:
         float32 (N, OH, OW, Cout).
@@ -308,12 +310,42 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
         _cpu.qconv2d_s8(x, packed.packed, packed.comp, packed.N, w_scale, bias, act,
                         x_scale, kernel, strides, dilation, pad, y)
         return y
+    xq, xs = quantize_images_int8(x, x_scale)
     cols = np.empty((n * out_hw[0] * out_hw[1], packed.K), dtype=np.float32)
-    if cols.size:
-        _cpu.im2col(x, cols, kernel, strides, dilation, pad, out_hw)
-    y = int8_dense(cols, packed, w_scale, bias, activation, x_scale)
+    if cols.size:  # the integer values in float32 (exact), unrolled; zero padding is q = 0
+        _cpu.im2col(xq.astype(np.float32), cols, kernel, strides, dilation, pad, out_hw)
+    acc = cols.astype(np.int32) @ packed.wq.astype(np.int32)
+    y = _np_epilogue(acc, np.repeat(xs, out_hw[0] * out_hw[1]), w_scale, bias, act, None)
     return y.reshape(n, out_hw[0], out_hw[1], packed.N)
 
 
-__all__ = ["Int8PackedWeights", "int8_pack_weights", "quantize_rows_int8", "int8_matmul_int32",
-           "int8_dense", "int8_conv2d"]
+def quantize_images_int8(x, x_scale: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Quantize a batch of images (or any (N, ...) batch) as ``int8_conv2d`` does its input.
+
+    Args:
+        x: float32 array of shape (N, ...).
+        x_scale: None: each x[n] gets its own scale 127 / (max|x[n]| + 1e-7); a float: that one
+            static scale for every x[n].
+
+    Returns:
+        ``(q, scale)``: int8 q of x's shape, float32 scale (N,), with
+        q = clip(round(x[n] * scale[n]), -127, 127).
+
+    Example:
+
+    >>> q, s = quantize_images_int8(np.ones((2, 3, 3, 1), "float32"))
+    >>> int(q.max()), s.shape
+    (127, (2,))
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    flat = x.reshape(x.shape[0], -1)
+    if x_scale is None:
+        q, s = quantize_rows_int8(flat)
+    else:
+        q = np.clip(np.round(flat * np.float32(x_scale)), -127, 127).astype(np.int8)
+        s = np.full((x.shape[0],), x_scale, dtype=np.float32)
+    return q.reshape(x.shape), s
+
+
+__all__ = ["Int8PackedWeights", "int8_pack_weights", "quantize_rows_int8", "quantize_images_int8",
+           "int8_matmul_int32", "int8_dense", "int8_conv2d"]

@@ -3,8 +3,8 @@
 Re-exported by ``nnforge.backend.cuda``. Same conventions and results as the CPU functions (see
 ``backend/quantized.py``): Keras's abs_max quantization, ``act(float(xq @ wq) / (x_scale_row *
 w_scale) + bias)``; the integer products are exact on both devices. The GPU kernels
-(``cuda/qgemm.cu``) use ``__dp4a``; ``int8_conv2d`` is the float im2col (``_cuda.im2col``) followed
-by ``int8_dense`` on the patch rows. Packed weights for the GPU hold their arrays in device memory
+(``cuda/qgemm.cu``) use ``__dp4a``; ``int8_conv2d`` quantizes each image once, unrolls the integer
+values with the float im2col (``_cuda.im2col``, exact) and runs the int8 GEMM on the patch rows. Packed weights for the GPU hold their arrays in device memory
 (``int8_pack_weights`` here); the CPU functions refuse them and vice versa.
 """
 from __future__ import annotations
@@ -106,8 +106,9 @@ def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "li
 def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1),
                 padding: str = "valid", dilation_rate=(1, 1),
                 activation: Union[str, None] = "linear", x_scale: Optional[float] = None):
-    """int8 Conv2D (NHWC) on the GPU: im2col, then ``int8_dense`` on the patch rows (per-patch
-    dynamic scales, as the CPU's ``int8_conv2d``)."""
+    """int8 Conv2D (NHWC) on the GPU, as the CPU's ``int8_conv2d``: each image quantized once
+    (its own scale, or the static ``x_scale``), im2col of the integer values, the exact int32
+    product, then ``act(float(acc) / (x_scale[n] * w_scale) + bias)``."""
     fn = "int8_conv2d"
     b = _ext()
     if not isinstance(x, cupy.ndarray) or x.dtype != np.float32 or x.ndim != 4:
@@ -118,11 +119,28 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
     packed = _check_packed(fn, packed)
     kernel, strides, dilation, pad, out_hw = _conv_geometry(
         fn, x.shape, packed.K, kernel_size, strides, padding, dilation_rate)
+    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
+    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
+    act = _act_code(fn, activation)
+    x_scale = _check_scale(fn, "x_scale", x_scale)
     n = x.shape[0]
+    flat = x.reshape(n, -1)
+    if x_scale is None:
+        xq, xs = quantize_rows_int8(flat)
+    else:
+        xq = cupy.clip(cupy.rint(flat * np.float32(x_scale)), -127, 127).astype(cupy.int8)
+        xs = cupy.full((n,), x_scale, dtype=cupy.float32)
     cols = cupy.empty((n * out_hw[0] * out_hw[1], packed.K), dtype=cupy.float32)
-    if cols.size:
-        b._cuda.im2col(x, cols, kernel, strides, dilation, pad, out_hw, b._stream())
-    y = int8_dense(cols, packed, w_scale, bias, activation, x_scale)
+    if cols.size:  # integer values in float32 (exact); the zero padding is q = 0
+        b._cuda.im2col(xq.astype(cupy.float32).reshape(x.shape), cols, kernel, strides,
+                       dilation, pad, out_hw, b._stream())
+    acc = int8_matmul_int32(cols.astype(cupy.int8), packed)
+    y = acc.astype(cupy.float32) / (cupy.repeat(xs, out_hw[0] * out_hw[1])[:, None]
+                                     * w_scale[None, :])
+    if bias is not None:
+        y += bias[None, :]
+    if act:
+        b._cuda.activation_forward(y, y, act, b._stream())
     return y.reshape(n, out_hw[0], out_hw[1], packed.N)
 
 

@@ -177,7 +177,7 @@ class BaseConv(Int8Quantizable, Layer):
         return ops.concatenate(outs, axis=-1)
 
     def _int8_call(self, x, padding):
-        """int8 convolution (kernel int8 per output channel, inputs quantized per patch row or
+        """int8 convolution (kernel int8 per output channel, inputs quantized per image or
         with the calibrated ``int8_inputs_scale``)."""
         from nnforge.ops import quantized as qops
         if not self.int8_activations:

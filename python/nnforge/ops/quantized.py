@@ -81,17 +81,16 @@ def pack_weights(kernel_q):
 
 
 # ---- the same arithmetic with array ops, for a backend that has no int8 kernels (CuPy) -------
-def emulated_int8_dense(be, x2, packed_f32, w_scale, bias, activation: str, x_scale=None):
-    """W8A8 dense with float GEMMs: the inputs are quantized per row (or by ``x_scale``) to
-    integer values held in float32, multiplied with the int8 kernel held in float32 (exact
-    integer products; sums exact up to K = 1040), then rescaled, biased and activated."""
-    xp = be.xp
-    if x_scale is None:
-        m = xp.abs(x2).max(axis=1) if x2.shape[1] else xp.zeros((x2.shape[0],), np.float32)
-        s = xp.where(m > 0, np.float32(127) / xp.where(m > 0, m, 1), 1).astype(np.float32)
-    else:
-        s = xp.full((x2.shape[0],), x_scale, dtype=np.float32)
-    q = xp.clip(xp.rint(x2 * s[:, None]), -127, 127).astype(np.float32)
+def _emulated_scales(xp, x2, x_scale):
+    """Per-row multipliers 127 / max|row| (1 for an all-zero row), or the static ``x_scale``."""
+    if x_scale is not None:
+        return xp.full((x2.shape[0],), x_scale, dtype=np.float32)
+    m = xp.abs(x2).max(axis=1) if x2.shape[1] else xp.zeros((x2.shape[0],), np.float32)
+    return xp.where(m > 0, np.float32(127) / xp.where(m > 0, m, 1), 1).astype(np.float32)
+
+
+def _emulated_product(be, q, packed_f32, s, w_scale, bias, activation: str):
+    """``act(q @ kernel / (s[row] * w_scale) + bias)`` with q holding integer values in float32."""
     y = be.matmul(q, packed_f32)
     y *= (np.float32(1) / (s[:, None] * w_scale[None, :])).astype(np.float32)
     if bias is not None:
@@ -100,11 +99,28 @@ def emulated_int8_dense(be, x2, packed_f32, w_scale, bias, activation: str, x_sc
     return be.activation(y, code) if code else y
 
 
+def emulated_int8_dense(be, x2, packed_f32, w_scale, bias, activation: str, x_scale=None):
+    """W8A8 dense with float GEMMs: the inputs are quantized per row (or by ``x_scale``) to
+    integer values held in float32, multiplied with the int8 kernel held in float32 (exact
+    integer products; sums exact up to K = 1040), then rescaled, biased and activated."""
+    xp = be.xp
+    s = _emulated_scales(xp, x2, x_scale)
+    q = xp.clip(xp.rint(x2 * s[:, None]), -127, 127).astype(np.float32)
+    return _emulated_product(be, q, packed_f32, s, w_scale, bias, activation)
+
+
 def emulated_int8_conv2d(be, x, packed_f32, w_scale, bias, kernel_size, strides, pads,
                          out_hw, dilation_rate, activation: str, x_scale=None):
-    """int8 convolution as im2col + ``emulated_int8_dense`` (one scale per patch row)."""
-    cols = be.im2col(x, kernel_size, strides, dilation_rate, pads, out_hw)
-    y = emulated_int8_dense(be, cols, packed_f32, w_scale, bias, activation, x_scale)
+    """int8 convolution with float GEMMs, as the backends' ``int8_conv2d``: each image quantized
+    with its own scale (or ``x_scale``), im2col of the integer values, then as
+    ``emulated_int8_dense`` with each patch row rescaled by its image's scale."""
+    xp = be.xp
+    flat = x.reshape(x.shape[0], -1)
+    s = _emulated_scales(xp, flat, x_scale)
+    q = xp.clip(xp.rint(flat * s[:, None]), -127, 127).astype(np.float32).reshape(x.shape)
+    cols = be.im2col(q, kernel_size, strides, dilation_rate, pads, out_hw)
+    rows = xp.repeat(s, out_hw[0] * out_hw[1])
+    y = _emulated_product(be, cols, packed_f32, rows, w_scale, bias, activation)
     return y.reshape(x.shape[0], out_hw[0], out_hw[1], -1)
 
 
