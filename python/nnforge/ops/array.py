@@ -31,6 +31,22 @@ def _index_array(indices, like, fn: str):
     return idx
 
 
+def _slices(x, a, ax, keys):
+    """The pieces ``a[..., key]`` (``key`` indexing axis ``ax``) of ``x``'s array ``a``, each
+    recorded with a gradient that scatters back into a zero tensor of ``a``'s shape."""
+    out = []
+    for key in keys:
+        idx = (slice(None),) * ax + (key,)
+
+        def backward(g, needs, idx=idx):
+            full = _xp(g).zeros(a.shape, dtype=g.dtype)
+            full[idx] = g
+            return (full,)
+
+        out.append(record(a[idx], (x,), backward))
+    return out
+
+
 def split(x, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> List[Tensor]:
     """Split ``x`` into sub-tensors along ``axis`` (``keras.ops.split``).
 
@@ -60,17 +76,7 @@ def split(x, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> L
     else:
         bounds = [int(i) for i in indices_or_sections]
     edges = [0] + bounds + [a.shape[ax]]
-    out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        idx = (slice(None),) * ax + (slice(lo, hi),)
-
-        def backward(g, needs, idx=idx):
-            full = _xp(g).zeros(a.shape, dtype=g.dtype)
-            full[idx] = g
-            return (full,)
-
-        out.append(record(a[idx], (x,), backward))
-    return out
+    return _slices(x, a, ax, [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])])
 
 
 def array_split(x, indices_or_sections, axis: int = 0) -> List[Tensor]:
@@ -113,17 +119,7 @@ def unstack(x, num: Optional[int] = None, axis: int = 0) -> List[Tensor]:
     ax = axis % a.ndim
     if num is not None and num != a.shape[ax]:
         raise ValueError(f"unstack: num={num} but axis {axis} has size {a.shape[ax]}")
-    out = []
-    for i in range(a.shape[ax]):
-        idx = (slice(None),) * ax + (i,)
-
-        def backward(g, needs, idx=idx):
-            full = _xp(g).zeros(a.shape, dtype=g.dtype)
-            full[idx] = g
-            return (full,)
-
-        out.append(record(a[idx], (x,), backward))
-    return out
+    return _slices(x, a, ax, range(a.shape[ax]))
 
 
 def take(x, indices, axis: Optional[int] = None) -> Tensor:
@@ -210,6 +206,22 @@ def broadcast_to(x, shape) -> Tensor:
     return record(y, (x,), lambda g, n: (unbroadcast(g, a.shape),))
 
 
+def _reverse_cumsum(xp, g, ax):
+    """Sums of ``g`` from each position to the end of axis ``ax``."""
+    return xp.flip(xp.cumsum(xp.flip(g, axis=ax), axis=ax), axis=ax)
+
+
+def _cumulative(name, x, axis, dtype, grad):
+    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis`` (None: the flattened
+    tensor); ``grad(xp, g, src, y, ax)`` is the gradient with respect to the scanned ``src``."""
+    a = data_of(x, name, "x")
+    src = a.reshape(-1) if axis is None else a
+    ax = 0 if axis is None else axis % a.ndim
+    xp = _xp(a)
+    y = getattr(xp, name)(src, axis=ax, dtype=None if dtype is None else np.dtype(dtype))
+    return record(y, (x,), lambda g, n: (grad(xp, g, src, y, ax).reshape(a.shape),))
+
+
 def cumsum(x, axis: Optional[int] = None, dtype=None) -> Tensor:
     """Cumulative sum along ``axis`` (``keras.ops.cumsum``; axis None: the flattened tensor).
 
@@ -217,17 +229,8 @@ def cumsum(x, axis: Optional[int] = None, dtype=None) -> Tensor:
 
     >>> nnforge.ops.cumsum(np.array([1., 2., 3.]))
     """
-    a = data_of(x, "cumsum", "x")
-    src = a.reshape(-1) if axis is None else a
-    ax = 0 if axis is None else axis % a.ndim
-    xp = _xp(a)
-    y = xp.cumsum(src, axis=ax, dtype=None if dtype is None else np.dtype(dtype))
-
-    def backward(g, needs):
-        rev = xp.flip(xp.cumsum(xp.flip(g, axis=ax), axis=ax), axis=ax)
-        return (rev.reshape(a.shape),)
-
-    return record(y, (x,), backward)
+    return _cumulative("cumsum", x, axis, dtype,
+                       lambda xp, g, src, y, ax: _reverse_cumsum(xp, g, ax))
 
 
 def cumprod(x, axis: Optional[int] = None, dtype=None) -> Tensor:
@@ -238,17 +241,8 @@ def cumprod(x, axis: Optional[int] = None, dtype=None) -> Tensor:
 
     >>> nnforge.ops.cumprod(np.array([1., 2., 3.]))
     """
-    a = data_of(x, "cumprod", "x")
-    src = a.reshape(-1) if axis is None else a
-    ax = 0 if axis is None else axis % a.ndim
-    xp = _xp(a)
-    y = xp.cumprod(src, axis=ax, dtype=None if dtype is None else np.dtype(dtype))
-
-    def backward(g, needs):
-        s = xp.flip(xp.cumsum(xp.flip(g * y, axis=ax), axis=ax), axis=ax)
-        return ((s / src).reshape(a.shape),)
-
-    return record(y, (x,), backward)
+    return _cumulative("cumprod", x, axis, dtype,
+                       lambda xp, g, src, y, ax: _reverse_cumsum(xp, g * y, ax) / src)
 
 
 def flip(x, axis=None) -> Tensor:

@@ -18,6 +18,7 @@ from nnforge.core import tape as _tape
 from nnforge.core.tape import record
 from nnforge.core.tensor import KerasTensor, Tensor
 
+from ._dtypes import strong
 from ._util import data_of, same_backend, unbroadcast
 from .array import flip
 from .math import (concatenate, expand_dims, getitem, sqrt, square, stack, subtract, sum,
@@ -994,12 +995,8 @@ def dtype(x) -> str:
     """
     if isinstance(x, (Tensor, KerasTensor)):
         return str(x.dtype)
-    if isinstance(x, bool):
-        return "bool"
-    if isinstance(x, int):
-        return "int32"
-    if isinstance(x, float):
-        return "float32"
+    if isinstance(x, (bool, int, float)):
+        return strong(x)
     if backend.is_array(x):
         return str(x.dtype)
     return str(data_of(x, "dtype", "x").dtype)

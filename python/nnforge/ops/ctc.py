@@ -33,6 +33,22 @@ def _lse(*xs):
         return np.where(np.isfinite(m), np.log(s) + safe, _NEG_INF)
 
 
+def _host_logits(fn, x, name, dtype):
+    """``x`` (a ``(batch, max_time, num_classes)`` tensor) as its array, its backend and a host
+    copy of ``dtype``; ``fn`` and ``name`` are the op and argument named in the error."""
+    z = data_of(x, fn, name)
+    zn = backend.to_numpy(z).astype(dtype)
+    if zn.ndim != 3:
+        raise ValueError(f"{fn}: {name} must be (batch, max_time, num_classes), got shape "
+                         f"{zn.shape}")
+    return z, backend.of(z), zn
+
+
+def _host_ints(fn, x, name):
+    """``x`` as a host int64 array (lengths and labels)."""
+    return np.asarray(backend.to_numpy(data_of(x, fn, name))).astype(np.int64)
+
+
 def _log_softmax(z):
     m = z.max(axis=-1, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
@@ -138,20 +154,13 @@ def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) 
     >>> float(ops.ctc_loss([[1, 2]], logits, [2], [3])[0])  # -log(5/27)
     1.6863989...
     """
-    z = data_of(output, "ctc_loss", "output")
-    be = backend.of(z)
-    zn = backend.to_numpy(z).astype(np.float64)
-    if zn.ndim != 3:
-        raise ValueError(f"ctc_loss: output must be (batch, max_time, num_classes), got shape "
-                         f"{zn.shape}")
-    lab = np.asarray(backend.to_numpy(data_of(target, "ctc_loss", "target"))).astype(np.int64)
+    z, be, zn = _host_logits("ctc_loss", output, "output", np.float64)
+    lab = _host_ints("ctc_loss", target, "target")
     if lab.ndim != 2 or lab.shape[0] != zn.shape[0]:
         raise ValueError(f"ctc_loss: target must be (batch, max_label_length) with batch "
                          f"{zn.shape[0]}, got shape {lab.shape}")
-    tl = np.asarray(backend.to_numpy(data_of(target_length, "ctc_loss", "target_length")))
-    ol = np.asarray(backend.to_numpy(data_of(output_length, "ctc_loss", "output_length")))
-    tl = tl.astype(np.int64).reshape(-1)
-    ol = ol.astype(np.int64).reshape(-1)
+    tl = _host_ints("ctc_loss", target_length, "target_length").reshape(-1)
+    ol = _host_ints("ctc_loss", output_length, "output_length").reshape(-1)
     bsz, tmax, ncls = zn.shape
     if tl.shape[0] != bsz or ol.shape[0] != bsz:
         raise ValueError(f"ctc_loss: target_length and output_length must have shape ({bsz},), "
@@ -202,14 +211,8 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
     >>> ops.ctc_decode(x, [3])[0].numpy()
     array([[[ 1, -1, -1]]], dtype=int32)
     """
-    z = data_of(inputs, "ctc_decode", "inputs")
-    be = backend.of(z)
-    zn = backend.to_numpy(z).astype(np.float32)
-    if zn.ndim != 3:
-        raise ValueError(f"ctc_decode: inputs must be (batch, max_time, num_classes), got "
-                         f"shape {zn.shape}")
-    lens = np.asarray(backend.to_numpy(data_of(sequence_lengths, "ctc_decode",
-                                               "sequence_lengths"))).astype(np.int64).reshape(-1)
+    z, be, zn = _host_logits("ctc_decode", inputs, "inputs", np.float32)
+    lens = _host_ints("ctc_decode", sequence_lengths, "sequence_lengths").reshape(-1)
     bsz, tmax, ncls = zn.shape
     if lens.shape[0] != bsz:
         raise ValueError(f"ctc_decode: sequence_lengths must have shape ({bsz},), got "

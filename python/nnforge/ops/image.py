@@ -55,6 +55,39 @@ def _hw_axes(ndim: int, fmt: str):
     return (ndim - 3, ndim - 2) if fmt == "channels_last" else (ndim - 2, ndim - 1)
 
 
+def _check_option(fn: str, name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{fn}: invalid {name} {value!r}; expected one of {allowed}")
+
+
+def _float_tensor(images, a) -> Tensor:
+    """``images`` (whose array is ``a``) as a Tensor, cast to float32 unless it is float."""
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    return x if a.dtype.kind == "f" else _m.cast(x, "float32")
+
+
+def _channels_last_batch(xa, fmt: str, kernel):
+    """Run ``kernel`` on images ``xa`` (3-D or 4-D, in ``fmt``) as one contiguous
+    ``(n, h, w, c)`` batch. ``kernel(b)`` gives ``(y, adjoint)``: ``y`` in ``b``'s layout and
+    ``adjoint`` taking a gradient of ``y`` to one of ``b``. Returns ``y`` in ``xa``'s layout and
+    the tape backward for a gradient in that layout."""
+    xp = backend.of(xa).xp
+    single = xa.ndim == 3
+    channels_first = fmt == "channels_first"
+
+    def to_batch(t):
+        t = t[None] if single else t
+        return xp.ascontiguousarray(xp.moveaxis(t, 1, -1) if channels_first else t)
+
+    def from_batch(t):
+        t = xp.moveaxis(t, -1, 1) if channels_first else t
+        return t[0] if single else t
+
+    y, adjoint = kernel(to_batch(xa))
+    return (xp.ascontiguousarray(from_batch(y)),
+            lambda g, _n: (from_batch(adjoint(to_batch(g))),))
+
+
 def _apply_along(a, mat, axis):
     """``mat (out, in)`` applied along ``axis`` of ``a``."""
     xp = backend.of(a).xp
@@ -162,9 +195,7 @@ def resize(images, size, interpolation: str = "bilinear", antialias: bool = Fals
     if size[0] <= 0 or size[1] <= 0:
         raise ValueError(f"resize: `size` must have positive height and width, got size={size}")
     _rank_check("resize", a)
-    if interpolation not in RESIZE_INTERPOLATIONS:
-        raise ValueError(f"resize: invalid interpolation {interpolation!r}; expected one of "
-                         f"{RESIZE_INTERPOLATIONS}")
+    _check_option("resize", "interpolation", interpolation, RESIZE_INTERPOLATIONS)
     if fill_mode != "constant":
         raise ValueError(f"resize: only fill_mode='constant' is supported, got {fill_mode!r}")
     if pad_to_aspect_ratio and crop_to_aspect_ratio:
@@ -172,9 +203,7 @@ def resize(images, size, interpolation: str = "bilinear", antialias: bool = Fals
                          "can be `True`.")
     fmt = _fmt(data_format)
     th, tw = int(size[0]), int(size[1])
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if x.data.dtype.kind != "f":
-        x = _m.cast(x, "float32")
+    x = _float_tensor(images, a)
     ha, wa = _hw_axes(a.ndim, fmt)
     h, w = a.shape[ha], a.shape[wa]
     if crop_to_aspect_ratio:
@@ -226,6 +255,38 @@ def _check_three(fn, names, values):
             raise ValueError(f"{fn}: {n} must be >= 0. Received: {n}={v}")
 
 
+def _crop_pad_args(fn, what, images, vertical, horizontal, data_format):
+    """The array of ``images`` and its height and width axes, for ``crop_images`` (``what`` is
+    ``"cropping"``) and ``pad_images`` (``"padding"``), after checking its rank and that exactly
+    two of ``vertical`` (top, bottom, target_height) and of ``horizontal`` (left, right,
+    target_width) are given."""
+    a = data_of(images, fn, "images")
+    _rank_check(fn, a)
+    _check_three(fn, (f"top_{what}", f"bottom_{what}", "target_height"), vertical)
+    _check_three(fn, (f"left_{what}", f"right_{what}", "target_width"), horizontal)
+    ha, wa = _hw_axes(a.ndim, _fmt(data_format))
+    return a, ha, wa
+
+
+def _fill_in(total, before, middle, after):
+    """``(before, middle, after)`` with the one that is None (if any) set so that the three sum
+    to ``total``."""
+    if before is None:
+        before = total - middle - after
+    elif middle is None:
+        middle = total - before - after
+    elif after is None:
+        after = total - before - middle
+    return before, middle, after
+
+
+def _check_nonnegative(fn, a, **sizes):
+    for n, v in sizes.items():
+        if v < 0:
+            raise ValueError(f"{fn}: {n} must be >= 0 for images of shape "
+                             f"{tuple(a.shape)}. Received: {n}={v}")
+
+
 def crop_images(images, top_cropping: Optional[int] = None, left_cropping: Optional[int] = None,
                 bottom_cropping: Optional[int] = None, right_cropping: Optional[int] = None,
                 target_height: Optional[int] = None, target_width: Optional[int] = None,
@@ -243,28 +304,15 @@ def crop_images(images, top_cropping: Optional[int] = None, left_cropping: Optio
     >>> ops.image.crop_images(np.ones((3, 3, 1)), 0, 0, target_height=2, target_width=2).shape
     (2, 2, 1)
     """
-    a = data_of(images, "crop_images", "images")
-    _rank_check("crop_images", a)
-    _check_three("crop_images", ("top_cropping", "bottom_cropping", "target_height"),
-                 (top_cropping, bottom_cropping, target_height))
-    _check_three("crop_images", ("left_cropping", "right_cropping", "target_width"),
-                 (left_cropping, right_cropping, target_width))
-    fmt = _fmt(data_format)
-    ha, wa = _hw_axes(a.ndim, fmt)
+    a, ha, wa = _crop_pad_args("crop_images", "cropping", images,
+                               (top_cropping, bottom_cropping, target_height),
+                               (left_cropping, right_cropping, target_width), data_format)
     h, w = a.shape[ha], a.shape[wa]
-    if top_cropping is None:
-        top_cropping = h - target_height - bottom_cropping
-    if target_height is None:
-        target_height = h - bottom_cropping - top_cropping
-    if left_cropping is None:
-        left_cropping = w - target_width - right_cropping
-    if target_width is None:
-        target_width = w - right_cropping - left_cropping
-    for n, v in (("top_cropping", top_cropping), ("target_height", target_height),
-                 ("left_cropping", left_cropping), ("target_width", target_width)):
-        if v < 0:
-            raise ValueError(f"crop_images: {n} must be >= 0 for images of shape "
-                             f"{tuple(a.shape)}. Received: {n}={v}")
+    # top + height + bottom == h, left + width + right == w
+    top_cropping, target_height, _ = _fill_in(h, top_cropping, target_height, bottom_cropping)
+    left_cropping, target_width, _ = _fill_in(w, left_cropping, target_width, right_cropping)
+    _check_nonnegative("crop_images", a, top_cropping=top_cropping, target_height=target_height,
+                       left_cropping=left_cropping, target_width=target_width)
     if top_cropping + target_height > h or left_cropping + target_width > w:
         raise ValueError(f"crop_images: the crop ({top_cropping}+{target_height}, "
                          f"{left_cropping}+{target_width}) exceeds images of shape "
@@ -290,28 +338,15 @@ def pad_images(images, top_padding: Optional[int] = None, left_padding: Optional
     ...                      target_width=30).shape
     (20, 30, 3)
     """
-    a = data_of(images, "pad_images", "images")
-    _rank_check("pad_images", a)
-    _check_three("pad_images", ("top_padding", "bottom_padding", "target_height"),
-                 (top_padding, bottom_padding, target_height))
-    _check_three("pad_images", ("left_padding", "right_padding", "target_width"),
-                 (left_padding, right_padding, target_width))
-    fmt = _fmt(data_format)
-    ha, wa = _hw_axes(a.ndim, fmt)
+    a, ha, wa = _crop_pad_args("pad_images", "padding", images,
+                               (top_padding, bottom_padding, target_height),
+                               (left_padding, right_padding, target_width), data_format)
     h, w = a.shape[ha], a.shape[wa]
-    if top_padding is None:
-        top_padding = target_height - bottom_padding - h
-    if bottom_padding is None:
-        bottom_padding = target_height - top_padding - h
-    if left_padding is None:
-        left_padding = target_width - right_padding - w
-    if right_padding is None:
-        right_padding = target_width - left_padding - w
-    for n, v in (("top_padding", top_padding), ("bottom_padding", bottom_padding),
-                 ("left_padding", left_padding), ("right_padding", right_padding)):
-        if v < 0:
-            raise ValueError(f"pad_images: {n} must be >= 0 for images of shape "
-                             f"{tuple(a.shape)}. Received: {n}={v}")
+    # top + h + bottom == target_height, left + w + right == target_width
+    top_padding, _, bottom_padding = _fill_in(target_height, top_padding, h, bottom_padding)
+    left_padding, _, right_padding = _fill_in(target_width, left_padding, w, right_padding)
+    _check_nonnegative("pad_images", a, top_padding=top_padding, bottom_padding=bottom_padding,
+                       left_padding=left_padding, right_padding=right_padding)
     pads = [(0, 0)] * a.ndim
     pads[ha] = (int(top_padding), int(bottom_padding))
     pads[wa] = (int(left_padding), int(right_padding))
@@ -353,6 +388,17 @@ def rgb_to_grayscale(images, data_format: Optional[str] = None) -> Tensor:
     return record(y, (x,), lambda g, n: (_apply_along(g, wv, ca),))
 
 
+def _float_images(fn, images, data_format):
+    """The array of float ``images`` (3-D or 4-D), them as a Tensor, and their channel axis."""
+    a = data_of(images, fn, "images")
+    _rank_check(fn, a)
+    if a.dtype.kind != "f":
+        raise ValueError(f"{fn}: invalid images dtype: expected float dtype, got "
+                         f"images.dtype={a.dtype}")
+    x = images if isinstance(images, Tensor) else Tensor(a)
+    return a, x, _channel_axis(a, _fmt(data_format))
+
+
 def _split3(x: Tensor, axis: int):
     return [_m.squeeze(_m.getitem(x, tuple([slice(None)] * axis + [slice(i, i + 1)])), axis)
             for i in range(3)]
@@ -367,14 +413,7 @@ def rgb_to_hsv(images, data_format: Optional[str] = None) -> Tensor:
     >>> ops.image.rgb_to_hsv(np.array([[[1.0, 0.0, 0.0]]])).numpy()
     array([[[0., 1., 1.]]])
     """
-    a = data_of(images, "rgb_to_hsv", "images")
-    _rank_check("rgb_to_hsv", a)
-    if a.dtype.kind != "f":
-        raise ValueError(f"rgb_to_hsv: invalid images dtype: expected float dtype, got "
-                         f"images.dtype={a.dtype}")
-    fmt = _fmt(data_format)
-    ca = _channel_axis(a, fmt)
-    x = images if isinstance(images, Tensor) else Tensor(a)
+    a, x, ca = _float_images("rgb_to_hsv", images, data_format)
     eps = float(np.finfo(a.dtype).eps)
     x = _m.where(_m.abs(x) < eps, 0.0, x)
     r, g, b = _split3(x, ca)
@@ -400,14 +439,7 @@ def hsv_to_rgb(images, data_format: Optional[str] = None) -> Tensor:
     >>> ops.image.hsv_to_rgb(np.array([[[0.0, 1.0, 1.0]]])).numpy()
     array([[[1., 0., 0.]]])
     """
-    a = data_of(images, "hsv_to_rgb", "images")
-    _rank_check("hsv_to_rgb", a)
-    if a.dtype.kind != "f":
-        raise ValueError(f"hsv_to_rgb: invalid images dtype: expected float dtype, got "
-                         f"images.dtype={a.dtype}")
-    fmt = _fmt(data_format)
-    ca = _channel_axis(a, fmt)
-    x = images if isinstance(images, Tensor) else Tensor(a)
+    a, x, ca = _float_images("hsv_to_rgb", images, data_format)
     h, s, v = _split3(x, ca)
     xp = backend.of(a).xp
     dh = _m.multiply(Tensor(xp.mod(h.data, 1.0)), 6.0)
@@ -528,60 +560,43 @@ def affine_transform(images, transform, interpolation: str = "bilinear",
     """
     a = data_of(images, "affine_transform", "images")
     _rank_check("affine_transform", a)
-    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
-        raise ValueError(f"affine_transform: invalid interpolation {interpolation!r}; expected "
-                         f"one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
-    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
-        raise ValueError(f"affine_transform: invalid fill_mode {fill_mode!r}; expected one of "
-                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    _check_option("affine_transform", "interpolation", interpolation,
+                  AFFINE_TRANSFORM_INTERPOLATIONS)
+    _check_option("affine_transform", "fill_mode", fill_mode, AFFINE_TRANSFORM_FILL_MODES)
     t = backend.to_numpy(data_of(transform, "affine_transform", "transform"))
     if t.ndim not in (1, 2) or t.shape[-1] != 8:
         raise ValueError(f"affine_transform: invalid transform shape {t.shape}: expected (8,) "
                          "or (batch, 8)")
     fmt = _fmt(data_format)
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if a.dtype.kind != "f":
-        x = _m.cast(x, "float32")
-    single = a.ndim == 3
-    xa = x.data[None] if single else x.data
-    if fmt == "channels_first":
-        xa = backend.of(xa).xp.moveaxis(xa, 1, -1)
-    n, h, w, c = xa.shape
-    if t.ndim == 1:
-        t = np.broadcast_to(t, (n, 8))
-    if t.shape[0] != n:
-        raise ValueError(f"affine_transform: {t.shape[0]} transforms for a batch of {n} images")
-    # float32 arithmetic in TF's order, so points landing on .5 round the same way
-    t = t.astype(np.float32)
-    yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
-                         indexing="ij")
-    yy, xx = yy.ravel()[None], xx.ravel()[None]
-    k = t[:, 6:7] * xx + t[:, 7:8] * yy + np.float32(1.0)
-    src_x = (t[:, 0:1] * xx + t[:, 1:2] * yy + t[:, 2:3]) / k
-    src_y = (t[:, 3:4] * xx + t[:, 4:5] * yy + t[:, 5:6]) / k
-    xp = backend.of(xa).xp
-    rows = xp.asarray(_map_index(src_y, h, fill_mode))
-    cols = xp.asarray(_map_index(src_x, w, fill_mode))
-    if fill_mode != "constant":
-        rows, cols = xp.clip(rows, 0, h - 1), xp.clip(cols, 0, w - 1)
-    taps = _gather_weights(rows, cols, h, w, interpolation)
-    y, bwd = _sample(xa.reshape(n, h * w, c), taps, fill_value, h * w)
-    y = y.reshape(n, h, w, c)
+    x = _float_tensor(images, a)
 
-    def backward(g, _n):
-        if single:
-            g = g[None]
-        if fmt == "channels_first":
-            g = xp.moveaxis(g, 1, -1)
-        gx = bwd(xp.ascontiguousarray(g).reshape(n, h * w, c)).reshape(n, h, w, c)
-        if fmt == "channels_first":
-            gx = xp.moveaxis(gx, -1, 1)
-        return (gx[0] if single else gx,)
-    if fmt == "channels_first":
-        y = xp.moveaxis(y, -1, 1)
-    y = xp.ascontiguousarray(y[0] if single else y)
+    def warp(xa):
+        n, h, w, c = xa.shape
+        tn = np.broadcast_to(t, (n, 8)) if t.ndim == 1 else t
+        if tn.shape[0] != n:
+            raise ValueError(f"affine_transform: {tn.shape[0]} transforms for a batch of {n} "
+                             f"images")
+        # float32 arithmetic in TF's order, so points landing on .5 round the same way
+        tn = tn.astype(np.float32)
+        yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
+                             indexing="ij")
+        yy, xx = yy.ravel()[None], xx.ravel()[None]
+        k = tn[:, 6:7] * xx + tn[:, 7:8] * yy + np.float32(1.0)
+        src_x = (tn[:, 0:1] * xx + tn[:, 1:2] * yy + tn[:, 2:3]) / k
+        src_y = (tn[:, 3:4] * xx + tn[:, 4:5] * yy + tn[:, 5:6]) / k
+        xp = backend.of(xa).xp
+        rows = xp.asarray(_map_index(src_y, h, fill_mode))
+        cols = xp.asarray(_map_index(src_x, w, fill_mode))
+        if fill_mode != "constant":
+            rows, cols = xp.clip(rows, 0, h - 1), xp.clip(cols, 0, w - 1)
+        taps = _gather_weights(rows, cols, h, w, interpolation)
+        y, bwd = _sample(xa.reshape(n, h * w, c), taps, fill_value, h * w)
+        return (y.reshape(n, h, w, c),
+                lambda g: bwd(g.reshape(n, h * w, c)).reshape(n, h, w, c))
+
+    y, backward = _channels_last_batch(x.data, fmt, warp)
     if a.dtype.kind != "f":
-        return Tensor(xp.round(y).astype(a.dtype))
+        return Tensor(backend.of(y).xp.round(y).astype(a.dtype))
     return record(y, (x,), backward)
 
 
@@ -614,9 +629,7 @@ def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant"
                          f"({a.ndim}), got {len(co)}")
     if order not in (0, 1):
         raise ValueError(f"map_coordinates: order must be 0 or 1, got {order}")
-    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
-        raise ValueError(f"map_coordinates: invalid fill_mode {fill_mode!r}; expected one of "
-                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    _check_option("map_coordinates", "fill_mode", fill_mode, AFFINE_TRANSFORM_FILL_MODES)
     shape = co[0].shape
     x = inputs if isinstance(inputs, Tensor) else Tensor(a)
     af = a.astype(np.float32) if a.dtype.kind != "f" else a
@@ -743,28 +756,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0),
     if sg.size == 1:
         sg = np.repeat(sg, 2)
     kernel = _gaussian_kernel(ks, sg)
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if a.dtype.kind != "f":
-        x = _m.cast(x, "float32")
-    xa = x.data
-    xp = backend.of(xa).xp
-    single = xa.ndim == 3
-    b = xa[None] if single else xa
-    if fmt == "channels_first":
-        b = xp.moveaxis(b, 1, -1)
-    y, tmap = _depthwise_same(xp.ascontiguousarray(b), kernel)
-
-    def backward(g, _n):
-        g = g[None] if single else g
-        if fmt == "channels_first":
-            g = xp.moveaxis(g, 1, -1)
-        gx = tmap(xp.ascontiguousarray(g))
-        if fmt == "channels_first":
-            gx = xp.moveaxis(gx, -1, 1)
-        return (gx[0] if single else gx,)
-    if fmt == "channels_first":
-        y = xp.moveaxis(y, -1, 1)
-    y = xp.ascontiguousarray(y[0] if single else y)
+    x = _float_tensor(images, a)
+    y, backward = _channels_last_batch(x.data, fmt, lambda b: _depthwise_same(b, kernel))
     return record(y, (x,), backward)
 
 
@@ -797,9 +790,8 @@ def perspective_transform(images, start_points, end_points, interpolation: str =
     """
     a = data_of(images, "perspective_transform", "images")
     _rank_check("perspective_transform", a)
-    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
-        raise ValueError(f"perspective_transform: invalid interpolation {interpolation!r}; "
-                         f"expected one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
+    _check_option("perspective_transform", "interpolation", interpolation,
+                  AFFINE_TRANSFORM_INTERPOLATIONS)
     sp = backend.to_numpy(data_of(start_points, "perspective_transform", "start_points"))
     ep = backend.to_numpy(data_of(end_points, "perspective_transform", "end_points"))
     for name, p in (("start_points", sp), ("end_points", ep)):
@@ -847,17 +839,12 @@ def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
     """
     a = data_of(images, "elastic_transform", "images")
     _rank_check("elastic_transform", a)
-    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
-        raise ValueError(f"elastic_transform: invalid interpolation {interpolation!r}; expected "
-                         f"one of {AFFINE_TRANSFORM_INTERPOLATIONS}")
-    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
-        raise ValueError(f"elastic_transform: invalid fill_mode {fill_mode!r}; expected one of "
-                         f"{AFFINE_TRANSFORM_FILL_MODES}")
+    _check_option("elastic_transform", "interpolation", interpolation,
+                  AFFINE_TRANSFORM_INTERPOLATIONS)
+    _check_option("elastic_transform", "fill_mode", fill_mode, AFFINE_TRANSFORM_FILL_MODES)
     fmt = _fmt(data_format)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if a.dtype.kind != "f":
-        x = _m.cast(x, "float32")
+    x = _float_tensor(images, a)
     single = x.data.ndim == 3
     xt = _m.expand_dims(x, 0) if single else x  # the layout changes are ops: the tape follows
     if fmt == "channels_first":
@@ -902,9 +889,7 @@ def sobel_edges(images, data_format: Optional[str] = None) -> Tensor:
         raise ValueError(f"sobel_edges: expected a 4-D batch of images, got shape "
                          f"{tuple(a.shape)}")
     fmt = _fmt(data_format)
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if a.dtype.kind != "f":
-        x = _m.cast(x, "float32")
+    x = _float_tensor(images, a)
     xa = x.data
     xp = backend.of(xa).xp
     b = xp.moveaxis(xa, 1, -1) if fmt == "channels_first" else xa
@@ -1071,9 +1056,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     if len(sc) != len(dims) or len(tr) != len(dims):
         raise ValueError(f"scale_and_translate: scale and translation need one value per "
                          f"spatial dimension {tuple(spatial_dims)}, got {len(sc)} and {len(tr)}")
-    x = images if isinstance(images, Tensor) else Tensor(a)
-    if a.dtype.kind != "f":
-        x = _m.cast(x, "float32")
+    x = _float_tensor(images, a)
     mats = [_st_weights(a.shape[d], int(output_shape[d]), sc[i], tr[i], kind, antialias).T
             for i, d in enumerate(dims)]
     y, dm = _linear_map(x.data, mats, dims)

@@ -28,6 +28,13 @@ def _float(a):
     return a if a.dtype.kind == "f" else a.astype(np.float32)
 
 
+def _no_grad(name, x, **kwargs):
+    """``xp.<name>(x, **kwargs)`` of the array library holding ``x``, as a Tensor that no
+    gradient flows through (tests, rounding, index searches, filled copies)."""
+    a = data_of(x, name)
+    return Tensor(getattr(_xp(a), name)(a, **kwargs))
+
+
 # ---- conversion -------------------------------------------------------------------------------
 
 def convert_to_tensor(x: Any, dtype: Optional[str] = None) -> Tensor:
@@ -452,9 +459,9 @@ def sign(x) -> Tensor:
     Example:
 
     >>> ops.sign([-3.0, 0.0, 2.0]).numpy()
-    array([-1.,  0.,  1.])
+    array([-1.,  0.,  1.], dtype=float32)
     """
-    return Tensor(_xp(data_of(x, "sign")).sign(data_of(x, "sign")))
+    return _no_grad("sign", x)
 
 
 def clip(x, x_min, x_max) -> Tensor:
@@ -680,8 +687,7 @@ def argmax(x, axis=-1, keepdims: bool = False) -> Tensor:
     >>> ops.argmax([[1.0, 5.0], [3.0, 2.0]]).numpy()
     array([1, 0])
     """
-    a = data_of(x, "argmax", "x")
-    return Tensor(_xp(a).argmax(a, axis=axis, keepdims=keepdims))
+    return _no_grad("argmax", x, axis=axis, keepdims=keepdims)
 
 
 def argmin(x, axis=-1, keepdims: bool = False) -> Tensor:
@@ -700,8 +706,7 @@ def argmin(x, axis=-1, keepdims: bool = False) -> Tensor:
     >>> ops.argmin([[1.0, 5.0], [3.0, 2.0]]).numpy()
     array([0, 1])
     """
-    a = data_of(x, "argmin", "x")
-    return Tensor(_xp(a).argmin(a, axis=axis, keepdims=keepdims))
+    return _no_grad("argmin", x, axis=axis, keepdims=keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -1031,10 +1036,9 @@ def zeros_like(x, dtype=None) -> Tensor:
     Example:
 
     >>> ops.zeros_like([1.0, 2.0]).numpy()
-    array([0., 0.])
+    array([0., 0.], dtype=float32)
     """
-    a = data_of(x, "zeros_like")
-    return Tensor(_xp(a).zeros_like(a, dtype=dtype))
+    return _no_grad("zeros_like", x, dtype=dtype)
 
 
 def ones_like(x, dtype=None) -> Tensor:
@@ -1050,10 +1054,9 @@ def ones_like(x, dtype=None) -> Tensor:
     Example:
 
     >>> ops.ones_like([1.0, 2.0]).numpy()
-    array([1., 1.])
+    array([1., 1.], dtype=float32)
     """
-    a = data_of(x, "ones_like")
-    return Tensor(_xp(a).ones_like(a, dtype=dtype))
+    return _no_grad("ones_like", x, dtype=dtype)
 
 
 def full(shape, fill_value, dtype: str = "float32") -> Tensor:
@@ -1109,8 +1112,7 @@ def isnan(x) -> Tensor:
     >>> ops.isnan([1.0, np.nan]).numpy()
     array([False,  True])
     """
-    a = data_of(x, "isnan")
-    return Tensor(_xp(a).isnan(a))
+    return _no_grad("isnan", x)
 
 
 def isfinite(x) -> Tensor:
@@ -1127,8 +1129,7 @@ def isfinite(x) -> Tensor:
     >>> ops.isfinite([1.0, np.inf]).numpy()
     array([ True, False])
     """
-    a = data_of(x, "isfinite")
-    return Tensor(_xp(a).isfinite(a))
+    return _no_grad("isfinite", x)
 
 
 def all(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
@@ -1147,8 +1148,7 @@ def all(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     >>> ops.all([True, False]).numpy()
     array(False)
     """
-    a = data_of(x, "all")
-    return Tensor(_xp(a).all(a, axis=axis, keepdims=keepdims))
+    return _no_grad("all", x, axis=axis, keepdims=keepdims)
 
 
 def any(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
@@ -1167,8 +1167,7 @@ def any(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     >>> ops.any([True, False]).numpy()
     array(True)
     """
-    a = data_of(x, "any")
-    return Tensor(_xp(a).any(a, axis=axis, keepdims=keepdims))
+    return _no_grad("any", x, axis=axis, keepdims=keepdims)
 
 
 def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
@@ -1311,17 +1310,54 @@ def erf(x) -> Tensor:
 
 
 def floor(x) -> Tensor:
-    """Element-wise floor (``keras.ops.floor``); zero gradient."""
-    return Tensor(_xp(data_of(x, "floor")).floor(data_of(x, "floor")))
+    """Element-wise floor (``keras.ops.floor``); zero gradient.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.floor([-1.5, 2.7]).numpy()
+    array([-2.,  2.], dtype=float32)
+    """
+    return _no_grad("floor", x)
 
 
 def round(x, decimals: int = 0) -> Tensor:  # noqa: A001
-    """Element-wise rounding (``keras.ops.round``); zero gradient."""
-    return Tensor(_xp(data_of(x, "round")).round(data_of(x, "round"), decimals))
+    """Element-wise rounding, halves to even (``keras.ops.round``); zero gradient.
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+        decimals: number of decimal places to keep.
+
+    Returns:
+        A Tensor.
+
+    Example:
+
+    >>> ops.round([1.26, -2.5], 1).numpy()
+    array([ 1.3, -2.5], dtype=float32)
+    """
+    return _no_grad("round", x, decimals=decimals)
 
 
 def log_sigmoid(x) -> Tensor:
-    """``log(sigmoid(x))``, computed stably (``keras.ops.log_sigmoid``)."""
+    """``log(sigmoid(x))``, computed stably (``keras.ops.log_sigmoid``).
+
+    Args:
+        x: input tensor (a Tensor, Variable, NumPy/CuPy array or Python scalar).
+
+    Returns:
+        A float Tensor.
+
+    Example:
+
+    >>> ops.log_sigmoid([0.0]).numpy()
+    array([-0.6931472], dtype=float32)
+    """
     return negative(_softplus_neg(x))
 
 
