@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layer import Layer
-from .lookup import encode_categorical, host_array, to_output
+from .lookup import adapt_in_batches, encode_categorical, host_array, to_output
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -158,14 +158,7 @@ class Discretization(Layer):
             raise ValueError(f"Discretization '{self.name}': cannot adapt a Discretization layer "
                              "that has been initialized with `bin_boundaries`, use `num_bins` "
                              "instead.")
-        self.reset_state()
-        from .lookup import _is_batch_iterable
-        batches = data if _is_batch_iterable(data) else [data]
-        for i, batch in enumerate(batches):
-            if steps is not None and i >= steps:
-                break
-            self.update_state(batch)
-        self.finalize_state()
+        adapt_in_batches(self, data, steps)
 
     def update_state(self, data) -> None:
         s = _summarize(np.asarray(host_array(data, "Discretization"), np.float32), self.epsilon)

@@ -95,6 +95,15 @@ def _deserialize(value, cls):
     return value
 
 
+def _preprocessed(kind: str, name, dtype: str, layer_cls, output_mode: str,
+                 **layer_kwargs) -> Feature:
+    """A ``FeatureSpace.<kind>(...)`` feature: ``layer_cls(**layer_kwargs)`` as its
+    preprocessor, named ``"<name>_preprocessor"`` (``name`` defaults to a fresh
+    ``"<kind>_<n>"``)."""
+    name = name or _auto_name(kind)
+    return Feature(dtype, layer_cls(name=f"{name}_preprocessor", **layer_kwargs), output_mode)
+
+
 class FeatureSpace(Layer):
     """Preprocesses and encodes a dict of structured features (``keras.utils.FeatureSpace``).
 
@@ -131,55 +140,45 @@ class FeatureSpace(Layer):
 
     @classmethod
     def float(cls, name=None) -> Feature:
-        name = name or _auto_name("float")
-        return Feature("float32", TFDIdentity(name=f"{name}_preprocessor"), "float")
+        return _preprocessed("float", name, "float32", TFDIdentity, "float")
 
     @classmethod
     def float_rescaled(cls, scale=1.0, offset=0.0, name=None) -> Feature:
-        name = name or _auto_name("float_rescaled")
-        return Feature("float32", Rescaling(scale=scale, offset=offset,
-                                            name=f"{name}_preprocessor"), "float")
+        return _preprocessed("float_rescaled", name, "float32", Rescaling, "float",
+                             scale=scale, offset=offset)
 
     @classmethod
     def float_normalized(cls, name=None) -> Feature:
-        name = name or _auto_name("float_normalized")
-        return Feature("float32", Normalization(axis=-1, name=f"{name}_preprocessor"), "float")
+        return _preprocessed("float_normalized", name, "float32", Normalization, "float",
+                             axis=-1)
 
     @classmethod
     def float_discretized(cls, num_bins, bin_boundaries=None, output_mode="one_hot",
                           name=None) -> Feature:
-        name = name or _auto_name("float_discretized")
-        return Feature("float32", Discretization(num_bins=num_bins,
-                                                 bin_boundaries=bin_boundaries,
-                                                 name=f"{name}_preprocessor"), output_mode)
+        return _preprocessed("float_discretized", name, "float32", Discretization, output_mode,
+                             num_bins=num_bins, bin_boundaries=bin_boundaries)
 
     @classmethod
     def integer_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                             name=None) -> Feature:
-        name = name or _auto_name("integer_categorical")
-        return Feature("int32", IntegerLookup(name=f"{name}_preprocessor",
-                                              max_tokens=max_tokens,
-                                              num_oov_indices=num_oov_indices), output_mode)
+        return _preprocessed("integer_categorical", name, "int32", IntegerLookup, output_mode,
+                             max_tokens=max_tokens, num_oov_indices=num_oov_indices)
 
     @classmethod
     def string_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                            name=None) -> Feature:
-        name = name or _auto_name("string_categorical")
-        return Feature("string", StringLookup(name=f"{name}_preprocessor",
-                                              max_tokens=max_tokens,
-                                              num_oov_indices=num_oov_indices), output_mode)
+        return _preprocessed("string_categorical", name, "string", StringLookup, output_mode,
+                             max_tokens=max_tokens, num_oov_indices=num_oov_indices)
 
     @classmethod
     def string_hashed(cls, num_bins, output_mode="one_hot", name=None) -> Feature:
-        name = name or _auto_name("string_hashed")
-        return Feature("string", Hashing(name=f"{name}_preprocessor", num_bins=num_bins),
-                       output_mode)
+        return _preprocessed("string_hashed", name, "string", Hashing, output_mode,
+                             num_bins=num_bins)
 
     @classmethod
     def integer_hashed(cls, num_bins, output_mode="one_hot", name=None) -> Feature:
-        name = name or _auto_name("integer_hashed")
-        return Feature("int32", Hashing(name=f"{name}_preprocessor", num_bins=num_bins),
-                       output_mode)
+        return _preprocessed("integer_hashed", name, "int32", Hashing, output_mode,
+                             num_bins=num_bins)
 
     def __init__(self, features, output_mode: str = "concat", crosses=None,
                  crossing_dim: int = 32, hashing_dim: int = 32,

@@ -15,7 +15,43 @@ from .base_image_preprocessing import (BaseImagePreprocessingLayer, depthwise_sa
 _EPSILON = 1e-7  # keras.config.epsilon()
 
 
-class RandomBrightness(BaseImagePreprocessingLayer):
+class _FactorColorLayer(BaseImagePreprocessingLayer):
+    """A colour layer drawing its strength in a ``factor`` range, for pixels in
+    ``value_range``, from its own ``seed``: the arguments and config most of this module's
+    layers share (``factor``, ``value_range`` and ``seed`` are saved with the base config).
+
+    Args:
+        factor: a number or a ``(lower, upper)`` pair, within the class's ``_FACTOR_BOUNDS``.
+        value_range: the range of the input pixels (checked and sorted, unless the class keeps
+            it as given, as Keras's RandomHue and RandomInvert do).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        seed: integer seed.
+    """
+
+    _USE_BASE_FACTOR = False  # the factor is set here, with the class's bounds
+    _CHECK_VALUE_RANGE = True
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self._set_factor(factor)
+        if self._CHECK_VALUE_RANGE:
+            self._set_value_range(value_range)
+        else:
+            self.value_range = value_range
+        self._make_rng(seed)
+
+    def _clip(self, images):
+        """``images`` clipped to ``value_range``."""
+        return np.clip(images, self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range,
+                       "seed": self.seed})
+        return config
+
+
+class RandomBrightness(_FactorColorLayer):
     """Adds a random delta ``uniform(factor) * (value_range[1] - value_range[0])`` to each
     image, then clips to ``value_range`` (``keras.layers.RandomBrightness``).
 
@@ -31,9 +67,8 @@ class RandomBrightness(BaseImagePreprocessingLayer):
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
-        super().__init__(factor=factor, **kwargs)
-        self._make_rng(seed)
-        self._set_value_range(value_range)
+        # as Keras's base layer: a factor of 0 (or None) is the range (0, 0.0)
+        super().__init__(factor or 0.0, value_range, seed=seed, **kwargs)
 
     def get_random_transformation(self, images, training=True, seed=None):
         n = images.shape[0]
@@ -46,14 +81,7 @@ class RandomBrightness(BaseImagePreprocessingLayer):
     def transform_images(self, images, transformation, training=True):
         if not training:
             return images
-        out = images + np.asarray(transformation["rgb_delta"], np.float32)
-        return np.clip(out, self.value_range[0], self.value_range[1])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
+        return self._clip(images + np.asarray(transformation["rgb_delta"], np.float32))
 
 
 class RandomGrayscale(BaseImagePreprocessingLayer):
@@ -91,7 +119,7 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
         return config
 
 
-class RandomInvert(BaseImagePreprocessingLayer):
+class RandomInvert(_FactorColorLayer):
     """Replaces an image ``x`` by ``value_range[1] - x`` with a probability drawn in
     ``factor`` (``keras.layers.RandomInvert``; the default ``factor=1.0`` inverts each image
     with probability 1/2 on average, ``(1.0, 1.0)`` always).
@@ -102,15 +130,12 @@ class RandomInvert(BaseImagePreprocessingLayer):
     array([[[1., 1., 1.]]], dtype=float32)
     """
 
-    _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
+    _CHECK_VALUE_RANGE = False
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None,
                  **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self.value_range = value_range
-        self._make_rng(seed)
+        super().__init__(factor, value_range, data_format, seed, **kwargs)
 
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
@@ -124,12 +149,6 @@ class RandomInvert(BaseImagePreprocessingLayer):
             return images
         apply = np.asarray(transformation["apply_inversion"])[:, None, None, None]
         return np.where(apply, np.float32(self.value_range[1]) - images, images)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
 
 
 class Solarization(BaseImagePreprocessingLayer):
@@ -190,7 +209,7 @@ class Solarization(BaseImagePreprocessingLayer):
         return config
 
 
-class RandomPosterization(BaseImagePreprocessingLayer):
+class RandomPosterization(_FactorColorLayer):
     """Keeps the ``bits`` most significant bits of each 8-bit pixel, ``bits`` drawn in
     ``[1, factor)`` (or exactly ``factor[0]`` when both ends are equal)
     (``keras.layers.RandomPosterization``).
@@ -201,15 +220,8 @@ class RandomPosterization(BaseImagePreprocessingLayer):
     array([[[128., 128., 128.]]], dtype=float32)
     """
 
-    _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (1, 8)
     _MAX_FACTOR = 8
-
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self._set_value_range(value_range)
-        self._make_rng(seed)
 
     def get_random_transformation(self, images, training=True, seed=None):
         n = images.shape[0]
@@ -225,12 +237,6 @@ class RandomPosterization(BaseImagePreprocessingLayer):
         x = np.clip(np.trunc(x), 0, 255).astype(np.uint8)
         x = np.left_shift(np.right_shift(x, shift), shift).astype(np.float32)
         return self._transform_value_range(x, (0, 255), self.value_range)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
 
 
 class AutoContrast(BaseImagePreprocessingLayer):
@@ -265,7 +271,7 @@ class AutoContrast(BaseImagePreprocessingLayer):
         return config
 
 
-class RandomColorDegeneration(BaseImagePreprocessingLayer):
+class RandomColorDegeneration(_FactorColorLayer):
     """Blends each image toward its grayscale version by a random factor
     (``keras.layers.RandomColorDegeneration``): ``x + f * (gray(x) - x)``, clipped.
 
@@ -276,12 +282,6 @@ class RandomColorDegeneration(BaseImagePreprocessingLayer):
     (1, 2, 2, 3)
     """
 
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self._set_value_range(value_range)
-        self._make_rng(seed)
-
     def get_random_transformation(self, images, training=True, seed=None):
         n = images.shape[0]
         return {"factor": self._rng.uniform(self.factor[0], self.factor[1], (n, 1, 1, 1))
@@ -291,8 +291,7 @@ class RandomColorDegeneration(BaseImagePreprocessingLayer):
         if not training:
             return images
         f = np.asarray(transformation["factor"], np.float32)
-        out = images + f * (rgb_to_grayscale(images) - images)
-        return np.clip(out, self.value_range[0], self.value_range[1])
+        return self._clip(images + f * (rgb_to_grayscale(images) - images))
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) not in (3, 4):
@@ -305,14 +304,8 @@ class RandomColorDegeneration(BaseImagePreprocessingLayer):
                              f"channels, but received images with {ch} channels.")
         return input_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
 
-
-class RandomSaturation(BaseImagePreprocessingLayer):
+class RandomSaturation(_FactorColorLayer):
     """Scales the HSV saturation by ``f / (1 - f)`` for ``f`` drawn in ``factor``
     (``keras.layers.RandomSaturation``; 0.5 keeps the image, 0 gives grayscale, values near 1
     saturate). As in Keras, the image is converted to HSV as given and the saturation is
@@ -324,12 +317,6 @@ class RandomSaturation(BaseImagePreprocessingLayer):
     >>> np.allclose(RandomSaturation((0.5, 0.5))(x).numpy(), x, atol=1e-5)
     True
     """
-
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self._set_value_range(value_range)
-        self._make_rng(seed)
 
     def get_random_transformation(self, images, training=True, seed=None):
         f = self._rng.uniform(self.factor[0], self.factor[1], images.shape[0])
@@ -343,14 +330,8 @@ class RandomSaturation(BaseImagePreprocessingLayer):
         s = np.clip(hsv[..., 1] * f, self.value_range[0], self.value_range[1])
         return hsv_to_rgb(np.stack([hsv[..., 0], s, hsv[..., 2]], axis=-1))
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
 
-
-class RandomHue(BaseImagePreprocessingLayer):
+class RandomHue(_FactorColorLayer):
     """Rotates the hue by ``+-f / 2`` (sign and ``f`` in ``factor`` drawn per image)
     (``keras.layers.RandomHue``); pixels are mapped from ``value_range`` to [0, 1] and back.
 
@@ -362,12 +343,7 @@ class RandomHue(BaseImagePreprocessingLayer):
     """
 
     _FACTOR_BOUNDS = (0, 1)
-
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self.value_range = value_range
-        self._make_rng(seed)
+    _CHECK_VALUE_RANGE = False
 
     def get_random_transformation(self, images, training=True, seed=None):
         n = images.shape[0]
@@ -387,14 +363,8 @@ class RandomHue(BaseImagePreprocessingLayer):
         rgb = np.clip(hsv_to_rgb(np.stack([h, hsv[..., 1], hsv[..., 2]], axis=-1)), 0, 1)
         return self._transform_value_range(rgb, (0, 1), self.value_range)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
 
-
-class RandomSharpness(BaseImagePreprocessingLayer):
+class RandomSharpness(_FactorColorLayer):
     """Blends each image with a smoothed copy: ``x + (1 - 2f) * (smooth(x) - x)``, ``f`` drawn
     in ``factor`` (``keras.layers.RandomSharpness``; f = 0.5 keeps the image, larger values
     sharpen, smaller blur).
@@ -406,14 +376,7 @@ class RandomSharpness(BaseImagePreprocessingLayer):
     True
     """
 
-    _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
-
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self._set_factor(factor)
-        self._set_value_range(value_range)
-        self._make_rng(seed)
 
     def get_random_transformation(self, images, training=True, seed=None):
         return {"factor": self._rng.uniform(self.factor[0], self.factor[1], images.shape[0])
@@ -426,14 +389,7 @@ class RandomSharpness(BaseImagePreprocessingLayer):
         a, b = 1.0 / 13.0, 5.0 / 13.0
         kernel = np.array([[a, a, a], [a, b, a], [a, a, a]], np.float32)
         smoothed = depthwise_same(images, kernel)
-        out = images + (1.0 - s) * (smoothed - images)
-        return np.clip(out, self.value_range[0], self.value_range[1])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "value_range": self.value_range,
-                       "seed": self.seed})
-        return config
+        return self._clip(images + (1.0 - s) * (smoothed - images))
 
 
 class Equalization(BaseImagePreprocessingLayer):

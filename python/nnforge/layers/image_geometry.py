@@ -31,10 +31,25 @@ def _unit_pair(layer, factor, name, symmetric: bool):
     raise ValueError(msg)
 
 
+def _check_supported(layer, name: str, value, supported) -> None:
+    """Raises NotImplementedError (as Keras does) when ``value`` of the argument ``name`` is
+    not one of ``supported``."""
+    if value not in supported:
+        raise NotImplementedError(f"{type(layer).__name__} '{layer.name}': unknown `{name}` "
+                                  f"{value}. Expected of one {supported}.")
+
+
 class _ProbabilityMixin:
+    """Layers that transform each image with a probability drawn in ``factor``."""
+
     def _apply_mask(self, n):
         prob = self._rng.uniform(self.factor[0], self.factor[1], n)
         return self._rng.uniform(0, 1, n) < prob
+
+    @staticmethod
+    def _where_applied(mask, out, images):
+        """``out`` for the images ``mask`` (one bool per image) selects, else ``images``."""
+        return np.where(np.asarray(mask)[:, None, None, None], out, images)
 
 
 class RandomShear(BaseImagePreprocessingLayer):
@@ -64,13 +79,8 @@ class RandomShear(BaseImagePreprocessingLayer):
         super().__init__(data_format=data_format, **kwargs)
         self.x_factor = _unit_pair(self, x_factor, "x_factor", True)
         self.y_factor = _unit_pair(self, y_factor, "y_factor", True)
-        if fill_mode not in self._SUPPORTED_FILL_MODE:
-            raise NotImplementedError(f"RandomShear '{self.name}': unknown `fill_mode` "
-                                      f"{fill_mode}. Expected of one {self._SUPPORTED_FILL_MODE}.")
-        if interpolation not in self._SUPPORTED_INTERPOLATION:
-            raise NotImplementedError(f"RandomShear '{self.name}': unknown `interpolation` "
-                                      f"{interpolation}. Expected of one "
-                                      f"{self._SUPPORTED_INTERPOLATION}.")
+        _check_supported(self, "fill_mode", fill_mode, self._SUPPORTED_FILL_MODE)
+        _check_supported(self, "interpolation", interpolation, self._SUPPORTED_INTERPOLATION)
         self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, \
             interpolation
         self._make_rng(seed)
@@ -126,10 +136,7 @@ class RandomPerspective(_ProbabilityMixin, BaseImagePreprocessingLayer):
         if scale < 0.0 or scale > 1.0:
             raise ValueError(f"RandomPerspective '{self.name}': the `scale` argument should be a "
                              f"number in the range [0,1]. Received: scale={scale}")
-        if interpolation not in self._SUPPORTED_INTERPOLATION:
-            raise NotImplementedError(f"RandomPerspective '{self.name}': unknown "
-                                      f"`interpolation` {interpolation}. Expected of one "
-                                      f"{self._SUPPORTED_INTERPOLATION}.")
+        _check_supported(self, "interpolation", interpolation, self._SUPPORTED_INTERPOLATION)
         self.scale, self.fill_value, self.interpolation = scale, fill_value, interpolation
         self._make_rng(seed)
 
@@ -151,8 +158,7 @@ class RandomPerspective(_ProbabilityMixin, BaseImagePreprocessingLayer):
             images, np.asarray(transformation["start_points"], np.float32),
             np.asarray(transformation["end_points"], np.float32),
             interpolation=self.interpolation, fill_value=self.fill_value).numpy()
-        apply = np.asarray(transformation["apply_perspective"])[:, None, None, None]
-        return np.where(apply, out, images)
+        return self._where_applied(transformation["apply_perspective"], out, images)
 
     def get_config(self):
         config = super().get_config()
@@ -185,14 +191,8 @@ class RandomElasticTransform(_ProbabilityMixin, BaseImagePreprocessingLayer):
         super().__init__(data_format=data_format, **kwargs)
         self._set_factor(factor)
         self.scale = _unit_pair(self, scale, "scale", False)
-        if interpolation not in self._SUPPORTED_INTERPOLATION:
-            raise NotImplementedError(f"RandomElasticTransform '{self.name}': unknown "
-                                      f"`interpolation` {interpolation}. Expected of one "
-                                      f"{self._SUPPORTED_INTERPOLATION}.")
-        if fill_mode not in self._SUPPORTED_FILL_MODES:
-            raise NotImplementedError(f"RandomElasticTransform '{self.name}': unknown "
-                                      f"`fill_mode` {fill_mode}. Expected of one "
-                                      f"{self._SUPPORTED_FILL_MODES}.")
+        _check_supported(self, "interpolation", interpolation, self._SUPPORTED_INTERPOLATION)
+        _check_supported(self, "fill_mode", fill_mode, self._SUPPORTED_FILL_MODES)
         self.interpolation, self.fill_mode, self.fill_value = interpolation, fill_mode, \
             fill_value
         self.value_range = value_range
@@ -221,8 +221,8 @@ class RandomElasticTransform(_ProbabilityMixin, BaseImagePreprocessingLayer):
                                           interpolation=self.interpolation,
                                           fill_mode=self.fill_mode, fill_value=self.fill_value,
                                           seed=transformation["seed"]).numpy()
-        apply = np.asarray(transformation["apply_transform"])[:, None, None, None]
-        return np.clip(np.where(apply, out, images), self.value_range[0], self.value_range[1])
+        out = self._where_applied(transformation["apply_transform"], out, images)
+        return np.clip(out, self.value_range[0], self.value_range[1])
 
     def get_config(self):
         config = super().get_config()
@@ -283,8 +283,8 @@ class RandomGaussianBlur(_ProbabilityMixin, BaseImagePreprocessingLayer):
         out = ops.image.gaussian_blur(images, kernel_size=self.kernel_size,
                                       sigma=np.asarray(transformation["blur_factor"],
                                                        np.float32)).numpy()
-        apply = np.asarray(transformation["should_apply_blur"])[:, None, None, None]
-        return np.clip(np.where(apply, out, images), self.value_range[0], self.value_range[1])
+        out = self._where_applied(transformation["should_apply_blur"], out, images)
+        return np.clip(out, self.value_range[0], self.value_range[1])
 
     def get_config(self):
         config = super().get_config()

@@ -24,6 +24,14 @@ def _box_masks(shape, x0, x1, y0, y1) -> np.ndarray:
     return np.repeat(m, c, axis=-1)
 
 
+def _mix_labels(labels, transformation) -> np.ndarray:
+    """``w * labels + (1 - w) * labels[permutation]``: a batch of labels mixed as MixUp and
+    CutMix mix their images (``mix_weight`` and ``permutation_order`` of the transformation)."""
+    w = np.asarray(transformation["mix_weight"], np.float32).reshape(-1, 1)
+    other = labels[np.asarray(transformation["permutation_order"])]
+    return w * labels + (1.0 - w) * other
+
+
 class MixUp(BaseImagePreprocessingLayer):
     """MixUp (``keras.layers.MixUp``): each image (and label) becomes ``w x + (1 - w) x'``
     with ``x'`` from a shuffled batch and ``w ~ Beta(alpha, alpha)``.
@@ -62,9 +70,7 @@ class MixUp(BaseImagePreprocessingLayer):
     def transform_labels(self, labels, transformation, training=True):
         if not training:
             return labels
-        w = np.asarray(transformation["mix_weight"], np.float32).reshape(-1, 1)
-        other = labels[np.asarray(transformation["permutation_order"])]
-        return w * labels + (1.0 - w) * other
+        return _mix_labels(labels, transformation)
 
     def get_config(self):
         config = super().get_config()
@@ -120,9 +126,7 @@ class CutMix(BaseImagePreprocessingLayer):
     def transform_labels(self, labels, transformation, training=True):
         if not training or transformation is None:
             return labels
-        w = np.asarray(transformation["mix_weight"], np.float32).reshape(-1, 1)
-        other = labels[np.asarray(transformation["permutation_order"])]
-        return w * labels + (1.0 - w) * other
+        return _mix_labels(labels, transformation)
 
     def get_config(self):
         config = super().get_config()

@@ -277,13 +277,7 @@ class IndexLookup(Layer):
     def adapt(self, data, steps=None) -> None:
         """Learn the vocabulary from ``data`` (an array, a list, or an iterable of batches):
         tokens sorted by decreasing count, ties by decreasing token, as Keras sorts them."""
-        self.reset_state()
-        batches = data if _is_batch_iterable(data) else [data]
-        for i, batch in enumerate(batches):
-            if steps is not None and i >= steps:
-                break
-            self.update_state(batch)
-        self.finalize_state()
+        adapt_in_batches(self, data, steps)
 
     def reset_state(self) -> None:
         self._counts, self._doc_counts, self._num_documents = {}, {}, 0
@@ -464,6 +458,31 @@ def _is_batch_iterable(data) -> bool:
     if isinstance(data, (np.ndarray, Tensor, list, tuple, str, bytes)) or backend.is_array(data):
         return False
     return hasattr(data, "__iter__")
+
+
+def adapt_in_batches(layer, data, steps=None) -> None:
+    """Keras's ``adapt`` loop for a layer with ``reset_state``, ``update_state`` and
+    ``finalize_state``: reset, update on each batch of ``data``, finalize.
+
+    Args:
+        layer: the preprocessing layer to adapt.
+        data: an array, list or tensor (one batch), or an iterable of batches.
+        steps: at most this many batches of an iterable (None: all of them).
+
+    Example:
+
+    >>> layer = StringLookup()
+    >>> adapt_in_batches(layer, iter([["a", "b"], ["a"]]), steps=1)
+    >>> layer.get_vocabulary()
+    ['[UNK]', 'b', 'a']
+    """
+    layer.reset_state()
+    batches = data if _is_batch_iterable(data) else [data]
+    for i, batch in enumerate(batches):
+        if steps is not None and i >= steps:
+            break
+        layer.update_state(batch)
+    layer.finalize_state()
 
 
 class StringLookup(IndexLookup):

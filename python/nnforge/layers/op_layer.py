@@ -4,12 +4,15 @@ functional model (Keras 3 makes the same automatic nodes for ``ops.*`` on KerasT
 Saved as Keras 3 saves its Operations: the config names Keras's op class and module (e.g.
 ``{"module": "keras.src.ops.numpy", "class_name": "Mean", "config": {"name": "mean", "axis": 1,
 "keepdims": true}}``), holding the arguments Keras passes to the Operation's constructor, and
-the node holds those Keras passes to ``symbolic_call`` (``_keras_op_specs.py``, generated from
-Keras's source, says which are which), so ``.keras`` files with raw ops load in either library.
+the node holds those Keras passes to ``symbolic_call`` (``keras_op_specs.json``, generated from
+Keras's source by ``tests/golden/make_opser_table.py``, says which are which), so ``.keras``
+files with raw ops load in either library.
 """
 from __future__ import annotations
 
 import inspect
+import json
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
@@ -17,17 +20,36 @@ import numpy as np
 from nnforge.core.tensor import KerasTensor
 from nnforge.ops import _output_spec, _symbolic
 
-from ._keras_op_specs import SPECS
 from .layer import Layer
 from .node import map_structure
 
+
+def _load_specs() -> Dict[str, dict]:
+    """The generated table ``keras_op_specs.json``: keras.ops function name -> its Keras
+    Operation (module, class), the function's parameters, its constructor arguments ("init":
+    config key -> ``("param", name)`` or ``("const", value)``) and its ``symbolic_call``
+    arguments. JSON keeps tuples as lists: the init pairs and the defaults come back as tuples,
+    as Keras's source writes them."""
+    with open(Path(__file__).with_name("keras_op_specs.json"), encoding="utf-8") as f:
+        specs = json.load(f)
+    for spec in specs.values():
+        spec["init"] = {k: tuple(v) for k, v in spec["init"].items()}
+        spec["defaults"] = {k: _tuples(v) for k, v in spec["defaults"].items()}
+    return specs
+
+
+def _tuples(v: Any) -> Any:
+    """JSON lists in a loaded config back to tuples (axis=[1, 2] -> (1, 2))."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+SPECS = _load_specs()
 # Keras (module, class) -> the keras.ops function names that make it.
 _BY_CLASS: Dict[tuple, list] = {}
 for _fname, _spec in sorted(SPECS.items()):
     _BY_CLASS.setdefault((_spec["module"], _spec["class_name"]), []).append(_fname)
 # Functions that reach their Operation through another function (``abs`` -> ``absolute``) or
 # through KerasTensor.__getitem__ (``GetItem``).
-SPECS = dict(SPECS)
 SPECS["abs"] = SPECS["absolute"]
 SPECS["getitem"] = {"module": "keras.src.ops.numpy", "class_name": "GetItem",
                     "params": ["x", "key"], "init": {}, "call_args": ["x", "key"],
@@ -54,11 +76,6 @@ def _plain(v: Any) -> Any:
     if isinstance(v, list):
         return [_plain(x) for x in v]
     return v
-
-
-def _tuples(v: Any) -> Any:
-    """JSON lists in a loaded config back to tuples (axis=[1, 2] -> (1, 2))."""
-    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
 def _nnforge_fn(name: str, module: str) -> Optional[Callable]:

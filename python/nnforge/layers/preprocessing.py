@@ -277,8 +277,37 @@ class RandomFlip(_RandomImageLayer):
         return config
 
 
-class RandomTranslation(_RandomImageLayer):
+class _RandomWarpLayer(_RandomImageLayer):
+    """Base of the affine augmentations (translation, rotation, zoom): ``_matrices`` draws one
+    2x3 inverse-warp matrix per image, applied with ``fill_mode`` and ``fill_value``; the
+    config holds the ``_FACTOR_KEYS`` attributes, then the fill arguments."""
+
+    _FACTOR_KEYS: tuple = ()
+
+    def _set_fill(self, fill_mode, interpolation, fill_value) -> None:
+        self.fill_mode = _check_fill(self, fill_mode, interpolation)
+        self.fill_value = fill_value
+
+    def _matrices(self, n: int, h: int, w: int) -> np.ndarray:
+        """(n, 2, 3) matrices: output pixel (r, c) of image i reads its input at
+        ``m[i] @ (r, c, 1)`` (override)."""
+        raise NotImplementedError
+
+    def _augment(self, a):
+        n, h, w, _ = a.shape
+        return _warp(a, self._matrices(n, h, w), self.fill_mode, self.fill_value)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({k: getattr(self, k) for k in self._FACTOR_KEYS})
+        config.update({"fill_mode": self.fill_mode, "fill_value": self.fill_value})
+        return config
+
+
+class RandomTranslation(_RandomWarpLayer):
     """Shifts images by a random fraction of their height and width (zeros fill the rest)."""
+
+    _FACTOR_KEYS = ("height_factor", "width_factor")
 
     def __init__(self, height_factor, width_factor, fill_mode: str = "reflect",
                  interpolation: str = "nearest", seed=None, fill_value: float = 0.0, **kwargs):
@@ -286,38 +315,30 @@ class RandomTranslation(_RandomImageLayer):
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _factor_range(height_factor, "height_factor", self.name)
         self._w = _factor_range(width_factor, "width_factor", self.name)
-        self.fill_mode = _check_fill(self, fill_mode, interpolation)
-        self.fill_value = fill_value
+        self._set_fill(fill_mode, interpolation, fill_value)
 
-    def _augment(self, a):
-        n, h, w, _ = a.shape
+    def _matrices(self, n, h, w):
         dy = self._rng.uniform(*self._h, n) * h
         dx = self._rng.uniform(*self._w, n) * w
         m = np.zeros((n, 2, 3))
         m[:, 0, 0] = m[:, 1, 1] = 1
         m[:, 0, 2], m[:, 1, 2] = -dy, -dx
-        return _warp(a, m, self.fill_mode, self.fill_value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor,
-                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
-        return config
+        return m
 
 
-class RandomRotation(_RandomImageLayer):
+class RandomRotation(_RandomWarpLayer):
     """Rotates images by a random angle, ``factor`` as a fraction of 2*pi."""
+
+    _FACTOR_KEYS = ("factor",)
 
     def __init__(self, factor, fill_mode: str = "reflect", interpolation: str = "nearest",
                  seed=None, fill_value: float = 0.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
         self._range = _factor_range(factor, "factor", self.name)
-        self.fill_mode = _check_fill(self, fill_mode, interpolation)
-        self.fill_value = fill_value
+        self._set_fill(fill_mode, interpolation, fill_value)
 
-    def _augment(self, a):
-        n, h, w, _ = a.shape
+    def _matrices(self, n, h, w):
         theta = self._rng.uniform(*self._range, n) * 2 * np.pi
         cy, cx = (h - 1) / 2, (w - 1) / 2
         cos, sin = np.cos(theta), np.sin(theta)
@@ -326,17 +347,14 @@ class RandomRotation(_RandomImageLayer):
         m[:, 1, 0], m[:, 1, 1] = sin, cos
         m[:, 0, 2] = cy - cos * cy + sin * cx
         m[:, 1, 2] = cx - sin * cy - cos * cx
-        return _warp(a, m, self.fill_mode, self.fill_value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"factor": self.factor, "fill_mode": self.fill_mode, "fill_value": self.fill_value})
-        return config
+        return m
 
 
-class RandomZoom(_RandomImageLayer):
+class RandomZoom(_RandomWarpLayer):
     """Zooms in or out by a random factor: ``height_factor`` -0.2 means up to 20% zoom-in
     (Keras's sign convention); ``width_factor`` None keeps the aspect ratio."""
+
+    _FACTOR_KEYS = ("height_factor", "width_factor")
 
     def __init__(self, height_factor, width_factor=None, fill_mode: str = "reflect",
                  interpolation: str = "nearest", seed=None, fill_value: float = 0.0, **kwargs):
@@ -345,24 +363,16 @@ class RandomZoom(_RandomImageLayer):
         self._h = _factor_range(height_factor, "height_factor", self.name)
         self._w = None if width_factor is None else _factor_range(width_factor, "width_factor",
                                                                   self.name)
-        self.fill_mode = _check_fill(self, fill_mode, interpolation)
-        self.fill_value = fill_value
+        self._set_fill(fill_mode, interpolation, fill_value)
 
-    def _augment(self, a):
-        n, h, w, _ = a.shape
+    def _matrices(self, n, h, w):
         zh = 1 + self._rng.uniform(*self._h, n)
         zw = zh if self._w is None else 1 + self._rng.uniform(*self._w, n)
         cy, cx = (h - 1) / 2, (w - 1) / 2
         m = np.zeros((n, 2, 3))
         m[:, 0, 0], m[:, 1, 1] = zh, zw
         m[:, 0, 2], m[:, 1, 2] = cy - zh * cy, cx - zw * cx
-        return _warp(a, m, self.fill_mode, self.fill_value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor,
-                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
-        return config
+        return m
 
 
 class RandomCrop(Layer):

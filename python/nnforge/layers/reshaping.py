@@ -20,6 +20,64 @@ def _pairs(value, name, layer):
                      f"2 tuples of 2 ints, got {value!r}")
 
 
+def padded_shape(s, pairs) -> tuple:
+    """The shape of a channels_last input of shape ``s`` padded on its spatial axes by
+    ``pairs``, one (before, after) pair per axis (None sizes stay None).
+
+    Example:
+
+    >>> padded_shape((None, 4, 5, 3), ((1, 1), (0, 2)))
+    (None, 6, 7, 3)
+    """
+    n = len(pairs)
+    return ((s[0],) + tuple(None if s[1 + i] is None else s[1 + i] + sum(pairs[i])
+                            for i in range(n)) + (s[n + 1],))
+
+
+def cropped_shape(layer, s, pairs) -> tuple:
+    """The shape of a channels_last input of shape ``s`` cropped on its spatial axes by
+    ``pairs`` (one (start, end) pair per axis); raises if an axis would be left empty,
+    naming ``layer`` and its ``cropping``.
+
+    Example:
+
+    >>> cropped_shape(Cropping2D(1), (None, 4, 5, 3), ((1, 1), (1, 1)))
+    (None, 2, 3, 3)
+    """
+    n = len(pairs)
+    out = tuple(None if s[1 + i] is None else s[1 + i] - sum(pairs[i]) for i in range(n))
+    if any(d is not None and d <= 0 for d in out):
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': cropping {layer.cropping} "
+                         f"leaves nothing of an input of shape {tuple(s)}")
+    return (s[0],) + out + (s[n + 1],)
+
+
+def crop(inputs, pairs):
+    """``inputs`` (channels_last) cropped on its spatial axes by (start, end) ``pairs``.
+
+    Example:
+
+    >>> crop(np.ones((1, 4, 5, 3), "float32"), ((1, 1), (0, 2))).shape
+    (1, 2, 3, 3)
+    """
+    idx = (slice(None),) + tuple(slice(a, inputs.shape[1 + i] - b)
+                                 for i, (a, b) in enumerate(pairs))
+    return ops.getitem(inputs, idx)
+
+
+class _PairsLayer(Layer):
+    """A channels_last layer holding one (before, after) pair per spatial axis in its
+    attribute ``_PAIRS`` ("padding" or "cropping"), saved as lists with ``data_format``."""
+
+    _PAIRS = ""
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({self._PAIRS: [list(p) for p in getattr(self, self._PAIRS)],
+                       "data_format": self.data_format})
+        return config
+
+
 class Reshape(Layer):
     """Reshapes each sample to ``target_shape`` (one entry may be -1)."""
 
@@ -106,9 +164,11 @@ class RepeatVector(Layer):
         return config
 
 
-class ZeroPadding2D(Layer):
+class ZeroPadding2D(_PairsLayer):
     """Pads rows and columns of an NHWC input with zeros: ``padding`` is an int, (rows, cols)
     or ((top, bottom), (left, right))."""
+
+    _PAIRS = "padding"
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -118,9 +178,7 @@ class ZeroPadding2D(Layer):
         self.data_format = "channels_last"
 
     def compute_output_shape(self, s):
-        (t, b), (l, r) = self.padding
-        return (s[0], None if s[1] is None else s[1] + t + b,
-                None if s[2] is None else s[2] + l + r, s[3])
+        return padded_shape(s, self.padding)
 
     def call(self, inputs):
         if len(inputs.shape) != 4:
@@ -128,15 +186,11 @@ class ZeroPadding2D(Layer):
                              f"{tuple(inputs.shape)}")
         return ops.pad(inputs, ((0, 0),) + self.padding + ((0, 0),))
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"padding": [list(p) for p in self.padding],
-                       "data_format": self.data_format})
-        return config
 
-
-class Cropping2D(Layer):
+class Cropping2D(_PairsLayer):
     """Crops rows and columns of an NHWC input: ((top, bottom), (left, right))."""
+
+    _PAIRS = "cropping"
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -144,25 +198,11 @@ class Cropping2D(Layer):
         self.data_format = "channels_last"
 
     def compute_output_shape(self, s):
-        (t, b), (l, r) = self.cropping
-        h = None if s[1] is None else s[1] - t - b
-        w = None if s[2] is None else s[2] - l - r
-        if (h is not None and h <= 0) or (w is not None and w <= 0):
-            raise ValueError(f"Cropping2D '{self.name}': cropping {self.cropping} leaves nothing "
-                             f"of an input of shape {tuple(s)}")
-        return (s[0], h, w, s[3])
+        return cropped_shape(self, s, self.cropping)
 
     def call(self, inputs):
         self.compute_output_shape(tuple(inputs.shape))
-        (t, b), (l, r) = self.cropping
-        h, w = inputs.shape[1], inputs.shape[2]
-        return ops.getitem(inputs, (slice(None), slice(t, h - b), slice(l, w - r)))
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"cropping": [list(p) for p in self.cropping],
-                       "data_format": self.data_format})
-        return config
+        return crop(inputs, self.cropping)
 
 
 class UpSampling2D(Layer):

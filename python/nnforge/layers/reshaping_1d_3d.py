@@ -10,6 +10,7 @@ from nnforge import ops
 from nnforge.utils.argument_validation import standardize_data_format, standardize_tuple
 
 from .layer import Layer
+from .reshaping import _PairsLayer, crop, cropped_shape, padded_shape
 
 _ORDINAL = ("1st", "2nd", "3rd")
 
@@ -128,7 +129,7 @@ class ZeroPadding1D(Layer):
 
     def compute_output_shape(self, s):
         _check_rank(self, s, 3, _D1)
-        return (s[0], None if s[1] is None else s[1] + sum(self.padding), s[2])
+        return padded_shape(s, (self.padding,))
 
     def call(self, inputs):
         self.compute_output_shape(tuple(inputs.shape))
@@ -140,7 +141,7 @@ class ZeroPadding1D(Layer):
         return config
 
 
-class ZeroPadding3D(Layer):
+class ZeroPadding3D(_PairsLayer):
     """Pads depth, rows and columns of a 5-D input with zeros (``keras.layers.ZeroPadding3D``).
 
     Args:
@@ -154,6 +155,8 @@ class ZeroPadding3D(Layer):
     (1, 4, 5, 6, 2)
     """
 
+    _PAIRS = "padding"
+
     def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(**kwargs)
         where = f"ZeroPadding3D '{self.name}'"
@@ -162,18 +165,11 @@ class ZeroPadding3D(Layer):
 
     def compute_output_shape(self, s):
         _check_rank(self, s, 5, _D3)
-        return (s[0],) + tuple(None if s[1 + i] is None else s[1 + i] + sum(self.padding[i])
-                               for i in range(3)) + (s[4],)
+        return padded_shape(s, self.padding)
 
     def call(self, inputs):
         self.compute_output_shape(tuple(inputs.shape))
         return ops.pad(inputs, ((0, 0),) + self.padding + ((0, 0),))
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"padding": [list(p) for p in self.padding],
-                       "data_format": self.data_format})
-        return config
 
 
 class Cropping1D(Layer):
@@ -195,16 +191,11 @@ class Cropping1D(Layer):
 
     def compute_output_shape(self, s):
         _check_rank(self, s, 3, _D1)
-        steps = None if s[1] is None else s[1] - sum(self.cropping)
-        if steps is not None and steps <= 0:
-            raise ValueError(f"Cropping1D '{self.name}': cropping {self.cropping} leaves nothing "
-                             f"of an input of shape {tuple(s)}")
-        return (s[0], steps, s[2])
+        return cropped_shape(self, s, (self.cropping,))
 
     def call(self, inputs):
         self.compute_output_shape(tuple(inputs.shape))
-        start, end = self.cropping
-        return ops.getitem(inputs, (slice(None), slice(start, inputs.shape[1] - end)))
+        return crop(inputs, (self.cropping,))
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -212,7 +203,7 @@ class Cropping1D(Layer):
         return config
 
 
-class Cropping3D(Layer):
+class Cropping3D(_PairsLayer):
     """Crops depth, rows and columns of a 5-D input (``keras.layers.Cropping3D``).
 
     Args:
@@ -226,6 +217,8 @@ class Cropping3D(Layer):
     (1, 2, 3, 4, 2)
     """
 
+    _PAIRS = "cropping"
+
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(**kwargs)
         where = f"Cropping3D '{self.name}'"
@@ -234,21 +227,8 @@ class Cropping3D(Layer):
 
     def compute_output_shape(self, s):
         _check_rank(self, s, 5, _D3)
-        out = tuple(None if s[1 + i] is None else s[1 + i] - sum(self.cropping[i])
-                    for i in range(3))
-        if any(d is not None and d <= 0 for d in out):
-            raise ValueError(f"Cropping3D '{self.name}': cropping {self.cropping} leaves nothing "
-                             f"of an input of shape {tuple(s)}")
-        return (s[0],) + out + (s[4],)
+        return cropped_shape(self, s, self.cropping)
 
     def call(self, inputs):
         self.compute_output_shape(tuple(inputs.shape))
-        idx = (slice(None),) + tuple(slice(a, inputs.shape[1 + i] - b)
-                                     for i, (a, b) in enumerate(self.cropping))
-        return ops.getitem(inputs, idx)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"cropping": [list(p) for p in self.cropping],
-                       "data_format": self.data_format})
-        return config
+        return crop(inputs, self.cropping)

@@ -30,7 +30,21 @@ def _with_hw(shape, fmt, h, w):
     return tuple(shape)
 
 
-class Resizing(Layer):
+class _ImageSizeLayer(Layer):
+    """An image layer whose output is ``(height, width)`` in its ``data_format``: the size
+    check and the output shape Resizing and CenterCrop share."""
+
+    def _set_size(self, height: int, width: int) -> None:
+        if height < 1 or width < 1:
+            raise ValueError(f"{type(self).__name__} '{self.name}': height and width must be "
+                             f">= 1, got {height} and {width}")
+        self.height, self.width = int(height), int(width)
+
+    def compute_output_shape(self, input_shape):
+        return _with_hw(input_shape, self.data_format, self.height, self.width)
+
+
+class Resizing(_ImageSizeLayer):
     """Resizes images to ``(height, width)`` (``keras.layers.Resizing``), with
     ``ops.image.resize``'s interpolation and aspect-ratio options.
 
@@ -55,13 +69,10 @@ class Resizing(Layer):
                  fill_mode: str = "constant", fill_value: float = 0.0, antialias: bool = False,
                  data_format: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
-        if height < 1 or width < 1:
-            raise ValueError(f"Resizing '{self.name}': height and width must be >= 1, got "
-                             f"{height} and {width}")
+        self._set_size(height, width)
         if interpolation not in ("bilinear", "nearest", "bicubic"):
             raise ValueError(f"Resizing '{self.name}': invalid interpolation {interpolation!r}; "
                              "expected 'bilinear', 'nearest' or 'bicubic'")
-        self.height, self.width = int(height), int(width)
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         self.pad_to_aspect_ratio = pad_to_aspect_ratio
@@ -77,9 +88,6 @@ class Resizing(Layer):
                                 fill_mode=self.fill_mode, fill_value=self.fill_value,
                                 data_format=self.data_format)
 
-    def compute_output_shape(self, input_shape):
-        return _with_hw(input_shape, self.data_format, self.height, self.width)
-
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"height": self.height, "width": self.width,
@@ -91,7 +99,7 @@ class Resizing(Layer):
         return config
 
 
-class CenterCrop(Layer):
+class CenterCrop(_ImageSizeLayer):
     """Crops the central ``(height, width)`` window (``keras.layers.CenterCrop``); an image
     smaller than that is resized (cropped to the aspect ratio, then bilinear), as Keras's
     ``smart_resize`` does.
@@ -104,10 +112,7 @@ class CenterCrop(Layer):
 
     def __init__(self, height: int, width: int, data_format: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
-        if height < 1 or width < 1:
-            raise ValueError(f"CenterCrop '{self.name}': height and width must be >= 1, got "
-                             f"{height} and {width}")
-        self.height, self.width = int(height), int(width)
+        self._set_size(height, width)
         self.data_format = _data_format(data_format)
 
     def call(self, inputs):
@@ -119,9 +124,6 @@ class CenterCrop(Layer):
                                          target_width=self.width, data_format=self.data_format)
         return ops.image.resize(x, (self.height, self.width), crop_to_aspect_ratio=True,
                                 data_format=self.data_format)
-
-    def compute_output_shape(self, input_shape):
-        return _with_hw(input_shape, self.data_format, self.height, self.width)
 
     def get_config(self) -> dict:
         config = super().get_config()

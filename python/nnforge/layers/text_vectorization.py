@@ -9,7 +9,7 @@ import numpy as np
 from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 from .layer import Layer
-from .lookup import StringLookup, _is_batch_iterable, decode_strings, host_array
+from .lookup import StringLookup, adapt_in_batches, decode_strings, host_array
 
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -162,13 +162,7 @@ class TextVectorization(Layer):
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learn the vocabulary (and for ``"tf_idf"`` the document frequencies) from ``data``:
         a list or array of strings, or an iterable of batches of them."""
-        self.reset_state()
-        batches = data if _is_batch_iterable(data) else [data]
-        for i, batch in enumerate(batches):
-            if steps is not None and i >= steps:
-                break
-            self.update_state(batch)
-        self.finalize_state()
+        adapt_in_batches(self, data, steps)
 
     def update_state(self, data) -> None:
         self._lookup_layer.update_state(self._padded(self._tokens(data)))
