@@ -132,12 +132,10 @@ QKernelSet make() {
   ks.lda_align = 64;
   ks.row_align = 32;
   ks.finish = &release;
-  for (int r = 0; r < kQMaxMR; ++r)
-    for (int v = 0; v < kQMaxNV; ++v) ks.ukr[r][v] = nullptr;
-  for (int r = 1; r <= 32; ++r) {
-    ks.ukr[r - 1][0] = r <= 16 ? &ukr<false, false> : &ukr<true, false>;
-    ks.ukr[r - 1][1] = r <= 16 ? &ukr<false, true> : &ukr<true, true>;
-  }
+  // Up to 16 rows: one A tile; 17-32: two. One panel: one B tile; two: two.
+  const QKernelSet table =
+      kernel_set<32, 2>("amx", [](auto r, auto v) { return &ukr<(r > 16), (v > 1)>; });
+  std::memcpy(ks.ukr, table.ukr, sizeof ks.ukr);
   return ks;
 }
 

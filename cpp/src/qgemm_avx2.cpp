@@ -63,22 +63,10 @@ void ukr(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B, int64_t /*b
   if constexpr (R > 1) store_row(d0, d1, d2, d3, comp, tile + kTileLd);
 }
 
-constexpr int MR = 2;
-
-QKernelSet make() {
-  QKernelSet ks{};
-  ks.name = "avx2";
-  ks.MR = MR;
-  ks.NV = 1;
-  ks.ukr[0][0] = &ukr<1>;
-  ks.ukr[1][0] = &ukr<2>;
-  return ks;
-}
-
 }  // namespace
 
 const QKernelSet& qkernels_avx2() {
-  static const QKernelSet ks = make();
+  static const QKernelSet ks = kernel_set<2, 1>("avx2", [](auto r, auto) { return &ukr<r>; });
   return ks;
 }
 

@@ -164,21 +164,8 @@ void quant(const float* x, int64_t r0, int64_t r1, int64_t K, int64_t ldx, float
   }
 }
 
-constexpr int MR = 8, NV = 3;
-
-template <int R, int V>
-void fill(QKernelSet& ks) {
-  ks.ukr[R - 1][V - 1] = &ukr<R, V>;
-  if constexpr (V > 1) fill<R, V - 1>(ks);
-  if constexpr (V == NV && R > 1) fill<R - 1, NV>(ks);
-}
-
 QKernelSet make() {
-  QKernelSet ks{};
-  ks.name = "avx512_vnni";
-  ks.MR = MR;
-  ks.NV = NV;
-  fill<MR, NV>(ks);
+  QKernelSet ks = kernel_set<8, 3>("avx512_vnni", [](auto r, auto v) { return &ukr<r, v>; });
   ks.epi = &epi;
   ks.quant = &quant;
   return ks;

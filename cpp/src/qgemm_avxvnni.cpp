@@ -51,27 +51,10 @@ void ukr(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B, int64_t /*b
 }
 #undef NNF_ROWS
 
-constexpr int MR = 6;
-
-template <int R>
-void fill(QKernelSet& ks) {
-  ks.ukr[R - 1][0] = &ukr<R>;
-  if constexpr (R > 1) fill<R - 1>(ks);
-}
-
-QKernelSet make() {
-  QKernelSet ks{};
-  ks.name = "avx_vnni";
-  ks.MR = MR;
-  ks.NV = 1;
-  fill<MR>(ks);
-  return ks;
-}
-
 }  // namespace
 
 const QKernelSet& qkernels_avxvnni() {
-  static const QKernelSet ks = make();
+  static const QKernelSet ks = kernel_set<6, 1>("avx_vnni", [](auto r, auto) { return &ukr<r>; });
   return ks;
 }
 

@@ -31,27 +31,10 @@ void ukr(int64_t kg, const uint8_t* A, int64_t lda, const int8_t* B, int64_t bst
     for (int c = 0; c < 16 * V; ++c) std::memcpy(&tile[r * kTileLd + c], &acc[r][c], 4);
 }
 
-constexpr int MR = 4, NV = 1;
-
-template <int R>
-void fill_row(QKernelSet& ks) {
-  ks.ukr[R - 1][0] = &ukr<R, 1>;
-  if constexpr (R > 1) fill_row<R - 1>(ks);
-}
-
-QKernelSet make() {
-  QKernelSet ks{};
-  ks.name = "generic";
-  ks.MR = MR;
-  ks.NV = NV;
-  fill_row<MR>(ks);
-  return ks;
-}
-
 }  // namespace
 
 const QKernelSet& qkernels_generic() {
-  static const QKernelSet ks = make();
+  static const QKernelSet ks = kernel_set<4, 1>("generic", [](auto r, auto) { return &ukr<r, 1>; });
   return ks;
 }
 

@@ -15,6 +15,8 @@
 // then turns the tile into the output.
 #pragma once
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 namespace nnforge {
 namespace detail {
@@ -66,6 +68,27 @@ struct QKernelSet {
   // tile state there, so an idle thread holds none).
   void (*finish)() = nullptr;
 };
+
+// A kernel set named `name` whose table holds ukr[r-1][v-1] = pick(r, v) for every r <= MR,
+// v <= NV (r, v as std::integral_constant, so pick can name a template instance: `[](auto r,
+// auto v) { return &ukr<r, v>; }`); the other members keep their defaults (nullable = portable).
+template <int MR, int NV, class Pick, int... I>
+void fill_ukr(QKernelSet& ks, Pick pick, std::integer_sequence<int, I...>) {
+  ((ks.ukr[I / NV][I % NV] = pick(std::integral_constant<int, I / NV + 1>{},
+                                  std::integral_constant<int, I % NV + 1>{})),
+   ...);
+}
+
+template <int MR, int NV, class Pick>
+QKernelSet kernel_set(const char* name, Pick pick) {
+  static_assert(MR >= 1 && MR <= kQMaxMR && NV >= 1 && NV <= kQMaxNV, "micro-tile too large");
+  QKernelSet ks{};
+  ks.name = name;
+  ks.MR = MR;
+  ks.NV = NV;
+  fill_ukr<MR, NV>(ks, pick, std::make_integer_sequence<int, MR * NV>{});
+  return ks;
+}
 
 const QKernelSet& qkernels_avx512vnni();
 const QKernelSet& qkernels_avxvnni();
