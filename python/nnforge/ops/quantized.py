@@ -12,7 +12,7 @@ custom gradient does) and to the bias; the int8 kernel and its scale are constan
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
