@@ -23,6 +23,35 @@ DENSE_KERNEL_INITIALIZER = {"class_name": "VarianceScaling",
 IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
 
 
+def squeeze_excite(x, filters: int, input_filters: int, se_ratio: float, activation, name: str):
+    """Squeeze-and-excitation of the ``filters`` channels of ``x`` (Keras's EfficientNet
+    layers and names): global average, a 1x1 reduction to ``input_filters * se_ratio``
+    channels with ``activation``, a 1x1 sigmoid expansion back, times ``x``.
+
+    Args:
+        x: the block's (batch, height, width, filters) tensor.
+        filters, input_filters: the channels of ``x`` and of the block's input.
+        se_ratio: the reduction, relative to ``input_filters``.
+        activation: of the reduction.
+        name: the block's layer-name prefix.
+
+    Returns:
+        ``x`` scaled per channel.
+
+    Example:
+
+    >>> x = squeeze_excite(x, 96, 16, 0.25, "swish", "block2a_")
+    """
+    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
+    se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
+    se = layers.Conv2D(max(1, int(input_filters * se_ratio)), 1, padding="same",
+                       activation=activation, kernel_initializer=CONV_KERNEL_INITIALIZER,
+                       name=f"{name}se_reduce")(se)
+    se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
+                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_expand")(se)
+    return layers.multiply([x, se], name=f"{name}se_excite")
+
+
 def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, filters_out=16,
           kernel_size=3, strides=1, expand_ratio=1, se_ratio=0.0, id_skip=True):
     """MBConv: expand (1x1) -> depthwise -> squeeze-and-excite -> project (1x1), plus the input
@@ -46,15 +75,7 @@ def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, fil
     x = layers.BatchNormalization(axis=3, name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
-        se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-        se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-        se = layers.Conv2D(max(1, int(filters_in * se_ratio)), 1, padding="same",
-                           activation=activation, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                           name=f"{name}se_reduce")(se)
-        se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
-                           kernel_initializer=CONV_KERNEL_INITIALIZER,
-                           name=f"{name}se_expand")(se)
-        x = layers.multiply([x, se], name=f"{name}se_excite")
+        x = squeeze_excite(x, filters, filters_in, se_ratio, activation, name)
     x = layers.Conv2D(filters_out, 1, padding="same", use_bias=False,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}project_conv")(x)
     x = layers.BatchNormalization(axis=3, name=f"{name}project_bn")(x)
@@ -143,9 +164,5 @@ EfficientNetB6 = _scaled(1.8, 2.6, 528, 0.5, "b6")
 EfficientNetB7 = _scaled(2.0, 3.1, 600, 0.5, "b7")
 
 
-def preprocess_input(x, data_format=None):
-    return x
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("efficientnet", "none")
+preprocess_input = iu.make_preprocess_input("efficientnet", "none")
 decode_predictions = iu.decode_predictions
