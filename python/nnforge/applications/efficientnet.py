@@ -52,6 +52,36 @@ def squeeze_excite(x, filters: int, input_filters: int, se_ratio: float, activat
     return layers.multiply([x, se], name=f"{name}se_excite")
 
 
+def classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                    dropout_rate, **dense_kwargs):
+    """The EfficientNet families' head (Keras's layers and names): with ``include_top``, global
+    average pooling, dropout (when ``dropout_rate > 0``) and the ``predictions`` Dense layer;
+    without, the optional ``pooling``.
+
+    Args:
+        x: the features after the top convolution.
+        include_top, pooling, classes, classifier_activation, weights: the model's arguments.
+        dropout_rate: the dropout before the predictions.
+        **dense_kwargs: more arguments of the predictions layer.
+
+    Returns:
+        The model's output tensor.
+
+    Example:
+
+    >>> x = classifier_head(x, True, None, 1000, "softmax", None, 0.2)
+    """
+    if not include_top:
+        return iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout_rate > 0:
+        x = layers.Dropout(dropout_rate, name="top_dropout")(x)
+    iu.validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation,
+                        kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions",
+                        **dense_kwargs)(x)
+
+
 def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, filters_out=16,
           kernel_size=3, strides=1, expand_ratio=1, se_ratio=0.0, id_skip=True):
     """MBConv: expand (1x1) -> depthwise -> squeeze-and-excite -> project (1x1), plus the input
@@ -133,15 +163,8 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(axis=3, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation,
-                         kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
-    else:
-        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                        dropout_rate)
     return iu.finish(img_input, input_tensor, x, name, weights,
                      f"efficientnet{weights_name}", include_top)
 

@@ -8,7 +8,7 @@ import math
 from nnforge import initializers, layers
 
 from . import imagenet_utils as iu
-from .efficientnet import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER, squeeze_excite
+from .efficientnet import CONV_KERNEL_INITIALIZER, classifier_head, squeeze_excite
 
 # (kernel, repeats, filters in, filters out, expand ratio, se ratio, strides, fused) per stage
 _B = ((3, 1, 32, 16, 1, 0, 1, 1), (3, 2, 16, 32, 4, 0, 2, 1), (3, 2, 32, 48, 4, 0, 2, 1),
@@ -144,16 +144,8 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
                       use_bias=False, name="top_conv")(x)
     x = layers.BatchNormalization(axis=3, momentum=bn_momentum, name="top_bn")(x)
     x = layers.Activation(activation=activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation,
-                         kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         bias_initializer=initializers.Constant(0.0), name="predictions")(x)
-    else:
-        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                        dropout_rate, bias_initializer=initializers.Constant(0.0))
     return iu.finish(img_input, input_tensor, x, name, weights,
                      f"efficientnetv2-{weights_name}", include_top)
 
