@@ -556,40 +556,32 @@ class GroupQueryAttention(_QueryValueAttention):
                                      bias_constraint)
         self._inverse_sqrt_head_dim = 1.0 / math.sqrt(float(head_dim))
 
+    def _heads_projection(self, equation: str, bias_axes: str, heads: int, name: str,
+                          activation=None):
+        """An ``EinsumDense`` projecting (B, T, dim) to ``heads`` heads of ``head_dim``."""
+        return EinsumDense(equation, output_shape=(None, heads, self.head_dim),
+                           bias_axes=bias_axes if self.use_bias else None,
+                           activation=activation, name=name, **self._common_kwargs())
+
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
         shapes = self._record_build_shapes(query_shape, value_shape, key_shape)
         if shapes is None:
             return
         query_shape, value_shape, key_shape = shapes
         self.feature_dim = query_shape[-1]
-        bias = self.use_bias
-        self._query_dense = EinsumDense("bqm,muh->bquh",
-                                        output_shape=(None, self.num_query_heads, self.head_dim),
-                                        bias_axes="uh" if bias else None, name="query",
-                                        **self._common_kwargs())
+        query_heads = ("bqm,muh->bquh", "uh", self.num_query_heads)
+        key_value_heads = ("bkm,mvh->bkvh", "vh", self.num_key_value_heads)
+        self._query_dense = self._heads_projection(*query_heads, "query")
         self._query_dense.build(query_shape)
-        self._key_dense = EinsumDense("bkm,mvh->bkvh",
-                                      output_shape=(None, self.num_key_value_heads,
-                                                    self.head_dim),
-                                      bias_axes="vh" if bias else None, name="key",
-                                      **self._common_kwargs())
+        self._key_dense = self._heads_projection(*key_value_heads, "key")
         self._key_dense.build(key_shape)
         if self.use_gate:
-            self._gate_dense = EinsumDense("bqm,muh->bquh",
-                                           output_shape=(None, self.num_query_heads,
-                                                         self.head_dim),
-                                           bias_axes="uh" if bias else None,
-                                           activation="sigmoid", name="gate",
-                                           **self._common_kwargs())
+            self._gate_dense = self._heads_projection(*query_heads, "gate", activation="sigmoid")
             self._gate_dense.build(query_shape)
-        self._value_dense = EinsumDense("bkm,mvh->bkvh",
-                                        output_shape=(None, self.num_key_value_heads,
-                                                      self.head_dim),
-                                        bias_axes="vh" if bias else None, name="value",
-                                        **self._common_kwargs())
+        self._value_dense = self._heads_projection(*key_value_heads, "value")
         self._value_dense.build(value_shape)
         self._output_dense = EinsumDense("bquh,uhm->bqm", output_shape=(None, self.feature_dim),
-                                         bias_axes="m" if bias else None,
+                                         bias_axes="m" if self.use_bias else None,
                                          name="attention_output", **self._common_kwargs())
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
         self.built = True
