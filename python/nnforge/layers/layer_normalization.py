@@ -59,7 +59,28 @@ class _AxisNormalization(Layer):
         return tuple(input_shape)
 
 
-class LayerNormalization(_AxisNormalization):
+class _CenterScaleNormalization(_AxisNormalization):
+    """Base of ``LayerNormalization`` and ``GroupNormalization``: ``epsilon``, and a learned
+    offset ``beta`` (``center``) and scale ``gamma`` (``scale``) with their initializers,
+    regularizers and constraints (weights added by ``add_gamma_beta``)."""
+
+    def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
+                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        set_weight_options(self, beta=(beta_initializer, beta_regularizer, beta_constraint),
+                           gamma=(gamma_initializer, gamma_regularizer, gamma_constraint))
+
+    def _center_scale_config(self) -> dict:
+        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                **weight_options_config(self, "beta", "gamma")}
+
+
+class LayerNormalization(_CenterScaleNormalization):
     """Layer normalization (Ba et al., 2016), ``keras.layers.LayerNormalization``: each
     example is normalized over ``axis`` to zero mean and unit variance, then scaled by
     ``gamma`` and shifted by ``beta``.
@@ -84,7 +105,9 @@ class LayerNormalization(_AxisNormalization):
         if kwargs.pop("rms_scaling", False):
             raise ValueError("LayerNormalization: rms_scaling=True is deprecated in Keras (it "
                              "scales by the variance); use keras.layers.RMSNormalization")
-        super().__init__(**kwargs)
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
         if isinstance(axis, (list, tuple)):
             self.axis = list(axis)
         elif isinstance(axis, int):
@@ -92,13 +115,7 @@ class LayerNormalization(_AxisNormalization):
         else:
             raise TypeError("Expected an int or a list/tuple of ints for the argument 'axis', "
                             f"but received: {axis!r}")
-        self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
         self.rms_scaling = False
-        set_weight_options(self, beta=(beta_initializer, beta_regularizer, beta_constraint),
-                           gamma=(gamma_initializer, gamma_regularizer, gamma_constraint))
-        self.supports_masking = True
 
     def build(self, input_shape) -> None:
         shape = _normalized_shape(self, input_shape)
@@ -113,11 +130,8 @@ class LayerNormalization(_AxisNormalization):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale, "rms_scaling": self.rms_scaling,
-            **weight_options_config(self, "beta", "gamma"),
-        })
+        config.update({"axis": self.axis, **self._center_scale_config(),
+                       "rms_scaling": self.rms_scaling})
         return config
 
 
@@ -155,7 +169,7 @@ class RMSNormalization(_AxisNormalization):
         return config
 
 
-class GroupNormalization(_AxisNormalization):
+class GroupNormalization(_CenterScaleNormalization):
     """Group normalization (Wu and He, 2018), ``keras.layers.GroupNormalization``: the channels
     (``axis``) are split into ``groups``; each example is normalized over each group's channels
     and all the other non-batch axes, then scaled by ``gamma`` and shifted by ``beta`` per
@@ -183,15 +197,11 @@ class GroupNormalization(_AxisNormalization):
             raise ValueError("Received an invalid value for argument `groups`, expected a "
                              "positive integer (or `-1` for instance normalization). "
                              f"Received: groups={groups}")
-        super().__init__(**kwargs)
-        self.supports_masking = True
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
         self.groups = groups
         self.axis = axis
-        self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
-        set_weight_options(self, beta=(beta_initializer, beta_regularizer, beta_constraint),
-                           gamma=(gamma_initializer, gamma_regularizer, gamma_constraint))
 
     def build(self, input_shape) -> None:
         dim = input_shape[self.axis]
@@ -231,11 +241,7 @@ class GroupNormalization(_AxisNormalization):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            **weight_options_config(self, "beta", "gamma"),
-        })
+        config.update({"groups": self.groups, "axis": self.axis, **self._center_scale_config()})
         return config
 
 
