@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from nnforge import activations, ops, random_state, regularizers
-from nnforge.core.tensor import Tensor
 from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
                                                standardize_padding, standardize_tuple)
 
 from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
-from .rnn import unit_forget_bias_initializer
+from .rnn import run_steps, unit_forget_bias_initializer
 
 _DIMS = {1: "(batch, time, steps, channels)", 2: "(batch, time, height, width, channels)",
          3: "(batch, time, depth, height, width, channels)"}
@@ -284,22 +283,7 @@ class ConvLSTM(Layer):
                                  f"[h, c], got {len(states)} tensors")
         else:
             states = [ops.zeros(state_shape), ops.zeros(state_shape)]
-        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        out = states[0]
-        zeros = ops.zeros(state_shape) if m is not None else None
-        outputs = []
-        for i, t in enumerate(order):
-            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states, rmasks)
-            if m is not None:
-                keep = m[:, t].reshape((n,) + (1,) * (self.rank + 1))
-                prev = zeros if (self.zero_output_for_mask or i == 0) else out
-                h = ops.where(keep, h, prev)
-                new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
-            out, states = h, new_states
-            if self.return_sequences:
-                outputs.append(h)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else out
+        result, states = run_steps(self, cell.step, proj, states, mask, state_shape, rmasks)
         if self.return_state:
             return [result] + list(states)
         return result

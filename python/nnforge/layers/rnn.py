@@ -49,6 +49,51 @@ def unit_forget_bias_initializer(base, units: int):
     return init
 
 
+def run_steps(layer, step, proj, states, mask, output_shape, *step_args):
+    """The step-by-step recurrence of a recurrent layer: ``step(proj[:, t], states,
+    *step_args) -> (h, new_states)`` over the time steps (in reverse with
+    ``layer.go_backwards``). At a step masked out (``mask[:, t]`` False) the states carry over
+    and the output is the previous step's (zeros with ``layer.zero_output_for_mask``, or at the
+    first step), as Keras's RNN.
+
+    Args:
+        layer: the recurrent layer (``go_backwards``, ``return_sequences``,
+            ``zero_output_for_mask``).
+        step: the cell's step.
+        proj: the projected inputs (batch, time, ...).
+        states: the initial states; ``states[0]`` is the output before the first step.
+        mask: None or a (batch, time) boolean mask (array or Tensor).
+        output_shape: the shape of one step's output h.
+        *step_args: passed to every ``step`` after the states.
+
+    Returns:
+        ``(output, final states)``: the output is every step's h stacked on axis 1 with
+        ``layer.return_sequences``, else the last.
+
+    Example:
+
+    >>> result, states = run_steps(self, cell.step, proj, states, mask, (n, cell.units))
+    """
+    steps = proj.shape[1]
+    m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+    order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
+    out = states[0]
+    zeros = ops.zeros(output_shape) if m is not None else None
+    keep_shape = (len(output_shape) - 1) * (1,)
+    outputs = []
+    for i, t in enumerate(order):
+        h, new_states = step(ops.getitem(proj, (slice(None), t)), states, *step_args)
+        if m is not None:
+            keep = m[:, t].reshape((m.shape[0],) + keep_shape)
+            prev = zeros if (layer.zero_output_for_mask or i == 0) else out
+            h = ops.where(keep, h, prev)
+            new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
+        out, states = h, new_states
+        if layer.return_sequences:
+            outputs.append(h)
+    return (ops.stack(outputs, axis=1) if layer.return_sequences else out), states
+
+
 class _Cell(Layer):
     """Common arguments of the cells (as Keras's)."""
 
@@ -292,22 +337,7 @@ class RNN(Layer):
             states = [t for g in states for t in (g if isinstance(g, (list, tuple)) else [g])]
         else:
             states = [ops.zeros((n, s)) for s in sizes]
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
-        outputs = []
-        out = states[0]
-        zeros = ops.zeros((n, cell.units)) if m is not None else None
-        for i, t in enumerate(order):
-            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
-            if m is not None:
-                keep = m[:, t:t + 1]
-                prev = zeros if (self.zero_output_for_mask or i == 0) else out
-                h = ops.where(keep, h, prev)
-                new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
-            out, states = h, new_states
-            if self.return_sequences:
-                outputs.append(h)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else out
+        result, states = run_steps(self, cell.step, proj, states, mask, (n, cell.units))
         if self.return_state:
             if hasattr(cell, "nest_states"):  # StackedRNNCells: grouped per cell, as Keras
                 return [result] + cell.nest_states(states)
