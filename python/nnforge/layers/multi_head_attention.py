@@ -165,6 +165,8 @@ class _QueryValueAttention(Layer):
     def _set_projection_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
                                 bias_regularizer, activity_regularizer, kernel_constraint,
                                 bias_constraint) -> None:
+        """Keeps the projections' kernel and bias options (under ``_options_prefix``) and their
+        activity regularizer."""
         set_weight_options(self, self._options_prefix,
                            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
                            bias=(bias_initializer, bias_regularizer, bias_constraint))
