@@ -187,9 +187,5 @@ ConvNeXtLarge = _variant("large")
 ConvNeXtXLarge = _variant("xlarge")
 
 
-def preprocess_input(x, data_format=None):
-    return x
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("convnext", "none")
+preprocess_input = iu.make_preprocess_input("convnext", "none")
 decode_predictions = iu.decode_predictions

@@ -71,9 +71,5 @@ DenseNet201 = iu.make_application(DenseNet, "DenseNet201", "densenet", "densenet
                                   weights_name="densenet201")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="torch")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("densenet", "torch")
+preprocess_input = iu.make_preprocess_input("densenet", "torch")
 decode_predictions = iu.decode_predictions

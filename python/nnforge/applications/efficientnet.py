@@ -23,6 +23,65 @@ DENSE_KERNEL_INITIALIZER = {"class_name": "VarianceScaling",
 IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
 
 
+def squeeze_excite(x, filters: int, input_filters: int, se_ratio: float, activation, name: str):
+    """Squeeze-and-excitation of the ``filters`` channels of ``x`` (Keras's EfficientNet
+    layers and names): global average, a 1x1 reduction to ``input_filters * se_ratio``
+    channels with ``activation``, a 1x1 sigmoid expansion back, times ``x``.
+
+    Args:
+        x: the block's (batch, height, width, filters) tensor.
+        filters, input_filters: the channels of ``x`` and of the block's input.
+        se_ratio: the reduction, relative to ``input_filters``.
+        activation: of the reduction.
+        name: the block's layer-name prefix.
+
+    Returns:
+        ``x`` scaled per channel.
+
+    Example:
+
+    >>> x = squeeze_excite(x, 96, 16, 0.25, "swish", "block2a_")
+    """
+    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
+    se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
+    se = layers.Conv2D(max(1, int(input_filters * se_ratio)), 1, padding="same",
+                       activation=activation, kernel_initializer=CONV_KERNEL_INITIALIZER,
+                       name=f"{name}se_reduce")(se)
+    se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
+                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_expand")(se)
+    return layers.multiply([x, se], name=f"{name}se_excite")
+
+
+def classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                    dropout_rate, **dense_kwargs):
+    """The EfficientNet families' head (Keras's layers and names): with ``include_top``, global
+    average pooling, dropout (when ``dropout_rate > 0``) and the ``predictions`` Dense layer;
+    without, the optional ``pooling``.
+
+    Args:
+        x: the features after the top convolution.
+        include_top, pooling, classes, classifier_activation, weights: the model's arguments.
+        dropout_rate: the dropout before the predictions.
+        **dense_kwargs: more arguments of the predictions layer.
+
+    Returns:
+        The model's output tensor.
+
+    Example:
+
+    >>> x = classifier_head(x, True, None, 1000, "softmax", None, 0.2)
+    """
+    if not include_top:
+        return iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout_rate > 0:
+        x = layers.Dropout(dropout_rate, name="top_dropout")(x)
+    iu.validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation,
+                        kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions",
+                        **dense_kwargs)(x)
+
+
 def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, filters_out=16,
           kernel_size=3, strides=1, expand_ratio=1, se_ratio=0.0, id_skip=True):
     """MBConv: expand (1x1) -> depthwise -> squeeze-and-excite -> project (1x1), plus the input
@@ -46,15 +105,7 @@ def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, fil
     x = layers.BatchNormalization(axis=3, name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
-        se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-        se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-        se = layers.Conv2D(max(1, int(filters_in * se_ratio)), 1, padding="same",
-                           activation=activation, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                           name=f"{name}se_reduce")(se)
-        se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
-                           kernel_initializer=CONV_KERNEL_INITIALIZER,
-                           name=f"{name}se_expand")(se)
-        x = layers.multiply([x, se], name=f"{name}se_excite")
+        x = squeeze_excite(x, filters, filters_in, se_ratio, activation, name)
     x = layers.Conv2D(filters_out, 1, padding="same", use_bias=False,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}project_conv")(x)
     x = layers.BatchNormalization(axis=3, name=f"{name}project_bn")(x)
@@ -112,15 +163,8 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(axis=3, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation,
-                         kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
-    else:
-        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                        dropout_rate)
     return iu.finish(img_input, input_tensor, x, name, weights,
                      f"efficientnet{weights_name}", include_top)
 
@@ -143,9 +187,5 @@ EfficientNetB6 = _scaled(1.8, 2.6, 528, 0.5, "b6")
 EfficientNetB7 = _scaled(2.0, 3.1, 600, 0.5, "b7")
 
 
-def preprocess_input(x, data_format=None):
-    return x
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("efficientnet", "none")
+preprocess_input = iu.make_preprocess_input("efficientnet", "none")
 decode_predictions = iu.decode_predictions

@@ -8,7 +8,7 @@ import math
 from nnforge import initializers, layers
 
 from . import imagenet_utils as iu
-from .efficientnet import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER
+from .efficientnet import CONV_KERNEL_INITIALIZER, classifier_head, squeeze_excite
 
 # (kernel, repeats, filters in, filters out, expand ratio, se ratio, strides, fused) per stage
 _B = ((3, 1, 32, 16, 1, 0, 1, 1), (3, 2, 16, 32, 4, 0, 2, 1), (3, 2, 32, 48, 4, 0, 2, 1),
@@ -33,17 +33,6 @@ def round_filters(filters, width_coefficient, min_depth, depth_divisor) -> int:
     minimum_depth = min_depth or depth_divisor
     return int(max(minimum_depth,
                    int(filters + depth_divisor / 2) // depth_divisor * depth_divisor))
-
-
-def _se(x, filters: int, input_filters: int, se_ratio: float, activation, name: str):
-    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-    se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-    se = layers.Conv2D(max(1, int(input_filters * se_ratio)), 1, padding="same",
-                       activation=activation, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                       name=f"{name}se_reduce")(se)
-    se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
-                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_expand")(se)
-    return layers.multiply([x, se], name=f"{name}se_excite")
 
 
 def _skip(x, inputs, strides, input_filters, output_filters, survival_probability, name):
@@ -73,7 +62,7 @@ def mb_conv_block(inputs, input_filters, output_filters, expand_ratio=1, kernel_
     x = layers.BatchNormalization(axis=3, momentum=bn_momentum, name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
-        x = _se(x, filters, input_filters, se_ratio, activation, name)
+        x = squeeze_excite(x, filters, input_filters, se_ratio, activation, name)
     x = layers.Conv2D(filters=output_filters, kernel_size=1, strides=1,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, padding="same",
                       use_bias=False, name=f"{name}project_conv")(x)
@@ -95,7 +84,7 @@ def fused_mb_conv_block(inputs, input_filters, output_filters, expand_ratio=1, k
         x = layers.BatchNormalization(axis=3, momentum=bn_momentum, name=f"{name}expand_bn")(x)
         x = layers.Activation(activation=activation, name=f"{name}expand_activation")(x)
     if 0 < se_ratio <= 1:
-        x = _se(x, filters, input_filters, se_ratio, activation, name)
+        x = squeeze_excite(x, filters, input_filters, se_ratio, activation, name)
     x = layers.Conv2D(output_filters, kernel_size=1 if expand_ratio != 1 else kernel_size,
                       strides=1 if expand_ratio != 1 else strides,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, padding="same",
@@ -155,16 +144,8 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
                       use_bias=False, name="top_conv")(x)
     x = layers.BatchNormalization(axis=3, momentum=bn_momentum, name="top_bn")(x)
     x = layers.Activation(activation=activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation,
-                         kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         bias_initializer=initializers.Constant(0.0), name="predictions")(x)
-    else:
-        x = iu.classifier(x, False, pooling, classes, classifier_activation, weights)
+    x = classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                        dropout_rate, bias_initializer=initializers.Constant(0.0))
     return iu.finish(img_input, input_tensor, x, name, weights,
                      f"efficientnetv2-{weights_name}", include_top)
 
@@ -196,9 +177,5 @@ EfficientNetV2M = _variant("m", 1.0, 1.0, 480)
 EfficientNetV2L = _variant("l", 1.0, 1.0, 480)
 
 
-def preprocess_input(x, data_format=None):
-    return x
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("efficientnet_v2", "none")
+preprocess_input = iu.make_preprocess_input("efficientnet_v2", "none")
 decode_predictions = iu.decode_predictions

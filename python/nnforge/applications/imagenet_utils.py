@@ -314,6 +314,36 @@ def preprocess_doc(module: str, mode: str) -> str:
             "``\"channels_last\"`` (default).\n\n    Returns:\n        The preprocessed images.\n")
 
 
+def make_preprocess_input(module: str, mode: str):
+    """A module's public ``preprocess_input(x, data_format=None)``: ``preprocess_input`` with
+    ``mode`` (``"none"``: the images returned unchanged, the model rescaling them itself), with
+    the module's name and docstring.
+
+    Args:
+        module: the application module (``"xception"``), for the name and docstring.
+        mode: ``"caffe"``, ``"tf"``, ``"torch"`` or ``"none"``.
+
+    Returns:
+        The function.
+
+    Example:
+
+    >>> preprocess_input = make_preprocess_input("xception", "tf")   # in xception.py
+    >>> preprocess_input.__name__
+    'preprocess_input'
+    """
+    if mode == "none":
+        def preprocess(x, data_format=None):
+            return x
+    else:
+        def preprocess(x, data_format=None):
+            return preprocess_input(x, data_format=data_format, mode=mode)
+    preprocess.__name__ = preprocess.__qualname__ = "preprocess_input"
+    preprocess.__module__ = f"nnforge.applications.{module}"
+    preprocess.__doc__ = preprocess_doc(module, mode)
+    return preprocess
+
+
 def make_application(build, fn_name: str, module: str, default_name: str, title: str = None,
                      stem: str = None, paper: str = "", size: int = 224, min_size: int = 32,
                      **fixed):

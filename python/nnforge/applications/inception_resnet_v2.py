@@ -128,9 +128,5 @@ InceptionResNetV2.__doc__ = iu.application_doc(
           "Connections on Learning, AAAI 2017")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("inception_resnet_v2", "tf")
+preprocess_input = iu.make_preprocess_input("inception_resnet_v2", "tf")
 decode_predictions = iu.decode_predictions

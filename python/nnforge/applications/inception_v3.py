@@ -89,9 +89,5 @@ InceptionV3.__doc__ = iu.application_doc(
     paper="Szegedy et al., Rethinking the Inception Architecture for Computer Vision, CVPR 2016")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("inception_v3", "tf")
+preprocess_input = iu.make_preprocess_input("inception_v3", "tf")
 decode_predictions = iu.decode_predictions

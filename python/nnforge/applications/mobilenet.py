@@ -85,9 +85,5 @@ MobileNet.__doc__ = iu.application_doc(
           "before the classifier.")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("mobilenet", "tf")
+preprocess_input = iu.make_preprocess_input("mobilenet", "tf")
 decode_predictions = iu.decode_predictions

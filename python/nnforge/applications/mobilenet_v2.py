@@ -107,9 +107,5 @@ MobileNetV2.__doc__ = iu.application_doc(
     extra="\n        alpha: width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4 for ImageNet weights).")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("mobilenet_v2", "tf")
+preprocess_input = iu.make_preprocess_input("mobilenet_v2", "tf")
 decode_predictions = iu.decode_predictions

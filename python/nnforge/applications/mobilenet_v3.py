@@ -141,37 +141,29 @@ def MobileNetV3(blocks, last_point_ch: int, input_shape=None, alpha=1.0, model_t
     return iu.finish(img_input, input_tensor, x, name, weights, stem, include_top)
 
 
-def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
-                     weights="imagenet", input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
-                     include_preprocessing=True, name="MobileNetV3Small"):
-    return MobileNetV3(_SMALL, 1024, input_shape, alpha, "small", minimalistic, include_top,
-                       weights, input_tensor, classes, pooling, dropout_rate,
-                       classifier_activation, include_preprocessing, name=name)
-
-
-def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
-                     weights="imagenet", input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
-                     include_preprocessing=True, name="MobileNetV3Large"):
-    return MobileNetV3(_LARGE, 1280, input_shape, alpha, "large", minimalistic, include_top,
-                       weights, input_tensor, classes, pooling, dropout_rate,
-                       classifier_activation, include_preprocessing, name=name)
-
-
 _EXTRA = ("\n        alpha: width multiplier.\n        minimalistic: no squeeze-and-excite, "
           "hard-swish or 5x5 convolutions.\n        dropout_rate: rate before the logits."
           "\n        include_preprocessing: rescale 0-255 inputs to [-1, 1] inside the model.")
 _PAPER = "Howard et al., Searching for MobileNetV3, ICCV 2019"
-for _fn in (MobileNetV3Small, MobileNetV3Large):
-    _fn.__doc__ = iu.application_doc(_fn.__name__, "mobilenet_v3", _fn.__name__,
-                                     "mobilenet_v3_<type>_224_<alpha>", paper=_PAPER,
-                                     extra=_EXTRA)
 
 
-def preprocess_input(x, data_format=None):
-    return x
+def _application(fn_name: str, blocks, last_point_ch: int, model_type: str):
+    """The public constructor ``fn_name`` of one MobileNetV3 size (Keras's signature)."""
+    def application(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
+                    weights="imagenet", input_tensor=None, classes=1000, pooling=None,
+                    dropout_rate=0.2, classifier_activation="softmax",
+                    include_preprocessing=True, name=fn_name):
+        return MobileNetV3(blocks, last_point_ch, input_shape, alpha, model_type, minimalistic,
+                           include_top, weights, input_tensor, classes, pooling, dropout_rate,
+                           classifier_activation, include_preprocessing, name=name)
+
+    return iu.name_application(application, fn_name, "mobilenet_v3", fn_name,
+                               "mobilenet_v3_<type>_224_<alpha>", paper=_PAPER, extra=_EXTRA)
 
 
-preprocess_input.__doc__ = iu.preprocess_doc("mobilenet_v3", "none")
+MobileNetV3Small = _application("MobileNetV3Small", _SMALL, 1024, "small")
+MobileNetV3Large = _application("MobileNetV3Large", _LARGE, 1280, "large")
+
+
+preprocess_input = iu.make_preprocess_input("mobilenet_v3", "none")
 decode_predictions = iu.decode_predictions

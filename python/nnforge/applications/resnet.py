@@ -82,9 +82,5 @@ ResNet152 = iu.make_application(_v1, "ResNet152", "resnet", "resnet152", paper=_
                                 depths=(3, 8, 36, 3), weights_name="resnet152")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("resnet", "caffe")
+preprocess_input = iu.make_preprocess_input("resnet", "caffe")
 decode_predictions = iu.decode_predictions

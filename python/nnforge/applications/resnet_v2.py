@@ -57,9 +57,5 @@ ResNet152V2 = iu.make_application(_v2, "ResNet152V2", "resnet_v2", "resnet152v2"
                                   weights_name="resnet152v2")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("resnet_v2", "tf")
+preprocess_input = iu.make_preprocess_input("resnet_v2", "tf")
 decode_predictions = iu.decode_predictions

@@ -40,9 +40,5 @@ VGG16 = iu.make_application(VGG, "VGG16", "vgg16", "vgg16", paper=_PAPER,
                             convs_per_block=(2, 2, 3, 3, 3), weights_name="vgg16")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("vgg16", "caffe")
+preprocess_input = iu.make_preprocess_input("vgg16", "caffe")
 decode_predictions = iu.decode_predictions

@@ -67,9 +67,5 @@ Xception.__doc__ = iu.application_doc(
     paper="Chollet, Xception: Deep Learning with Depthwise Separable Convolutions, CVPR 2017")
 
 
-def preprocess_input(x, data_format=None):
-    return iu.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-preprocess_input.__doc__ = iu.preprocess_doc("xception", "tf")
+preprocess_input = iu.make_preprocess_input("xception", "tf")
 decode_predictions = iu.decode_predictions

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge import activations, ops, regularizers
 from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
                                                standardize_padding, standardize_tuple)
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 from .quantized import Int8Quantizable
 
@@ -47,6 +48,10 @@ class BaseConv(Int8Quantizable, Layer):
     ...         super().__init__(2, filters, kernel_size, **kwargs)
     """
 
+    # whether a rank-1 layer of this class accepts padding="causal" (the depthwise, separable
+    # and transposed variants do not)
+    _allows_causal = True
+
     def __init__(self, rank: int, filters: Optional[int], kernel_size, strides=1,
                  padding: str = "valid", data_format=None, dilation_rate=1, groups: int = 1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
@@ -71,17 +76,14 @@ class BaseConv(Int8Quantizable, Layer):
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", where)
         self.strides = standardize_tuple(strides, rank, "strides", where)
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", where)
-        self.padding = standardize_padding(padding, allow_causal=rank == 1, where=where)
+        self.padding = standardize_padding(padding, allow_causal=rank == 1 and self._allows_causal,
+                                           where=where)
         self.data_format = standardize_data_format(data_format, where)
         self.groups = groups
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
 
     # -- shapes --------------------------------------------------------------------------------
     def _check_input_shape(self, input_shape) -> None:
@@ -119,21 +121,14 @@ class BaseConv(Int8Quantizable, Layer):
                              f"must be evenly divisible by the number of groups. Received "
                              f"groups={self.groups}, but the input has {input_shape[-1]} "
                              f"channels (full input shape is {tuple(input_shape)})")
-        self.kernel = self.add_weight(shape=self.kernel_size + (input_shape[-1] // self.groups,
-                                                                self.filters),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
+        self.kernel = add_weight_from_options(
+            self, "kernel", self.kernel_size + (input_shape[-1] // self.groups, self.filters))
         self.bias = self._add_bias(self.filters)
         self._maybe_int8_build()
         self.built = True
 
     def _add_bias(self, n: int):
-        if not self.use_bias:
-            return None
-        return self.add_weight(shape=(n,), initializer=self.bias_initializer,
-                               regularizer=self.bias_regularizer,
-                               constraint=self.bias_constraint, name="bias")
+        return add_weight_from_options(self, "bias", (n,)) if self.use_bias else None
 
     # -- call ----------------------------------------------------------------------------------
     def _check_call_input(self, inputs, channels: int) -> None:
@@ -197,9 +192,7 @@ class BaseConv(Int8Quantizable, Layer):
     # -- config --------------------------------------------------------------------------------
     def _weight_config(self) -> dict:
         """Initializer/regularizer/constraint entries of the kernel(s) (variants rename them)."""
-        return {"kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint)}
+        return weight_options_config(self, "kernel")
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -211,8 +204,6 @@ class BaseConv(Int8Quantizable, Layer):
             "dilation_rate": list(self.dilation_rate), "groups": self.groups,
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "bias_constraint": constraints.serialize(self.bias_constraint)})
+            **weight_options_config(self, "bias")})
         config.update(self._weight_config())
         return config

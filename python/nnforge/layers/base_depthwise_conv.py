@@ -4,12 +4,45 @@
 ``ops.depthwise_conv`` (and ``ops.conv`` for the pointwise step)."""
 from __future__ import annotations
 
-from nnforge import constraints, initializers, ops, regularizers
+from nnforge import ops
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .base_conv import BaseConv
 
 
-class BaseDepthwiseConv(BaseConv):
+class _DepthwiseStage(BaseConv):
+    """What the depthwise and separable convolutions share: padding 'valid' or 'same' only,
+    ``depth_multiplier`` filters per input channel, and a depthwise kernel
+    (k..., in_channels, depth_multiplier) whose initializer, regularizer and constraint are
+    ``BaseConv``'s kernel options, kept again as ``depthwise_initializer`` and so on."""
+
+    _allows_causal = False
+
+    def _set_depth_multiplier(self, depth_multiplier) -> None:
+        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+            raise ValueError(f"{type(self).__name__} '{self.name}': depth_multiplier must be an "
+                             f"int >= 1, got {depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = self.kernel_initializer
+        self.depthwise_regularizer = self.kernel_regularizer
+        self.depthwise_constraint = self.kernel_constraint
+
+    def _add_depthwise_kernel(self, input_shape, name: str):
+        """Checks ``input_shape`` and adds the depthwise kernel, named ``name``."""
+        self._check_input_shape(input_shape)
+        self.compute_output_shape(input_shape)  # validates the kernel against the input size
+        return add_weight_from_options(
+            self, "depthwise", self.kernel_size + (input_shape[-1], self.depth_multiplier),
+            name=name)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["groups"]
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+class BaseDepthwiseConv(_DepthwiseStage):
     """Depthwise convolution: each input channel convolved with its own ``depth_multiplier``
     filters; kernel (k..., in_channels, depth_multiplier); output channel ``c*M + m``.
 
@@ -33,26 +66,11 @@ class BaseDepthwiseConv(BaseConv):
                          1, activation, use_bias, depthwise_initializer, bias_initializer,
                          depthwise_regularizer, bias_regularizer, activity_regularizer,
                          depthwise_constraint, bias_constraint, **kwargs)
-        where = f"{type(self).__name__} '{self.name}'"
-        if self.padding == "causal":
-            raise ValueError(f"{where}: padding must be 'valid' or 'same', got 'causal'")
-        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-            raise ValueError(f"{where}: depth_multiplier must be an int >= 1, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
-        self.depthwise_initializer = self.kernel_initializer
-        self.depthwise_regularizer = self.kernel_regularizer
-        self.depthwise_constraint = self.kernel_constraint
+        self._set_depth_multiplier(depth_multiplier)
 
     def build(self, input_shape):
-        self._check_input_shape(input_shape)
-        self.compute_output_shape(input_shape)
-        c = input_shape[-1]
-        self.kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
-                                      initializer=self.depthwise_initializer,
-                                      regularizer=self.depthwise_regularizer,
-                                      constraint=self.depthwise_constraint, name="kernel")
-        self.bias = self._add_bias(c * self.depth_multiplier)
+        self.kernel = self._add_depthwise_kernel(input_shape, "kernel")
+        self.bias = self._add_bias(input_shape[-1] * self.depth_multiplier)
         self._maybe_int8_build()
         self.built = True
 
@@ -68,18 +86,10 @@ class BaseDepthwiseConv(BaseConv):
             inputs, kernel, self.strides, self.padding, dilation_rate=self.dilation_rate))
 
     def _weight_config(self) -> dict:
-        return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
-
-    def get_config(self):
-        config = super().get_config()
-        del config["groups"]
-        config["depth_multiplier"] = self.depth_multiplier
-        return config
+        return weight_options_config(self, "depthwise")
 
 
-class BaseSeparableConv(BaseConv):
+class BaseSeparableConv(_DepthwiseStage):
     """Depthwise convolution followed by a pointwise (size-1) convolution to ``filters``
     channels; kernels (k..., in, depth_multiplier) and (1..., in*depth_multiplier, filters).
 
@@ -104,32 +114,16 @@ class BaseSeparableConv(BaseConv):
                          dilation_rate, 1, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
-        where = f"{type(self).__name__} '{self.name}'"
-        if self.padding == "causal":
-            raise ValueError(f"{where}: padding must be 'valid' or 'same', got 'causal'")
-        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-            raise ValueError(f"{where}: depth_multiplier must be an int >= 1, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
-        self.depthwise_initializer = self.kernel_initializer
-        self.depthwise_regularizer = self.kernel_regularizer
-        self.depthwise_constraint = self.kernel_constraint
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self._set_depth_multiplier(depth_multiplier)
+        set_weight_options(self, pointwise=(pointwise_initializer, pointwise_regularizer,
+                                            pointwise_constraint))
 
     def build(self, input_shape):
-        self._check_input_shape(input_shape)
-        self.compute_output_shape(input_shape)
-        c = input_shape[-1]
-        self.depthwise_kernel = self.add_weight(
-            shape=self.kernel_size + (c, self.depth_multiplier),
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint, name="depthwise_kernel")
-        self.pointwise_kernel = self.add_weight(
-            shape=(1,) * self.rank + (c * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint, name="pointwise_kernel")
+        self.depthwise_kernel = self._add_depthwise_kernel(input_shape, "depthwise_kernel")
+        self.pointwise_kernel = add_weight_from_options(
+            self, "pointwise",
+            (1,) * self.rank + (input_shape[-1] * self.depth_multiplier, self.filters),
+            name="pointwise_kernel")
         self.bias = self._add_bias(self.filters)
         self.built = True
 
@@ -140,18 +134,7 @@ class BaseSeparableConv(BaseConv):
             dilation_rate=self.dilation_rate))
 
     def _weight_config(self) -> dict:
-        return {"depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
-
-    def get_config(self):
-        config = super().get_config()
-        del config["groups"]
-        config["depth_multiplier"] = self.depth_multiplier
-        return config
+        return weight_options_config(self, "depthwise", "pointwise")
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):

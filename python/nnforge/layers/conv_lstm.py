@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnforge import activations, constraints, initializers, ops, random_state, regularizers
-from nnforge.core.tensor import Tensor
+from nnforge import activations, ops, random_state, regularizers
 from nnforge.utils.argument_validation import (conv_output_length, standardize_data_format,
                                                standardize_padding, standardize_tuple)
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
+from .rnn import run_steps, unit_forget_bias_initializer
 
 _DIMS = {1: "(batch, time, steps, channels)", 2: "(batch, time, height, width, channels)",
          3: "(batch, time, depth, height, width, channels)"}
@@ -70,15 +71,10 @@ class ConvLSTMCell(Layer):
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = use_bias
         self.unit_forget_bias = unit_forget_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(
+            self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.seed = seed
         self._rng = random_state.make_rng(seed)
@@ -106,27 +102,15 @@ class ConvLSTMCell(Layer):
     def build(self, input_shape) -> None:
         """``input_shape``: one step, (batch, spatial..., channels)."""
         f = self.filters
-        self.kernel = self.add_weight(shape=self.kernel_size + (input_shape[-1], 4 * f),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.recurrent_kernel = self.add_weight(
-            shape=self.kernel_size + (f, 4 * f), initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
-            name="recurrent_kernel")
+        self.kernel = add_weight_from_options(self, "kernel",
+                                              self.kernel_size + (input_shape[-1], 4 * f))
+        self.recurrent_kernel = add_weight_from_options(
+            self, "recurrent", self.kernel_size + (f, 4 * f), name="recurrent_kernel")
         self.bias = None
         if self.use_bias:
-            init = self.bias_initializer
-            if self.unit_forget_bias:
-                base = self.bias_initializer
-
-                def init(shape, dtype="float32"):
-                    return np.concatenate([np.asarray(base((f,), dtype=dtype)),
-                                           np.ones(f, dtype),
-                                           np.asarray(base((2 * f,), dtype=dtype))])
-            self.bias = self.add_weight(shape=(4 * f,), initializer=init,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint, name="bias")
+            init = unit_forget_bias_initializer(self.bias_initializer, f) \
+                if self.unit_forget_bias else self.bias_initializer
+            self.bias = add_weight_from_options(self, "bias", (4 * f,), initializer=init)
         self.built = True
 
     def project(self, x, masks=None):
@@ -170,17 +154,8 @@ class ConvLSTMCell(Layer):
             "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "use_bias": self.use_bias, "unit_forget_bias": self.unit_forget_bias,
+            **weight_options_config(self, "kernel", "recurrent", "bias"),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed})
         return config
@@ -308,22 +283,7 @@ class ConvLSTM(Layer):
                                  f"[h, c], got {len(states)} tensors")
         else:
             states = [ops.zeros(state_shape), ops.zeros(state_shape)]
-        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        out = states[0]
-        zeros = ops.zeros(state_shape) if m is not None else None
-        outputs = []
-        for i, t in enumerate(order):
-            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states, rmasks)
-            if m is not None:
-                keep = m[:, t].reshape((n,) + (1,) * (self.rank + 1))
-                prev = zeros if (self.zero_output_for_mask or i == 0) else out
-                h = ops.where(keep, h, prev)
-                new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
-            out, states = h, new_states
-            if self.return_sequences:
-                outputs.append(h)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else out
+        result, states = run_steps(self, cell.step, proj, states, mask, state_shape, rmasks)
         if self.return_state:
             return [result] + list(states)
         return result

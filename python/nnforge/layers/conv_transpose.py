@@ -7,6 +7,7 @@ from nnforge import ops
 from nnforge.utils.argument_validation import (conv_transpose_output_length,
                                                standardize_tuple)
 
+from ._weight_options import add_weight_from_options
 from .base_conv import _SPATIAL, BaseConv
 
 
@@ -27,6 +28,8 @@ class BaseConvTranspose(BaseConv):
         activation, use_bias and the initializers, regularizers and constraints: as ``Conv2D``.
     """
 
+    _allows_causal = False
+
     def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "valid",
                  output_padding=None, data_format=None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
@@ -38,8 +41,6 @@ class BaseConvTranspose(BaseConv):
                          bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
         where = f"{type(self).__name__} '{self.name}'"
-        if self.padding == "causal":
-            raise ValueError(f"{where}: padding must be 'valid' or 'same', got 'causal'")
         self.output_padding = None if output_padding is None else standardize_tuple(
             output_padding, rank, "output_padding", where, allow_zero=True)
         if self.output_padding is not None:
@@ -51,10 +52,8 @@ class BaseConvTranspose(BaseConv):
 
     def build(self, input_shape) -> None:
         self._check_input_shape(input_shape)
-        self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, input_shape[-1]),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
+        self.kernel = add_weight_from_options(
+            self, "kernel", self.kernel_size + (self.filters, input_shape[-1]))
         self.bias = self._add_bias(self.filters)
         self.built = True
 

@@ -1,8 +1,9 @@
 """Densely connected layer."""
 from __future__ import annotations
 
-from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge import activations, ops, regularizers
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 from .quantized import Int8Quantizable
 
@@ -37,12 +38,8 @@ class Dense(Int8Quantizable, Layer):
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -50,13 +47,9 @@ class Dense(Int8Quantizable, Layer):
         if in_dim is None:
             raise ValueError(f"Dense '{self.name}': the last dimension of the input must be "
                              f"known, got input shape {tuple(input_shape)}")
-        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        self.kernel = add_weight_from_options(self, "kernel", (in_dim, self.units))
+        self.bias = add_weight_from_options(self, "bias", (self.units,)) if self.use_bias \
+            else None
         self._maybe_int8_build()
         self.built = True
 
@@ -97,11 +90,6 @@ class Dense(Int8Quantizable, Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "bias"),
         })
         return config

@@ -5,8 +5,9 @@ import re
 
 import numpy as np
 
-from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge import activations, initializers, ops, regularizers
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 
 
@@ -138,12 +139,8 @@ class EinsumDense(Layer):
             else tuple(output_shape)
         self.bias_axes = bias_axes
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.lora_rank = None
         self.lora_alpha = None
 
@@ -158,12 +155,10 @@ class EinsumDense(Layer):
         init = self.kernel_initializer
         if isinstance(init, initializers.VarianceScaling):
             init = _AxesInitializer(init, in_axes, out_axes)
-        self.kernel = self.add_weight(shape=tuple(kernel_shape), initializer=init,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = None if bias_shape is None else self.add_weight(
-            shape=tuple(bias_shape), initializer=self.bias_initializer,
-            regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
+        self.kernel = add_weight_from_options(self, "kernel", tuple(kernel_shape),
+                                              initializer=init)
+        self.bias = None if bias_shape is None else add_weight_from_options(
+            self, "bias", tuple(bias_shape))
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -189,13 +184,8 @@ class EinsumDense(Layer):
             "equation": self.equation,
             "activation": activations.serialize(self.activation),
             "bias_axes": self.bias_axes,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            **weight_options_config(self, "kernel", "bias"),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": None,
         })
         return config

@@ -1,9 +1,10 @@
 """Embedding: integer ids to dense vectors."""
 from __future__ import annotations
 
-from nnforge import backend, constraints, initializers, ops, regularizers
+from nnforge import backend, ops
 from nnforge.core.tensor import Tensor
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 from .quantized import Int8Quantizable
 
@@ -32,18 +33,13 @@ class Embedding(Int8Quantizable, Layer):
                              f"positive, got {input_dim} and {output_dim}")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         init = "random_uniform" if embeddings_initializer == "uniform" else embeddings_initializer
-        self.embeddings_initializer = initializers.get(init)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        set_weight_options(self, embeddings=(init, embeddings_regularizer, embeddings_constraint))
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
 
     def build(self, input_shape=None) -> None:
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint,
-                                          name="embeddings")
+        self.embeddings = add_weight_from_options(self, "embeddings",
+                                                  (self.input_dim, self.output_dim))
         self._maybe_int8_build()
         self.built = True
 
@@ -68,10 +64,5 @@ class Embedding(Int8Quantizable, Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"input_dim": self.input_dim, "output_dim": self.output_dim,
-                       "embeddings_initializer": initializers.serialize(
-                           self.embeddings_initializer),
-                       "embeddings_regularizer": regularizers.serialize(
-                           self.embeddings_regularizer),
-                       "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-                       "mask_zero": self.mask_zero})
+                       **weight_options_config(self, "embeddings"), "mask_zero": self.mask_zero})
         return config

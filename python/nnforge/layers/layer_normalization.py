@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnforge import constraints, initializers, ops, regularizers
+from nnforge import ops
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 
 
@@ -17,7 +18,69 @@ def _check_axes(layer, axis, input_shape) -> None:
                              f"Received: axis={layer.axis}")
 
 
-class LayerNormalization(Layer):
+def _normalized_shape(layer, input_shape) -> tuple:
+    """Checks ``layer.axis`` against ``input_shape``, stores it as a sorted list of axes and
+    returns the shape of those axes (the shape of a per-feature weight)."""
+    _check_axes(layer, layer.axis, input_shape)
+    if isinstance(layer.axis, (list, tuple)):
+        layer.axis = sorted(layer.axis)
+        return tuple(input_shape[d] for d in layer.axis)
+    shape = (input_shape[layer.axis],)
+    layer.axis = [layer.axis]
+    return shape
+
+
+def add_gamma_beta(layer, shape) -> None:
+    """Adds a normalization layer's learned scale ``gamma`` (when ``layer.scale``) and offset
+    ``beta`` (when ``layer.center``) of ``shape``, with the options ``set_weight_options`` kept
+    for them; the one not learned is None.
+
+    Args:
+        layer: a layer with ``scale``, ``center`` and the options of ``gamma`` and ``beta``.
+        shape: the weights' shape.
+
+    Returns:
+        None (sets ``layer.gamma`` and ``layer.beta``).
+
+    Example:
+
+    >>> add_gamma_beta(self, (input_shape[-1],))   # in build()
+    """
+    layer.gamma = add_weight_from_options(layer, "gamma", shape) if layer.scale else None
+    layer.beta = add_weight_from_options(layer, "beta", shape) if layer.center else None
+
+
+class _AxisNormalization(Layer):
+    """Base of the layers that normalize each example over ``axis``: the output has the
+    input's shape, once ``axis`` is checked against it."""
+
+    def compute_output_shape(self, input_shape):
+        _check_axes(self, self.axis, input_shape)
+        return tuple(input_shape)
+
+
+class _CenterScaleNormalization(_AxisNormalization):
+    """Base of ``LayerNormalization`` and ``GroupNormalization``: ``epsilon``, and a learned
+    offset ``beta`` (``center``) and scale ``gamma`` (``scale``) with their initializers,
+    regularizers and constraints (weights added by ``add_gamma_beta``)."""
+
+    def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
+                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        set_weight_options(self, beta=(beta_initializer, beta_regularizer, beta_constraint),
+                           gamma=(gamma_initializer, gamma_regularizer, gamma_constraint))
+
+    def _center_scale_config(self) -> dict:
+        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                **weight_options_config(self, "beta", "gamma")}
+
+
+class LayerNormalization(_CenterScaleNormalization):
     """Layer normalization (Ba et al., 2016), ``keras.layers.LayerNormalization``: each
     example is normalized over ``axis`` to zero mean and unit variance, then scaled by
     ``gamma`` and shifted by ``beta``.
@@ -42,7 +105,9 @@ class LayerNormalization(Layer):
         if kwargs.pop("rms_scaling", False):
             raise ValueError("LayerNormalization: rms_scaling=True is deprecated in Keras (it "
                              "scales by the variance); use keras.layers.RMSNormalization")
-        super().__init__(**kwargs)
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
         if isinstance(axis, (list, tuple)):
             self.axis = list(axis)
         elif isinstance(axis, int):
@@ -50,61 +115,27 @@ class LayerNormalization(Layer):
         else:
             raise TypeError("Expected an int or a list/tuple of ints for the argument 'axis', "
                             f"but received: {axis!r}")
-        self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
         self.rms_scaling = False
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.supports_masking = True
 
     def build(self, input_shape) -> None:
-        _check_axes(self, self.axis, input_shape)
-        if isinstance(self.axis, (list, tuple)):
-            self.axis = sorted(self.axis)
-            shape = tuple(input_shape[d] for d in self.axis)
-        else:
-            shape = (input_shape[self.axis],)
-            self.axis = [self.axis]
+        shape = _normalized_shape(self, input_shape)
         if any(d is None for d in shape):
             raise ValueError(f"LayerNormalization '{self.name}': the normalized axes of the "
                              f"input must be known, got shape {tuple(input_shape)}")
-        self.gamma = self.add_weight(name="gamma", shape=shape,
-                                     initializer=self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
-        self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                    regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+        add_gamma_beta(self, shape)
         self.built = True
 
     def call(self, inputs):
         return ops.layer_normalization(inputs, self.gamma, self.beta, self.axis, self.epsilon)
 
-    def compute_output_shape(self, input_shape):
-        _check_axes(self, self.axis, input_shape)
-        return tuple(input_shape)
-
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale, "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
-        })
+        config.update({"axis": self.axis, **self._center_scale_config(),
+                       "rms_scaling": self.rms_scaling})
         return config
 
 
-class RMSNormalization(Layer):
+class RMSNormalization(_AxisNormalization):
     """Root-mean-square normalization (Zhang and Sennrich, 2019),
     ``keras.layers.RMSNormalization``: ``x * rsqrt(mean(square(x), axis) + epsilon) * scale``
     with a learned ``scale``.
@@ -125,22 +156,12 @@ class RMSNormalization(Layer):
         self.epsilon = epsilon
 
     def build(self, input_shape) -> None:
-        _check_axes(self, self.axis, input_shape)
-        if isinstance(self.axis, (list, tuple)):
-            self.axis = sorted(self.axis)
-            shape = tuple(input_shape[d] for d in self.axis)
-        else:
-            shape = (input_shape[self.axis],)
-            self.axis = [self.axis]
+        shape = _normalized_shape(self, input_shape)
         self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
         self.built = True
 
     def call(self, x):
         return ops.rms_normalization(x, scale=self.scale, axis=self.axis, epsilon=self.epsilon)
-
-    def compute_output_shape(self, input_shape):
-        _check_axes(self, self.axis, input_shape)
-        return tuple(input_shape)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -148,7 +169,7 @@ class RMSNormalization(Layer):
         return config
 
 
-class GroupNormalization(Layer):
+class GroupNormalization(_CenterScaleNormalization):
     """Group normalization (Wu and He, 2018), ``keras.layers.GroupNormalization``: the channels
     (``axis``) are split into ``groups``; each example is normalized over each group's channels
     and all the other non-batch axes, then scaled by ``gamma`` and shifted by ``beta`` per
@@ -176,19 +197,11 @@ class GroupNormalization(Layer):
             raise ValueError("Received an invalid value for argument `groups`, expected a "
                              "positive integer (or `-1` for instance normalization). "
                              f"Received: groups={groups}")
-        super().__init__(**kwargs)
-        self.supports_masking = True
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
         self.groups = groups
         self.axis = axis
-        self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape) -> None:
         dim = input_shape[self.axis]
@@ -204,13 +217,7 @@ class GroupNormalization(Layer):
             raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the "
                              f"number of channels ({dim}).")
         self._ndim = len(input_shape)
-        self.gamma = self.add_weight(shape=(dim,), name="gamma",
-                                     initializer=self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
-        self.beta = self.add_weight(shape=(dim,), name="beta", initializer=self.beta_initializer,
-                                    regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+        add_gamma_beta(self, (dim,))
         self.built = True
 
     def call(self, inputs):
@@ -232,22 +239,9 @@ class GroupNormalization(Layer):
         y = ops.layer_normalization(x, gamma, beta, axis=axes, epsilon=self.epsilon)
         return ops.reshape(y, shape)
 
-    def compute_output_shape(self, input_shape):
-        _check_axes(self, self.axis, input_shape)
-        return tuple(input_shape)
-
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
-        })
+        config.update({"groups": self.groups, "axis": self.axis, **self._center_scale_config()})
         return config
 
 

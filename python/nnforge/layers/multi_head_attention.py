@@ -9,8 +9,9 @@ from typing import Optional
 
 import numpy as np
 
-from nnforge import constraints, initializers, ops, random_state, regularizers
+from nnforge import initializers, ops, random_state, regularizers
 
+from ._weight_options import set_weight_options, weight_options_config
 from .einsum_dense import EinsumDense
 from .layer import Layer
 
@@ -101,6 +102,15 @@ def _mask_array(m):
     return np.asarray(ops.convert_to_numpy(m)).astype(bool)
 
 
+def _check_sliding_window(sliding_window):
+    """``sliding_window`` itself when it is None or a positive int, else a ValueError."""
+    if sliding_window is not None and (not isinstance(sliding_window, int)
+                                       or sliding_window <= 0):
+        raise ValueError("`sliding_window` must be `None` or a positive integer. "
+                         f"Received: sliding_window={sliding_window}")
+    return sliding_window
+
+
 def combined_attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
                             use_causal_mask: bool, sliding_window: Optional[int]):
     """The boolean ``(B, T, S)`` mask merging the inputs' masks, the causal and sliding-window
@@ -127,8 +137,79 @@ def combined_attention_mask(query, value, query_mask, value_mask, key_mask, atte
 
 class _QueryValueAttention(Layer):
     """What MultiHeadAttention and GroupQueryAttention share: they are built from the shapes of
-    query, value and key (Keras's ``shapes_dict`` build config) and save their projections
-    under Keras's attribute names."""
+    query, value and key (Keras's ``shapes_dict`` build config), project them with
+    ``EinsumDense`` layers that share the layer's kernel/bias options, combine the inputs' masks
+    the same way, and save their projections under Keras's attribute names.
+
+    Args:
+        flash_attention: None or False (nnforge has no flash-attention kernel).
+        seed: seed of the dropout on the attention weights.
+        **kwargs: ``Layer``'s arguments.
+    """
+
+    # The attributes the projections' options are kept under: Keras's MultiHeadAttention keeps
+    # them private ("_kernel_initializer", ...), its GroupQueryAttention public.
+    _options_prefix = ""
+
+    def __init__(self, flash_attention=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if flash_attention:
+            raise ValueError(f"{type(self).__name__} '{self.name}': flash_attention=True is not "
+                             "supported by nnforge")
+        self.supports_masking = True
+        self.seed = seed
+        self._rng = random_state.make_rng(seed)
+        self._build_shapes = None
+
+    # -- the projections' options ------------------------------------------------------------
+    def _set_projection_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                                bias_regularizer, activity_regularizer, kernel_constraint,
+                                bias_constraint) -> None:
+        """Keeps the projections' kernel and bias options (under ``_options_prefix``) and their
+        activity regularizer."""
+        set_weight_options(self, self._options_prefix,
+                           kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
+        self._activity_regularizer = regularizers.get(activity_regularizer)
+
+    def _option(self, name: str):
+        return getattr(self, self._options_prefix + name)
+
+    def _common_kwargs(self) -> dict:
+        """Keyword arguments of every projection: the layer's options (a fresh instance of each
+        initializer, so that the projections draw independently)."""
+        return dict(kernel_regularizer=self._option("kernel_regularizer"),
+                    bias_regularizer=self._option("bias_regularizer"),
+                    activity_regularizer=self._activity_regularizer,
+                    kernel_constraint=self._option("kernel_constraint"),
+                    bias_constraint=self._option("bias_constraint"), dtype=self.dtype,
+                    kernel_initializer=initializers.get(
+                        initializers.serialize(self._option("kernel_initializer"))),
+                    bias_initializer=initializers.get(
+                        initializers.serialize(self._option("bias_initializer"))))
+
+    def _projection_options_config(self) -> dict:
+        return {**weight_options_config(self, "kernel", "bias", prefix=self._options_prefix),
+                "activity_regularizer": regularizers.serialize(self._activity_regularizer)}
+
+    # -- build ---------------------------------------------------------------------------------
+    def _record_build_shapes(self, query_shape, value_shape, key_shape):
+        """``(query_shape, value_shape, key_shape)`` as tuples (key defaulting to value), from
+        ``build``'s arguments (three shapes or one list of them), recorded for the build
+        config; None when there is no value shape yet (the layer is then built at its first
+        call)."""
+        if value_shape is None and isinstance(query_shape, list) and query_shape and \
+                isinstance(query_shape[0], (tuple, list)):
+            shapes = list(query_shape) + [None] * (3 - len(query_shape))
+            query_shape, value_shape, key_shape = shapes[:3]
+        if value_shape is None:
+            return None
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        self._build_shapes = {"query_shape": list(query_shape), "value_shape": list(value_shape)}
+        if key_shape is not None:
+            self._build_shapes["key_shape"] = list(key_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        return query_shape, value_shape, key_shape
 
     def _sublayer_groups(self):
         # Keras's saving library visits the sublayers by attribute name, sorted
@@ -159,6 +240,63 @@ class _QueryValueAttention(Layer):
                 self.build(tuple(inputs.shape), tuple(value.shape),
                            None if key is None else tuple(key.shape))
         return super()._symbolic_call(inputs, args, kwargs)
+
+    # -- call ----------------------------------------------------------------------------------
+    def _prepare_call(self, query, value, key, query_mask, value_mask, key_mask,
+                      attention_mask, use_causal_mask: bool, sliding_window):
+        """Builds the layer at its first call; returns ``(key, mask, causal_only)``: the key
+        (default: value), the combined boolean mask (value and key masks default to the
+        inputs' Keras masks) and whether the mask is just causal (then None: the attention
+        kernel applies it)."""
+        if not hasattr(self, "_query_dense"):
+            self.build(tuple(query.shape), tuple(value.shape),
+                       None if key is None else tuple(key.shape))
+        if key is None:
+            key = value
+        if value_mask is None:
+            value_mask = getattr(value, "_keras_mask", None)
+        if key_mask is None and key is not value:
+            key_mask = getattr(key, "_keras_mask", None)
+        causal_only = (use_causal_mask and query_mask is None and value_mask is None
+                       and key_mask is None and attention_mask is None
+                       and sliding_window is None)
+        mask = None if causal_only else combined_attention_mask(
+            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask,
+            sliding_window)
+        return key, mask, causal_only
+
+    def _project(self, query, key, value):
+        """(gate or None, projected query, key, value)."""
+        gate = self._gate_dense(query) if getattr(self, "_gate_dense", None) is not None \
+            else None
+        return gate, self._query_dense(query), self._key_dense(key), self._value_dense(value)
+
+    def _output(self, out, gate, scores, return_attention_scores: bool):
+        """The gated attention output projected back (with the scores when asked for)."""
+        if gate is not None:
+            out = ops.multiply(out, gate)
+        out = self._output_dense(out)
+        if return_attention_scores:
+            return out, scores
+        return out
+
+    def _attention_output_shape(self, query_shape, value_shape, num_heads: int,
+                                output_shape=None):
+        """The output shape for ``query_shape`` (its last dimensions replaced by
+        ``output_shape`` when given), with the scores' ``(B, heads, T, S)`` when the symbolic
+        call asked for them."""
+        if value_shape is None and isinstance(query_shape, list):
+            query_shape, value_shape = query_shape[0], query_shape[1]
+        query_shape = tuple(query_shape)
+        if output_shape:
+            query_shape = query_shape[:-1] + tuple(output_shape)
+        extra_args, extra_kwargs = getattr(self, "_symbolic_call_args", None) or ((), {})
+        if extra_kwargs.get("return_attention_scores"):
+            t = query_shape[1]
+            s = tuple(value_shape)[1] if value_shape is not None else (
+                extra_args[0].shape[1] if extra_args else t)
+            return (query_shape, (query_shape[0], num_heads, t, s))
+        return query_shape
 
 
 class MultiHeadAttention(_QueryValueAttention):
@@ -197,6 +335,8 @@ class MultiHeadAttention(_QueryValueAttention):
     (1, 8, 16)
     """
 
+    _options_prefix = "_"
+
     def __init__(self, num_heads: int, key_dim: int, value_dim: Optional[int] = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape=None,
                  attention_axes=None, sliding_window: Optional[int] = None,
@@ -213,11 +353,7 @@ class MultiHeadAttention(_QueryValueAttention):
         if value_dim is not None and (not isinstance(value_dim, int) or value_dim <= 0):
             raise ValueError("Received an invalid value for argument `value_dim`, expected a "
                              f"positive integer or `None`. Received: value_dim={value_dim}")
-        super().__init__(**kwargs)
-        if flash_attention:
-            raise ValueError(f"MultiHeadAttention '{self.name}': flash_attention=True is not "
-                             "supported by nnforge")
-        self.supports_masking = True
+        super().__init__(flash_attention, seed, **kwargs)
         self._num_heads = num_heads
         self._key_dim = key_dim
         self._value_dim = value_dim if value_dim else key_dim
@@ -233,13 +369,9 @@ class MultiHeadAttention(_QueryValueAttention):
                 raise ValueError(f"Invalid `output_shape`: {output_shape}. When specified, the "
                                  "`output_shape` should be of type tuple, list, or int.") from None
         self._output_shape = output_shape
-        self._kernel_initializer = initializers.get(kernel_initializer)
-        self._bias_initializer = initializers.get(bias_initializer)
-        self._kernel_regularizer = regularizers.get(kernel_regularizer)
-        self._bias_regularizer = regularizers.get(bias_regularizer)
-        self._activity_regularizer = regularizers.get(activity_regularizer)
-        self._kernel_constraint = constraints.get(kernel_constraint)
-        self._bias_constraint = constraints.get(bias_constraint)
+        self._set_projection_options(kernel_initializer, bias_initializer, kernel_regularizer,
+                                     bias_regularizer, activity_regularizer, kernel_constraint,
+                                     bias_constraint)
         if isinstance(attention_axes, int):
             attention_axes = (attention_axes,)
         elif attention_axes and not isinstance(attention_axes, (list, tuple)):
@@ -247,15 +379,8 @@ class MultiHeadAttention(_QueryValueAttention):
                              f"Received: attention_axes={attention_axes}")
         self._attention_axes = tuple(attention_axes) if attention_axes else attention_axes
         self._config_attention_axes = self._attention_axes
-        if sliding_window is not None and (not isinstance(sliding_window, int)
-                                           or sliding_window <= 0):
-            raise ValueError("`sliding_window` must be `None` or a positive integer. "
-                             f"Received: sliding_window={sliding_window}")
-        self._sliding_window = sliding_window
-        self.seed = seed
-        self._rng = random_state.make_rng(seed)
+        self._sliding_window = _check_sliding_window(sliding_window)
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
-        self._build_shapes = None
 
     # properties Keras exposes
     num_heads = property(lambda self: self._num_heads)
@@ -269,17 +394,6 @@ class MultiHeadAttention(_QueryValueAttention):
     value_dense = property(lambda self: self._value_dense)
     output_dense = property(lambda self: self._output_dense)
 
-    def _common_kwargs(self) -> dict:
-        return dict(kernel_regularizer=self._kernel_regularizer,
-                    bias_regularizer=self._bias_regularizer,
-                    activity_regularizer=self._activity_regularizer,
-                    kernel_constraint=self._kernel_constraint,
-                    bias_constraint=self._bias_constraint, dtype=self.dtype,
-                    kernel_initializer=initializers.get(
-                        initializers.serialize(self._kernel_initializer)),
-                    bias_initializer=initializers.get(
-                        initializers.serialize(self._bias_initializer)))
-
     def _proj(self, rank: int, heads: int, dim: int, name: str, activation=None):
         eq, bias_axes, out_rank = build_proj_equation(rank - 1, bound_dims=1, output_dims=2)
         return EinsumDense(eq, output_shape=_output_shape(out_rank - 1, [heads, dim]),
@@ -287,17 +401,10 @@ class MultiHeadAttention(_QueryValueAttention):
                            activation=activation, name=name, **self._common_kwargs())
 
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
-        if value_shape is None and isinstance(query_shape, list) and query_shape and \
-                isinstance(query_shape[0], (tuple, list)):
-            shapes = list(query_shape) + [None] * (3 - len(query_shape))
-            query_shape, value_shape, key_shape = shapes[:3]
-        if value_shape is None:  # called with the query only: built at the first call
+        shapes = self._record_build_shapes(query_shape, value_shape, key_shape)
+        if shapes is None:  # called with the query only: built at the first call
             return
-        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
-        self._build_shapes = {"query_shape": list(query_shape), "value_shape": list(value_shape)}
-        if key_shape is not None:
-            self._build_shapes["key_shape"] = list(key_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        query_shape, value_shape, key_shape = shapes
         if value_shape[1:-1] != key_shape[1:-1]:
             raise ValueError("All dimensions of `value` and `key`, except the last one, must be "
                              f"equal. Received: value_shape={value_shape} and "
@@ -364,51 +471,19 @@ class MultiHeadAttention(_QueryValueAttention):
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores: bool = False, training=None,
              use_causal_mask: bool = False):
-        if not hasattr(self, "_query_dense"):
-            self.build(tuple(query.shape), tuple(value.shape),
-                       None if key is None else tuple(key.shape))
-        if key is None:
-            key = value
         # the inputs' Keras masks fill the mask arguments (the query's always wins, as in Keras)
         query_mask = getattr(query, "_keras_mask", None)
-        if value_mask is None:
-            value_mask = getattr(value, "_keras_mask", None)
-        if key_mask is None and key is not value:
-            key_mask = getattr(key, "_keras_mask", None)
-        causal_only = (use_causal_mask and query_mask is None and value_mask is None
-                       and key_mask is None and attention_mask is None
-                       and self._sliding_window is None)
-        if causal_only:
-            mask = None
-        else:
-            mask = combined_attention_mask(query, value, query_mask, value_mask, key_mask,
-                                           attention_mask, use_causal_mask, self._sliding_window)
-        gate = self._gate_dense(query) if self._use_gate else None
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        key, mask, causal_only = self._prepare_call(
+            query, value, key, query_mask, value_mask, key_mask, attention_mask,
+            use_causal_mask, self._sliding_window)
+        gate, q, k, v = self._project(query, key, value)
         out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
                                               use_causal_mask=causal_only)
-        if gate is not None:
-            out = ops.multiply(out, gate)
-        out = self._output_dense(out)
-        if return_attention_scores:
-            return out, scores
-        return out
+        return self._output(out, gate, scores, return_attention_scores)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
-        if value_shape is None and isinstance(query_shape, list):
-            query_shape, value_shape = query_shape[0], query_shape[1]
-        query_shape = tuple(query_shape)
-        if self._output_shape:
-            query_shape = query_shape[:-1] + tuple(self._output_shape)
-        extra_args, extra_kwargs = getattr(self, "_symbolic_call_args", None) or ((), {})
-        if extra_kwargs.get("return_attention_scores"):
-            t = query_shape[1]
-            s = tuple(value_shape)[1] if value_shape is not None else (
-                extra_args[0].shape[1] if extra_args else t)
-            return (query_shape, (query_shape[0], self._num_heads, t, s))
-        return query_shape
+        return self._attention_output_shape(query_shape, value_shape, self._num_heads,
+                                            self._output_shape)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -422,13 +497,7 @@ class MultiHeadAttention(_QueryValueAttention):
             "output_shape": self._output_shape,
             "attention_axes": self._config_attention_axes,
             "sliding_window": self._sliding_window,
-            "kernel_initializer": initializers.serialize(self._kernel_initializer),
-            "bias_initializer": initializers.serialize(self._bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
-            "kernel_constraint": constraints.serialize(self._kernel_constraint),
-            "bias_constraint": constraints.serialize(self._bias_constraint),
+            **self._projection_options_config(),
             "seed": self.seed,
         })
         return config
@@ -472,11 +541,8 @@ class GroupQueryAttention(_QueryValueAttention):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, use_gate: bool = False,
                  seed=None, **kwargs):
-        super().__init__(activity_regularizer=regularizers.get(activity_regularizer), **kwargs)
-        if flash_attention:
-            raise ValueError(f"GroupQueryAttention '{self.name}': flash_attention=True is not "
-                             "supported by nnforge")
-        self.supports_masking = True
+        super().__init__(flash_attention, seed,
+                         activity_regularizer=regularizers.get(activity_regularizer), **kwargs)
         self.head_dim = head_dim
         self.num_query_heads = num_query_heads
         self.num_key_value_heads = num_key_value_heads
@@ -486,75 +552,38 @@ class GroupQueryAttention(_QueryValueAttention):
         self.dropout = float(dropout)
         self.use_bias = use_bias
         self.use_gate = use_gate
-        if sliding_window is not None and (not isinstance(sliding_window, int)
-                                           or sliding_window <= 0):
-            raise ValueError("`sliding_window` must be `None` or a positive integer. "
-                             f"Received: sliding_window={sliding_window}")
-        self.sliding_window = sliding_window
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self._gqa_activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.seed = seed
-        self._rng = random_state.make_rng(seed)
+        self.sliding_window = _check_sliding_window(sliding_window)
+        self._set_projection_options(kernel_initializer, bias_initializer, kernel_regularizer,
+                                     bias_regularizer, activity_regularizer, kernel_constraint,
+                                     bias_constraint)
         self._inverse_sqrt_head_dim = 1.0 / math.sqrt(float(head_dim))
-        self._build_shapes = None
 
-    def _common_kwargs(self) -> dict:
-        return dict(kernel_regularizer=self.kernel_regularizer,
-                    bias_regularizer=self.bias_regularizer,
-                    activity_regularizer=self._gqa_activity_regularizer,
-                    kernel_constraint=self.kernel_constraint,
-                    bias_constraint=self.bias_constraint, dtype=self.dtype,
-                    kernel_initializer=initializers.get(
-                        initializers.serialize(self.kernel_initializer)),
-                    bias_initializer=initializers.get(
-                        initializers.serialize(self.bias_initializer)))
+    def _heads_projection(self, equation: str, bias_axes: str, heads: int, name: str,
+                          activation=None):
+        """An ``EinsumDense`` projecting (B, T, dim) to ``heads`` heads of ``head_dim``."""
+        return EinsumDense(equation, output_shape=(None, heads, self.head_dim),
+                           bias_axes=bias_axes if self.use_bias else None,
+                           activation=activation, name=name, **self._common_kwargs())
 
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
-        if value_shape is None and isinstance(query_shape, list) and query_shape and \
-                isinstance(query_shape[0], (tuple, list)):
-            shapes = list(query_shape) + [None] * (3 - len(query_shape))
-            query_shape, value_shape, key_shape = shapes[:3]
-        if value_shape is None:
+        shapes = self._record_build_shapes(query_shape, value_shape, key_shape)
+        if shapes is None:
             return
-        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
-        self._build_shapes = {"query_shape": list(query_shape), "value_shape": list(value_shape)}
-        if key_shape is not None:
-            self._build_shapes["key_shape"] = list(key_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        query_shape, value_shape, key_shape = shapes
         self.feature_dim = query_shape[-1]
-        bias = self.use_bias
-        self._query_dense = EinsumDense("bqm,muh->bquh",
-                                        output_shape=(None, self.num_query_heads, self.head_dim),
-                                        bias_axes="uh" if bias else None, name="query",
-                                        **self._common_kwargs())
+        query_heads = ("bqm,muh->bquh", "uh", self.num_query_heads)
+        key_value_heads = ("bkm,mvh->bkvh", "vh", self.num_key_value_heads)
+        self._query_dense = self._heads_projection(*query_heads, "query")
         self._query_dense.build(query_shape)
-        self._key_dense = EinsumDense("bkm,mvh->bkvh",
-                                      output_shape=(None, self.num_key_value_heads,
-                                                    self.head_dim),
-                                      bias_axes="vh" if bias else None, name="key",
-                                      **self._common_kwargs())
+        self._key_dense = self._heads_projection(*key_value_heads, "key")
         self._key_dense.build(key_shape)
         if self.use_gate:
-            self._gate_dense = EinsumDense("bqm,muh->bquh",
-                                           output_shape=(None, self.num_query_heads,
-                                                         self.head_dim),
-                                           bias_axes="uh" if bias else None,
-                                           activation="sigmoid", name="gate",
-                                           **self._common_kwargs())
+            self._gate_dense = self._heads_projection(*query_heads, "gate", activation="sigmoid")
             self._gate_dense.build(query_shape)
-        self._value_dense = EinsumDense("bkm,mvh->bkvh",
-                                        output_shape=(None, self.num_key_value_heads,
-                                                      self.head_dim),
-                                        bias_axes="vh" if bias else None, name="value",
-                                        **self._common_kwargs())
+        self._value_dense = self._heads_projection(*key_value_heads, "value")
         self._value_dense.build(value_shape)
         self._output_dense = EinsumDense("bquh,uhm->bqm", output_shape=(None, self.feature_dim),
-                                         bias_axes="m" if bias else None,
+                                         bias_axes="m" if self.use_bias else None,
                                          name="attention_output", **self._common_kwargs())
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
         self.built = True
@@ -562,27 +591,12 @@ class GroupQueryAttention(_QueryValueAttention):
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores: bool = False, training=None,
              use_causal_mask: bool = False):
-        if not hasattr(self, "_query_dense"):
-            self.build(tuple(query.shape), tuple(value.shape),
-                       None if key is None else tuple(key.shape))
-        if key is None:
-            key = value
         if query_mask is None:
             query_mask = getattr(query, "_keras_mask", None)
-        if value_mask is None:
-            value_mask = getattr(value, "_keras_mask", None)
-        if key_mask is None and key is not value:
-            key_mask = getattr(key, "_keras_mask", None)
-        causal_only = (use_causal_mask and query_mask is None and value_mask is None
-                       and key_mask is None and attention_mask is None
-                       and self.sliding_window is None)
-        mask = None if causal_only else combined_attention_mask(
-            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask,
-            self.sliding_window)
-        gate = self._gate_dense(query) if self.use_gate else None
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        key, mask, causal_only = self._prepare_call(
+            query, value, key, query_mask, value_mask, key_mask, attention_mask,
+            use_causal_mask, self.sliding_window)
+        gate, q, k, v = self._project(query, key, value)
         if not (self.dropout > 0.0 or return_attention_scores):
             if mask is not None:
                 mask = mask[:, None] if mask.ndim == 3 else mask
@@ -603,23 +617,10 @@ class GroupQueryAttention(_QueryValueAttention):
             final = ops.dropout(scores, self.dropout, self._rng) \
                 if self.dropout > 0.0 and training else scores
             out = ops.einsum("buqk,bkuh->bquh", final, v)
-        if gate is not None:
-            out = ops.multiply(out, gate)
-        out = self._output_dense(out)
-        if return_attention_scores:
-            return out, scores
-        return out
+        return self._output(out, gate, scores, return_attention_scores)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
-        if value_shape is None and isinstance(query_shape, list):
-            query_shape, value_shape = query_shape[0], query_shape[1]
-        query_shape = tuple(query_shape)
-        extra_args, extra_kwargs = getattr(self, "_symbolic_call_args", None) or ((), {})
-        if extra_kwargs.get("return_attention_scores"):
-            s = tuple(value_shape)[1] if value_shape is not None else (
-                extra_args[0].shape[1] if extra_args else query_shape[1])
-            return (query_shape, (query_shape[0], self.num_query_heads, query_shape[1], s))
-        return query_shape
+        return self._attention_output_shape(query_shape, value_shape, self.num_query_heads)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -631,13 +632,7 @@ class GroupQueryAttention(_QueryValueAttention):
             "use_gate": self.use_gate,
             "dropout": self.dropout,
             "sliding_window": self.sliding_window,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self._gqa_activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._projection_options_config(),
             "seed": self.seed,
         })
         return config

@@ -14,15 +14,84 @@ from typing import List, Optional
 
 import numpy as np
 
-from nnforge import activations, constraints, initializers, ops, regularizers
+from nnforge import activations, ops
 from nnforge.core.tensor import Tensor
 
+from ._weight_options import add_weight_from_options, set_weight_options, weight_options_config
 from .layer import Layer
 
 
 def _split(t, n: int, axis: int = -1) -> List:
     size = t.shape[axis] // n
     return [ops.getitem(t, (Ellipsis, slice(i * size, (i + 1) * size))) for i in range(n)]
+
+
+def unit_forget_bias_initializer(base, units: int):
+    """The initializer of an LSTM bias with ``unit_forget_bias`` (Keras's): gates i, f, c, o
+    of ``units`` values each, drawn from ``base`` except the forget gate's, which is ones.
+
+    Args:
+        base: the bias initializer (called for the i gate, then for the c and o gates).
+        units: values per gate.
+
+    Returns:
+        An initializer ``init(shape, dtype="float32")`` of a (4 * units,) array.
+
+    Example:
+
+    >>> init = unit_forget_bias_initializer(initializers.get("zeros"), 2)
+    >>> init((8,))
+    array([0., 0., 1., 1., 0., 0., 0., 0.], dtype=float32)
+    """
+    def init(shape, dtype="float32"):
+        return np.concatenate([np.asarray(base((units,), dtype=dtype)), np.ones(units, dtype),
+                               np.asarray(base((2 * units,), dtype=dtype))])
+    return init
+
+
+def run_steps(layer, step, proj, states, mask, output_shape, *step_args):
+    """The step-by-step recurrence of a recurrent layer: ``step(proj[:, t], states,
+    *step_args) -> (h, new_states)`` over the time steps (in reverse with
+    ``layer.go_backwards``). At a step masked out (``mask[:, t]`` False) the states carry over
+    and the output is the previous step's (zeros with ``layer.zero_output_for_mask``, or at the
+    first step), as Keras's RNN.
+
+    Args:
+        layer: the recurrent layer (``go_backwards``, ``return_sequences``,
+            ``zero_output_for_mask``).
+        step: the cell's step.
+        proj: the projected inputs (batch, time, ...).
+        states: the initial states; ``states[0]`` is the output before the first step.
+        mask: None or a (batch, time) boolean mask (array or Tensor).
+        output_shape: the shape of one step's output h.
+        *step_args: passed to every ``step`` after the states.
+
+    Returns:
+        ``(output, final states)``: the output is every step's h stacked on axis 1 with
+        ``layer.return_sequences``, else the last.
+
+    Example:
+
+    >>> result, states = run_steps(self, cell.step, proj, states, mask, (n, cell.units))
+    """
+    steps = proj.shape[1]
+    m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+    order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
+    out = states[0]
+    zeros = ops.zeros(output_shape) if m is not None else None
+    keep_shape = (len(output_shape) - 1) * (1,)
+    outputs = []
+    for i, t in enumerate(order):
+        h, new_states = step(ops.getitem(proj, (slice(None), t)), states, *step_args)
+        if m is not None:
+            keep = m[:, t].reshape((m.shape[0],) + keep_shape)
+            prev = zeros if (layer.zero_output_for_mask or i == 0) else out
+            h = ops.where(keep, h, prev)
+            new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
+        out, states = h, new_states
+        if layer.return_sequences:
+            outputs.append(h)
+    return (ops.stack(outputs, axis=1) if layer.return_sequences else out), states
 
 
 class _Cell(Layer):
@@ -42,15 +111,10 @@ class _Cell(Layer):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(
+            self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
         if dropout or recurrent_dropout:
             raise ValueError(f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout "
                              "are not supported yet; use a Dropout layer")
@@ -59,17 +123,12 @@ class _Cell(Layer):
 
     def _build_weights(self, input_dim: int, bias_shape) -> None:
         g = self.gates * self.units
-        self.kernel = self.add_weight(shape=(input_dim, g), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, g), initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
-            name="recurrent_kernel")
-        self.bias = self.add_weight(shape=bias_shape, initializer=self._bias_init(),
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        self.kernel = add_weight_from_options(self, "kernel", (input_dim, g))
+        self.recurrent_kernel = add_weight_from_options(self, "recurrent", (self.units, g),
+                                                        name="recurrent_kernel")
+        self.bias = add_weight_from_options(self, "bias", bias_shape,
+                                            initializer=self._bias_init()) \
+            if self.use_bias else None
         self.built = True
 
     def _bias_init(self):
@@ -85,15 +144,7 @@ class _Cell(Layer):
             "units": self.units, "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "recurrent", "bias"),
             "dropout": 0.0, "recurrent_dropout": 0.0, "seed": self.seed})
         return config
 
@@ -133,12 +184,7 @@ class LSTMCell(_Cell):
     def _bias_init(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        base, u = self.bias_initializer, self.units
-
-        def init(shape, dtype="float32"):
-            b = np.asarray(base((u,), dtype=dtype))
-            return np.concatenate([b, np.ones(u, dtype), np.asarray(base((2 * u,), dtype=dtype))])
-        return init
+        return unit_forget_bias_initializer(self.bias_initializer, self.units)
 
     def build(self, input_shape):
         self._build_weights(input_shape[-1], (4 * self.units,))
@@ -291,22 +337,7 @@ class RNN(Layer):
             states = [t for g in states for t in (g if isinstance(g, (list, tuple)) else [g])]
         else:
             states = [ops.zeros((n, s)) for s in sizes]
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
-        outputs = []
-        out = states[0]
-        zeros = ops.zeros((n, cell.units)) if m is not None else None
-        for i, t in enumerate(order):
-            h, new_states = cell.step(ops.getitem(proj, (slice(None), t)), states)
-            if m is not None:
-                keep = m[:, t:t + 1]
-                prev = zeros if (self.zero_output_for_mask or i == 0) else out
-                h = ops.where(keep, h, prev)
-                new_states = [ops.where(keep, a, b) for a, b in zip(new_states, states)]
-            out, states = h, new_states
-            if self.return_sequences:
-                outputs.append(h)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else out
+        result, states = run_steps(self, cell.step, proj, states, mask, (n, cell.units))
         if self.return_state:
             if hasattr(cell, "nest_states"):  # StackedRNNCells: grouped per cell, as Keras
                 return [result] + cell.nest_states(states)
