@@ -8,12 +8,26 @@ from nnforge.saving.keras_saveable import KerasSaveable
 from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
-class LearningRateSchedule(KerasSaveable):
-    """Base class: ``schedule(step)`` returns the learning rate at that optimizer step."""
+class StepSchedule:
+    """Base of the schedules of a training step: ``schedule(step)`` gives the value at that
+    step, and the ``get_config`` dict rebuilds the schedule through ``from_config``. The
+    learning-rate schedules here and the pruning schedules of ``nnforge.compression`` derive
+    from it.
 
-    _keras_module = "keras.optimizers.schedules"
+    Example:
 
-    def __call__(self, step: int) -> float:
+    >>> class Halving(StepSchedule):
+    ...     def __init__(self, start):
+    ...         self.start = start
+    ...     def __call__(self, step):
+    ...         return self.start / 2 ** step
+    ...     def get_config(self):
+    ...         return {"start": self.start}
+    >>> Halving.from_config(Halving(1.0).get_config())(2)
+    0.25
+    """
+
+    def __call__(self, step: int):
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -21,7 +35,17 @@ class LearningRateSchedule(KerasSaveable):
 
     @classmethod
     def from_config(cls, config: dict):
+        """The schedule of a ``get_config`` dict."""
         return cls(**config)
+
+
+class LearningRateSchedule(StepSchedule, KerasSaveable):
+    """Base class: ``schedule(step)`` returns the learning rate at that optimizer step."""
+
+    _keras_module = "keras.optimizers.schedules"
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
 
 
 class ExponentialDecay(LearningRateSchedule):
