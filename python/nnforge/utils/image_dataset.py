@@ -1,10 +1,11 @@
 """``image_dataset_from_directory``: a ``PyDataset`` of image batches read from class folders.
 
 Keras's file indexing, ordering and validation split (``keras/src/utils/dataset_utils.py``;
-here in ``directory_dataset``, shared with the text and audio datasets): class folders in alphanumeric order (or ``class_names``' order), files found by ``os.walk`` in
-sorted order, the whole list shuffled once with ``np.random.RandomState(seed)`` when ``shuffle``,
-then the last ``int(validation_split * n)`` files are the validation subset. Images are decoded
-and resized by Pillow (``pip install nnforge[images]``) when a batch is asked for.
+here in ``directory_dataset``, shared with the text and audio datasets): class folders in
+alphanumeric order (or ``class_names``' order), files found by ``os.walk`` in sorted order, the
+whole list shuffled once with ``np.random.RandomState(seed)`` when ``shuffle``, then the last
+``int(validation_split * n)`` files are the validation subset. Images are decoded and resized
+by Pillow (``pip install nnforge[images]``) when a batch is asked for.
 """
 from __future__ import annotations
 
