@@ -2,6 +2,16 @@
 from __future__ import annotations
 
 
+def _stored_or_default(attr: str, default) -> property:
+    """A property stored in ``attr`` that reads ``default`` until it is set."""
+    def get(self):
+        return getattr(self, attr, default)
+
+    def set_(self, value):
+        setattr(self, attr, value)
+    return property(get, set_)
+
+
 class PyDataset:
     """Base class for a dataset that returns one batch per index, as ``keras.utils.PyDataset``.
 
@@ -32,29 +42,9 @@ class PyDataset:
 
     # Keras reads these through properties so subclasses that forget super().__init__ still
     # get the defaults.
-    @property
-    def workers(self):
-        return getattr(self, "_workers", 1)
-
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self):
-        return getattr(self, "_use_multiprocessing", False)
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        return getattr(self, "_max_queue_size", 10)
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
+    workers = _stored_or_default("_workers", 1)
+    use_multiprocessing = _stored_or_default("_use_multiprocessing", False)
+    max_queue_size = _stored_or_default("_max_queue_size", 10)
 
     def __getitem__(self, index):
         """Batch number ``index`` (0-based)."""
