@@ -10,14 +10,13 @@ its files when a batch is asked for and reshuffles them at every epoch end when 
 """
 from __future__ import annotations
 
-import math
 import os
 from typing import List, Optional, Sequence
 
 import numpy as np
 
 from .io_utils import print_msg
-from .py_dataset import PyDataset
+from .py_dataset import _SampleBatches
 
 
 def _iter_valid_files(directory: str, follow_links: bool, formats: Sequence[str]):
@@ -188,7 +187,7 @@ def check_batch_size_arg(batch_size) -> None:
         raise ValueError(f"`batch_size` must be a positive integer or None, got {batch_size!r}")
 
 
-class FileDirectoryDataset(PyDataset):
+class FileDirectoryDataset(_SampleBatches):
     """Batches of ``(samples, labels)`` (or samples) loaded from files when indexed; with
     ``shuffle`` the order is reshuffled at every epoch end, reproducibly from ``seed``.
 
@@ -225,10 +224,8 @@ class FileDirectoryDataset(PyDataset):
         self._order = (self._rng.permutation(len(self.file_paths)) if shuffle
                        else np.arange(len(self.file_paths)))
 
-    def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.file_paths)
-        return math.ceil(len(self.file_paths) / self.batch_size)
+    def _num_samples(self) -> int:
+        return len(self.file_paths)
 
     def load(self, path: str):
         """One sample, read from ``path``."""
@@ -246,11 +243,7 @@ class FileDirectoryDataset(PyDataset):
         return np.eye(len(self.class_names), dtype="float32")[labels.astype("int64")]
 
     def __getitem__(self, index: int):
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        index %= len(self)
-        size = 1 if self.batch_size is None else self.batch_size
-        idx = self._order[index * size:(index + 1) * size]
+        idx = self._order[self._batch_range(index)]
         x = self.collate([self.load(self.file_paths[i]) for i in idx])
         if self.batch_size is None:
             x = x[0]
@@ -258,10 +251,6 @@ class FileDirectoryDataset(PyDataset):
             return x
         y = self._encode_labels(np.asarray(self.labels)[idx])
         return (x, y[0]) if self.batch_size is None else (x, y)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
