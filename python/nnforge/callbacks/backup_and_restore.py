@@ -34,12 +34,9 @@ class BackupAndRestore(_SaveEveryBatches, Callback):
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
                  delete_checkpoint: bool = True):
         super().__init__()
-        self.save_freq = save_freq
+        self._init_save_frequency(save_freq)
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
-        self._current_epoch = 0
         if not backup_dir:
             raise ValueError("BackupAndRestore: empty `backup_dir` argument passed")
         self.backup_dir = os.fspath(backup_dir)

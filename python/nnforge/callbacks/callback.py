@@ -85,10 +85,16 @@ class Callback:
 class _SaveEveryBatches:
     """The batch counting of callbacks that save every ``save_freq`` batches
     (``ModelCheckpoint``, ``BackupAndRestore``), as Keras counts them: the batches seen since
-    the last save, across epoch boundaries. A class using it sets ``save_freq`` (``"epoch"``
-    or a number of batches), ``_batches_seen_since_last_saving = 0`` and
-    ``_last_batch_seen = 0``.
+    the last save, across epoch boundaries. A class using it calls ``_init_save_frequency``
+    in its constructor.
     """
+
+    def _init_save_frequency(self, save_freq) -> None:
+        """Record ``save_freq`` (``"epoch"`` or a number of batches) and start the counters."""
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
 
     def _should_save_on_batch(self, batch) -> bool:
         """Whether to save after batch ``batch`` (never with ``save_freq="epoch"``)."""

@@ -51,10 +51,7 @@ class ModelCheckpoint(_SaveEveryBatches, MonitorCallback):
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        self.save_freq = save_freq
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
-        self._current_epoch = 0
+        self._init_save_frequency(save_freq)
 
         if self.save_freq != "epoch" and (
                 isinstance(self.save_freq, bool) or not isinstance(self.save_freq, int)
