@@ -4,13 +4,34 @@ from __future__ import annotations
 from typing import Callable, Optional, Union
 
 from nnforge import ops
+# The activations that are exactly the op of the same name (the same arguments and defaults)
+# are that op itself; keras.activations breadth (issue #17) comes from ops/nn_extra.py.
+from nnforge.ops import (celu, elu, exponential, glu, hard_shrink, hard_sigmoid, hard_silu,
+                         hard_tanh, leaky_relu, linear, log_sigmoid, log_softmax, mish, relu6,
+                         selu, sigmoid, silu, soft_shrink, softmax, softplus, softsign,
+                         sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh, tanh_shrink,
+                         threshold)
 from nnforge.saving.object_registration import get_registered_name, get_registered_object
-
-def linear(x):
-    return ops.linear(x)
 
 
 def relu(x, negative_slope: float = 0.0, max_value=None, threshold: float = 0.0):
+    """Rectified linear unit ``max(x, 0)`` (``keras.activations.relu``), with Keras's
+    optional leak below zero and cap.
+
+    Args:
+        x: input tensor.
+        negative_slope: the slope below zero (0: plain ReLU).
+        max_value: the largest output value (None: no cap).
+        threshold: Keras's threshold argument; the fast path is taken when it is 0.
+
+    Returns:
+        A float32 Tensor of the shape of ``x``.
+
+    Example:
+
+    >>> activations.relu([-1.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
     y = ops.leaky_relu(x, negative_slope) if negative_slope else ops.relu(x)
@@ -19,123 +40,27 @@ def relu(x, negative_slope: float = 0.0, max_value=None, threshold: float = 0.0)
     return y
 
 
-def sigmoid(x):
-    return ops.sigmoid(x)
-
-
-def tanh(x):
-    return ops.tanh(x)
-
-
-def softmax(x, axis: int = -1):
-    return ops.softmax(x, axis=axis)
-
-
-def log_softmax(x, axis: int = -1):
-    return ops.log_softmax(x, axis=axis)
-
-
-def elu(x, alpha: float = 1.0):
-    return ops.elu(x, alpha)
-
-
-def selu(x):
-    return ops.selu(x)
-
-
 def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit (``keras.activations.gelu``): exact by default, as Keras's
+    activation (``ops.gelu`` defaults to the tanh approximation, as ``keras.ops.gelu``).
+
+    Args:
+        x: input tensor.
+        approximate: use the tanh approximation.
+
+    Returns:
+        A float32 Tensor of the shape of ``x``.
+
+    Example:
+
+    >>> activations.gelu([0.0]).numpy()
+    array([0.], dtype=float32)
+    """
     return ops.gelu(x, approximate)
 
 
-def silu(x):
-    return ops.silu(x)
-
-
 swish = silu
-
-
-def softplus(x):
-    return ops.softplus(x)
-
-
-def softsign(x):
-    return ops.softsign(x)
-
-
-def leaky_relu(x, negative_slope: float = 0.2):
-    return ops.leaky_relu(x, negative_slope)
-
-
-def relu6(x):
-    return ops.relu6(x)
-
-
-def hard_sigmoid(x):
-    return ops.hard_sigmoid(x)
-
-
-def exponential(x):
-    return ops.exponential(x)
-
-
-# keras.activations breadth (issue #17): thin wrappers over nnforge.ops (ops/nn_extra.py)
-def celu(x, alpha: float = 1.0):
-    return ops.celu(x, alpha)
-
-
-def glu(x, axis: int = -1):
-    return ops.glu(x, axis=axis)
-
-
-def hard_shrink(x, threshold: float = 0.5):
-    return ops.hard_shrink(x, threshold)
-
-
-def hard_silu(x):
-    return ops.hard_silu(x)
-
-
 hard_swish = hard_silu
-
-
-def hard_tanh(x):
-    return ops.hard_tanh(x)
-
-
-def log_sigmoid(x):
-    return ops.log_sigmoid(x)
-
-
-def mish(x):
-    return ops.mish(x)
-
-
-def soft_shrink(x, threshold: float = 0.5):
-    return ops.soft_shrink(x, threshold)
-
-
-def sparse_plus(x):
-    return ops.sparse_plus(x)
-
-
-def sparse_sigmoid(x):
-    return ops.sparse_sigmoid(x)
-
-
-def sparsemax(x, axis: int = -1):
-    return ops.sparsemax(x, axis=axis)
-
-
-def squareplus(x, b: float = 4):
-    return ops.squareplus(x, b)
-
-
-def tanh_shrink(x):
-    return ops.tanh_shrink(x)
-
-
-def threshold(x, threshold: float, default_value: float):  # noqa: A002 - Keras's names
-    return ops.threshold(x, threshold, default_value)
 
 
 _ALL = {f.__name__: f for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,

@@ -5,7 +5,8 @@ import numpy as np
 
 from nnforge import backend
 from nnforge.saving.keras_saveable import KerasSaveable
-from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+from nnforge.saving.serialization import (deserialize_family_object, get_family_object,
+                                          serialize_keras_object)
 
 
 class Constraint(KerasSaveable):
@@ -97,19 +98,29 @@ _NAMES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "MaxNor
           "MinMaxNorm": MinMaxNorm}
 
 
+def _class_named(name: str) -> type:
+    if name not in _NAMES:
+        raise ValueError(f"Unknown constraint {name!r}")
+    return _NAMES[name]
+
+
 def get(identifier):
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier not in _NAMES:
-            raise ValueError(f"Unknown constraint {identifier!r}")
-        return _NAMES[identifier]()
-    if isinstance(identifier, dict):
-        return deserialize_keras_object(identifier, module="keras.constraints",
-                                        kind="constraint")
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret constraint {identifier!r}")
+    """The constraint for a name, a config dict, an instance or a callable
+    (``keras.constraints.get``); None stays None.
+
+    Args:
+        identifier: None, a constraint, a name (``"max_norm"``, ...), a serialized dict or a
+            callable.
+
+    Returns:
+        The constraint (a name gives a new instance with the default arguments).
+
+    Example:
+
+    >>> nnforge.constraints.get("max_norm")
+    """
+    return get_family_object(identifier, Constraint, _class_named, "keras.constraints",
+                             "constraint")
 
 
 def serialize(c):
@@ -131,7 +142,5 @@ def deserialize(config, custom_objects=None):
 
     >>> nnforge.constraints.deserialize({"class_name": "MinMaxNorm", "config": {}})
     """
-    if isinstance(config, str):
-        return get(config)
-    return deserialize_keras_object(config, custom_objects=custom_objects,
-                                    module="keras.constraints", kind="constraint")
+    return deserialize_family_object(config, get, custom_objects, "keras.constraints",
+                                     "constraint")

@@ -9,7 +9,8 @@ import numpy as np
 from nnforge import random_state
 from nnforge.saving.keras_saveable import KerasSaveable
 from nnforge.saving.object_registration import register_builtin as _register_builtin
-from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+from nnforge.saving.serialization import (deserialize_family_object, get_family_object,
+                                          serialize_keras_object)
 
 
 def _fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
@@ -215,22 +216,30 @@ _CLASSES.update({"Identity": Identity, "IdentityInitializer": Identity, "STFT": 
                  "STFTInitializer": STFT, "OrthogonalInitializer": Orthogonal})
 
 
+def _class_named(name: str) -> type:
+    cls = _ALIASES.get(name.lower()) or _CLASSES.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown initializer {name!r}; known: {sorted(_ALIASES)}")
+    return cls
+
+
 def get(identifier) -> Initializer:
-    if identifier is None:
-        return None
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown initializer {identifier!r}; known: {sorted(_ALIASES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize_keras_object(identifier, module="keras.initializers",
-                                        kind="initializer")
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret initializer {identifier!r}")
+    """The initializer for a name, a config dict, an instance or a callable
+    (``keras.initializers.get``); None stays None.
+
+    Args:
+        identifier: None, an initializer, a name (``"glorot_uniform"``, ``"Zeros"``, ...), a
+            serialized dict or a callable.
+
+    Returns:
+        The initializer (a name gives a new instance with the default arguments).
+
+    Example:
+
+    >>> nnforge.initializers.get("he_normal")
+    """
+    return get_family_object(identifier, Initializer, _class_named, "keras.initializers",
+                             "initializer")
 
 
 def serialize(init) -> dict:
@@ -252,7 +261,5 @@ def deserialize(config, custom_objects=None):
 
     >>> nnforge.initializers.deserialize({"class_name": "Identity", "config": {"gain": 2.0}})
     """
-    if isinstance(config, str):
-        return get(config)
-    return deserialize_keras_object(config, custom_objects=custom_objects,
-                                    module="keras.initializers", kind="initializer")
+    return deserialize_family_object(config, get, custom_objects, "keras.initializers",
+                                     "initializer")

@@ -211,13 +211,20 @@ class LossFunctionWrapper(Loss):
         return config
 
 
+def _params_with_defaults(cls_name: str, defaults: dict, kwargs: dict) -> dict:
+    """The arguments of a function-wrapping class (here and in ``metrics``): ``defaults``
+    updated by ``kwargs``; a TypeError naming ``cls_name`` for a key ``defaults`` lacks."""
+    unknown = set(kwargs) - set(defaults)
+    if unknown:
+        raise TypeError(f"{cls_name}: unexpected arguments {sorted(unknown)}")
+    params = dict(defaults)
+    params.update(kwargs)
+    return params
+
+
 def _wrapper(cls_name: str, fn: Callable, default_name: str, **defaults):
     def __init__(self, reduction="sum_over_batch_size", name=default_name, dtype=None, **kwargs):
-        unknown = set(kwargs) - set(defaults)
-        if unknown:
-            raise TypeError(f"{cls_name}: unexpected arguments {sorted(unknown)}")
-        params = dict(defaults)
-        params.update(kwargs)
+        params = _params_with_defaults(cls_name, defaults, kwargs)
         LossFunctionWrapper.__init__(self, fn, name=name, reduction=reduction, **params)
 
     def from_config(cls, config):

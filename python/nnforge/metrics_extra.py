@@ -99,11 +99,7 @@ def _wrapper(cls_name, fn, default_name, doc, **defaults):
     host = _host(fn)
 
     def __init__(self, name=default_name, dtype=None, **kwargs):
-        unknown = set(kwargs) - set(defaults)
-        if unknown:
-            raise TypeError(f"{cls_name}: unexpected arguments {sorted(unknown)}")
-        params = dict(defaults)
-        params.update(kwargs)
+        params = losses._params_with_defaults(cls_name, defaults, kwargs)
         MeanMetricWrapper.__init__(self, host, name=name, dtype=dtype, **params)
         for k, v in params.items():
             setattr(self, k, v)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from nnforge import ops
 from nnforge.saving.keras_saveable import KerasSaveable
-from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
+from nnforge.saving.serialization import (deserialize_family_object, get_family_object,
+                                          serialize_keras_object)
 
 
 class Regularizer(KerasSaveable):
@@ -110,19 +111,28 @@ _NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
           "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
+def _class_named(name: str) -> type:
+    if name not in _NAMES:
+        raise ValueError(f"Unknown regularizer {name!r}")
+    return _NAMES[name]
+
+
 def get(identifier):
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier not in _NAMES:
-            raise ValueError(f"Unknown regularizer {identifier!r}")
-        return _NAMES[identifier]()
-    if isinstance(identifier, dict):
-        return deserialize_keras_object(identifier, module="keras.regularizers",
-                                        kind="regularizer")
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret regularizer {identifier!r}")
+    """The regularizer for a name, a config dict, an instance or a callable
+    (``keras.regularizers.get``); None stays None.
+
+    Args:
+        identifier: None, a regularizer, a name (``"l2"``, ...), a serialized dict or a callable.
+
+    Returns:
+        The regularizer (a name gives a new instance with the default arguments).
+
+    Example:
+
+    >>> nnforge.regularizers.get("l2")
+    """
+    return get_family_object(identifier, Regularizer, _class_named, "keras.regularizers",
+                             "regularizer")
 
 
 def serialize(reg):
@@ -144,7 +154,5 @@ def deserialize(config, custom_objects=None):
 
     >>> nnforge.regularizers.deserialize(nnforge.regularizers.serialize(L2(0.1)))
     """
-    if isinstance(config, str):
-        return get(config)
-    return deserialize_keras_object(config, custom_objects=custom_objects,
-                                    module="keras.regularizers", kind="regularizer")
+    return deserialize_family_object(config, get, custom_objects, "keras.regularizers",
+                                     "regularizer")

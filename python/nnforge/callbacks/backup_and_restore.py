@@ -5,10 +5,10 @@ import json
 import os
 import shutil
 
-from .callback import Callback
+from .callback import Callback, _SaveEveryBatches
 
 
-class BackupAndRestore(Callback):
+class BackupAndRestore(_SaveEveryBatches, Callback):
     """Back up the model's weights and the epoch reached to ``backup_dir`` during ``fit``, and
     restore them when ``fit`` starts again after an interruption
     (``keras.callbacks.BackupAndRestore``).
@@ -34,12 +34,9 @@ class BackupAndRestore(Callback):
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
                  delete_checkpoint: bool = True):
         super().__init__()
-        self.save_freq = save_freq
+        self._init_save_frequency(save_freq)
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
-        self._current_epoch = 0
         if not backup_dir:
             raise ValueError("BackupAndRestore: empty `backup_dir` argument passed")
         self.backup_dir = os.fspath(backup_dir)
@@ -96,20 +93,6 @@ class BackupAndRestore(Callback):
         self.model.save_weights(self._weights_path, overwrite=True)
         with open(self._training_metadata_path, "w") as f:
             f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
-
-    def _should_save_on_batch(self, batch) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:  # a new epoch
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.backup_dir):

@@ -80,3 +80,33 @@ class Callback:
 
     def on_predict_end(self, logs=None):
         """End of ``predict``."""
+
+
+class _SaveEveryBatches:
+    """The batch counting of callbacks that save every ``save_freq`` batches
+    (``ModelCheckpoint``, ``BackupAndRestore``), as Keras counts them: the batches seen since
+    the last save, across epoch boundaries. A class using it calls ``_init_save_frequency``
+    in its constructor.
+    """
+
+    def _init_save_frequency(self, save_freq) -> None:
+        """Record ``save_freq`` (``"epoch"`` or a number of batches) and start the counters."""
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+
+    def _should_save_on_batch(self, batch) -> bool:
+        """Whether to save after batch ``batch`` (never with ``save_freq="epoch"``)."""
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:  # a new epoch
+            add_batches = batch + 1
+        else:
+            add_batches = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add_batches
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..utils import io_utils
+from .callback import _SaveEveryBatches
 from .monitor_callback import MonitorCallback
 
 
@@ -25,7 +26,7 @@ def _call_save(fn, filepath):
         fn(filepath)
 
 
-class ModelCheckpoint(MonitorCallback):
+class ModelCheckpoint(_SaveEveryBatches, MonitorCallback):
     """Callback to save the model or its weights at some frequency.
 
     Args:
@@ -50,10 +51,7 @@ class ModelCheckpoint(MonitorCallback):
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        self.save_freq = save_freq
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
-        self._current_epoch = 0
+        self._init_save_frequency(save_freq)
 
         if self.save_freq != "epoch" and (
                 isinstance(self.save_freq, bool) or not isinstance(self.save_freq, int)
@@ -87,20 +85,6 @@ class ModelCheckpoint(MonitorCallback):
             self._set_monitor_op()
         if self.save_freq == "epoch":
             self._save_model(epoch=epoch, batch=None, logs=logs)
-
-    def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:  # new epoch
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _should_save_model(self, epoch, batch, logs, filepath):
         logs = logs or {}

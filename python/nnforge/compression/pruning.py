@@ -28,24 +28,18 @@ from nnforge.callbacks.callback import Callback
 from nnforge.layers.layer import Layer
 from nnforge.models.cloning import clone_model
 from nnforge.models.quantize import leaf_layers
+from nnforge.optimizers.schedules import StepSchedule
 
 # layer class -> the weights tfmot prunes (its kernels, never biases)
 _PRUNABLE = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("kernel",), "Embedding": ("embeddings",)}
 
 
-class PruningSchedule:
+class PruningSchedule(StepSchedule):
     """Base of the pruning schedules: ``schedule(step) -> (should_prune, sparsity)``."""
 
     def __call__(self, step: int) -> Tuple[bool, float]:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
 
     def _should_prune(self, step: int, begin_step: int, end_step: int, frequency: int) -> bool:
         is_in_range = step >= begin_step and (end_step == -1 or step <= end_step)

@@ -80,7 +80,25 @@ def _read_npy_member(zf: zipfile.ZipFile, member: str, path: str):
     return arr
 
 
+def _read_npz(path: str, keys) -> dict:
+    """The arrays ``keys`` of the ``.npz`` file ``path``, member by member
+    (``_read_npy_member``: object arrays through the restricted unpickler)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{path} is not an .npz archive: {e}") from e
+    with zf:
+        names = set(zf.namelist())
+        missing = [k for k in keys if k + ".npy" not in names]
+        if missing:
+            raise ValueError(f"{path} is missing the key(s) {missing}")
+        return {k: _read_npy_member(zf, k + ".npy", path) for k in keys}
+
+
 def _as_int_lists(arr, path: str, key: str):
+    """The 1-D array ``arr`` of word-id sequences as an object array of lists of ints >= 0."""
+    if arr.ndim != 1:
+        raise ValueError(f"{path}: {key} must be 1-D, got shape {arr.shape}")
     out = np.empty(len(arr), dtype=object)
     for i, seq in enumerate(arr):
         if isinstance(seq, np.ndarray):
@@ -95,25 +113,18 @@ def _as_int_lists(arr, path: str, key: str):
     return out
 
 
+def _check_labels(y, path: str, key: str) -> None:
+    """Refuse ``y`` unless it is a 1-D integer array."""
+    if y.dtype.hasobject or not np.issubdtype(y.dtype, np.integer) or y.ndim != 1:
+        raise ValueError(f"{path}: {key} must be a 1-D integer array")
+
+
 def _read_imdb_npz(path: str):
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{path} is not an .npz archive: {e}") from e
-    with zf:
-        names = set(zf.namelist())
-        missing = [k for k in _KEYS if k + ".npy" not in names]
-        if missing:
-            raise ValueError(f"{path} is missing the key(s) {missing}")
-        arrays = {k: _read_npy_member(zf, k + ".npy", path) for k in _KEYS}
+    arrays = _read_npz(path, _KEYS)
     for k in ("x_train", "x_test"):
-        if arrays[k].ndim != 1:
-            raise ValueError(f"{path}: {k} must be 1-D, got shape {arrays[k].shape}")
         arrays[k] = _as_int_lists(arrays[k], path, k)
     for k in ("y_train", "y_test"):
-        y = arrays[k]
-        if y.dtype.hasobject or not np.issubdtype(y.dtype, np.integer) or y.ndim != 1:
-            raise ValueError(f"{path}: {k} must be a 1-D integer array")
+        _check_labels(arrays[k], path, k)
     for split in ("train", "test"):
         if len(arrays["x_" + split]) != len(arrays["y_" + split]):
             raise ValueError(f"{path}: x_{split} and y_{split} differ in length")

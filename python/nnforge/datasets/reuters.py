@@ -17,12 +17,11 @@ length); both index and feed ``pad_sequences`` the same way.
 from __future__ import annotations
 
 import json
-import zipfile
 
 import numpy as np
 
 from ._fetch import fetch
-from .imdb import _as_int_lists, _read_npy_member, _remove_long_seq, _to_object_array
+from .imdb import _as_int_lists, _check_labels, _read_npz, _remove_long_seq, _to_object_array
 
 NPZ_NAME = "reuters.npz"
 NPZ_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
@@ -37,22 +36,10 @@ _LABEL_NAMES = (
 
 
 def _read_reuters_npz(path: str):
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{path} is not an .npz archive: {e}") from e
-    with zf:
-        names = set(zf.namelist())
-        missing = [k for k in ("x", "y") if k + ".npy" not in names]
-        if missing:
-            raise ValueError(f"{path} is missing the key(s) {missing}")
-        x = _read_npy_member(zf, "x.npy", path)
-        y = _read_npy_member(zf, "y.npy", path)
-    if x.ndim != 1:
-        raise ValueError(f"{path}: x must be 1-D, got shape {x.shape}")
-    x = _as_int_lists(x, path, "x")
-    if y.dtype.hasobject or not np.issubdtype(y.dtype, np.integer) or y.ndim != 1:
-        raise ValueError(f"{path}: y must be a 1-D integer array")
+    arrays = _read_npz(path, ("x", "y"))
+    x = _as_int_lists(arrays["x"], path, "x")
+    y = arrays["y"]
+    _check_labels(y, path, "y")
     if len(x) != len(y):
         raise ValueError(f"{path}: x and y differ in length ({len(x)} and {len(y)})")
     return x, y

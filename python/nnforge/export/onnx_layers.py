@@ -329,11 +329,20 @@ def _batch_norm(g, layer, node):
 
 # -- activation layers -------------------------------------------------------------------------
 
+def _elementwise(convert):
+    """A converter for an element-wise layer, which runs in whichever layout its input
+    already has: ``convert(g, layer, x)`` adds the layer's nodes on ``x`` and returns the
+    output's name."""
+    def convert_layer(g, layer, node):
+        t = node.input_tensors[0]
+        layout = g.preferred_layout([t])
+        g.set_value(node.output_tensors[0], convert(g, layer, g.value(t, layout)), layout)
+    return convert_layer
+
+
 @converter(layers.ReLU)
-def _relu_layer(g, layer, node):
-    t = node.input_tensors[0]
-    layout = g.preferred_layout([t])
-    x = g.value(t, layout)
+@_elementwise
+def _relu_layer(g, layer, x):
     if layer.threshold:
         thr = g.scalar(layer.threshold)
         neg = g.node("Mul", [g.node("Sub", [x, thr], layer.name),
@@ -345,23 +354,19 @@ def _relu_layer(g, layer, node):
         y = g.node("Relu", [x], layer.name)
     if layer.max_value is not None:
         y = g.node("Min", [y, g.scalar(layer.max_value)], layer.name)
-    g.set_value(node.output_tensors[0], y, layout)
+    return y
 
 
 @converter(layers.LeakyReLU)
-def _leaky_relu_layer(g, layer, node):
-    t = node.input_tensors[0]
-    layout = g.preferred_layout([t])
-    y = g.node("LeakyRelu", [g.value(t, layout)], layer.name, alpha=float(layer.negative_slope))
-    g.set_value(node.output_tensors[0], y, layout)
+@_elementwise
+def _leaky_relu_layer(g, layer, x):
+    return g.node("LeakyRelu", [x], layer.name, alpha=float(layer.negative_slope))
 
 
 @converter(layers.ELU)
-def _elu_layer(g, layer, node):
-    t = node.input_tensors[0]
-    layout = g.preferred_layout([t])
-    y = g.node("Elu", [g.value(t, layout)], layer.name, alpha=float(layer.alpha))
-    g.set_value(node.output_tensors[0], y, layout)
+@_elementwise
+def _elu_layer(g, layer, x):
+    return g.node("Elu", [x], layer.name, alpha=float(layer.alpha))
 
 
 @converter(layers.Softmax)

@@ -57,12 +57,8 @@ class Ftrl(Optimizer):
     def _slot_names(self):
         return ("accumulator", "linear")
 
-    def _ensure_slots(self, v):
-        new = id(v) not in self._slots
-        slots = super()._ensure_slots(v)
-        if new:
-            slots[0].data[...] = self.initial_accumulator_value
-        return slots
+    def _init_slots(self, v, slots):
+        slots[0].data[...] = self.initial_accumulator_value
 
     def update_step(self, g, variable, lr, step, slots):
         xp = backend.of(g).xp

@@ -8,7 +8,6 @@ import re
 import numpy as np
 
 from nnforge import backend
-from nnforge.core.tensor import Variable
 
 from .optimizer import Optimizer
 
@@ -76,14 +75,8 @@ class Muon(Optimizer):
     def _ensure_slots(self, v):
         slots = self._slots.get(id(v))
         if slots is None:
-            be = backend.of(v.data)
-            names = ("momentum", "velocity") if self._should_use_adamw(v) else ("momentum",)
-            slots = tuple(Variable(be.zeros(v.shape, v.data.dtype), trainable=False,
-                                   name=f"{v.name}_{n}") for n in names)
-            for s, n in zip(slots, names):
-                s._path = f"{self.name}/{v.path.replace('/', '_')}_{n}"
-            self._slots[id(v)] = slots
-            self._slot_order.append(id(v))
+            slots = self._create_slots(
+                v, ("momentum", "velocity") if self._should_use_adamw(v) else ("momentum",))
         return slots
 
     def _apply(self, pairs):

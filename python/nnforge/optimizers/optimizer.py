@@ -125,17 +125,27 @@ class Optimizer(KerasSaveable):
     def _ensure_slots(self, v: Variable):
         slots = self._slots.get(id(v))
         if slots is None:
-            be = backend.of(v.data)
-            names = self._slot_names()
-            slots = tuple(Variable(be.zeros(v.shape, v.data.dtype), trainable=False,
-                                   name=f"{v.name}_{n}") for n in names)
-            for s, n in zip(slots, names):
-                s._path = f"{self.name}/{v.path.replace('/', '_')}_{n}"
-            self._slots[id(v)] = slots
-            self._slot_order.append(id(v))
-            self._slot_owner = getattr(self, "_slot_owner", {})
-            self._slot_owner[id(v)] = v
+            slots = self._create_slots(v, self._slot_names())
         return slots
+
+    def _create_slots(self, v: Variable, names) -> Tuple[Variable, ...]:
+        """New slot variables ``names`` of ``v`` (shaped like it, started by ``_init_slots``),
+        recorded in creation order."""
+        be = backend.of(v.data)
+        slots = tuple(Variable(be.zeros(v.shape, v.data.dtype), trainable=False,
+                               name=f"{v.name}_{n}") for n in names)
+        for s, n in zip(slots, names):
+            s._path = f"{self.name}/{v.path.replace('/', '_')}_{n}"
+        self._init_slots(v, slots)
+        self._slots[id(v)] = slots
+        self._slot_order.append(id(v))
+        self._slot_owner = getattr(self, "_slot_owner", {})
+        self._slot_owner[id(v)] = v
+        return slots
+
+    def _init_slots(self, v: Variable, slots: Tuple[Variable, ...]) -> None:
+        """Set the starting values of ``v``'s new slots (zeros unless a subclass says
+        otherwise)."""
 
     @property
     def variables(self) -> List[Variable]:

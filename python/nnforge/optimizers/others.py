@@ -65,12 +65,8 @@ class Adagrad(Optimizer):
     def _slot_names(self):
         return ("accumulator",)
 
-    def _ensure_slots(self, v):
-        new = id(v) not in self._slots
-        slots = super()._ensure_slots(v)
-        if new:
-            slots[0].data[...] = self.initial_accumulator_value
-        return slots
+    def _init_slots(self, v, slots):
+        slots[0].data[...] = self.initial_accumulator_value
 
     def update_step(self, g, variable, lr, step, slots):
         xp = backend.of(g).xp

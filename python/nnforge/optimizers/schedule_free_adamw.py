@@ -38,12 +38,8 @@ class ScheduleFreeAdamW(Optimizer):
     def _slot_names(self):
         return ("momentum", "velocity")
 
-    def _ensure_slots(self, v):
-        new = id(v) not in self._slots
-        slots = super()._ensure_slots(v)
-        if new:
-            slots[0].data[...] = v.data
-        return slots
+    def _init_slots(self, v, slots):
+        slots[0].data[...] = v.data
 
     def _apply(self, pairs):
         for _, v in pairs:  # z starts at the variable's value before any weight decay

@@ -8,12 +8,26 @@ from nnforge.saving.keras_saveable import KerasSaveable
 from nnforge.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
-class LearningRateSchedule(KerasSaveable):
-    """Base class: ``schedule(step)`` returns the learning rate at that optimizer step."""
+class StepSchedule:
+    """Base of the schedules of a training step: ``schedule(step)`` gives the value at that
+    step, and the ``get_config`` dict rebuilds the schedule through ``from_config``. The
+    learning-rate schedules here and the pruning schedules of ``nnforge.compression`` derive
+    from it.
 
-    _keras_module = "keras.optimizers.schedules"
+    Example:
 
-    def __call__(self, step: int) -> float:
+    >>> class Halving(StepSchedule):
+    ...     def __init__(self, start):
+    ...         self.start = start
+    ...     def __call__(self, step):
+    ...         return self.start / 2 ** step
+    ...     def get_config(self):
+    ...         return {"start": self.start}
+    >>> Halving.from_config(Halving(1.0).get_config())(2)
+    0.25
+    """
+
+    def __call__(self, step: int):
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -21,29 +35,52 @@ class LearningRateSchedule(KerasSaveable):
 
     @classmethod
     def from_config(cls, config: dict):
+        """The schedule of a ``get_config`` dict."""
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class LearningRateSchedule(StepSchedule, KerasSaveable):
+    """Base class: ``schedule(step)`` returns the learning rate at that optimizer step."""
+
+    _keras_module = "keras.optimizers.schedules"
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
+
+
+class _StepDecay(LearningRateSchedule):
+    """Base of the schedules that decay ``initial_learning_rate`` by ``decay_rate`` over each
+    ``decay_steps`` steps (whole periods only with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool, name: str):
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def _periods(self, step):
+        """The decay periods elapsed at ``step`` (floored if staircase)."""
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored if staircase)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay"):
         if decay_steps <= 0:
             raise ValueError(f"ExponentialDecay: decay_steps must be > 0, got {decay_steps}")
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._periods(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -66,24 +103,15 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay"):
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1 + self.decay_rate * self._periods(step))
 
 
 class CosineDecay(LearningRateSchedule):

@@ -211,18 +211,23 @@ class KerasFileEditor:
         return {"status": status, "error_count": errors, "match_count": matches}
 
     # -- editing -------------------------------------------------------------------------------
+    def _parent_dict(self, elements, shown_path: str) -> dict:
+        """The dict of ``weights_dict`` that the path ``elements`` ends in (its last element
+        is looked up there); ``shown_path`` is the path an error names."""
+        d = self.weights_dict
+        for e in elements[:-1]:
+            if e not in d:
+                raise ValueError(f"KerasFileEditor: path '{shown_path}' not found in model.")
+            d = d[e]
+        return d
+
     def _edit_object(self, edit_fn, source_name, target_name=None):
         if target_name is not None and "/" in target_name:
             raise ValueError("KerasFileEditor: argument `target_name` should be a leaf name, "
                              f"not a full path name. Received: target_name='{target_name}'")
         if "/" in source_name:
             elements = source_name.split("/")
-            d = self.weights_dict
-            for e in elements[:-1]:
-                if e not in d:
-                    raise ValueError(f"KerasFileEditor: path '{source_name}' not found in "
-                                     "model.")
-                d = d[e]
+            d = self._parent_dict(elements, source_name)
             if elements[-1] not in d:
                 raise ValueError(f"KerasFileEditor: path '{source_name}' not found in model.")
             edit_fn(d, source_name=elements[-1], target_name=target_name)
@@ -292,12 +297,7 @@ class KerasFileEditor:
                              "are weight names (usually '0', '1', etc.) and values are NumPy "
                              f"arrays. Received: type(weights)={type(weights)}")
         elements = object_path.split("/")
-        d = self.weights_dict
-        for e in elements[:-1]:
-            if e not in d:
-                raise ValueError(f"KerasFileEditor: path '{'/'.join(elements[:-1])}' not found "
-                                 "in model.")
-            d = d[e]
+        d = self._parent_dict(elements, "/".join(elements[:-1]))
         d[elements[-1]] = {k: np.asarray(v) for k, v in weights.items()}
 
     def delete_weight(self, object_name: str, weight_name: str) -> None:

@@ -159,6 +159,71 @@ def deserialize_keras_object(config: Any, custom_objects: Optional[Dict[str, Any
     return obj
 
 
+def get_family_object(identifier: Any, base: type, class_named, module: str, kind: str) -> Any:
+    """What a family's ``get`` returns (``keras.initializers.get``, ``keras.constraints.get``,
+    ...): None and instances of ``base`` as they are, a name as a new instance of the class
+    ``class_named(name)`` finds (it raises for an unknown name), a serialized dict rebuilt, and
+    a plain callable as it is.
+
+    Args:
+        identifier: None, an instance, a name, a config dict or a callable.
+        base: the family's base class.
+        class_named: the family's lookup of a class by name.
+        module: the family's Keras module (``"keras.constraints"``).
+        kind: the family's member, for error messages (``"constraint"``).
+
+    Returns:
+        The object.
+
+    Raises:
+        TypeError: for anything else.
+
+    Example:
+
+    >>> def get(identifier):  # nnforge.constraints.get
+    ...     return get_family_object(identifier, Constraint, _class_named,
+    ...                              "keras.constraints", "constraint")
+    >>> get("max_norm")
+    <nnforge.constraints.MaxNorm object at ...>
+    """
+    if identifier is None or isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, str):
+        return class_named(identifier)()
+    if isinstance(identifier, dict):
+        return deserialize_keras_object(identifier, module=module, kind=kind)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret {kind} {identifier!r}")
+
+
+def deserialize_family_object(config: Any, get, custom_objects: Optional[Dict[str, Any]],
+                              module: str, kind: str) -> Any:
+    """What a family's ``deserialize`` returns (``keras.regularizers.deserialize``, ...): a
+    name through the family's ``get``, a config dict rebuilt with ``custom_objects``.
+
+    Args:
+        config: a name or a serialized dict.
+        get: the family's ``get``.
+        custom_objects: name -> class entries for user-defined classes.
+        module: the family's Keras module (``"keras.regularizers"``).
+        kind: the family's member, for error messages (``"regularizer"``).
+
+    Returns:
+        The object.
+
+    Example:
+
+    >>> deserialize_family_object("l2", nnforge.regularizers.get, None,
+    ...                           "keras.regularizers", "regularizer")
+    <nnforge.regularizers.L2 object at ...>
+    """
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_keras_object(config, custom_objects=custom_objects, module=module,
+                                    kind=kind)
+
+
 def _find_class(config: dict, custom_objects: Optional[Dict[str, Any]], module: Any):
     class_name = config["class_name"]
     for name in (config.get("registered_name"), class_name):

@@ -59,6 +59,11 @@ def _write_layer(group, layer) -> None:
         layer.save_own_variables(store)
         for key, value in store.items():
             vars_g.create_dataset(key, data=np.asarray(value))
+    _write_sublayers(group, layer)
+
+
+def _write_sublayers(group, layer) -> None:
+    """Write each sub-layer of ``layer`` into a new sub-group of ``group``."""
     for path, child in sublayer_groups(layer):
         _write_layer(group.create_group(path), child)
 
@@ -84,6 +89,11 @@ def _read_layer(group, layer, where: str, skip_mismatch: bool) -> None:
             raise ValueError(f"{where}: weight '{w.path}' of layer '{layer.name}' has shape "
                              f"{tuple(w.shape)} but the file holds shape {tuple(ds.shape)}")
         w.assign(np.asarray(ds[()], dtype=w.dtype))
+    _read_sublayers(group, layer, where, skip_mismatch)
+
+
+def _read_sublayers(group, layer, where: str, skip_mismatch: bool) -> None:
+    """Read each sub-layer of ``layer`` from its sub-group of ``group``."""
     for path, child in sublayer_groups(layer):
         sub = group.get(path)
         if sub is None:
@@ -107,8 +117,7 @@ def write_h5(target, model, include_optimizer: bool) -> None:
         top = f.create_group("vars")
         top.attrs["name"] = model.name
         f.create_group("layers")
-        for path, layer in sublayer_groups(model):
-            _write_layer(f.create_group(path), layer)
+        _write_sublayers(f, model)
         if include_optimizer and getattr(model, "optimizer", None) is not None:
             og = f.create_group("optimizer").create_group("vars")
             og.attrs["name"] = model.optimizer.name
@@ -131,14 +140,7 @@ def read_h5(source, model, where: str, skip_mismatch: bool = False,
     except (OSError, ValueError) as e:
         raise ValueError(f"{where}: not a readable HDF5 weights file ({e})") from None
     with f:
-        for path, layer in sublayer_groups(model):
-            group = f.get(path)
-            if group is None:
-                if skip_mismatch or not layer._all_weights():
-                    continue
-                raise ValueError(f"{where}: no weights for layer '{layer.name}' (group "
-                                 f"'{path}') in the file")
-            _read_layer(group, layer, where, skip_mismatch)
+        _read_sublayers(f, model, where, skip_mismatch)
         og = f.get("optimizer/vars")
         if load_optimizer and og is not None and getattr(model, "optimizer", None) is not None:
             if optimizer_mismatch == "warn":  # load_weights: Keras warns and skips

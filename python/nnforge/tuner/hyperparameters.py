@@ -87,7 +87,39 @@ def _log_steps(min_value: float, max_value: float, step: float) -> List[float]:
     return [min_value * step ** i for i in range(n)]
 
 
-class Int(HyperParameter):
+class _Range(HyperParameter):
+    """Base of ``Int`` and ``Float``: a number in ``[min_value, max_value]`` with an optional
+    ``step`` and linear or log ``sampling``; ``cast`` (``int`` or ``float``) makes the bounds,
+    the step and the default of that type. The default value is ``min_value``.
+    """
+
+    cast = float
+
+    def __init__(self, name: str, min_value, max_value, step, sampling: str, default,
+                 conditions: Optional[list]):
+        super().__init__(name, default, conditions)
+        self._check_bounds(name, min_value, max_value, step)
+        self.min_value, self.max_value = self.cast(min_value), self.cast(max_value)
+        self.step = None if step is None else self.cast(step)
+        self.sampling = sampling
+        _check_range(self.kind, name, self.min_value, self.max_value, self.step, sampling)
+        if default is not None and not self.min_value <= default <= self.max_value:
+            raise ValueError(f"{self.kind} {name!r}: default {default} is outside "
+                             f"[{self.min_value}, {self.max_value}]")
+
+    def _check_bounds(self, name: str, min_value, max_value, step) -> None:
+        """Refuse bounds or a step of the wrong kind (before they are cast)."""
+
+    @property
+    def default(self):
+        return self.min_value if self._default is None else self.cast(self._default)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value,
+                "step": self.step, "sampling": self.sampling}
+
+
+class Int(_Range):
     """An integer in ``[min_value, max_value]`` (both included).
 
     ``step`` is the distance between values (linear sampling; default 1) or the multiplier
@@ -96,25 +128,17 @@ class Int(HyperParameter):
     """
 
     kind = "Int"
+    cast = int
 
     def __init__(self, name: str, min_value: int, max_value: int, step: Optional[int] = None,
                  sampling: str = "linear", default: Optional[int] = None,
                  conditions: Optional[list] = None):
-        super().__init__(name, default, conditions)
+        super().__init__(name, min_value, max_value, step, sampling, default, conditions)
+
+    def _check_bounds(self, name, min_value, max_value, step):
         for arg, v in (("min_value", min_value), ("max_value", max_value), ("step", step)):
             if v is not None and (isinstance(v, bool) or int(v) != v):
                 raise ValueError(f"Int {name!r}: {arg} must be an integer, got {v!r}")
-        self.min_value, self.max_value = int(min_value), int(max_value)
-        self.step = None if step is None else int(step)
-        self.sampling = sampling
-        _check_range("Int", name, self.min_value, self.max_value, self.step, sampling)
-        if default is not None and not self.min_value <= default <= self.max_value:
-            raise ValueError(f"Int {name!r}: default {default} is outside "
-                             f"[{self.min_value}, {self.max_value}]")
-
-    @property
-    def default(self) -> int:
-        return self.min_value if self._default is None else int(self._default)
 
     def grid_values(self) -> List[int]:
         if self.sampling == "log" and self.step is not None:
@@ -128,12 +152,8 @@ class Int(HyperParameter):
         values = self.grid_values()
         return values[int(rng.integers(len(values)))]
 
-    def get_config(self) -> Dict[str, Any]:
-        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value,
-                "step": self.step, "sampling": self.sampling}
 
-
-class Float(HyperParameter):
+class Float(_Range):
     """A float in ``[min_value, max_value]``.
 
     Without ``step`` any value can be drawn (uniformly, or log-uniformly with
@@ -148,18 +168,7 @@ class Float(HyperParameter):
     def __init__(self, name: str, min_value: float, max_value: float,
                  step: Optional[float] = None, sampling: str = "linear",
                  default: Optional[float] = None, conditions: Optional[list] = None):
-        super().__init__(name, default, conditions)
-        self.min_value, self.max_value = float(min_value), float(max_value)
-        self.step = None if step is None else float(step)
-        self.sampling = sampling
-        _check_range("Float", name, self.min_value, self.max_value, self.step, sampling)
-        if default is not None and not self.min_value <= default <= self.max_value:
-            raise ValueError(f"Float {name!r}: default {default} is outside "
-                             f"[{self.min_value}, {self.max_value}]")
-
-    @property
-    def default(self) -> float:
-        return self.min_value if self._default is None else float(self._default)
+        super().__init__(name, min_value, max_value, step, sampling, default, conditions)
 
     def _from_unit(self, u: float) -> float:
         if self.sampling == "log":
@@ -180,10 +189,6 @@ class Float(HyperParameter):
             return self._from_unit(float(rng.uniform()))
         values = self.grid_values()
         return values[int(rng.integers(len(values)))]
-
-    def get_config(self) -> Dict[str, Any]:
-        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value,
-                "step": self.step, "sampling": self.sampling}
 
 
 class Choice(HyperParameter):

@@ -29,24 +29,26 @@ RUNNING, COMPLETED, PRUNED, FAILED, INTERRUPTED = (
 FINISHED = (COMPLETED, PRUNED, FAILED)
 
 
-def _process_start_time(pid: int) -> Optional[str]:
-    """The start time of ``pid`` (field 22 of /proc/PID/stat), to tell a reused pid apart."""
+def _stat_fields(pid: int) -> Optional[List[str]]:
+    """The fields of /proc/PID/stat after the command name (field 3 on), or None when the
+    process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             stat = f.read()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _process_start_time(pid: int) -> Optional[str]:
+    """The start time of ``pid`` (field 22 of /proc/PID/stat), to tell a reused pid apart."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
 def _process_state(pid: int) -> Optional[str]:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2:].split()[0]
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[0]
 
 
 def this_owner() -> Dict[str, Any]:

@@ -290,6 +290,21 @@ def pad(boxes, top, left, height=None, width=None, bounding_box_format: str = "x
     return xp.concatenate([x1 + left, y1 + top, x2 + left, y2 + top], axis=-1)
 
 
+def _variance(variance):
+    """The 4 box-delta scaling factors as float32 (None stays None)."""
+    if variance is None:
+        return None
+    variance = np.asarray(variance, np.float32)
+    if variance.shape[-1] != 4:
+        raise ValueError(f"`variance` must be length 4, got {variance}")
+    return variance
+
+
+def _height_width(image_shape):
+    """``(height, width)`` of an ``image_shape`` (``(None, None)`` without one)."""
+    return (None, None) if image_shape is None else tuple(image_shape)[:2]
+
+
 def encode_box_to_deltas(anchors, boxes, anchor_format: str, box_format: str,
                          encoding_format: str = "center_yxhw", variance=None, image_shape=None):
     """The regression targets of ``boxes`` relative to ``anchors``: center offsets over the
@@ -310,14 +325,11 @@ def encode_box_to_deltas(anchors, boxes, anchor_format: str, box_format: str,
 
     >>> encode_box_to_deltas(anchors, boxes, "xyxy", "xyxy", variance=[0.1, 0.1, 0.2, 0.2])
     """
-    if variance is not None:
-        variance = np.asarray(variance, np.float32)
-        if variance.shape[-1] != 4:
-            raise ValueError(f"`variance` must be length 4, got {variance}")
+    variance = _variance(variance)
     if encoding_format not in ("center_xywh", "center_yxhw"):
         raise ValueError("`encoding_format` should be one of 'center_xywh' or 'center_yxhw', "
                          f"got {encoding_format}")
-    height, width = (None, None) if image_shape is None else tuple(image_shape)[:2]
+    height, width = _height_width(image_shape)
     a = convert_format(anchors, anchor_format, encoding_format, height=height, width=width)
     b = convert_format(boxes, box_format, encoding_format, height=height, width=width)
     xp, _ = _xp_of(a)
@@ -351,14 +363,11 @@ def decode_deltas_to_boxes(anchors, boxes_delta, anchor_format: str, box_format:
 
     >>> boxes = decode_deltas_to_boxes(anchors, deltas, "xyxy", "xyxy")
     """
-    if variance is not None:
-        variance = np.asarray(variance, np.float32)
-        if variance.shape[-1] != 4:
-            raise ValueError(f"`variance` must be length 4, got {variance}")
+    variance = _variance(variance)
     if encoded_format not in ("center_xywh", "center_yxhw"):
         raise ValueError("`encoded_format` should be 'center_xywh' or 'center_yxhw', but got "
                          f"'{encoded_format}'.")
-    height, width = (None, None) if image_shape is None else tuple(image_shape)[:2]
+    height, width = _height_width(image_shape)
 
     def one(anchor, delta):
         a = convert_format(anchor, anchor_format, encoded_format, height=height, width=width)
@@ -415,7 +424,7 @@ def compute_iou(boxes1, boxes2, bounding_box_format: str, use_masking: bool = Fa
         raise ValueError("When using relative bounding box formats (e.g. `rel_yxyx`) the "
                          f"`image_shape` argument must be provided. Received `image_shape`: "
                          f"{image_shape}")
-    height, width = (None, None) if image_shape is None else tuple(image_shape)[:2]
+    height, width = _height_width(image_shape)
     b1 = convert_format(b1, bounding_box_format, "yxyx", height=height, width=width)
     b2 = convert_format(b2, bounding_box_format, "yxyx", height=height, width=width)
     perm = (1, 0) if r2 == 2 else (0, 2, 1)

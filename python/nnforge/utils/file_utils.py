@@ -107,34 +107,54 @@ def _wanted(rel: str, only_prefix) -> bool:
     return not only_prefix or rel == only_prefix or rel.startswith(only_prefix + "/")
 
 
+def _plan_extraction(archive, dest: str, only_prefix, entries) -> list:
+    """Check every member before anything is written: ``(member, is_dir, target)`` for the
+    wanted ones. ``entries`` yields ``(member, name, path, is_dir, plain)``: the member's
+    name, its path inside the archive, whether it is a folder, and whether it is a regular
+    file or folder (not a link or special file)."""
+    plan = []
+    for member, name, path, is_dir, plain in entries:
+        rel = _safe_member_path(path)
+        if rel is None:
+            raise ValueError(f"{archive}: unsafe member path {name!r}; refusing to extract")
+        if not plain:
+            raise ValueError(f"{archive}: member {name!r} is a link or special file; refusing "
+                             "to extract")
+        if rel == "." or not _wanted(rel, only_prefix):
+            continue
+        plan.append((member, is_dir, _check_target(dest, rel, archive, name)))
+    return plan
+
+
+def _write_plan(plan: list, open_member) -> None:
+    """Create the planned folders and copy the planned files (``open_member(member)`` gives a
+    readable file object)."""
+    for member, is_dir, target in plan:
+        if is_dir:
+            os.makedirs(target, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open_member(member) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+
 def safe_extract_tar(archive, dest, only_prefix: str | None = None) -> None:
     """Extract a tar archive into ``dest`` without trusting its member names.
 
     ``only_prefix`` restricts extraction to members under that folder."""
     dest = os.path.abspath(os.fspath(dest))
     with tarfile.open(archive, "r:*") as tar:
-        plan = []
-        for m in tar.getmembers():
-            rel = _safe_member_path(m.name)
-            if rel is None:
-                raise ValueError(f"{archive}: unsafe member path {m.name!r}; refusing to extract")
-            if not (m.isfile() or m.isdir()):
-                raise ValueError(
-                    f"{archive}: member {m.name!r} is a link or special file; refusing to extract"
-                )
-            if rel == "." or not _wanted(rel, only_prefix):
-                continue
-            plan.append((m, _check_target(dest, rel, archive, m.name)))
-        for m, target in plan:
-            if m.isdir():
-                os.makedirs(target, exist_ok=True)
-                continue
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+        plan = _plan_extraction(archive, dest, only_prefix,
+                                ((m, m.name, m.name, m.isdir(), m.isfile() or m.isdir())
+                                 for m in tar.getmembers()))
+
+        def open_member(m):
             src = tar.extractfile(m)
             if src is None:
                 raise ValueError(f"{archive}: cannot read member {m.name!r}")
-            with src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            return src
+
+        _write_plan(plan, open_member)
 
 
 def safe_extract_zip(archive, dest, only_prefix: str | None = None) -> None:
@@ -142,26 +162,13 @@ def safe_extract_zip(archive, dest, only_prefix: str | None = None) -> None:
     (zip entries whose Unix mode says symlink are refused)."""
     dest = os.path.abspath(os.fspath(dest))
     with zipfile.ZipFile(archive) as zf:
-        plan = []
-        for info in zf.infolist():
-            rel = _safe_member_path(info.filename.rstrip("/") if info.is_dir() else info.filename)
-            if rel is None:
-                raise ValueError(
-                    f"{archive}: unsafe member path {info.filename!r}; refusing to extract")
-            mode = (info.external_attr >> 16) & 0o170000
-            if mode not in (0, 0o100000, 0o040000):
-                raise ValueError(f"{archive}: member {info.filename!r} is a link or special "
-                                 "file; refusing to extract")
-            if rel == "." or not _wanted(rel, only_prefix):
-                continue
-            plan.append((info, _check_target(dest, rel, archive, info.filename)))
-        for info, target in plan:
-            if info.is_dir():
-                os.makedirs(target, exist_ok=True)
-                continue
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+        plan = _plan_extraction(
+            archive, dest, only_prefix,
+            ((info, info.filename,
+              info.filename.rstrip("/") if info.is_dir() else info.filename, info.is_dir(),
+              (info.external_attr >> 16) & 0o170000 in (0, 0o100000, 0o040000))
+             for info in zf.infolist()))
+        _write_plan(plan, zf.open)
 
 
 def extract_archive(file_path, path=".", archive_format="auto") -> bool:

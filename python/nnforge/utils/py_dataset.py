@@ -1,6 +1,18 @@
 """``PyDataset``: base class for Python data pipelines that yield whole batches."""
 from __future__ import annotations
 
+import math
+
+
+def _stored_or_default(attr: str, default) -> property:
+    """A property stored in ``attr`` that reads ``default`` until it is set."""
+    def get(self):
+        return getattr(self, attr, default)
+
+    def set_(self, value):
+        setattr(self, attr, value)
+    return property(get, set_)
+
 
 class PyDataset:
     """Base class for a dataset that returns one batch per index, as ``keras.utils.PyDataset``.
@@ -32,29 +44,9 @@ class PyDataset:
 
     # Keras reads these through properties so subclasses that forget super().__init__ still
     # get the defaults.
-    @property
-    def workers(self):
-        return getattr(self, "_workers", 1)
-
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self):
-        return getattr(self, "_use_multiprocessing", False)
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        return getattr(self, "_max_queue_size", 10)
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
+    workers = _stored_or_default("_workers", 1)
+    use_multiprocessing = _stored_or_default("_use_multiprocessing", False)
+    max_queue_size = _stored_or_default("_max_queue_size", 10)
 
     def __getitem__(self, index):
         """Batch number ``index`` (0-based)."""
@@ -74,3 +66,32 @@ class PyDataset:
 
     def on_epoch_end(self):
         """Called at the end of every epoch (shuffle the index order here)."""
+
+
+class _SampleBatches(PyDataset):
+    """Base of nnforge's own datasets of ``_num_samples()`` samples taken ``batch_size`` at a
+    time (``batch_size=None``: one unbatched sample per index): the batch count, the index
+    check (negative indices count from the end) and iteration.
+    """
+
+    batch_size = None
+
+    def _num_samples(self) -> int:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        if self.batch_size is None:
+            return self._num_samples()
+        return math.ceil(self._num_samples() / self.batch_size)
+
+    def _batch_range(self, index: int) -> slice:
+        """The samples of batch ``index``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        index %= len(self)
+        size = 1 if self.batch_size is None else self.batch_size
+        return slice(index * size, (index + 1) * size)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]

@@ -5,106 +5,23 @@ decoded with the standard library's ``wave`` module (PCM 8/16/24/32-bit) as
 ``tf.audio.decode_wav`` decodes them: float32 in [-1, 1], shape ``(samples, channels)``."""
 from __future__ import annotations
 
-import math
-import os
 import wave
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .image_dataset import _split, index_directory
-from .py_dataset import PyDataset
+from .directory_dataset import (FileDirectoryDataset, check_batch_size_arg, check_labels_arg,
+                                check_validation_split_arg, make_directory_datasets)
 
 
 def _check_common(labels, label_mode, class_names, validation_split, subset, shuffle, seed,
                   batch_size, kind: str):
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple, np.ndarray)):
-            raise ValueError(f"`labels` argument should be a list/tuple of integer labels, of "
-                             f"the same size as the number of {kind} files in the target "
-                             "directory. If you wish to infer the labels from the subdirectory "
-                             "names in the target directory, pass `labels=\"inferred\"`. If you "
-                             f"wish to get a dataset that only contains {kind} (no labels), pass "
-                             f"`labels=None`. Received: labels={labels}")
-        if class_names:
-            raise ValueError("You can only pass `class_names` if `labels=\"inferred\"`. "
-                             f"Received: labels={labels}, and class_names={class_names}")
-    if label_mode not in {"int", "categorical", "binary", None}:
-        raise ValueError('`label_mode` argument must be one of "int", "categorical", '
-                         f'"binary", or None. Received: label_mode={label_mode}')
-    if validation_split and not 0 < validation_split < 1:
-        raise ValueError(f"`validation_split` must be between 0 and 1, received: "
-                         f"{validation_split}")
-    if (validation_split or subset) and not (validation_split and subset):
-        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely.")
-    if subset not in ("training", "validation", "both", None):
-        raise ValueError('`subset` must be either "training", "validation" or "both", '
-                         f"received: {subset}")
-    if validation_split and shuffle and seed is None:
-        raise ValueError("If using `validation_split` and shuffling the data, you must provide "
-                         "a `seed` argument, to make sure that there is no overlap between the "
-                         "training and validation subset.")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"`batch_size` must be a positive integer or None, got {batch_size!r}")
+    check_labels_arg(labels, label_mode, class_names, kind, kind)
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    check_batch_size_arg(batch_size)
 
 
-class _FileDataset(PyDataset):
-    """Batches of ``(samples, labels)`` (or samples) loaded from files when indexed; with
-    ``shuffle`` the order is reshuffled at every epoch end, reproducibly from ``seed``."""
-
-    def __init__(self, file_paths, labels, class_names, label_mode, batch_size, shuffle, seed):
-        super().__init__()
-        self.file_paths = list(file_paths)
-        self.labels = labels
-        self.class_names = class_names
-        self.label_mode = label_mode
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
-        self._order = (self._rng.permutation(len(self.file_paths)) if shuffle
-                       else np.arange(len(self.file_paths)))
-
-    def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.file_paths)
-        return math.ceil(len(self.file_paths) / self.batch_size)
-
-    def load(self, path: str):
-        raise NotImplementedError
-
-    def collate(self, items: list):
-        raise NotImplementedError
-
-    def _encode_labels(self, labels: np.ndarray) -> np.ndarray:
-        if self.label_mode == "int":
-            return labels.astype("int32")
-        if self.label_mode == "binary":
-            return labels.astype("float32").reshape(-1, 1)
-        return np.eye(len(self.class_names), dtype="float32")[labels.astype("int64")]
-
-    def __getitem__(self, index: int):
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        index %= len(self)
-        size = 1 if self.batch_size is None else self.batch_size
-        idx = self._order[index * size:(index + 1) * size]
-        items = [self.load(self.file_paths[i]) for i in idx]
-        x = items[0] if self.batch_size is None else self.collate(items)
-        if self.label_mode is None:
-            return x
-        y = self._encode_labels(np.asarray(self.labels)[idx])
-        return (x, y[0]) if self.batch_size is None else (x, y)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self._order = self._rng.permutation(len(self.file_paths))
-
-
-class TextDirectoryDataset(_FileDataset):
+class TextDirectoryDataset(FileDirectoryDataset):
     """Batches of texts (a NumPy array of ``str``) and labels (``text_dataset_from_directory``)."""
 
     def __init__(self, *args, max_length=None, **kwargs):
@@ -126,29 +43,11 @@ class TextDirectoryDataset(_FileDataset):
 
 def _make_datasets(cls, directory, labels, label_mode, class_names, batch_size, shuffle, seed,
                    validation_split, subset, follow_links, verbose, formats, kind, **extra):
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, label_arr, names = index_directory(directory, labels, formats,
-                                              class_names=class_names, shuffle=shuffle,
-                                              seed=seed, follow_links=follow_links,
-                                              verbose=verbose)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={names}")
-
-    def make(subset_name, shuffle_subset):
-        p, lab = _split(paths, label_arr, validation_split, subset_name, verbose)
-        if not p:
-            which = f"{subset_name} " if subset_name else ""
-            raise ValueError(f"No {which}{kind} files found in directory "
-                             f"{os.fspath(directory)}. Allowed format(s): {formats}")
-        return cls(p, lab, names, label_mode, batch_size, shuffle_subset, seed, **extra)
-
-    if subset == "both":
-        return [make("training", shuffle), make("validation", False)]
-    return make(subset, shuffle)
+    return make_directory_datasets(
+        cls, directory, labels, label_mode, class_names, shuffle, seed, validation_split,
+        subset, follow_links, verbose, formats,
+        f"No {{which}}{kind} files found in directory {{directory}}. Allowed format(s): "
+        f"{formats}", batch_size=batch_size, **extra)
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode: Optional[str] = "int",
@@ -223,7 +122,7 @@ def decode_wav(path: str, desired_samples: int = -1):
     return a.astype(np.float32), rate
 
 
-class AudioDirectoryDataset(_FileDataset):
+class AudioDirectoryDataset(FileDirectoryDataset):
     """Batches of audio ``(batch, samples, channels)`` (zero-padded to the longest in the
     batch, or cut/padded to ``output_sequence_length``) and labels."""
 

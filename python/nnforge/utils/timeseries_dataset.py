@@ -1,15 +1,14 @@
 """``timeseries_dataset_from_array``: sliding windows over a sequence as a ``PyDataset``."""
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
 
-from .py_dataset import PyDataset
+from .py_dataset import _SampleBatches
 
 
-class TimeseriesDataset(PyDataset):
+class TimeseriesDataset(_SampleBatches):
     """Batches of windows ``data[start + p + arange(0, length * rate, rate)]`` (and
     ``targets[start + p]``), one per start position ``p``."""
 
@@ -23,17 +22,11 @@ class TimeseriesDataset(PyDataset):
         self.batch_size = batch_size
         self.start_index, self.end_index = start_index, end_index
 
-    def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.positions)
-        return math.ceil(len(self.positions) / self.batch_size)
+    def _num_samples(self) -> int:
+        return len(self.positions)
 
     def __getitem__(self, index: int):
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        index %= len(self)
-        size = 1 if self.batch_size is None else self.batch_size
-        pos = self.positions[index * size:(index + 1) * size]
+        pos = self.positions[self._batch_range(index)]
         steps = np.arange(0, self.sequence_length * self.sampling_rate, self.sampling_rate)
         window = np.asarray(self.data[self.start_index:self.end_index])
         x = window[pos[:, None] + steps[None]]
@@ -41,10 +34,6 @@ class TimeseriesDataset(PyDataset):
             y = np.asarray(self.targets[self.start_index:self.end_index])[pos]
             return (x[0], y[0]) if self.batch_size is None else (x, y)
         return x[0] if self.batch_size is None else x
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
 
 def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_stride: int = 1,
@@ -98,18 +87,12 @@ def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_
         if end_index <= 0:
             raise ValueError(f"`end_index` must be higher than 0. Received: "
                              f"end_index={end_index}")
-    if sampling_rate <= 0:
-        raise ValueError(f"`sampling_rate` must be higher than 0. Received: "
-                         f"sampling_rate={sampling_rate}")
-    if sampling_rate >= n:
-        raise ValueError(f"`sampling_rate` must be lower than the length of the data. Received: "
-                         f"sampling_rate={sampling_rate}, for data of length {n}")
-    if sequence_stride <= 0:
-        raise ValueError(f"`sequence_stride` must be higher than 0. Received: "
-                         f"sequence_stride={sequence_stride}")
-    if sequence_stride >= n:
-        raise ValueError(f"`sequence_stride` must be lower than the length of the data. "
-                         f"Received: sequence_stride={sequence_stride}, for data of length {n}")
+    for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
+        if value <= 0:
+            raise ValueError(f"`{name}` must be higher than 0. Received: {name}={value}")
+        if value >= n:
+            raise ValueError(f"`{name}` must be lower than the length of the data. Received: "
+                             f"{name}={value}, for data of length {n}")
     if format not in ("tf", "grain"):
         raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
     start = start_index or 0
