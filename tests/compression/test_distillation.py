@@ -27,10 +27,7 @@ def trained_teacher():
     keras.utils.set_random_seed(0)
     teacher, _ = ex.make_models(full=False)
     (x, y), (xt, yt) = ex.load_data(1536, 512)
-    teacher.compile(optimizer=keras.optimizers.Adam(),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy()])
-    teacher.fit(x, y, epochs=2, verbose=0)
+    ex.train_as_usual(teacher, (x, y), (xt, yt), epochs=2, verbose=0)
     return ex, teacher, (x, y), (xt, yt)
 
 
