@@ -6,6 +6,7 @@ import pytest
 
 import nnforge
 from nnforge import ops
+from tests.golden.opsnp_cases import flat as _flat
 
 r = np.random.RandomState(1)
 F = r.randn(3, 4)
@@ -24,12 +25,6 @@ LOW = np.tril(r.randn(3, 3)) + 3 * np.eye(3)
 RHS = r.randn(3, 2)
 TALL = r.randn(5, 3)
 SIG = r.randn(24)
-
-
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [o for x in out for o in _flat(x)]
-    return [out]
 
 
 def _loss_np(fn, arrays, projs):
@@ -227,19 +222,8 @@ _GOLDEN, _TF_CASES = _tf_grad_cases()
 
 @pytest.mark.parametrize("key,name,args,kwargs", _TF_CASES, ids=[c[0] for c in _TF_CASES])
 def test_gradients_match_tensorflow(key, name, args, kwargs):
-    from tests.golden.opsnp_cases import grad_projection
-    leaves = []
-
-    def to_t(a):
-        if isinstance(a, tuple):
-            return tuple(to_t(b) for b in a)
-        if isinstance(a, np.ndarray) and a.dtype == np.float32:
-            t = ops.convert_to_tensor(a)
-            leaves.append(t)
-            return t
-        return a
-
-    targs = tuple(to_t(a) for a in args)
+    from tests.golden.opsnp_cases import grad_projection, watch_float32_args
+    targs, leaves = watch_float32_args(args, ops.convert_to_tensor)
     with nnforge.GradientTape() as tape:
         tape.watch(leaves)
         outs = _flat(getattr(ops, name)(*targs, **kwargs))
