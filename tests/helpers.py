@@ -20,28 +20,45 @@ def tape_grads(fn: Callable, arrays: Sequence[np.ndarray], proj: np.ndarray):
     return [None if g is None else g.numpy().astype(np.float64) for g in grads]
 
 
+def central_differences(f: Callable[[], float], arr: np.ndarray, eps: float) -> np.ndarray:
+    """The gradient of the scalar ``f()`` with respect to ``arr`` by central differences.
+
+    Args:
+        f: computes the scalar from the current contents of ``arr`` (called twice per element).
+        arr: a C-contiguous array ``f`` reads; each element is moved by +-eps in place and put
+            back.
+        eps: the step.
+
+    Returns:
+        A float64 array of ``arr``'s shape.
+
+    Example:
+        >>> a = np.array([1.0, 2.0])
+        >>> np.round(central_differences(lambda: float(np.sum(a ** 2)), a, 1e-6), 4)
+        array([2., 4.])
+    """
+    g = np.zeros(arr.shape, dtype=np.float64)
+    flat, gf = arr.reshape(-1), g.reshape(-1)
+    for j in range(flat.size):
+        orig = flat[j]
+        flat[j] = orig + eps
+        fp = f()
+        flat[j] = orig - eps
+        fm = f()
+        flat[j] = orig
+        gf[j] = (fp - fm) / (2 * eps)
+    return g
+
+
 def numeric_grads(fn: Callable, arrays: Sequence[np.ndarray], proj: np.ndarray,
                   eps: float = 1e-2, which=None):
     """Central differences of sum(fn(*arrays) * proj), evaluated in float32 by our kernels."""
-    out = []
-    for i, a in enumerate(arrays):
-        if which is not None and i not in which:
-            out.append(None)
-            continue
-        g = np.zeros(a.shape, dtype=np.float64)
-        flat = a.reshape(-1)
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
-            fp = float(np.sum(np.asarray(fn(*[ops.convert_to_tensor(x.astype(np.float32))
-                                              for x in arrays]), dtype=np.float64) * proj))
-            flat[j] = orig - eps
-            fm = float(np.sum(np.asarray(fn(*[ops.convert_to_tensor(x.astype(np.float32))
-                                              for x in arrays]), dtype=np.float64) * proj))
-            flat[j] = orig
-            g.reshape(-1)[j] = (fp - fm) / (2 * eps)
-        out.append(g)
-    return out
+    def value() -> float:
+        return float(np.sum(np.asarray(fn(*[ops.convert_to_tensor(x.astype(np.float32))
+                                             for x in arrays]), dtype=np.float64) * proj))
+
+    return [None if which is not None and i not in which else central_differences(value, a, eps)
+            for i, a in enumerate(arrays)]
 
 
 def check_grads(fn: Callable, arrays: Sequence[np.ndarray], seed: int = 0, eps: float = 1e-2,
@@ -88,16 +105,7 @@ def check_layer_grads(layer, x: np.ndarray, seed: int = 0, eps: float = 1e-3,
     targets = [x] + [w.data for w in weights]
     for i, (arr, g) in enumerate(zip(targets, grads)):
         assert g is not None, f"{layer.name}: no gradient for target {i}"
-        num = np.zeros(arr.shape)
-        flat = arr.reshape(-1)
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
-            fp = value()
-            flat[j] = orig - eps
-            fm = value()
-            flat[j] = orig
-            num.reshape(-1)[j] = (fp - fm) / (2 * eps)
+        num = central_differences(value, arr, eps)
         scale = max(1.0, float(np.abs(num).max()))
         name = "input" if i == 0 else weights[i - 1].path
         np.testing.assert_allclose(g.numpy(), num, rtol=rtol, atol=atol * scale,

@@ -7,6 +7,7 @@ import pytest
 
 from nnforge import _cpu
 from nnforge.backend import cpu
+from tests.helpers import central_differences
 
 rng = np.random.default_rng(7)
 
@@ -168,20 +169,6 @@ def test_inference_binding_refuses_bad_arguments():
         call(h_last=ok["y_last"][:])  # a view of another output
 
 
-def numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros(arr.shape)
-    flat, gf = arr.reshape(-1), g.reshape(-1)
-    for j in range(flat.size):
-        o = flat[j]
-        flat[j] = o + eps
-        fp = f()
-        flat[j] = o - eps
-        fm = f()
-        flat[j] = o
-        gf[j] = (fp - fm) / (2 * eps)
-    return g
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("sequences", [True, False])
 def test_backward_matches_central_differences(case, sequences):
@@ -216,7 +203,7 @@ def test_backward_matches_central_differences(case, sequences):
     for k, v in ref.items():
         if v is None:
             continue
-        num = numeric_grad(loss, v)
+        num = central_differences(loss, v, eps=1e-6)
         np.testing.assert_allclose(got[k], num, rtol=2e-3, atol=2e-4, err_msg=f"d{k} {case}")
 
 

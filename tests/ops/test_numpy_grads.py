@@ -6,7 +6,8 @@ import pytest
 
 import nnforge
 from nnforge import ops
-from tests.golden.opsnp_cases import flat as _flat
+from tests.golden.opsnp_cases import flat
+from tests.helpers import central_differences
 
 r = np.random.RandomState(1)
 F = r.randn(3, 4)
@@ -28,19 +29,19 @@ SIG = r.randn(24)
 
 
 def _loss_np(fn, arrays, projs):
-    outs = _flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
+    outs = flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
     return sum(float(np.sum(np.asarray(o.numpy(), np.float64) * p)) for o, p in zip(outs, projs))
 
 
 def check(fn, arrays, which=None, eps=1e-6, rtol=1e-5, atol=1e-6):
     arrays = [np.array(a, np.float64, order="C") for a in arrays]
-    outs = _flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
+    outs = flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
     rng = np.random.RandomState(7)
     projs = [rng.randn(*o.shape) for o in outs]
     tensors = [ops.convert_to_tensor(a) for a in arrays]
     with nnforge.GradientTape() as tape:
         tape.watch(tensors)
-        outs = _flat(fn(*tensors))
+        outs = flat(fn(*tensors))
         loss = None
         for o, p in zip(outs, projs):
             term = ops.sum(ops.multiply(o, p))
@@ -49,16 +50,7 @@ def check(fn, arrays, which=None, eps=1e-6, rtol=1e-5, atol=1e-6):
     for i, a in enumerate(arrays):
         if which is not None and i not in which:
             continue
-        num = np.zeros_like(a)
-        flat = a.reshape(-1)
-        for j in range(flat.size):
-            o = flat[j]
-            flat[j] = o + eps
-            fp = _loss_np(fn, arrays, projs)
-            flat[j] = o - eps
-            fm = _loss_np(fn, arrays, projs)
-            flat[j] = o
-            num.reshape(-1)[j] = (fp - fm) / (2 * eps)
+        num = central_differences(lambda: _loss_np(fn, arrays, projs), a, eps)
         assert grads[i] is not None, f"input {i}: no gradient"
         g = grads[i].numpy()
         assert g.dtype == np.float64 and g.shape == a.shape
@@ -226,7 +218,7 @@ def test_gradients_match_tensorflow(key, name, args, kwargs):
     targs, leaves = watch_float32_args(args, ops.convert_to_tensor)
     with nnforge.GradientTape() as tape:
         tape.watch(leaves)
-        outs = _flat(getattr(ops, name)(*targs, **kwargs))
+        outs = flat(getattr(ops, name)(*targs, **kwargs))
         loss = None
         for i, o in enumerate(outs):
             if o.dtype.startswith("float"):
