@@ -1,6 +1,7 @@
 """Shared test helpers: finite-difference gradient checks through nnforge.GradientTape."""
 from __future__ import annotations
 
+import json
 from typing import Callable, Sequence
 
 import numpy as np
@@ -176,3 +177,24 @@ def seed_cnn() -> "nnforge.Sequential":
         nnforge.Input((32, 32, 3)), layers.Conv2D(32, (3, 3), activation="relu"),
         layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
         layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+
+
+def check_inference_model_saves(layer, x: np.ndarray, cfg: dict, tmp_path) -> None:
+    """Assert a random augmentation layer leaves ``x`` untouched at inference inside a
+    ``Sequential`` model, and that the model saves to ``.keras`` and loads back with the layer's
+    config equal to ``cfg`` (compared as JSON).
+
+    Args:
+        layer: the layer under test (its input shape is ``x.shape[1:]``).
+        x: a batch of images.
+        cfg: ``layer.get_config()`` as the test took it.
+        tmp_path: a folder to save the model into.
+
+    Example:
+        check_inference_model_saves(layer, x, layer.get_config(), tmp_path)
+    """
+    model = nnforge.Sequential([nnforge.Input(x.shape[1:]), layer])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    model.save(str(tmp_path / "m.keras"))
+    loaded = nnforge.saving.load_model(str(tmp_path / "m.keras")).layers[-1].get_config()
+    assert json.loads(json.dumps(loaded)) == json.loads(json.dumps(cfg))
