@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from nnforge import layers
-from tests.helpers import check_inference_model_saves
 from nnforge.layers.image_color import _Contrast
 from nnforge.layers.image_policies import _Rotation, _Translation
+from tests.helpers import check_inference_model_saves
 
 G = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "prep.npz"))
 IMG, IMG255 = G["img"], G["img255"]
