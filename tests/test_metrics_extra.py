@@ -1,6 +1,7 @@
 """The regression, correlation, confusion-count, *AtSensitivity & co., F-beta, R2 and IoU
 metrics against Keras 3 (golden outputs from tests/golden/make_misc_golden.py, two batches per
-metric), their configs, and their use in compile/fit."""
+metric), their configs, and their use in compile/fit (the metric functions are checked with the
+loss functions in test_losses_extra.py)."""
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 import nnforge as keras
 from nnforge import metrics
-from tests.golden.make_misc_golden import FUNCTION_CASES, METRIC_CASES
+from tests.golden.make_misc_golden import METRIC_CASES
 
 G = np.load(Path(__file__).resolve().parent / "golden" / "misc.npz")
 
@@ -34,14 +35,6 @@ def test_metric_matches_keras(case):
     m.reset_state()
     m2 = _run(name, kw, t, p, sw)  # reset gives the same result again
     np.testing.assert_allclose(np.asarray(m2.result().numpy()), want, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("case", [c for c in FUNCTION_CASES if hasattr(metrics, c[1])],
-                         ids=lambda c: c[0])
-def test_metric_function_matches_keras(case):
-    key, name, kw, t, p = case
-    got = np.asarray(getattr(metrics, name)(G[t], G[p], **kw).numpy())
-    np.testing.assert_allclose(got, G[f"fn_{key}"], rtol=2e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", METRIC_CASES, ids=[c[0] for c in METRIC_CASES])
