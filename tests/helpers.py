@@ -2,12 +2,38 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 import nnforge
 from nnforge import ops
+
+# The peers venv's Python, with real Keras 3 (tests that need it skip where it is missing).
+PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
+
+
+def run_keras3(script: str, *args, timeout: float = None) -> None:
+    """Runs a Python script under real Keras 3 (the peers venv, TensorFlow backend on the CPU,
+    without nnforge's PYTHONPATH) and asserts it exits 0.
+
+    Args:
+        script: the script's source (run as ``python -c script``).
+        *args: its command-line arguments (paths are passed as strings).
+        timeout: seconds before it is killed (None: no limit).
+
+    Example:
+        run_keras3("import sys, keras; keras.models.load_model(sys.argv[1])", tmp_path / "m.keras")
+    """
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3",
+               CUDA_VISIBLE_DEVICES="")
+    env.pop("PYTHONPATH", None)
+    r = subprocess.run([str(PEERS), "-c", script, *map(str, args)], env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-2000:]
 
 
 def tape_grads(fn: Callable, arrays: Sequence[np.ndarray], proj: np.ndarray):

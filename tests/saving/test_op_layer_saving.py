@@ -3,8 +3,6 @@ Keras class and module, its constructor arguments in the config, its call argume
 node), against a .keras file written by Keras 3 (tests/golden/make_opser_golden.py) and, with
 the peers venv, read back by Keras 3."""
 import json
-import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -14,10 +12,10 @@ import pytest
 
 import nnforge as keras
 from nnforge import ops
+from tests.helpers import PEERS, run_keras3
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 sys.path.insert(0, str(GOLDEN))
 import opser_cases  # noqa: E402
 
@@ -160,11 +158,7 @@ def test_keras3_loads_the_nnforge_file_and_gives_the_same_outputs(tmp_path, gold
         "x = {'a': g['a'], 's': g['s']} if sys.argv[4] == 'main' else g['x_more']\n"
         "out = m.predict(x, verbose=0)\n"
         "np.savez(sys.argv[3], **{k: np.asarray(v) for k, v in out.items()})\n")
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("PYTHONPATH", None)
-    subprocess.run([str(PEERS), "-c", script, str(path), str(GOLDEN / "opser.npz"),
-                    str(tmp_path / "theirs.npz"), case], check=True, env=env, timeout=300,
-                   capture_output=True)
+    run_keras3(script, path, GOLDEN / "opser.npz", tmp_path / "theirs.npz", case, timeout=300)
     theirs = np.load(tmp_path / "theirs.npz")
     assert sorted(theirs.files) == sorted(ours)
     for name in ours:
