@@ -29,6 +29,15 @@ def _close(got, want, what, rtol=1e-5, atol=1e-5):
                                err_msg=what)
 
 
+def _case_kwargs(name, spec, key):
+    """A case's keyword arguments: ``spec[key]`` and the boolean masks Keras was given."""
+    d = golden()
+    kwargs = dict(spec.get(key, {}))
+    for k in spec.get("bool_kwargs", {}):
+        kwargs[k] = d[f"{name}/k_{k}"]
+    return kwargs
+
+
 def check_layer_case(name: str, rtol: float = 1e-5, atol: float = 1e-5):
     """Build the layer of case ``name``, load Keras's weights, and compare the outputs and the
     gradients of the inputs and of every trainable weight with Keras 3's."""
@@ -36,9 +45,7 @@ def check_layer_case(name: str, rtol: float = 1e-5, atol: float = 1e-5):
     d = golden()
     layer = make_layer(layers, spec)
     xs = [d[f"{name}/x{i}"] for i in range(len(spec["inputs"]))]
-    kwargs = dict(spec.get("call_kwargs", {}))
-    for k in spec.get("bool_kwargs", {}):
-        kwargs[k] = d[f"{name}/k_{k}"]
+    kwargs = _case_kwargs(name, spec, "call_kwargs")
     if "build_shape" in spec:
         layer.build(spec["build_shape"])
         layer.built = True
@@ -78,9 +85,7 @@ def check_op_case(name: str, rtol: float = 1e-5, atol: float = 1e-5) -> None:
     spec = OP_CASES[name]
     d = golden()
     tx = [ops.convert_to_tensor(d[f"{name}/x{i}"]) for i in range(len(spec["args"]))]
-    kwargs = dict(spec.get("kwargs", {}))
-    for k in spec.get("bool_kwargs", {}):
-        kwargs[k] = d[f"{name}/k_{k}"]
+    kwargs = _case_kwargs(name, spec, "kwargs")
     with nnforge.GradientTape() as tape:
         tape.watch(tx)
         y = call_op(ops, spec, tx, kwargs)

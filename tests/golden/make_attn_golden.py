@@ -32,14 +32,21 @@ def bool_mask(rng, shape):
     return m
 
 
-def layer_case(name, spec, out, rng):
-    layer = make_layer(keras.layers, spec)
-    xs = [rng.standard_normal(s).astype(np.float32) for s in spec["inputs"]]
-    call_kwargs = dict(spec.get("call_kwargs", {}))
+def case_kwargs(name, spec, key, out, rng):
+    """A case's keyword arguments: ``spec[key]`` and a random boolean mask for each of its
+    ``bool_kwargs`` (stored in ``out`` too, for the tests to pass the same masks)."""
+    kwargs = dict(spec.get(key, {}))
     for k, shape in spec.get("bool_kwargs", {}).items():
         m = bool_mask(rng, shape)
         out[f"{name}/k_{k}"] = m
-        call_kwargs[k] = m
+        kwargs[k] = m
+    return kwargs
+
+
+def layer_case(name, spec, out, rng):
+    layer = make_layer(keras.layers, spec)
+    xs = [rng.standard_normal(s).astype(np.float32) for s in spec["inputs"]]
+    call_kwargs = case_kwargs(name, spec, "call_kwargs", out, rng)
     if "build_shape" in spec:
         layer.build(spec["build_shape"])
     else:
@@ -76,11 +83,7 @@ def layer_case(name, spec, out, rng):
 
 def op_case(name, spec, out, rng):
     xs = [rng.standard_normal(s).astype(np.float32) for s in spec["args"]]
-    kwargs = dict(spec.get("kwargs", {}))
-    for k, shape in spec.get("bool_kwargs", {}).items():
-        m = bool_mask(rng, shape)
-        out[f"{name}/k_{k}"] = m
-        kwargs[k] = m
+    kwargs = case_kwargs(name, spec, "kwargs", out, rng)
     for i, x in enumerate(xs):
         out[f"{name}/x{i}"] = x
     tx = [tf.constant(x) for x in xs]
