@@ -224,3 +224,36 @@ def check_inference_model_saves(layer, x: np.ndarray, cfg: dict, tmp_path) -> No
     model.save(str(tmp_path / "m.keras"))
     loaded = nnforge.saving.load_model(str(tmp_path / "m.keras")).layers[-1].get_config()
     assert json.loads(json.dumps(loaded)) == json.loads(json.dumps(cfg))
+
+
+def op_case_gradients(name: str, args, kwargs: dict, to_tensor: Callable, projection: Callable):
+    """The tape's gradients of a gradient case of tests/golden/opsnp_cases.py (``GRAD_CASES``):
+    ``ops.<name>(*args, **kwargs)`` with every float32 array argument made a watched tensor by
+    ``to_tensor``, differentiating the sum over the float outputs ``o`` (number ``i``) of
+    ``o * projection(i, o)``.
+
+    Args:
+        name: the op's name in ``nnforge.ops``.
+        args: the case's arguments (float32 arrays are differentiated, also inside tuples).
+        kwargs: the case's keyword arguments.
+        to_tensor: makes a tensor of a float32 array (e.g. on a device).
+        projection: ``(i, o) -> weights`` of output ``i``, an array of ``o``'s shape.
+
+    Returns:
+        The gradients, one per differentiated array in order (None: no gradient).
+
+    Example:
+        op_case_gradients("sin", (x,), {}, ops.convert_to_tensor,
+                          lambda i, o: grad_projection(tuple(o.shape), i))
+    """
+    from tests.golden.opsnp_cases import flat, watch_float32_args
+    targs, leaves = watch_float32_args(args, to_tensor)
+    with nnforge.GradientTape() as tape:
+        tape.watch(leaves)
+        outs = flat(getattr(ops, name)(*targs, **kwargs))
+        loss = None
+        for i, o in enumerate(outs):
+            if o.dtype.startswith("float"):
+                term = ops.sum(ops.multiply(o, projection(i, o)))
+                loss = term if loss is None else ops.add(loss, term)
+    return tape.gradient(loss, leaves)

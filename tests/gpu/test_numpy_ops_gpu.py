@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.golden.opsnp_cases import CASES, GRAD_CASES, flat, grad_projection, watch_float32_args
+from tests.golden.opsnp_cases import CASES, GRAD_CASES, flat, grad_projection
+from tests.helpers import op_case_gradients
 
 
 def _to_gpu(a):
@@ -56,21 +57,12 @@ def test_case_on_gpu_matches_cpu(key, name, args, kwargs, how, on_gpu):
 
 @pytest.mark.parametrize("key,name,args,kwargs", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_gradients_on_gpu_match_cpu(key, name, args, kwargs, on_gpu):
-    import nnforge
     from nnforge import ops
 
     def grads(gpu):
-        targs, leaves = watch_float32_args(
-            args, lambda a: ops.convert_to_tensor(_to_gpu(a) if gpu else a))
-        with nnforge.GradientTape() as tape:
-            tape.watch(leaves)
-            outs = flat(getattr(ops, name)(*targs, **kwargs))
-            loss = None
-            for i, o in enumerate(outs):
-                if o.dtype.startswith("float"):
-                    term = ops.sum(ops.multiply(o, grad_projection(tuple(o.shape), i)))
-                    loss = term if loss is None else ops.add(loss, term)
-        return [None if g is None else _host(g) for g in tape.gradient(loss, leaves)]
+        return [None if g is None else _host(g) for g in op_case_gradients(
+            name, args, kwargs, lambda a: ops.convert_to_tensor(_to_gpu(a) if gpu else a),
+            lambda i, o: grad_projection(tuple(o.shape), i))]
 
     if name in ("eigh", "svd"):
         pytest.skip("eigen/singular vector signs may differ between LAPACK and cuSOLVER")

@@ -7,7 +7,7 @@ import pytest
 import nnforge
 from nnforge import ops
 from tests.golden.opsnp_cases import flat
-from tests.helpers import central_differences
+from tests.helpers import central_differences, op_case_gradients
 
 r = np.random.RandomState(1)
 F = r.randn(3, 4)
@@ -214,23 +214,18 @@ _GOLDEN, _TF_CASES = _tf_grad_cases()
 
 @pytest.mark.parametrize("key,name,args,kwargs", _TF_CASES, ids=[c[0] for c in _TF_CASES])
 def test_gradients_match_tensorflow(key, name, args, kwargs):
-    from tests.golden.opsnp_cases import grad_projection, watch_float32_args
-    targs, leaves = watch_float32_args(args, ops.convert_to_tensor)
-    with nnforge.GradientTape() as tape:
-        tape.watch(leaves)
-        outs = flat(getattr(ops, name)(*targs, **kwargs))
-        loss = None
-        for i, o in enumerate(outs):
-            if o.dtype.startswith("float"):
-                proj = grad_projection(tuple(o.shape), i)
-                if name in ("eigh", "svd") and o.ndim == 2:  # align vector signs with TF's
-                    axis = -2 if i < 2 else -1  # u/v: columns; vh: rows
-                    sign = np.sign(np.sum(o.numpy() * _GOLDEN[f"grad/{key}/out{i}"], axis=axis,
-                                          keepdims=True))
-                    proj = proj * sign
-                term = ops.sum(ops.multiply(o, proj))
-                loss = term if loss is None else ops.add(loss, term)
-    grads = tape.gradient(loss, leaves)
+    from tests.golden.opsnp_cases import grad_projection
+
+    def projection(i, o):
+        proj = grad_projection(tuple(o.shape), i)
+        if name in ("eigh", "svd") and o.ndim == 2:  # align vector signs with TF's
+            axis = -2 if i < 2 else -1  # u/v: columns; vh: rows
+            sign = np.sign(np.sum(o.numpy() * _GOLDEN[f"grad/{key}/out{i}"], axis=axis,
+                                  keepdims=True))
+            proj = proj * sign
+        return proj
+
+    grads = op_case_gradients(name, args, kwargs, ops.convert_to_tensor, projection)
     for j, g in enumerate(grads):
         want = _GOLDEN[f"grad/{key}/{j}"]
         if np.isnan(want).all():  # TensorFlow: no gradient
