@@ -257,3 +257,30 @@ def op_case_gradients(name: str, args, kwargs: dict, to_tensor: Callable, projec
                 term = ops.sum(ops.multiply(o, projection(i, o)))
                 loss = term if loss is None else ops.add(loss, term)
     return tape.gradient(loss, leaves)
+
+
+def at_thread_counts(fn: Callable, counts=(1, 2, 3)) -> list:
+    """Runs ``fn()`` once with nnforge's CPU kernels at each thread count, for tests that the
+    results do not depend on it.
+
+    Args:
+        fn: computes the results to compare (called with no arguments).
+        counts: the thread counts, in order.
+
+    Returns:
+        ``[fn() at counts[0], fn() at counts[1], ...]``; the thread count in force before is
+        restored (also when ``fn`` raises).
+
+    Example:
+        first, *others = at_thread_counts(lambda: model.predict(x, verbose=0))
+    """
+    from nnforge import _cpu
+    old = _cpu.get_num_threads()
+    try:
+        out = []
+        for t in counts:
+            _cpu.set_num_threads(t)
+            out.append(fn())
+        return out
+    finally:
+        _cpu.set_num_threads(old)

@@ -7,7 +7,7 @@ import pytest
 
 from nnforge import _cpu
 from nnforge.backend import cpu
-from tests.helpers import central_differences
+from tests.helpers import at_thread_counts, central_differences
 
 rng = np.random.default_rng(7)
 
@@ -135,14 +135,7 @@ def test_inference_wide_and_threaded():
     # rows and 4*units wider than a micro-kernel tile, features above one K block, 1-3 threads
     x, w, u, b, h0, c0 = make("lstm", 41, 3, 300, 67, scale=0.05, states=True)
     _, y_last, h, c = ref_forward("lstm", x, w, u, b, h0, c0, None, False, False)
-    prev = _cpu.get_num_threads()
-    outs = []
-    try:
-        for threads in (1, 2, 3):
-            _cpu.set_num_threads(threads)
-            outs.append(cpu.rnn_infer("lstm", x, w, u, b, h0, c0, None, False, False))
-    finally:
-        _cpu.set_num_threads(prev)
+    outs = at_thread_counts(lambda: cpu.rnn_infer("lstm", x, w, u, b, h0, c0, None, False, False))
     np.testing.assert_allclose(outs[0]["y_last"], y_last, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(outs[0]["c_last"], c, rtol=1e-4, atol=1e-5)
     for other in outs[1:]:
@@ -210,19 +203,15 @@ def test_backward_matches_central_differences(case, sequences):
 def test_results_do_not_depend_on_thread_count():
     x, w, u, b, h0, c0 = make("lstm", 33, 7, 5, 9, states=True)
     mask = make_mask(33, 7)
-    prev = _cpu.get_num_threads()
-    outs = []
-    try:
-        for threads in (1, 2, 3):
-            _cpu.set_num_threads(threads)
-            s = cpu.rnn_sequence("lstm", x, w, u, b, h0, c0, mask, True, False,
-                                 want_sequence=True)
-            g = cpu.rnn_sequence_grad("lstm", x, w, u, b, h0, c0, mask, True, False, True, s,
-                                      np.ones((33, 7, 9), np.float32), None, None, None,
-                                      want_dh0=True)
-            outs.append([s["y_seq"], *[a for a in g if a is not None]])
-    finally:
-        _cpu.set_num_threads(prev)
+
+    def forward_and_backward():
+        s = cpu.rnn_sequence("lstm", x, w, u, b, h0, c0, mask, True, False, want_sequence=True)
+        g = cpu.rnn_sequence_grad("lstm", x, w, u, b, h0, c0, mask, True, False, True, s,
+                                  np.ones((33, 7, 9), np.float32), None, None, None,
+                                  want_dh0=True)
+        return [s["y_seq"], *[a for a in g if a is not None]]
+
+    outs = at_thread_counts(forward_and_backward)
     for other in outs[1:]:
         for a, b_ in zip(outs[0], other):
             np.testing.assert_array_equal(a, b_)
