@@ -284,3 +284,20 @@ def at_thread_counts(fn: Callable, counts=(1, 2, 3)) -> list:
         return out
     finally:
         _cpu.set_num_threads(old)
+
+
+def check_serialize_round_trip(module, obj) -> None:
+    """Assert ``module.deserialize(module.serialize(obj))`` gives an object of ``obj``'s class
+    with ``obj``'s config.
+
+    Args:
+        module: the object's namespace with ``serialize``/``deserialize`` (e.g.
+            ``nnforge.losses``, ``nnforge.metrics``, ``nnforge.optimizers``).
+        obj: the object.
+
+    Example:
+        check_serialize_round_trip(nnforge.losses, nnforge.losses.Dice())
+    """
+    again = module.deserialize(module.serialize(obj))
+    assert type(again) is type(obj)
+    assert again.get_config() == obj.get_config()

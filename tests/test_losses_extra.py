@@ -10,6 +10,7 @@ import pytest
 import nnforge as keras
 from nnforge import losses, metrics
 from tests.golden.make_misc_golden import FUNCTION_CASES, LOSS_CASES
+from tests.helpers import check_serialize_round_trip
 
 G = np.load(Path(__file__).resolve().parent / "golden" / "misc.npz")
 
@@ -71,9 +72,7 @@ def test_loss_config_round_trip(case):
     config = loss.get_config()
     for k, v in kw.items():
         assert config[k] == (v if k != "reduction" else v), k
-    again = losses.deserialize(losses.serialize(loss))
-    assert type(again) is type(loss)
-    assert again.get_config() == config
+    check_serialize_round_trip(losses, loss)
 
 
 def test_keras_config_keys():

@@ -10,6 +10,7 @@ import pytest
 import nnforge as keras
 from nnforge import metrics
 from tests.golden.make_misc_golden import METRIC_CASES
+from tests.helpers import check_serialize_round_trip
 
 G = np.load(Path(__file__).resolve().parent / "golden" / "misc.npz")
 
@@ -45,9 +46,7 @@ def test_metric_config_round_trip(case):
     for k, v in kw.items():
         if k != "dtype" and not (name == "CosineSimilarity" and k == "axis"):
             assert config[k] == (list(v) if isinstance(v, tuple) else v), k
-    again = metrics.deserialize(metrics.serialize(m))
-    assert type(again) is type(m)
-    assert again.get_config() == config
+    check_serialize_round_trip(metrics, m)
 
 
 def test_keras_config_keys():
