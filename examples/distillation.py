@@ -163,6 +163,19 @@ def train_as_usual(model, train, test, epochs, verbose):
     return model.evaluate(*test, verbose=0)[1]
 
 
+def compile_distiller(distiller):
+    """Compiles a distiller with the example's settings: Adam, the student's accuracy, hard-label
+    cross-entropy weighted 0.1 against the KL divergence of the soft targets at temperature 10."""
+    distiller.compile(
+        optimizer=keras.optimizers.Adam(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        distillation_loss_fn=keras.losses.KLDivergence(),
+        alpha=0.1,
+        temperature=10,
+    )
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="the example's sizes (slow)")
@@ -182,14 +195,7 @@ def main(argv=None) -> dict:
 
     # Initialize and compile distiller
     distiller = Distiller(student=student, teacher=teacher)
-    distiller.compile(
-        optimizer=keras.optimizers.Adam(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy()],
-        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        distillation_loss_fn=keras.losses.KLDivergence(),
-        alpha=0.1,
-        temperature=10,
-    )
+    compile_distiller(distiller)
     # Distill teacher to student
     history = distiller.fit(x_train, y_train, epochs=args.epochs, verbose=args.verbose)
     student_acc = distiller.evaluate(x_test, y_test, verbose=0, return_dict=True)
