@@ -92,35 +92,43 @@ def make_mask(n, steps):
     return mask
 
 
+def case_inputs(case):
+    """The arrays of a CASES row and its mask (None where the row is unmasked):
+    ``(x, w, u, b, h0, c0, mask)``."""
+    cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
+    return (*make(cell, n, steps, d, units, bias, ra, states),
+            make_mask(n, steps) if masked else None)
+
+
+def check_against_reference(case, inputs, y_seq, y_last, h, c):
+    """Asserts a kernel's sequence output, last output and final states (``c``: LSTM only) for
+    the case's inputs equal the float64 reference's."""
+    cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
+    want_seq, want_last, want_h, want_c = ref_forward(cell, *inputs, gb, zo, ra)
+    np.testing.assert_allclose(y_seq, want_seq, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(y_last, want_last, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(h, want_h, rtol=2e-5, atol=2e-6)
+    if cell == "lstm":
+        np.testing.assert_allclose(c, want_c, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_forward_matches_reference(case):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
-    saved = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
-                             want_sequence=True)
-    y_seq, y_last, h, c = ref_forward(cell, x, w, u, b, h0, c0, mask, gb, zo, ra)
-    np.testing.assert_allclose(saved["y_seq"], y_seq, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(saved["y_last"], y_last, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(saved["h_all"][:, -1], h, rtol=2e-5, atol=2e-6)
-    if cell == "lstm":
-        np.testing.assert_allclose(saved["c_all"][:, -1], c, rtol=2e-5, atol=2e-6)
+    inputs = case_inputs(case)
+    saved = cpu.rnn_sequence(cell, *inputs, gb, zo, reset_after=ra, want_sequence=True)
+    check_against_reference(case, inputs, saved["y_seq"], saved["y_last"], saved["h_all"][:, -1],
+                            saved["c_all"][:, -1] if cell == "lstm" else None)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_inference_matches_reference_and_training_forward(case):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
-    got = cpu.rnn_infer(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
-                        want_sequence=True)
-    y_seq, y_last, h, c = ref_forward(cell, x, w, u, b, h0, c0, mask, gb, zo, ra)
-    np.testing.assert_allclose(got["y_seq"], y_seq, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(got["y_last"], y_last, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(got["h_last"], h, rtol=2e-5, atol=2e-6)
-    if cell == "lstm":
-        np.testing.assert_allclose(got["c_last"], c, rtol=2e-5, atol=2e-6)
-    else:
+    inputs = x, w, u, b, h0, c0, mask = case_inputs(case)
+    got = cpu.rnn_infer(cell, *inputs, gb, zo, reset_after=ra, want_sequence=True)
+    check_against_reference(case, inputs, got["y_seq"], got["y_last"], got["h_last"],
+                            got["c_last"])
+    if cell != "lstm":
         assert got["c_last"] is None
     train = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
                              want_sequence=True)
@@ -166,8 +174,7 @@ def test_inference_binding_refuses_bad_arguments():
 @pytest.mark.parametrize("sequences", [True, False])
 def test_backward_matches_central_differences(case, sequences):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
+    x, w, u, b, h0, c0, mask = case_inputs(case)
     p_seq = rng.standard_normal((n, steps, units))
     p_last = rng.standard_normal((n, units))
     q_h = rng.standard_normal((n, units))
