@@ -20,10 +20,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_seconds
 
 B, T, D, HEADS = 32, 128, 256, 8
 LN_SHAPE = (64, 128, 512)
@@ -49,21 +50,10 @@ def data(op: str):
     return x, w, p
 
 
-def _time(step) -> float:
-    step()
-    step()
-    times = []
-    for _ in range(STEPS):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
-def run_nnforge(op: str, out: str) -> float:
-    import nnforge as keras
-    from nnforge import ops
-    x, w, p = data(op)
+def keras_layer(keras, op: str, x, w):
+    """The workload's layer in ``keras`` (nnforge or Keras 3: the same API), built on ``x`` and
+    given the weights ``w`` of ``data(op)``; returns it and its forward function of one tensor
+    (self-attention: query = value = the input)."""
     if op == "mha":
         layer = keras.layers.MultiHeadAttention(HEADS, D // HEADS)
         layer(x[:1], x[:1])
@@ -76,6 +66,14 @@ def run_nnforge(op: str, out: str) -> float:
         layer(x[:1])
         layer.set_weights([w["gamma"], w["beta"]])
         fwd = layer
+    return layer, fwd
+
+
+def run_nnforge(op: str, out: str) -> float:
+    import nnforge as keras
+    from nnforge import ops
+    x, w, p = data(op)
+    layer, fwd = keras_layer(keras, op, x, w)
     xt = ops.convert_to_tensor(x)
 
     def step():
@@ -87,7 +85,7 @@ def run_nnforge(op: str, out: str) -> float:
 
     y, g = step()
     np.savez(out, y=y.numpy(), dx=g[0].numpy())
-    return _time(step)
+    return median_seconds(step, STEPS, warmup=2)
 
 
 def run_keras(op: str, out: str) -> float:
@@ -95,18 +93,7 @@ def run_keras(op: str, out: str) -> float:
     import keras
     import tensorflow as tf
     x, w, p = data(op)
-    if op == "mha":
-        layer = keras.layers.MultiHeadAttention(HEADS, D // HEADS)
-        layer(x[:1], x[:1])
-        layer.set_weights([w["q"], w["bq"], w["k"], w["bk"], w["v"], w["bv"], w["o"], w["bo"]])
-
-        def fwd(t):
-            return layer(t, t)
-    else:
-        layer = keras.layers.LayerNormalization(epsilon=1e-5)
-        layer(x[:1])
-        layer.set_weights([w["gamma"], w["beta"]])
-        fwd = layer
+    layer, fwd = keras_layer(keras, op, x, w)
     xt, pt = tf.constant(x), tf.constant(p)
 
     @tf.function
@@ -119,7 +106,7 @@ def run_keras(op: str, out: str) -> float:
 
     y, g = step()
     np.savez(out, y=y.numpy(), dx=g[0].numpy())
-    return _time(lambda: step()[0].numpy())
+    return median_seconds(lambda: step()[0].numpy(), STEPS, warmup=2)
 
 
 def run_torch(op: str, out: str) -> float:
@@ -156,7 +143,7 @@ def run_torch(op: str, out: str) -> float:
 
     y = step()
     np.savez(out, y=y.detach().numpy(), dx=xt.grad.numpy())
-    return _time(step)
+    return median_seconds(step, STEPS, warmup=2)
 
 
 RUNNERS = {"nnforge": run_nnforge, "keras": run_keras, "torch": run_torch}

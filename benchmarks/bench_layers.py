@@ -9,11 +9,12 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_seconds
 
 # (name, N, H, W, C, F): the seed CNN's two conv layers; pools follow each of them.
 CONVS = [("conv1 3x3 3->32", 32, 32, 32, 3, 32), ("conv2 3x3 32->64", 32, 15, 15, 32, 64)]
@@ -21,13 +22,8 @@ POOLS = [("pool1 2x2 on 30x30x32", 32, 30, 30, 32), ("pool2 2x2 on 13x13x64", 32
 
 
 def timeit(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1e3
+    """Median milliseconds of ``fn()`` over ``repeats`` runs after one warm-up run."""
+    return median_seconds(fn, repeats) * 1e3
 
 
 def nnforge_cases():

@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,30 +77,24 @@ def main():
     acc = {}
     rss = {}
     env = dict(os.environ)
+    # (the name in the tables, its Python, seed_workloads.py's FRAMEWORK); no peers: nnforge only
+    frameworks = [(fw, py, impl) for fw, py, impl in (("nnforge", sys.executable, "nnforge"),
+                                                      ("pytorch-loop", peers, "torch")) if py]
     for rnd in range(args.rounds):
         for wl in WORKLOADS:
-            out, mem = measured([sys.executable, str(HERE / "seed_workloads.py"), "nnforge", wl,
-                                 args.mnist], env)
-            r = json.loads(out.strip().splitlines()[-1])
-            results.setdefault(("nnforge", wl), []).append(r["samples_per_s"])
-            rss.setdefault(("nnforge", wl), []).append(mem)
-            if "accuracy" in r:
-                acc.setdefault("nnforge", []).append(r["accuracy"])
-            if peers:
-                out, mem = measured([peers, str(HERE / "seed_workloads.py"), "torch", wl,
-                                     args.mnist], env)
+            for fw, py, impl in frameworks:
+                out, mem = measured([py, str(HERE / "seed_workloads.py"), impl, wl, args.mnist],
+                                    env)
                 r = json.loads(out.strip().splitlines()[-1])
-                results.setdefault(("pytorch-loop", wl), []).append(r["samples_per_s"])
-                rss.setdefault(("pytorch-loop", wl), []).append(mem)
+                results.setdefault((fw, wl), []).append(r["samples_per_s"])
+                rss.setdefault((fw, wl), []).append(mem)
                 if "accuracy" in r:
-                    acc.setdefault("pytorch-loop", []).append(r["accuracy"])
-        for fw, py in (("nnforge", sys.executable), ("pytorch-loop", peers)):
-            if py:
-                out, _ = measured([py, str(HERE / "seed_workloads.py"),
-                                   "nnforge" if fw == "nnforge" else "torch", "mlp_overhead",
-                                   args.mnist], env)
-                overhead.setdefault(fw, []).append(
-                    json.loads(out.strip().splitlines()[-1])["us_per_step"])
+                    acc.setdefault(fw, []).append(r["accuracy"])
+        for fw, py, impl in frameworks:
+            out, _ = measured([py, str(HERE / "seed_workloads.py"), impl, "mlp_overhead",
+                               args.mnist], env)
+            overhead.setdefault(fw, []).append(
+                json.loads(out.strip().splitlines()[-1])["us_per_step"])
         if peers and not args.skip_keras:
             for backend in ("tensorflow", "torch"):
                 name = "tf-keras" if backend == "tensorflow" else "keras3-torch"

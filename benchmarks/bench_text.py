@@ -28,18 +28,25 @@ SHARED_PEERS = HERE.parent.parent / "shared" / "peers"
 PATTERN = re.compile(r"text_(\w+): (\d+) samples/s (train|predict)")
 
 
-def run_nnforge(cell: str) -> None:
-    """One measurement, printed in the peers' format."""
+def warmed_up_workload(cell: str, n: int):
+    """The workload in nnforge: ``n`` random sequences and labels and the compiled model (seeded),
+    after a warm-up epoch on 320 of them. Returns ``(model, x, y)``."""
     import nnforge as keras
     rng = np.random.default_rng(0)
-    x = rng.integers(1, 10000, (8000, 100)).astype("int32")
-    y = rng.integers(0, 2, (8000, 1)).astype("float32")
+    x = rng.integers(1, 10000, (n, 100)).astype("int32")
+    y = rng.integers(0, 2, (n, 1)).astype("float32")
     keras.utils.set_random_seed(0)
     rnn = keras.layers.LSTM(64) if cell == "lstm" else keras.layers.GRU(64)
     m = keras.Sequential([keras.Input((100,), dtype="int32"), keras.layers.Embedding(10000, 64),
                           rnn, keras.layers.Dense(1, activation="sigmoid")])
     m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     m.fit(x[:320], y[:320], epochs=1, batch_size=32, verbose=0)  # warm-up
+    return m, x, y
+
+
+def run_nnforge(cell: str) -> None:
+    """One measurement, printed in the peers' format."""
+    m, x, y = warmed_up_workload(cell, 8000)
     t = time.perf_counter()
     m.fit(x, y, epochs=1, batch_size=32, verbose=0)
     dt = time.perf_counter() - t
@@ -53,28 +60,9 @@ def run_nnforge(cell: str) -> None:
 def profile(cell: str, steps: int = 50) -> None:
     """Where one training step (batch 32) spends its time: every nnforge._cpu call timed in
     place (profile_step.py's instrumentation), the rest being Python and NumPy glue."""
-    import nnforge as keras
-    from nnforge import _cpu
-    from profile_step import instrument, print_kernel_table
-    rng = np.random.default_rng(0)
-    n = 32 * steps
-    x = rng.integers(1, 10000, (n, 100)).astype("int32")
-    y = rng.integers(0, 2, (n, 1)).astype("float32")
-    keras.utils.set_random_seed(0)
-    rnn = keras.layers.LSTM(64) if cell == "lstm" else keras.layers.GRU(64)
-    m = keras.Sequential([keras.Input((100,), dtype="int32"), keras.layers.Embedding(10000, 64),
-                          rnn, keras.layers.Dense(1, activation="sigmoid")])
-    m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    m.fit(x[:320], y[:320], epochs=1, batch_size=32, verbose=0)  # warm-up
-    totals: dict = {}
-    instrument(totals)
-    t0 = time.perf_counter()
-    m.fit(x, y, epochs=1, batch_size=32, verbose=0)
-    dt = time.perf_counter() - t0
-    print(f"text {cell.upper()} training, batch 32, {steps} steps, threads="
-          f"{_cpu.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
-    print(f"step: {dt / steps * 1e6:.0f} us ({n / dt:,.0f} samples/s)")
-    print_kernel_table(totals, steps, dt)
+    from profile_step import profile_fit
+    m, x, y = warmed_up_workload(cell, 32 * steps)
+    profile_fit(m, x, y, f"text {cell.upper()} training", step_decimals=0)
 
 
 def measure(cmd, env) -> dict:

@@ -18,7 +18,6 @@ goes on; `--quick` uses fewer repeats. Exit status 0 unless --strict and a secti
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
 import sys
@@ -26,6 +25,8 @@ import time
 import traceback
 
 import numpy as np
+
+from timing import median_seconds
 
 FAILED = []
 
@@ -57,19 +58,6 @@ def gpu_time(fn, cupy, reps, warmup=2):
         stop.record()
         stop.synchronize()
         times.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
-    return statistics.median(times)
-
-
-def wall_time(fn, sync, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
@@ -210,9 +198,9 @@ def _bench_nnforge(keras, cupy, build, x, y, batch, reps):
                   metrics=["accuracy"])
     sync = cupy.cuda.get_current_stream().synchronize
     fit = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # noqa: E731
-    t_fit = wall_time(fit, sync, reps)
+    t_fit = median_seconds(fit, reps, sync=sync)
     pred = lambda: model.predict(x, batch_size=1024, verbose=0)  # noqa: E731
-    t_pred = wall_time(pred, sync, reps)
+    t_pred = median_seconds(pred, reps, sync=sync)
     return t_fit, t_pred
 
 
@@ -247,7 +235,7 @@ def _bench_torch(torch, build, x, y, batch, reps, nchw):
         return np.concatenate(outs)
 
     sync = torch.cuda.synchronize
-    return wall_time(fit, sync, reps), wall_time(pred, sync, reps)
+    return median_seconds(fit, reps, sync=sync), median_seconds(pred, reps, sync=sync)
 
 
 @section("Seed models: training and prediction, nnforge vs PyTorch (same GPU)")

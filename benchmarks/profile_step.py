@@ -56,6 +56,22 @@ def print_kernel_table(totals: dict, steps: int, dt: float) -> None:
     print(f"{'rest of the step (Python, NumPy glue)':62s} {(dt - kernel_total) / steps * 1e6:8.1f}")
 
 
+def profile_fit(model, x, y, title: str, step_decimals: int = 1) -> None:
+    """Trains ``model`` one epoch on ``(x, y)`` at batch 32 with every kernel call timed
+    (``instrument``), then prints ``title`` with the step count, threads and load, the time of a
+    step (``step_decimals`` decimals, in microseconds) and the kernel table."""
+    totals: dict = {}
+    instrument(totals)
+    steps = (len(x) + 31) // 32
+    t0 = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    dt = time.perf_counter() - t0
+    print(f"{title}, batch 32, {steps} steps, threads={_cpu.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"step: {dt / steps * 1e6:.{step_decimals}f} us ({len(x) / dt:,.0f} samples/s)")
+    print_kernel_table(totals, steps, dt)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", nargs="?", default="cnn", choices=("mlp", "cnn"))
@@ -70,16 +86,7 @@ def main() -> int:
         x, y = nnforge_cifar_shaped()
         model = nnforge_seed_cnn()
     model.fit(x[:640], y[:640], epochs=1, batch_size=32, verbose=0)  # warm-up
-    totals: dict = {}
-    instrument(totals)
-    steps = (len(x) + 31) // 32
-    t0 = time.perf_counter()
-    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
-    dt = time.perf_counter() - t0
-    print(f"seed {args.model.upper()}, batch 32, {steps} steps, threads={_cpu.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
-    print(f"step: {dt / steps * 1e6:.1f} us ({len(x) / dt:,.0f} samples/s)")
-    print_kernel_table(totals, steps, dt)
+    profile_fit(model, x, y, f"seed {args.model.upper()}")
     return 0
 
 

@@ -151,6 +151,31 @@ def load_data(n_train=None, n_test=None):
     return (x_train, y_train[:n_train]), (x_test, y_test[:n_test])
 
 
+def train_as_usual(model, train, test, epochs, verbose):
+    """Compiles, fits and evaluates ``model`` on its own (no distillation): how the teacher is
+    trained, and the student from scratch it is compared with. Returns the test accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    model.fit(*train, epochs=epochs, verbose=verbose)
+    return model.evaluate(*test, verbose=0)[1]
+
+
+def compile_distiller(distiller):
+    """Compiles a distiller with the example's settings: Adam, the student's accuracy, hard-label
+    cross-entropy weighted 0.1 against the KL divergence of the soft targets at temperature 10."""
+    distiller.compile(
+        optimizer=keras.optimizers.Adam(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        distillation_loss_fn=keras.losses.KLDivergence(),
+        alpha=0.1,
+        temperature=10,
+    )
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="the example's sizes (slow)")
@@ -165,36 +190,19 @@ def main(argv=None) -> dict:
     (x_train, y_train), (x_test, y_test) = load_data(n_train, n_test)
 
     # Train teacher as usual
-    teacher.compile(
-        optimizer=keras.optimizers.Adam(),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy()],
-    )
-    teacher.fit(x_train, y_train, epochs=args.epochs, verbose=args.verbose)
-    teacher_acc = teacher.evaluate(x_test, y_test, verbose=0)[1]
+    teacher_acc = train_as_usual(teacher, (x_train, y_train), (x_test, y_test), args.epochs,
+                                 args.verbose)
 
     # Initialize and compile distiller
     distiller = Distiller(student=student, teacher=teacher)
-    distiller.compile(
-        optimizer=keras.optimizers.Adam(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy()],
-        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        distillation_loss_fn=keras.losses.KLDivergence(),
-        alpha=0.1,
-        temperature=10,
-    )
+    compile_distiller(distiller)
     # Distill teacher to student
     history = distiller.fit(x_train, y_train, epochs=args.epochs, verbose=args.verbose)
     student_acc = distiller.evaluate(x_test, y_test, verbose=0, return_dict=True)
 
     # Train student as done usually (for comparison)
-    student_scratch.compile(
-        optimizer=keras.optimizers.Adam(),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy()],
-    )
-    student_scratch.fit(x_train, y_train, epochs=args.epochs, verbose=args.verbose)
-    scratch_acc = student_scratch.evaluate(x_test, y_test, verbose=0)[1]
+    scratch_acc = train_as_usual(student_scratch, (x_train, y_train), (x_test, y_test),
+                                 args.epochs, args.verbose)
     result = {"teacher": teacher_acc,
               "distilled_student": student_acc["sparse_categorical_accuracy"],
               "scratch_student": scratch_acc, "history": history.history}

@@ -11,9 +11,9 @@ train as one process with the same global batch would. Only process 0 prints.
 Also runs as a plain single process (``python examples/distributed_mnist.py``).
 """
 import nnforge as keras
-from nnforge import layers
 
 import example_args
+from mnist_mlp import build_model, load_data
 
 
 def main() -> float:
@@ -27,20 +27,11 @@ def main() -> float:
         keras.utils.set_random_seed(args.seed)
     first = keras.distribution.process_id() == 0
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    x_train = x_train.astype("float32") / 255.0
-    x_test = x_test.astype("float32") / 255.0
-    y_train = keras.utils.to_categorical(y_train, 10)
-    y_test = keras.utils.to_categorical(y_test, 10)
+    (x_train, y_train), (x_test, y_test) = load_data()
 
     # Every process builds the same model; process 0's initial weights are broadcast to the
     # others when training starts.
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = build_model()
     if first:
         model.summary()
         print(f"Training on {keras.distribution.num_processes()} process(es): "

@@ -9,23 +9,34 @@ from nnforge import layers
 import example_args
 
 
-def main() -> float:
-    args = example_args.parse_args(__doc__, epochs=5, batch_size=32)
-
-    # Load and prepare the data
+def load_data():
+    """MNIST scaled to [0, 1], with one-hot labels: ``(x_train, y_train), (x_test, y_test)``."""
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     x_train = x_train.astype("float32") / 255.0
     x_test = x_test.astype("float32") / 255.0
     y_train = keras.utils.to_categorical(y_train, 10)
     y_test = keras.utils.to_categorical(y_test, 10)
+    return (x_train, y_train), (x_test, y_test)
 
-    # Build the model
-    model = keras.Sequential([
+
+def build_model():
+    """The seed MLP: 784 pixels -> 128 ReLU units -> 10 softmax classes (101,770 weights)."""
+    return keras.Sequential([
         keras.Input(shape=(28, 28)),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
         layers.Dense(10, activation="softmax"),
     ])
+
+
+def main() -> float:
+    args = example_args.parse_args(__doc__, epochs=5, batch_size=32)
+
+    # Load and prepare the data
+    (x_train, y_train), (x_test, y_test) = load_data()
+
+    # Build the model
+    model = build_model()
     model.summary()
 
     # Compile, train, evaluate

@@ -1,14 +1,16 @@
 """The focal, generalized, Dice, Tversky and Circle losses against Keras 3 (golden outputs from
 tests/golden/make_misc_golden.py), their gradients against finite differences, and their
-configs / serialization."""
+configs / serialization; the loss and metric functions (``keras.losses.*`` and
+``keras.metrics.*``) against Keras 3."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nnforge as keras
-from nnforge import losses
+from nnforge import losses, metrics
 from tests.golden.make_misc_golden import FUNCTION_CASES, LOSS_CASES
+from tests.helpers import check_serialize_round_trip
 
 G = np.load(Path(__file__).resolve().parent / "golden" / "misc.npz")
 
@@ -24,11 +26,16 @@ def test_loss_matches_keras(case):
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", [c for c in FUNCTION_CASES if hasattr(losses, c[1])],
-                         ids=lambda c: c[0])
-def test_loss_function_matches_keras(case):
+FUNCTIONS = [(module, c) for module in (losses, metrics) for c in FUNCTION_CASES
+             if hasattr(module, c[1])]
+
+
+@pytest.mark.parametrize("module,case", FUNCTIONS,
+                         ids=[f"{m.__name__.rsplit('.', 1)[-1]}-{c[0]}" for m, c in FUNCTIONS])
+def test_loss_and_metric_functions_match_keras(module, case):
+    """The functions of FUNCTION_CASES, from keras.losses and from keras.metrics."""
     key, name, kw, t, p = case
-    got = np.asarray(getattr(losses, name)(G[t], G[p], **kw).numpy())
+    got = np.asarray(getattr(module, name)(G[t], G[p], **kw).numpy())
     np.testing.assert_allclose(got, G[f"fn_{key}"], rtol=2e-5, atol=1e-6)
 
 
@@ -65,9 +72,7 @@ def test_loss_config_round_trip(case):
     config = loss.get_config()
     for k, v in kw.items():
         assert config[k] == (v if k != "reduction" else v), k
-    again = losses.deserialize(losses.serialize(loss))
-    assert type(again) is type(loss)
-    assert again.get_config() == config
+    check_serialize_round_trip(losses, loss)
 
 
 def test_keras_config_keys():

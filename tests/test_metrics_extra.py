@@ -1,6 +1,7 @@
 """The regression, correlation, confusion-count, *AtSensitivity & co., F-beta, R2 and IoU
 metrics against Keras 3 (golden outputs from tests/golden/make_misc_golden.py, two batches per
-metric), their configs, and their use in compile/fit."""
+metric), their configs, and their use in compile/fit (the metric functions are checked with the
+loss functions in test_losses_extra.py)."""
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 
 import nnforge as keras
 from nnforge import metrics
-from tests.golden.make_misc_golden import FUNCTION_CASES, METRIC_CASES
+from tests.golden.make_misc_golden import METRIC_CASES
+from tests.helpers import check_serialize_round_trip
 
 G = np.load(Path(__file__).resolve().parent / "golden" / "misc.npz")
 
@@ -36,14 +38,6 @@ def test_metric_matches_keras(case):
     np.testing.assert_allclose(np.asarray(m2.result().numpy()), want, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", [c for c in FUNCTION_CASES if hasattr(metrics, c[1])],
-                         ids=lambda c: c[0])
-def test_metric_function_matches_keras(case):
-    key, name, kw, t, p = case
-    got = np.asarray(getattr(metrics, name)(G[t], G[p], **kw).numpy())
-    np.testing.assert_allclose(got, G[f"fn_{key}"], rtol=2e-5, atol=1e-6)
-
-
 @pytest.mark.parametrize("case", METRIC_CASES, ids=[c[0] for c in METRIC_CASES])
 def test_metric_config_round_trip(case):
     key, name, kw, *_ = case
@@ -52,9 +46,7 @@ def test_metric_config_round_trip(case):
     for k, v in kw.items():
         if k != "dtype" and not (name == "CosineSimilarity" and k == "axis"):
             assert config[k] == (list(v) if isinstance(v, tuple) else v), k
-    again = metrics.deserialize(metrics.serialize(m))
-    assert type(again) is type(m)
-    assert again.get_config() == config
+    check_serialize_round_trip(metrics, m)
 
 
 def test_keras_config_keys():

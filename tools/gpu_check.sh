@@ -48,6 +48,13 @@ record() {  # record <stage> <rc> <seconds>
   [[ $verdict == ok ]] || STATUS=1
 }
 
+log_summary() {  # log_summary <log> <regex> <lines> <closing line>: the last matching lines, fenced
+  echo '```'
+  grep -E "$2" "$1" | tail -"$3"
+  echo "$4"
+  echo '```'
+}
+
 echo "# nnforge GPU check"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -131,11 +138,9 @@ timeout "$(limit 200)" "$PY" -m pytest tests/gpu -q -rfEs -p no:cacheprovider \
   >"$LOGDIR/tests.log" 2>&1
 rc=$?
 record "tests/gpu" $rc $((SECONDS - t0))
-echo '```'
 # pytest's summary lines, failures, errors and skips (with their reasons).
-grep -E "^(FAILED|ERROR|SKIPPED)|passed|failed|error|=========" "$LOGDIR/tests.log" | tail -60
-echo "tests: rc=$rc in $((SECONDS - t0)) s"
-echo '```'
+log_summary "$LOGDIR/tests.log" "^(FAILED|ERROR|SKIPPED)|passed|failed|error|=========" 60 \
+  "tests: rc=$rc in $((SECONDS - t0)) s"
 if [[ $rc -ne 0 ]]; then
   echo
   echo "<details><summary>last 80 lines of the test log</summary>"
@@ -164,10 +169,8 @@ if [[ -n $SAN && $USABLE -eq 1 ]]; then
     -k "not wraparound and not beyond and not out_of_memory" >"$LOGDIR/memcheck.log" 2>&1
   rc=$?
   record "test_kernels_gpu.py + memcheck" $rc $((SECONDS - t0))
-  echo '```'
-  grep -E "^(FAILED|ERROR)|passed|failed|ERROR SUMMARY|=========" "$LOGDIR/memcheck.log" | tail -30
-  echo "memcheck: rc=$rc in $((SECONDS - t0)) s (99 = memcheck found errors)"
-  echo '```'
+  log_summary "$LOGDIR/memcheck.log" "^(FAILED|ERROR)|passed|failed|ERROR SUMMARY|=========" 30 \
+    "memcheck: rc=$rc in $((SECONDS - t0)) s (99 = memcheck found errors)"
 else
   echo "not run: $([[ -z $SAN ]] && echo 'compute-sanitizer not found' || echo 'no usable GPU')"
   record "memcheck" 1 0

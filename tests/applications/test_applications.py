@@ -5,9 +5,6 @@ file Keras 3 wrote and predicting as Keras did; preprocessing; grouped convoluti
 With the peers venv (/tmp/peers or NNFORGE_PEERS_PYTHON), full-size ResNet50 and MobileNetV2
 load weights Keras 3 saves on the spot and give Keras's outputs within 1e-4."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +12,11 @@ import pytest
 
 import nnforge as keras
 from nnforge import applications as A
+from tests.helpers import PEERS, run_keras3
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SPEC = json.loads((GOLDEN / "applications.json").read_text())
 IO = np.load(GOLDEN / "applications_io.npz")
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 
 
 def layer_signature(model):
@@ -158,8 +155,7 @@ np.savez(out, x=x, y=np.asarray(m.predict(x, verbose=0)))
 @pytest.mark.parametrize("name", ["ResNet50", "MobileNetV2"])
 def test_full_size_keras_weights_give_keras_outputs(name, tmp_path):
     path, out = tmp_path / f"{name}.weights.h5", tmp_path / "io.npz"
-    subprocess.run([str(PEERS), "-c", PEER_SCRIPT, name, str(path), str(out)], check=True,
-                   capture_output=True, timeout=900)
+    run_keras3(PEER_SCRIPT, name, path, out, timeout=900)
     io = np.load(out)
     model = getattr(A, name)(weights=str(path))
     np.testing.assert_allclose(model.predict(io["x"], verbose=0), io["y"], rtol=1e-4,

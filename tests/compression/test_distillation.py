@@ -27,10 +27,7 @@ def trained_teacher():
     keras.utils.set_random_seed(0)
     teacher, _ = ex.make_models(full=False)
     (x, y), (xt, yt) = ex.load_data(1536, 512)
-    teacher.compile(optimizer=keras.optimizers.Adam(),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy()])
-    teacher.fit(x, y, epochs=2, verbose=0)
+    ex.train_as_usual(teacher, (x, y), (xt, yt), epochs=2, verbose=0)
     return ex, teacher, (x, y), (xt, yt)
 
 
@@ -41,12 +38,7 @@ def test_distiller_trains_student_only(trained_teacher, which):
     _, student = ex.make_models(full=False)
     cls = ex.Distiller if which == "example" else compression.Distiller
     distiller = cls(student=student, teacher=teacher)
-    distiller.compile(
-        optimizer=keras.optimizers.Adam(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy()],
-        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        distillation_loss_fn=keras.losses.KLDivergence(),
-        alpha=0.1, temperature=10)
+    ex.compile_distiller(distiller)  # alpha 0.1, temperature 10
     teacher_before = [w.copy() for w in teacher.get_weights()]
     student_before = [w.copy() for w in student.get_weights()]
     h = distiller.fit(x, y, epochs=2, verbose=0).history

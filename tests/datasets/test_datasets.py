@@ -23,15 +23,6 @@ MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64
 MNIST_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    d = tmp_path / "data"
-    d.mkdir()
-    monkeypatch.setenv("NNFORGE_DATA_DIR", str(d))
-    monkeypatch.setenv("NNFORGE_OFFLINE", "1")
-    return d
-
-
 # --------------------------------------------------------------------------- MNIST
 def test_mnist_shipped_file_sha256():
     path = mnist.bundled_path()

@@ -9,15 +9,6 @@ import pytest
 from nnforge.datasets import _files, boston_housing, california_housing, reuters
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    d = tmp_path / "data"
-    d.mkdir()
-    monkeypatch.setenv("NNFORGE_DATA_DIR", str(d))
-    monkeypatch.setenv("NNFORGE_OFFLINE", "1")
-    return d
-
-
 def _keras_split(x, y, test_split, seed):
     idx = np.arange(len(x))
     np.random.RandomState(seed).shuffle(idx)

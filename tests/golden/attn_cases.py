@@ -1,4 +1,5 @@
-"""The cases of ``attn.npz`` (plain data, imported by the generator under Keras 3 and by the
+"""The cases of ``attn.npz`` (plain data, and the few functions that build and call a case with
+either framework's ``layers``/``ops`` module: imported by the generator under Keras 3 and by the
 tests under nnforge).
 
 Layer cases: ``layer`` (class name in ``keras.layers``), ``kwargs``, ``inputs`` (shapes of the
@@ -109,3 +110,39 @@ OP_CASES = {
     "einsum_outer_sum": dict(op="einsum", subscripts="i,j->j", args=[(3,), (4,)]),
     "einsum_three": dict(op="einsum", subscripts="ab,bc,cd->ad", args=[(2, 3), (3, 4), (4, 2)]),
 }
+
+
+def make_layer(layers, spec):
+    """The layer of a layer case, named "top" (a wrapper's inner layer "inner"), built from the
+    ``layers`` module given (``keras.layers`` or ``nnforge.layers``)."""
+    cls = getattr(layers, spec["layer"])
+    if "wrapped" in spec:
+        inner_cls, inner_kwargs = spec["wrapped"]
+        return cls(getattr(layers, inner_cls)(name="inner", **inner_kwargs), name="top",
+                   **spec["kwargs"])
+    return cls(name="top", **spec["kwargs"])
+
+
+def call_layer(layer, spec, xs, call_kwargs):
+    """Calls a layer case's layer on its inputs ``xs`` as the case says (positionally or as one
+    list)."""
+    if spec.get("call", "args") == "list":
+        return layer(list(xs), **call_kwargs)
+    return layer(*xs, **call_kwargs)
+
+
+def call_op(ops, spec, xs, kwargs):
+    """Calls an op case's op from the ``ops`` module given on its float arguments ``xs``
+    (einsum after its subscripts; by keyword where the case names its arguments)."""
+    fn = getattr(ops, spec["op"])
+    if spec["op"] == "einsum":
+        return fn(spec["subscripts"], *xs)
+    if "names" in spec:
+        return fn(**dict(zip(spec["names"], xs)), **kwargs)
+    return fn(*xs, **kwargs)
+
+
+def rel_path(path: str) -> str:
+    """A weight's path below the top layer ("top/query/kernel" -> "query/kernel")."""
+    parts = path.split("/")
+    return "/".join(parts[1:]) if parts[0] == "top" else path

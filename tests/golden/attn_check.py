@@ -9,7 +9,7 @@ import numpy as np
 import nnforge
 from nnforge import layers, ops
 
-from .attn_cases import LAYER_CASES, OP_CASES
+from .attn_cases import LAYER_CASES, OP_CASES, call_layer, call_op, make_layer, rel_path
 
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attn.npz")
 _DATA = None
@@ -29,24 +29,13 @@ def _close(got, want, what, rtol=1e-5, atol=1e-5):
                                err_msg=what)
 
 
-def _rel(path: str) -> str:
-    parts = path.split("/")
-    return "/".join(parts[1:]) if parts[0] == "top" else path
-
-
-def make_layer(spec):
-    cls = getattr(layers, spec["layer"])
-    if "wrapped" in spec:
-        inner_cls, inner_kwargs = spec["wrapped"]
-        return cls(getattr(layers, inner_cls)(name="inner", **inner_kwargs), name="top",
-                   **spec["kwargs"])
-    return cls(name="top", **spec["kwargs"])
-
-
-def _call(layer, spec, xs, kwargs):
-    if spec.get("call", "args") == "list":
-        return layer(list(xs), **kwargs)
-    return layer(*xs, **kwargs)
+def _case_kwargs(name, spec, key):
+    """A case's keyword arguments: ``spec[key]`` and the boolean masks Keras was given."""
+    d = golden()
+    kwargs = dict(spec.get(key, {}))
+    for k in spec.get("bool_kwargs", {}):
+        kwargs[k] = d[f"{name}/k_{k}"]
+    return kwargs
 
 
 def check_layer_case(name: str, rtol: float = 1e-5, atol: float = 1e-5):
@@ -54,28 +43,26 @@ def check_layer_case(name: str, rtol: float = 1e-5, atol: float = 1e-5):
     gradients of the inputs and of every trainable weight with Keras 3's."""
     spec = LAYER_CASES[name]
     d = golden()
-    layer = make_layer(spec)
+    layer = make_layer(layers, spec)
     xs = [d[f"{name}/x{i}"] for i in range(len(spec["inputs"]))]
-    kwargs = dict(spec.get("call_kwargs", {}))
-    for k in spec.get("bool_kwargs", {}):
-        kwargs[k] = d[f"{name}/k_{k}"]
+    kwargs = _case_kwargs(name, spec, "call_kwargs")
     if "build_shape" in spec:
         layer.build(spec["build_shape"])
         layer.built = True
     else:
-        _call(layer, spec, xs, kwargs)
-    ours = {_rel(w.path): w for w in layer.weights}
+        call_layer(layer, spec, xs, kwargs)
+    ours = {rel_path(w.path): w for w in layer.weights}
     paths = [str(p) for p in d[f"{name}/wpath"]]
     assert sorted(ours) == sorted(paths), f"{name}: weights {sorted(ours)} vs Keras {paths}"
     for i, p in enumerate(paths):
         assert ours[p].shape == d[f"{name}/w{i}"].shape, f"{name}: weight {p} shape"
         ours[p].assign(d[f"{name}/w{i}"])
     tx = [ops.convert_to_tensor(x) for x in xs]
-    trainable = {_rel(w.path): w for w in layer.trainable_weights}
+    trainable = {rel_path(w.path): w for w in layer.trainable_weights}
     gpaths = [str(p) for p in d[f"{name}/gwpath"]]
     with nnforge.GradientTape() as tape:
         tape.watch(tx)
-        ys = _call(layer, spec, tx, kwargs)
+        ys = call_layer(layer, spec, tx, kwargs)
         ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
         loss = None
         for j, y in enumerate(ys):
@@ -97,19 +84,11 @@ def check_op_case(name: str, rtol: float = 1e-5, atol: float = 1e-5) -> None:
     """Compare op case ``name`` (output and the gradients of every argument) with Keras 3."""
     spec = OP_CASES[name]
     d = golden()
-    fn = getattr(ops, spec["op"])
     tx = [ops.convert_to_tensor(d[f"{name}/x{i}"]) for i in range(len(spec["args"]))]
-    kwargs = dict(spec.get("kwargs", {}))
-    for k in spec.get("bool_kwargs", {}):
-        kwargs[k] = d[f"{name}/k_{k}"]
+    kwargs = _case_kwargs(name, spec, "kwargs")
     with nnforge.GradientTape() as tape:
         tape.watch(tx)
-        if spec["op"] == "einsum":
-            y = fn(spec["subscripts"], *tx)
-        elif "names" in spec:
-            y = fn(**dict(zip(spec["names"], tx)), **kwargs)
-        else:
-            y = fn(*tx, **kwargs)
+        y = call_op(ops, spec, tx, kwargs)
         loss = ops.sum(ops.multiply(y, d[f"{name}/p0"]))
     grads = tape.gradient(loss, tx)
     _close(y.numpy(), d[f"{name}/y0"], f"{name}: output", rtol, atol)

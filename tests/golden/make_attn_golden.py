@@ -22,7 +22,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attn_cases import LAYER_CASES, OP_CASES  # noqa: E402
+from attn_cases import (LAYER_CASES, OP_CASES, call_layer, call_op, make_layer,  # noqa: E402
+                        rel_path)
 
 
 def bool_mask(rng, shape):
@@ -31,31 +32,25 @@ def bool_mask(rng, shape):
     return m
 
 
-def rel_path(path: str) -> str:
-    """A weight's path below the top layer ("top/query/kernel" -> "query/kernel")."""
-    parts = path.split("/")
-    return "/".join(parts[1:]) if parts[0] == "top" else path
-
-
-def layer_case(name, spec, out, rng):
-    cls = getattr(keras.layers, spec["layer"])
-    kwargs = dict(spec["kwargs"])
-    if "wrapped" in spec:
-        inner_cls, inner_kwargs = spec["wrapped"]
-        layer = cls(getattr(keras.layers, inner_cls)(name="inner", **inner_kwargs), name="top",
-                    **kwargs)
-    else:
-        layer = cls(name="top", **kwargs)
-    xs = [rng.standard_normal(s).astype(np.float32) for s in spec["inputs"]]
-    call_kwargs = dict(spec.get("call_kwargs", {}))
+def case_kwargs(name, spec, key, out, rng):
+    """A case's keyword arguments: ``spec[key]`` and a random boolean mask for each of its
+    ``bool_kwargs`` (stored in ``out`` too, for the tests to pass the same masks)."""
+    kwargs = dict(spec.get(key, {}))
     for k, shape in spec.get("bool_kwargs", {}).items():
         m = bool_mask(rng, shape)
         out[f"{name}/k_{k}"] = m
-        call_kwargs[k] = m
+        kwargs[k] = m
+    return kwargs
+
+
+def layer_case(name, spec, out, rng):
+    layer = make_layer(keras.layers, spec)
+    xs = [rng.standard_normal(s).astype(np.float32) for s in spec["inputs"]]
+    call_kwargs = case_kwargs(name, spec, "call_kwargs", out, rng)
     if "build_shape" in spec:
         layer.build(spec["build_shape"])
     else:
-        _call(layer, spec, [tf.constant(x) for x in xs], call_kwargs)  # builds
+        call_layer(layer, spec, [tf.constant(x) for x in xs], call_kwargs)  # builds
     weights = [(0.5 * rng.standard_normal(tuple(w.shape))).astype(np.float32)
                for w in layer.weights]
     layer.set_weights(weights)
@@ -67,7 +62,7 @@ def layer_case(name, spec, out, rng):
     tx = [tf.constant(x) for x in xs]
     with tf.GradientTape() as tape:
         tape.watch(tx)
-        ys = _call(layer, spec, tx, call_kwargs)
+        ys = call_layer(layer, spec, tx, call_kwargs)
         ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
         projs = [rng.standard_normal(tuple(y.shape)).astype(np.float32) for y in ys]
         loss = tf.add_n([tf.reduce_sum(y * p) for y, p in zip(ys, projs)])
@@ -86,31 +81,15 @@ def layer_case(name, spec, out, rng):
         out[f"{name}/gw{i}"] = np.asarray(g)
 
 
-def _call(layer, spec, xs, call_kwargs):
-    if spec.get("call", "args") == "list":
-        return layer(list(xs), **call_kwargs)
-    return layer(*xs, **call_kwargs)
-
-
 def op_case(name, spec, out, rng):
-    fn = getattr(keras.ops, spec["op"])
     xs = [rng.standard_normal(s).astype(np.float32) for s in spec["args"]]
-    kwargs = dict(spec.get("kwargs", {}))
-    for k, shape in spec.get("bool_kwargs", {}).items():
-        m = bool_mask(rng, shape)
-        out[f"{name}/k_{k}"] = m
-        kwargs[k] = m
+    kwargs = case_kwargs(name, spec, "kwargs", out, rng)
     for i, x in enumerate(xs):
         out[f"{name}/x{i}"] = x
     tx = [tf.constant(x) for x in xs]
     with tf.GradientTape() as tape:
         tape.watch(tx)
-        if spec["op"] == "einsum":
-            y = fn(spec["subscripts"], *tx)
-        elif "names" in spec:
-            y = fn(**dict(zip(spec["names"], tx)), **kwargs)
-        else:
-            y = fn(*tx, **kwargs)
+        y = call_op(keras.ops, spec, tx, kwargs)
         p = rng.standard_normal(tuple(y.shape)).astype(np.float32)
         loss = tf.reduce_sum(y * p)
     grads = tape.gradient(loss, tx)

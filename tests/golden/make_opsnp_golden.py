@@ -17,14 +17,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 from opsnp_cases import (CASES, SIG, SWEEP_BINARY, SWEEP_DTYPES, SWEEP_PARTNERS,  # noqa: E402
-                         SWEEP_UNARY, GRAD_CASES, grad_projection, sweep_args, sweep_input,
-                         sweep_partner)
-
-
-def flat(out):
-    if isinstance(out, (tuple, list)):
-        return [o for x in out for o in flat(x)]
-    return [out]
+                         SWEEP_UNARY, GRAD_CASES, flat, grad_projection, sweep_args,
+                         sweep_input, sweep_partner, watch_float32_args)
 
 
 def main():
@@ -71,17 +65,7 @@ def main():
     import tensorflow as tf
 
     for key, name, args, kwargs in GRAD_CASES:
-        leaves = []
-
-        def to_tf(a):
-            if isinstance(a, tuple):
-                return tuple(to_tf(b) for b in a)
-            if isinstance(a, np.ndarray) and a.dtype == np.float32:
-                t = tf.constant(a)
-                leaves.append(t)
-                return t
-            return a
-        targs = tuple(to_tf(a) for a in args)
+        targs, leaves = watch_float32_args(args, tf.constant)
         with tf.GradientTape(persistent=True) as tape:
             for t in leaves:
                 tape.watch(t)

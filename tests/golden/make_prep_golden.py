@@ -15,6 +15,8 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
+from prep_cases import (SERIES, TARGETS, TIMESERIES_CASES, write_text_tree,  # noqa: E402
+                        write_wav_tree)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prep.npz")
 rng = np.random.default_rng(17)
@@ -340,40 +342,12 @@ put("mnb_boxes", mnb["bounding_boxes"]["boxes"])
 put("mnb_labels", mnb["bounding_boxes"]["labels"])
 
 # ---- keras.utils datasets -------------------------------------------------------------------------
-series = np.arange(100, dtype="float32").reshape(50, 2)
-tgt = np.arange(50) * 10
-for name, kw in {"ts_basic": dict(sequence_length=5, batch_size=8),
-                 "ts_stride": dict(sequence_length=4, sequence_stride=3, sampling_rate=2,
-                                   batch_size=4, start_index=3, end_index=45),
-                 "ts_nobatch": dict(sequence_length=3, sequence_stride=7, batch_size=None)}.items():
-    ds = keras.utils.timeseries_dataset_from_array(series, tgt, **kw)
+for name, kw in TIMESERIES_CASES.items():
+    ds = keras.utils.timeseries_dataset_from_array(SERIES, TARGETS, **kw)
     xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds])
     put(name + "_x", np.concatenate(xs) if kw["batch_size"] else np.stack(xs))
     put(name + "_y", np.concatenate(ys) if kw["batch_size"] else np.stack(ys))
     put(name + "_nb", len(xs))
-
-
-def write_text_tree(root):
-    """The directory the dataset tests also write (tests/utils/test_datasets.py)."""
-    for c in range(3):
-        os.makedirs(os.path.join(root, f"class_{c}"), exist_ok=True)
-        for j in range(4 + c):
-            with open(os.path.join(root, f"class_{c}", f"f{j:02d}.txt"), "w") as f:
-                f.write(f"text {c} {j} " * (j + 1))
-
-
-def write_wav_tree(root):
-    import wave
-    for c in range(2):
-        os.makedirs(os.path.join(root, f"w{c}"), exist_ok=True)
-        for j in range(3):
-            n = 50 + 17 * j + 5 * c
-            sig = ((np.arange(n * (c + 1)) * (37 * j + 11 * c + 5)) % 65536 - 32768)
-            with wave.open(os.path.join(root, f"w{c}", f"a{j}.wav"), "wb") as w:
-                w.setnchannels(c + 1)
-                w.setsampwidth(2)
-                w.setframerate(8000)
-                w.writeframes(sig.astype("<i2").tobytes())
 
 
 import tempfile  # noqa: E402

@@ -453,3 +453,27 @@ def grad_projection(shape, i):
     """The fixed weights of output ``i`` in the gradient cases' loss."""
     n = int(np.prod(shape)) if len(shape) else 1
     return np.cos(np.arange(n) * 0.7 + i).reshape(shape).astype("float32")
+
+
+def flat(out):
+    """An op's result as a flat list: nested tuples and lists of outputs are unpacked in order."""
+    if isinstance(out, (tuple, list)):
+        return [o for x in out for o in flat(x)]
+    return [out]
+
+
+def watch_float32_args(args, to_tensor):
+    """The gradient cases' arguments with every float32 array (also inside tuples) turned into a
+    tensor by ``to_tensor``: returns ``(args, leaves)``, leaves being those tensors in order (what
+    the tape watches and differentiates by); other arguments pass through."""
+    leaves = []
+
+    def convert(a):
+        if isinstance(a, tuple):
+            return tuple(convert(b) for b in a)
+        if isinstance(a, np.ndarray) and a.dtype == np.float32:
+            t = to_tensor(a)
+            leaves.append(t)
+            return t
+        return a
+    return tuple(convert(a) for a in args), leaves

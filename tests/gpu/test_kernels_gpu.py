@@ -482,6 +482,21 @@ def _probabilities(rng, n, c):
     return p.astype(np.float32)
 
 
+def _predictions(rng, n, c, from_logits):
+    """(n, c) predictions of a categorical loss: logits in [-4, 4], or _probabilities."""
+    return f32(rng, n, c, lo=-4, hi=4) if from_logits else _probabilities(rng, n, c)
+
+
+def loss_grid(test):
+    """Parametrizes a loss test over every LOSS_SHAPES ``shape``, ``from_logits`` False and True,
+    and ``want_grad`` False and True."""
+    for mark in (pytest.mark.parametrize("want_grad", [False, True]),
+                 pytest.mark.parametrize("from_logits", [False, True]),
+                 pytest.mark.parametrize("shape", LOSS_SHAPES)):
+        test = mark(test)
+    return test
+
+
 def _compare_loss(gb, cb, name, args_cpu, args_gpu, want_grad, what):
     l_ref, g_ref = getattr(cb, name)(*args_cpu)
     l, g = getattr(gb, name)(*args_gpu)
@@ -492,12 +507,10 @@ def _compare_loss(gb, cb, name, args_cpu, args_gpu, want_grad, what):
         assert g is None and g_ref is None
 
 
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-@pytest.mark.parametrize("from_logits", [False, True])
-@pytest.mark.parametrize("want_grad", [False, True])
+@loss_grid
 def test_categorical_crossentropy(gb, cb, rng, shape, from_logits, want_grad):
     n, c = shape
-    y_pred = f32(rng, n, c, lo=-4, hi=4) if from_logits else _probabilities(rng, n, c)
+    y_pred = _predictions(rng, n, c, from_logits)
     y_true = np.zeros((n, c), np.float32)
     if n and c:
         y_true[np.arange(n), rng.integers(0, c, size=n)] = 1.0
@@ -509,12 +522,10 @@ def test_categorical_crossentropy(gb, cb, rng, shape, from_logits, want_grad):
                   want_grad, f"cce logits={from_logits}")
 
 
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-@pytest.mark.parametrize("from_logits", [False, True])
-@pytest.mark.parametrize("want_grad", [False, True])
+@loss_grid
 def test_sparse_categorical_crossentropy(gb, cb, rng, shape, from_logits, want_grad):
     n, c = shape
-    y_pred = f32(rng, n, c, lo=-4, hi=4) if from_logits else _probabilities(rng, n, c)
+    y_pred = _predictions(rng, n, c, from_logits)
     labels = rng.integers(0, c, size=n).astype(np.int64)
     scale = 0.5
     _compare_loss(gb, cb, "sparse_categorical_crossentropy",
@@ -523,9 +534,7 @@ def test_sparse_categorical_crossentropy(gb, cb, rng, shape, from_logits, want_g
                    scale), want_grad, f"scce logits={from_logits}")
 
 
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-@pytest.mark.parametrize("from_logits", [False, True])
-@pytest.mark.parametrize("want_grad", [False, True])
+@loss_grid
 def test_binary_crossentropy(gb, cb, rng, shape, from_logits, want_grad):
     n, d = shape
     if from_logits:

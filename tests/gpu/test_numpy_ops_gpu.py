@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.golden.opsnp_cases import CASES, GRAD_CASES, grad_projection
+from tests.golden.opsnp_cases import CASES, GRAD_CASES, flat, grad_projection
+from tests.helpers import op_case_gradients
 
 
 def _to_gpu(a):
@@ -19,12 +20,6 @@ def _to_gpu(a):
     if isinstance(a, list):
         return [_to_gpu(b) for b in a]
     return a
-
-
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [o for x in out for o in _flat(x)]
-    return [out]
 
 
 def _host(o):
@@ -45,12 +40,12 @@ def on_gpu():
 def test_case_on_gpu_matches_cpu(key, name, args, kwargs, how, on_gpu):
     from nnforge import ops
     try:
-        want = _flat(getattr(ops, name)(*args, **kwargs))
+        want = flat(getattr(ops, name)(*args, **kwargs))
     except Exception as e:  # noqa: BLE001 - the CPU rejects it too: so must the GPU
         with pytest.raises(type(e)):
             getattr(ops, name)(*_to_gpu(args), **kwargs)
         return
-    got = _flat(getattr(ops, name)(*_to_gpu(args), **kwargs))
+    got = flat(getattr(ops, name)(*_to_gpu(args), **kwargs))
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert getattr(g, "dtype", type(g)) == getattr(w, "dtype", type(w)), key
@@ -62,30 +57,12 @@ def test_case_on_gpu_matches_cpu(key, name, args, kwargs, how, on_gpu):
 
 @pytest.mark.parametrize("key,name,args,kwargs", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_gradients_on_gpu_match_cpu(key, name, args, kwargs, on_gpu):
-    import nnforge
     from nnforge import ops
 
     def grads(gpu):
-        leaves = []
-
-        def to_t(a):
-            if isinstance(a, tuple):
-                return tuple(to_t(b) for b in a)
-            if isinstance(a, np.ndarray) and a.dtype == np.float32:
-                t = ops.convert_to_tensor(_to_gpu(a) if gpu else a)
-                leaves.append(t)
-                return t
-            return a
-        targs = tuple(to_t(a) for a in args)
-        with nnforge.GradientTape() as tape:
-            tape.watch(leaves)
-            outs = _flat(getattr(ops, name)(*targs, **kwargs))
-            loss = None
-            for i, o in enumerate(outs):
-                if o.dtype.startswith("float"):
-                    term = ops.sum(ops.multiply(o, grad_projection(tuple(o.shape), i)))
-                    loss = term if loss is None else ops.add(loss, term)
-        return [None if g is None else _host(g) for g in tape.gradient(loss, leaves)]
+        return [None if g is None else _host(g) for g in op_case_gradients(
+            name, args, kwargs, lambda a: ops.convert_to_tensor(_to_gpu(a) if gpu else a),
+            lambda i, o: grad_projection(tuple(o.shape), i))]
 
     if name in ("eigh", "svd"):
         pytest.skip("eigen/singular vector signs may differ between LAPACK and cuSOLVER")

@@ -70,6 +70,22 @@ def bias_grad(dy):
 # ---- im2col / conv ------------------------------------------------------------------------------
 
 
+def _taps(in_hw, kernel, strides, dilation, pad, out_hw):
+    """Yields ``(oh, ow, kh, kw, ih, iw)`` for every kernel tap of every output position whose
+    input pixel ``(ih, iw)`` lies inside the ``in_hw`` image (taps on the padding are skipped)."""
+    H, W = in_hw
+    for oh in range(out_hw[0]):
+        for ow in range(out_hw[1]):
+            for kh in range(kernel[0]):
+                ih = oh * strides[0] - pad[0] + kh * dilation[0]
+                if not 0 <= ih < H:
+                    continue
+                for kw in range(kernel[1]):
+                    iw = ow * strides[1] - pad[1] + kw * dilation[1]
+                    if 0 <= iw < W:
+                        yield oh, ow, kh, kw, ih, iw
+
+
 def im2col(x, kernel, strides, dilation, pad, out_hw):
     """cols[n*OH*OW + oh*OW + ow, (kh*KW + kw)*C + c] = x[n, ih, iw, c], 0 outside the image."""
     x = np.asarray(x, np.float64)
@@ -77,16 +93,8 @@ def im2col(x, kernel, strides, dilation, pad, out_hw):
     KH, KW = kernel
     OH, OW = out_hw
     cols = np.zeros((N, OH, OW, KH, KW, C))
-    for oh in range(OH):
-        for ow in range(OW):
-            for kh in range(KH):
-                ih = oh * strides[0] - pad[0] + kh * dilation[0]
-                if not 0 <= ih < H:
-                    continue
-                for kw in range(KW):
-                    iw = ow * strides[1] - pad[1] + kw * dilation[1]
-                    if 0 <= iw < W:
-                        cols[:, oh, ow, kh, kw, :] = x[:, ih, iw, :]
+    for oh, ow, kh, kw, ih, iw in _taps((H, W), kernel, strides, dilation, pad, out_hw):
+        cols[:, oh, ow, kh, kw, :] = x[:, ih, iw, :]
     return cols.reshape(N * OH * OW, KH * KW * C)
 
 
@@ -97,16 +105,8 @@ def col2im(cols, x_shape, kernel, strides, dilation, pad, out_hw):
     OH, OW = out_hw
     c6 = np.asarray(cols, np.float64).reshape(N, OH, OW, KH, KW, C)
     dx = np.zeros((N, H, W, C))
-    for oh in range(OH):
-        for ow in range(OW):
-            for kh in range(KH):
-                ih = oh * strides[0] - pad[0] + kh * dilation[0]
-                if not 0 <= ih < H:
-                    continue
-                for kw in range(KW):
-                    iw = ow * strides[1] - pad[1] + kw * dilation[1]
-                    if 0 <= iw < W:
-                        dx[:, ih, iw, :] += c6[:, oh, ow, kh, kw, :]
+    for oh, ow, kh, kw, ih, iw in _taps((H, W), kernel, strides, dilation, pad, out_hw):
+        dx[:, ih, iw, :] += c6[:, oh, ow, kh, kw, :]
     return dx
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from nnforge import _cpu
+from tests.helpers import at_thread_counts
 from tests.kernels import reference as ref
 
 RNG = np.random.default_rng(7)
@@ -122,16 +123,13 @@ def test_bias_grad(shape):
 
 def test_bias_grad_thread_count_independent():
     dy = f32(50000, 37)
-    old = _cpu.get_num_threads()
-    try:
-        out = []
-        for t in (1, 2, 3):
-            _cpu.set_num_threads(t)
-            db = np.empty((37,), np.float32)
-            _cpu.bias_grad(dy, db)
-            out.append(db)
-    finally:
-        _cpu.set_num_threads(old)
+
+    def bias_grad():
+        db = np.empty((37,), np.float32)
+        _cpu.bias_grad(dy, db)
+        return db
+
+    out = at_thread_counts(bias_grad)
     np.testing.assert_array_equal(out[0], out[1])
     np.testing.assert_array_equal(out[0], out[2])
 

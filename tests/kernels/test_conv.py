@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from nnforge import _cpu
+from tests.helpers import at_thread_counts
 from tests.kernels import reference as ref
 
 RNG = np.random.default_rng(21)
@@ -158,23 +159,20 @@ def test_backward_thread_count_independent():
     w = rng.standard_normal((3, 3, 24, 16)).astype(np.float32)
     out_hw, pad = geometry(40, 40, 3, 3, (1, 1), (1, 1), "same")
     dy = rng.standard_normal((8, *out_hw, 16)).astype(np.float32)
-    old = _cpu.get_num_threads()
-    res = []
-    try:
-        for t in (1, 2):
-            _cpu.set_num_threads(t)
-            dw = np.empty_like(w)
-            db = np.empty((16,), np.float32)
-            _cpu.conv2d_backward_filter(x, dy, dw, db, (1, 1), (1, 1), pad)
-            dx = np.empty_like(x)
-            _cpu.conv2d_backward_input(dy, w, dx, (1, 1), (1, 1), pad)
-            y = np.empty_like(dy)
-            _cpu.conv2d_forward(x, w, None, y, 0, (1, 1), (1, 1), pad)
-            bg = np.empty((16,), np.float32)
-            _cpu.bias_grad(dy.reshape(-1, 16), bg)
-            res.append((dw, db, dx, y, bg))
-    finally:
-        _cpu.set_num_threads(old)
+
+    def step():
+        dw = np.empty_like(w)
+        db = np.empty((16,), np.float32)
+        _cpu.conv2d_backward_filter(x, dy, dw, db, (1, 1), (1, 1), pad)
+        dx = np.empty_like(x)
+        _cpu.conv2d_backward_input(dy, w, dx, (1, 1), (1, 1), pad)
+        y = np.empty_like(dy)
+        _cpu.conv2d_forward(x, w, None, y, 0, (1, 1), (1, 1), pad)
+        bg = np.empty((16,), np.float32)
+        _cpu.bias_grad(dy.reshape(-1, 16), bg)
+        return dw, db, dx, y, bg
+
+    res = at_thread_counts(step, (1, 2))
     for a, b in zip(*res):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(res[0][1], res[0][4])  # db is bias_grad of dy

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nnforge import _cpu
+from tests.helpers import at_thread_counts
 
 RNG = np.random.default_rng(1234)
 
@@ -149,18 +150,15 @@ def test_threads_bitwise_identical(M, K, N, ta, tb):
     a, b = _operands(M, K, N, ta, tb)
     bias = RNG.standard_normal(N).astype(np.float32)
     c_init = RNG.standard_normal((M, N)).astype(np.float32)
-    old = _cpu.get_num_threads()
-    outs = []
-    try:
-        for t in (1, 2, 3):
-            _cpu.set_num_threads(t)
-            c = np.empty((M, N), np.float32)
-            _cpu.sgemm_bias_act(a, b, bias, c, ta, tb, 3)
-            c2 = c_init.copy()
-            _cpu.sgemm(a, b, c2, ta, tb, 0.75, 0.5)
-            outs.append((c, c2))
-    finally:
-        _cpu.set_num_threads(old)
+
+    def gemms():
+        c = np.empty((M, N), np.float32)
+        _cpu.sgemm_bias_act(a, b, bias, c, ta, tb, 3)
+        c2 = c_init.copy()
+        _cpu.sgemm(a, b, c2, ta, tb, 0.75, 0.5)
+        return c, c2
+
+    outs = at_thread_counts(gemms)
     for c, c2 in outs[1:]:
         assert np.array_equal(c.view(np.uint32), outs[0][0].view(np.uint32))
         assert np.array_equal(c2.view(np.uint32), outs[0][1].view(np.uint32))

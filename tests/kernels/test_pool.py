@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from nnforge import _cpu
+from tests.helpers import at_thread_counts
 from tests.kernels import reference as ref
 
 RNG = np.random.default_rng(11)
@@ -106,21 +107,18 @@ def test_thread_count_independent():
     x = RNG.standard_normal((8, 33, 31, 8)).astype(np.float32)
     out_hw, pad = geometry(33, 31, (3, 3), (2, 2), "same")
     dy = RNG.standard_normal((8, *out_hw, 8)).astype(np.float32)
-    old = _cpu.get_num_threads()
-    res = []
-    try:
-        for t in (1, 2):
-            _cpu.set_num_threads(t)
-            y = np.empty((8, *out_hw, 8), np.float32)
-            am = np.empty(y.shape, np.int32)
-            _cpu.max_pool2d_forward(x, y, am, (3, 3), (2, 2), pad)
-            dx = np.empty_like(x)
-            _cpu.max_pool2d_backward(dy, am, dx)
-            dxa = np.empty_like(x)
-            _cpu.avg_pool2d_backward(dy, dxa, (3, 3), (2, 2), pad)
-            res.append((y, am, dx, dxa))
-    finally:
-        _cpu.set_num_threads(old)
+
+    def step():
+        y = np.empty((8, *out_hw, 8), np.float32)
+        am = np.empty(y.shape, np.int32)
+        _cpu.max_pool2d_forward(x, y, am, (3, 3), (2, 2), pad)
+        dx = np.empty_like(x)
+        _cpu.max_pool2d_backward(dy, am, dx)
+        dxa = np.empty_like(x)
+        _cpu.avg_pool2d_backward(dy, dxa, (3, 3), (2, 2), pad)
+        return y, am, dx, dxa
+
+    res = at_thread_counts(step, (1, 2))
     for a, b in zip(*res):
         np.testing.assert_array_equal(a, b)
 

@@ -13,6 +13,7 @@ import pytest
 
 from nnforge import _cpu
 from nnforge.backend import quantized as Q
+from tests.helpers import at_thread_counts
 
 from . import reference as R
 
@@ -95,17 +96,15 @@ def test_conv_static_scale(geom):
 def test_conv_identical_on_every_isa_and_thread_count(geom):
     x, wq, ws, bias, k, st, pad, dil = _case(geom, seed=2)
     p = Q.int8_pack_weights(wq)
-    old_isa, old_t = _cpu.int8_isa(), _cpu.get_num_threads()
+    old_isa = _cpu.int8_isa()
     outs = []
     try:
         for isa in ISAS:
             _cpu.set_int8_isa(isa)
-            for t in (1, 2):
-                _cpu.set_num_threads(t)
-                outs.append(Q.int8_conv2d(x, p, ws, bias, k, st, pad, dil, "sigmoid"))
+            outs += at_thread_counts(
+                lambda: Q.int8_conv2d(x, p, ws, bias, k, st, pad, dil, "sigmoid"), (1, 2))
     finally:
         _cpu.set_int8_isa(old_isa)
-        _cpu.set_num_threads(old_t)
     for o in outs[1:]:
         np.testing.assert_array_equal(o, outs[0])
 

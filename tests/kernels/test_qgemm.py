@@ -16,6 +16,7 @@ import pytest
 from nnforge import _cpu
 from nnforge.backend import cpu as B
 from nnforge.backend import quantized as Q
+from tests.helpers import at_thread_counts
 
 ALL_ISAS = ["amx", "avx512_vnni", "avx_vnni", "avx2", "generic"]
 ISAS = [i for i in ALL_ISAS if _cpu.int8_isa_supported(i)]
@@ -108,16 +109,9 @@ def test_thread_count_invariant():
     x = rng.standard_normal((300, 700)).astype(np.float32)
     wq, ws = _quantized_kernel(rng, 700, 300)
     p = Q.int8_pack_weights(wq)
-    old = _cpu.get_num_threads()
-    try:
-        _cpu.set_num_threads(1)
-        y1 = Q.int8_dense(x, p, ws, None, "tanh")
-        i1 = Q.int8_matmul_int32(Q.quantize_rows_int8(x)[0], p)
-        _cpu.set_num_threads(2)
-        y2 = Q.int8_dense(x, p, ws, None, "tanh")
-        i2 = Q.int8_matmul_int32(Q.quantize_rows_int8(x)[0], p)
-    finally:
-        _cpu.set_num_threads(old)
+    (y1, i1), (y2, i2) = at_thread_counts(
+        lambda: (Q.int8_dense(x, p, ws, None, "tanh"),
+                 Q.int8_matmul_int32(Q.quantize_rows_int8(x)[0], p)), (1, 2))
     np.testing.assert_array_equal(i1, i2)
     np.testing.assert_array_equal(y1, y2)
 

@@ -7,6 +7,7 @@ import pytest
 
 from nnforge import _cpu
 from nnforge.backend import cpu
+from tests.helpers import at_thread_counts, central_differences
 
 rng = np.random.default_rng(7)
 
@@ -91,35 +92,43 @@ def make_mask(n, steps):
     return mask
 
 
+def case_inputs(case):
+    """The arrays of a CASES row and its mask (None where the row is unmasked):
+    ``(x, w, u, b, h0, c0, mask)``."""
+    cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
+    return (*make(cell, n, steps, d, units, bias, ra, states),
+            make_mask(n, steps) if masked else None)
+
+
+def check_against_reference(case, inputs, y_seq, y_last, h, c):
+    """Asserts a kernel's sequence output, last output and final states (``c``: LSTM only) for
+    the case's inputs equal the float64 reference's."""
+    cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
+    want_seq, want_last, want_h, want_c = ref_forward(cell, *inputs, gb, zo, ra)
+    np.testing.assert_allclose(y_seq, want_seq, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(y_last, want_last, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(h, want_h, rtol=2e-5, atol=2e-6)
+    if cell == "lstm":
+        np.testing.assert_allclose(c, want_c, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_forward_matches_reference(case):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
-    saved = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
-                             want_sequence=True)
-    y_seq, y_last, h, c = ref_forward(cell, x, w, u, b, h0, c0, mask, gb, zo, ra)
-    np.testing.assert_allclose(saved["y_seq"], y_seq, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(saved["y_last"], y_last, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(saved["h_all"][:, -1], h, rtol=2e-5, atol=2e-6)
-    if cell == "lstm":
-        np.testing.assert_allclose(saved["c_all"][:, -1], c, rtol=2e-5, atol=2e-6)
+    inputs = case_inputs(case)
+    saved = cpu.rnn_sequence(cell, *inputs, gb, zo, reset_after=ra, want_sequence=True)
+    check_against_reference(case, inputs, saved["y_seq"], saved["y_last"], saved["h_all"][:, -1],
+                            saved["c_all"][:, -1] if cell == "lstm" else None)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_inference_matches_reference_and_training_forward(case):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
-    got = cpu.rnn_infer(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
-                        want_sequence=True)
-    y_seq, y_last, h, c = ref_forward(cell, x, w, u, b, h0, c0, mask, gb, zo, ra)
-    np.testing.assert_allclose(got["y_seq"], y_seq, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(got["y_last"], y_last, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(got["h_last"], h, rtol=2e-5, atol=2e-6)
-    if cell == "lstm":
-        np.testing.assert_allclose(got["c_last"], c, rtol=2e-5, atol=2e-6)
-    else:
+    inputs = x, w, u, b, h0, c0, mask = case_inputs(case)
+    got = cpu.rnn_infer(cell, *inputs, gb, zo, reset_after=ra, want_sequence=True)
+    check_against_reference(case, inputs, got["y_seq"], got["y_last"], got["h_last"],
+                            got["c_last"])
+    if cell != "lstm":
         assert got["c_last"] is None
     train = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, zo, reset_after=ra,
                              want_sequence=True)
@@ -134,14 +143,7 @@ def test_inference_wide_and_threaded():
     # rows and 4*units wider than a micro-kernel tile, features above one K block, 1-3 threads
     x, w, u, b, h0, c0 = make("lstm", 41, 3, 300, 67, scale=0.05, states=True)
     _, y_last, h, c = ref_forward("lstm", x, w, u, b, h0, c0, None, False, False)
-    prev = _cpu.get_num_threads()
-    outs = []
-    try:
-        for threads in (1, 2, 3):
-            _cpu.set_num_threads(threads)
-            outs.append(cpu.rnn_infer("lstm", x, w, u, b, h0, c0, None, False, False))
-    finally:
-        _cpu.set_num_threads(prev)
+    outs = at_thread_counts(lambda: cpu.rnn_infer("lstm", x, w, u, b, h0, c0, None, False, False))
     np.testing.assert_allclose(outs[0]["y_last"], y_last, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(outs[0]["c_last"], c, rtol=1e-4, atol=1e-5)
     for other in outs[1:]:
@@ -168,26 +170,11 @@ def test_inference_binding_refuses_bad_arguments():
         call(h_last=ok["y_last"][:])  # a view of another output
 
 
-def numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros(arr.shape)
-    flat, gf = arr.reshape(-1), g.reshape(-1)
-    for j in range(flat.size):
-        o = flat[j]
-        flat[j] = o + eps
-        fp = f()
-        flat[j] = o - eps
-        fm = f()
-        flat[j] = o
-        gf[j] = (fp - fm) / (2 * eps)
-    return g
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("sequences", [True, False])
 def test_backward_matches_central_differences(case, sequences):
     cell, n, steps, d, units, bias, ra, states, masked, gb, zo = case
-    x, w, u, b, h0, c0 = make(cell, n, steps, d, units, bias, ra, states)
-    mask = make_mask(n, steps) if masked else None
+    x, w, u, b, h0, c0, mask = case_inputs(case)
     p_seq = rng.standard_normal((n, steps, units))
     p_last = rng.standard_normal((n, units))
     q_h = rng.standard_normal((n, units))
@@ -216,26 +203,22 @@ def test_backward_matches_central_differences(case, sequences):
     for k, v in ref.items():
         if v is None:
             continue
-        num = numeric_grad(loss, v)
+        num = central_differences(loss, v, eps=1e-6)
         np.testing.assert_allclose(got[k], num, rtol=2e-3, atol=2e-4, err_msg=f"d{k} {case}")
 
 
 def test_results_do_not_depend_on_thread_count():
     x, w, u, b, h0, c0 = make("lstm", 33, 7, 5, 9, states=True)
     mask = make_mask(33, 7)
-    prev = _cpu.get_num_threads()
-    outs = []
-    try:
-        for threads in (1, 2, 3):
-            _cpu.set_num_threads(threads)
-            s = cpu.rnn_sequence("lstm", x, w, u, b, h0, c0, mask, True, False,
-                                 want_sequence=True)
-            g = cpu.rnn_sequence_grad("lstm", x, w, u, b, h0, c0, mask, True, False, True, s,
-                                      np.ones((33, 7, 9), np.float32), None, None, None,
-                                      want_dh0=True)
-            outs.append([s["y_seq"], *[a for a in g if a is not None]])
-    finally:
-        _cpu.set_num_threads(prev)
+
+    def forward_and_backward():
+        s = cpu.rnn_sequence("lstm", x, w, u, b, h0, c0, mask, True, False, want_sequence=True)
+        g = cpu.rnn_sequence_grad("lstm", x, w, u, b, h0, c0, mask, True, False, True, s,
+                                  np.ones((33, 7, 9), np.float32), None, None, None,
+                                  want_dh0=True)
+        return [s["y_seq"], *[a for a in g if a is not None]]
+
+    outs = at_thread_counts(forward_and_backward)
     for other in outs[1:]:
         for a, b_ in zip(outs[0], other):
             np.testing.assert_array_equal(a, b_)

@@ -1,13 +1,12 @@
 """Colour augmentation layers: Keras 3's transforms replayed with fixed parameters (goldens
 from Keras's own transform_images), deterministic factors, and the random draws' properties."""
-import json
 import os
 
 import numpy as np
 import pytest
 
-import nnforge as keras
 from nnforge import layers
+from tests.helpers import check_inference_model_saves
 
 G = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "prep.npz"))
 IMG, IMG255 = G["img"], G["img255"]
@@ -98,11 +97,7 @@ def test_random_layers_properties(layer, tmp_path):
     np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
     assert a.get_config() == cfg
     # inference through a model leaves images untouched; the model saves and loads
-    model = keras.Sequential([keras.Input((5, 5, 3)), layer])
-    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
-    model.save(str(tmp_path / "m.keras"))
-    loaded = keras.saving.load_model(str(tmp_path / "m.keras")).layers[-1].get_config()
-    assert json.loads(json.dumps(loaded)) == json.loads(json.dumps(cfg))
+    check_inference_model_saves(layer, x, cfg, tmp_path)
 
 
 def test_random_draws_follow_keras_ranges():

@@ -1,14 +1,13 @@
 """RandomShear, RandomPerspective, RandomElasticTransform, RandomGaussianBlur, MixUp, CutMix,
 RandomErasing: Keras 3's transforms replayed with fixed parameters (goldens from Keras's own
 transform_images) and the random draws' properties."""
-import json
 import os
 
 import numpy as np
 import pytest
 
-import nnforge as keras
 from nnforge import layers
+from tests.helpers import check_inference_model_saves
 
 G = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "prep.npz"))
 IMG = G["img"]
@@ -56,11 +55,7 @@ def test_random_layers_properties(layer, tmp_path):
     cfg = layer.get_config()
     a, b = type(layer).from_config(cfg), type(layer).from_config(cfg)
     np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
-    model = keras.Sequential([keras.Input((12, 12, 3)), layer])
-    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
-    model.save(str(tmp_path / "m.keras"))
-    loaded = keras.saving.load_model(str(tmp_path / "m.keras")).layers[-1].get_config()
-    assert json.loads(json.dumps(loaded)) == json.loads(json.dumps(cfg))
+    check_inference_model_saves(layer, x, cfg, tmp_path)
 
 
 def test_mixing_labels_and_boxes():

@@ -1,15 +1,14 @@
 """AugMix and RandAugment: their Keras-semantics steps against Keras goldens, and the
 policies' properties."""
-import json
 import os
 
 import numpy as np
 import pytest
 
-import nnforge as keras
 from nnforge import layers
 from nnforge.layers.image_color import _Contrast
 from nnforge.layers.image_policies import _Rotation, _Translation
+from tests.helpers import check_inference_model_saves
 
 G = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "prep.npz"))
 IMG, IMG255 = G["img"], G["img255"]
@@ -42,11 +41,7 @@ def test_policy_properties(layer, tmp_path):
     cfg = layer.get_config()
     a, b = type(layer).from_config(cfg), type(layer).from_config(cfg)
     np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
-    model = keras.Sequential([keras.Input((16, 16, 3)), layer])
-    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
-    model.save(str(tmp_path / "m.keras"))
-    loaded = keras.saving.load_model(str(tmp_path / "m.keras")).layers[-1].get_config()
-    assert json.loads(json.dumps(loaded)) == json.loads(json.dumps(cfg))
+    check_inference_model_saves(layer, x, cfg, tmp_path)
 
 
 def test_policy_draws():

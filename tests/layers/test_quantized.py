@@ -4,7 +4,6 @@ tests/golden/make_int8py_golden.py), .keras files both ways, gradients, conv var
 static calibration and the errors."""
 import json
 import os
-import subprocess
 import warnings
 import zipfile
 from pathlib import Path
@@ -14,10 +13,10 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers, ops
+from tests.helpers import PEERS, run_keras3
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = np.load(ROOT / "tests/golden/int8py.npz")
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 
 
 def golden_dense_model():
@@ -124,11 +123,7 @@ def test_nnforge_written_quantized_models_load_in_keras(tmp_path):
         "    names = [l.dtype_policy.name for l in m.layers]\n"
         "    assert names.count('int8_from_float32') == 2, names\n"
         "    np.save(f'{d}/{kind}_y.npy', m.predict(np.load(f'{d}/{kind}_x.npy'), verbose=0))\n")
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
-    env.pop("PYTHONPATH", None)
-    r = subprocess.run([str(PEERS), "-c", script], env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run_keras3(script, timeout=300)
     for kind in cases:
         np.testing.assert_allclose(np.load(tmp_path / f"{kind}_y.npy"), ours[kind], rtol=1e-5,
                                    atol=1e-5)

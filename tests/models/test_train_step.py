@@ -19,6 +19,17 @@ def _functional(cls=keras.Model):
     return cls(inputs, layers.Dense(1)(inputs))
 
 
+def _update_metrics(model, loss, y, y_pred):
+    """The guide's metric update at the end of a custom step: the "loss" tracker takes the loss,
+    every other metric ``(y, y_pred)``; returns the logs ``{name: result}``."""
+    for metric in model.metrics:
+        if metric.name == "loss":
+            metric.update_state(loss)
+        else:
+            metric.update_state(y, y_pred)
+    return {m.name: m.result() for m in model.metrics}
+
+
 def test_overridden_train_step_matches_the_builtin_step():
     """A train_step written as in the guide (tape, compute_loss, optimizer.apply) follows the
     same trajectory as the built-in step: same weights after one epoch, same History."""
@@ -30,12 +41,7 @@ def test_overridden_train_step_matches_the_builtin_step():
                 loss = self.compute_loss(y=y, y_pred=y_pred)
             grads = tape.gradient(loss, self.trainable_variables)
             self.optimizer.apply(grads, self.trainable_variables)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
+            return _update_metrics(self, loss, y, y_pred)
 
     x, y = _data()
     keras.utils.set_random_seed(1)
@@ -141,12 +147,7 @@ def test_custom_test_step_and_predict_step():
             x, y = data
             y_pred = self(x, training=False)
             loss = self.compute_loss(y=y, y_pred=y_pred)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
+            return _update_metrics(self, loss, y, y_pred)
 
         def predict_step(self, data):
             return ops.multiply(self(data, training=False), -1.0)

@@ -6,6 +6,8 @@ import pytest
 
 import nnforge
 from nnforge import ops
+from tests.golden.opsnp_cases import flat
+from tests.helpers import central_differences, op_case_gradients
 
 r = np.random.RandomState(1)
 F = r.randn(3, 4)
@@ -26,26 +28,20 @@ TALL = r.randn(5, 3)
 SIG = r.randn(24)
 
 
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [o for x in out for o in _flat(x)]
-    return [out]
-
-
 def _loss_np(fn, arrays, projs):
-    outs = _flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
+    outs = flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
     return sum(float(np.sum(np.asarray(o.numpy(), np.float64) * p)) for o, p in zip(outs, projs))
 
 
 def check(fn, arrays, which=None, eps=1e-6, rtol=1e-5, atol=1e-6):
     arrays = [np.array(a, np.float64, order="C") for a in arrays]
-    outs = _flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
+    outs = flat(fn(*[ops.convert_to_tensor(a) for a in arrays]))
     rng = np.random.RandomState(7)
     projs = [rng.randn(*o.shape) for o in outs]
     tensors = [ops.convert_to_tensor(a) for a in arrays]
     with nnforge.GradientTape() as tape:
         tape.watch(tensors)
-        outs = _flat(fn(*tensors))
+        outs = flat(fn(*tensors))
         loss = None
         for o, p in zip(outs, projs):
             term = ops.sum(ops.multiply(o, p))
@@ -54,16 +50,7 @@ def check(fn, arrays, which=None, eps=1e-6, rtol=1e-5, atol=1e-6):
     for i, a in enumerate(arrays):
         if which is not None and i not in which:
             continue
-        num = np.zeros_like(a)
-        flat = a.reshape(-1)
-        for j in range(flat.size):
-            o = flat[j]
-            flat[j] = o + eps
-            fp = _loss_np(fn, arrays, projs)
-            flat[j] = o - eps
-            fm = _loss_np(fn, arrays, projs)
-            flat[j] = o
-            num.reshape(-1)[j] = (fp - fm) / (2 * eps)
+        num = central_differences(lambda: _loss_np(fn, arrays, projs), a, eps)
         assert grads[i] is not None, f"input {i}: no gradient"
         g = grads[i].numpy()
         assert g.dtype == np.float64 and g.shape == a.shape
@@ -228,33 +215,17 @@ _GOLDEN, _TF_CASES = _tf_grad_cases()
 @pytest.mark.parametrize("key,name,args,kwargs", _TF_CASES, ids=[c[0] for c in _TF_CASES])
 def test_gradients_match_tensorflow(key, name, args, kwargs):
     from tests.golden.opsnp_cases import grad_projection
-    leaves = []
 
-    def to_t(a):
-        if isinstance(a, tuple):
-            return tuple(to_t(b) for b in a)
-        if isinstance(a, np.ndarray) and a.dtype == np.float32:
-            t = ops.convert_to_tensor(a)
-            leaves.append(t)
-            return t
-        return a
+    def projection(i, o):
+        proj = grad_projection(tuple(o.shape), i)
+        if name in ("eigh", "svd") and o.ndim == 2:  # align vector signs with TF's
+            axis = -2 if i < 2 else -1  # u/v: columns; vh: rows
+            sign = np.sign(np.sum(o.numpy() * _GOLDEN[f"grad/{key}/out{i}"], axis=axis,
+                                  keepdims=True))
+            proj = proj * sign
+        return proj
 
-    targs = tuple(to_t(a) for a in args)
-    with nnforge.GradientTape() as tape:
-        tape.watch(leaves)
-        outs = _flat(getattr(ops, name)(*targs, **kwargs))
-        loss = None
-        for i, o in enumerate(outs):
-            if o.dtype.startswith("float"):
-                proj = grad_projection(tuple(o.shape), i)
-                if name in ("eigh", "svd") and o.ndim == 2:  # align vector signs with TF's
-                    axis = -2 if i < 2 else -1  # u/v: columns; vh: rows
-                    sign = np.sign(np.sum(o.numpy() * _GOLDEN[f"grad/{key}/out{i}"], axis=axis,
-                                          keepdims=True))
-                    proj = proj * sign
-                term = ops.sum(ops.multiply(o, proj))
-                loss = term if loss is None else ops.add(loss, term)
-    grads = tape.gradient(loss, leaves)
+    grads = op_case_gradients(name, args, kwargs, ops.convert_to_tensor, projection)
     for j, g in enumerate(grads):
         want = _GOLDEN[f"grad/{key}/{j}"]
         if np.isnan(want).all():  # TensorFlow: no gradient

@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 
 from nnforge import ops
-from tests.golden.opsnp_cases import CASES, VECTORIZE
+from tests.golden.opsnp_cases import CASES, VECTORIZE, flat
 
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "opsnp.npz"))
-
-
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [o for x in out for o in _flat(x)]
-    return [out]
 
 
 def _dtype(o):
@@ -43,7 +37,7 @@ def _compare(key, got, want, how):
 def test_matches_keras(key, name, args, kwargs, how):
     if f"{key}/0" not in GOLDEN:
         pytest.skip("Keras (TensorFlow backend) rejects this call")
-    outs = _flat(getattr(ops, name)(*args, **kwargs))
+    outs = flat(getattr(ops, name)(*args, **kwargs))
     n_ref = len([k for k in GOLDEN.files if k.startswith(key + "/") and k.count("/") == 1])
     assert len(outs) == n_ref, f"{key}: {len(outs)} outputs, Keras has {n_ref}"
     for i, o in enumerate(outs):
@@ -64,8 +58,8 @@ def test_istft_matches_keras(key, seq, stride, nfft, kw):
 
 @pytest.mark.parametrize("key,pyfunc,kw,args", VECTORIZE, ids=[v[0] for v in VECTORIZE])
 def test_vectorize_matches_numpy(key, pyfunc, kw, args):
-    outs = _flat(ops.vectorize(pyfunc, **kw)(*args))
-    want = _flat(np.vectorize(pyfunc, **kw)(*args))
+    outs = flat(ops.vectorize(pyfunc, **kw)(*args))
+    want = flat(np.vectorize(pyfunc, **kw)(*args))
     assert len(outs) == len(want)
     for i, (o, w) in enumerate(zip(outs, want)):
         assert o.dtype == "float32"

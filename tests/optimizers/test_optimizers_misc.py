@@ -9,6 +9,7 @@ import pytest
 import nnforge as keras
 from nnforge import optimizers
 from tests.golden.make_misc_golden import OPT_CASES
+from tests.helpers import check_serialize_round_trip
 
 G = np.load(Path(__file__).resolve().parents[1] / "golden" / "misc.npz")
 
@@ -41,9 +42,7 @@ def test_optimizer_config_round_trip(case):
     config = opt.get_config()
     for k, v in kw.items():
         assert config[k] == v, k
-    again = optimizers.deserialize(optimizers.serialize(opt))
-    assert type(again) is type(opt)
-    assert again.get_config() == config
+    check_serialize_round_trip(optimizers, opt)
 
 
 def test_loss_scale_optimizer_matches_keras():

@@ -9,27 +9,18 @@ import pytest
 
 import nnforge as keras
 from nnforge.saving import KerasFileEditor
+from tests.golden.make_misc_golden import flat_weights
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 G = np.load(GOLDEN / "misc.npz")
 
 
-def _flat(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}/"))
-        else:
-            out[f"{prefix}{k}"] = list(np.shape(v))
-    return out
-
-
 def test_structure_of_keras_files_matches_keras_editor():
-    ours = _flat(KerasFileEditor(str(GOLDEN / "keras3_cnn.keras")).weights_dict)
+    ours = flat_weights(KerasFileEditor(str(GOLDEN / "keras3_cnn.keras")).weights_dict)
     assert ours == json.loads(str(G["editor_keras3_cnn"]))
     # Keras's editor drops the weights of a layer nested in another (the LSTM's cell); ours
     # keeps them, and agrees on everything Keras shows
-    rnn = _flat(KerasFileEditor(str(GOLDEN / "keras3_rnn.keras")).weights_dict)
+    rnn = flat_weights(KerasFileEditor(str(GOLDEN / "keras3_rnn.keras")).weights_dict)
     keras_view = json.loads(str(G["editor_keras3_rnn"]))
     assert all(rnn[k] == v for k, v in keras_view.items())
     assert any("cell" in k for k in rnn)

@@ -1,7 +1,6 @@
 """model.save / load_model (.keras, Keras 3 layout), save_weights / load_weights, atomic
 writes, resuming training, and hostile files."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,10 +12,9 @@ import pytest
 
 import nnforge as keras
 from nnforge import layers
-from tests.helpers import seed_cnn, seed_mlp
+from tests.helpers import PEERS, run_keras3, seed_cnn, seed_mlp
 
 ROOT = Path(__file__).resolve().parents[2]
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 
 
 
@@ -220,11 +218,9 @@ def test_interop_with_keras3(tmp_path, kind):
     rng = np.random.default_rng(0)
     x = rng.random((16, 28, 28) if kind == "mlp" else (16, 32, 32, 3), dtype=np.float32)
     np.save(tmp_path / "x.npy", x)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     # Keras 3 writes, nnforge reads
-    subprocess.run([str(PEERS), "-c", INTEROP_KERAS_WRITES, kind, str(tmp_path / "k.keras"),
-                    str(tmp_path / "x.npy"), str(tmp_path / "yk.npy")], check=True, env=env,
-                   capture_output=True)
+    run_keras3(INTEROP_KERAS_WRITES, kind, tmp_path / "k.keras", tmp_path / "x.npy",
+               tmp_path / "yk.npy")
     m = keras.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(m.predict(x, verbose=0), np.load(tmp_path / "yk.npy"),
                                rtol=1e-5, atol=1e-6)
@@ -235,9 +231,8 @@ def test_interop_with_keras3(tmp_path, kind):
         layers.Dense(10, activation="softmax")])
     ours.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     ours.save(tmp_path / "n.keras")
-    subprocess.run([str(PEERS), "-c", INTEROP_KERAS_READS, str(tmp_path / "n.keras"),
-                    str(tmp_path / "x.npy"), str(tmp_path / "yn.npy")], check=True, env=env,
-                   capture_output=True)
+    run_keras3(INTEROP_KERAS_READS, tmp_path / "n.keras", tmp_path / "x.npy",
+               tmp_path / "yn.npy")
     np.testing.assert_allclose(np.load(tmp_path / "yn.npy"), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
 
@@ -264,16 +259,13 @@ np.save(ypath, m.predict(np.load(xpath), verbose=0))
 def test_interop_recurrent_wrapped_and_normalization_layers(tmp_path):
     x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
     np.save(tmp_path / "x.npy", x)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([str(PEERS), "-c", INTEROP_RNN_KERAS, "write", str(tmp_path / "k.keras"),
-                    str(tmp_path / "x.npy"), str(tmp_path / "yk.npy")], check=True, env=env,
-                   capture_output=True)
+    run_keras3(INTEROP_RNN_KERAS, "write", tmp_path / "k.keras", tmp_path / "x.npy",
+               tmp_path / "yk.npy")
     m = keras.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(m.predict(x, verbose=0), np.load(tmp_path / "yk.npy"),
                                rtol=1e-5, atol=1e-6)
     m.save(tmp_path / "n.keras")
-    subprocess.run([str(PEERS), "-c", INTEROP_RNN_KERAS, "read", str(tmp_path / "n.keras"),
-                    str(tmp_path / "x.npy"), str(tmp_path / "yn.npy")], check=True, env=env,
-                   capture_output=True)
+    run_keras3(INTEROP_RNN_KERAS, "read", tmp_path / "n.keras", tmp_path / "x.npy",
+               tmp_path / "yn.npy")
     np.testing.assert_allclose(np.load(tmp_path / "yn.npy"), np.load(tmp_path / "yk.npy"),
                                rtol=1e-5, atol=1e-6)

@@ -3,8 +3,6 @@ Keras class and module, its constructor arguments in the config, its call argume
 node), against a .keras file written by Keras 3 (tests/golden/make_opser_golden.py) and, with
 the peers venv, read back by Keras 3."""
 import json
-import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -14,10 +12,10 @@ import pytest
 
 import nnforge as keras
 from nnforge import ops
+from tests.helpers import PEERS, run_keras3
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-PEERS = Path(os.environ.get("NNFORGE_PEERS_PYTHON", "/tmp/peers/bin/python"))
 sys.path.insert(0, str(GOLDEN))
 import opser_cases  # noqa: E402
 
@@ -88,15 +86,23 @@ def test_config_has_keras_layout_for_each_op(case):
         assert m == t, f"{m[0]}: nnforge {m} != Keras {t}"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_nnforge_round_trip_gives_the_same_outputs(tmp_path, golden, case):
+@pytest.fixture(params=sorted(CASES))
+def saved_case(request, tmp_path, golden):
+    """Each case's model as nnforge builds it, saved to a .keras file: ``(case, model, path,
+    the case's inputs)``."""
+    case = request.param
     _, build, inputs, _ = CASES[case]
     model = build(keras)
     path = tmp_path / "m.keras"
     model.save(path)
+    return case, model, path, inputs(golden)
+
+
+def test_nnforge_round_trip_gives_the_same_outputs(saved_case):
+    _, model, path, x = saved_case
     loaded = keras.models.load_model(path)
-    a = model.predict(inputs(golden), verbose=0)
-    b = loaded.predict(inputs(golden), verbose=0)
+    a = model.predict(x, verbose=0)
+    b = loaded.predict(x, verbose=0)
     assert sorted(a) == sorted(b)
     for name in a:
         np.testing.assert_array_equal(np.asarray(a[name]), np.asarray(b[name]), err_msg=name)
@@ -146,13 +152,9 @@ def test_unknown_keras_op_class_raises_naming_it():
 
 
 @pytest.mark.skipif(not PEERS.exists(), reason="no peers venv with Keras 3 (/tmp/peers)")
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_keras3_loads_the_nnforge_file_and_gives_the_same_outputs(tmp_path, golden, case):
-    _, build, inputs, _ = CASES[case]
-    model = build(keras)
-    path = tmp_path / "n.keras"
-    model.save(path)
-    ours = model.predict(inputs(golden), verbose=0)
+def test_keras3_loads_the_nnforge_file_and_gives_the_same_outputs(tmp_path, saved_case):
+    case, model, path, x = saved_case
+    ours = model.predict(x, verbose=0)
     np.savez(tmp_path / "ours.npz", **{k: np.asarray(v) for k, v in ours.items()})
     script = (
         "import sys, numpy as np, keras\n"
@@ -160,11 +162,7 @@ def test_keras3_loads_the_nnforge_file_and_gives_the_same_outputs(tmp_path, gold
         "x = {'a': g['a'], 's': g['s']} if sys.argv[4] == 'main' else g['x_more']\n"
         "out = m.predict(x, verbose=0)\n"
         "np.savez(sys.argv[3], **{k: np.asarray(v) for k, v in out.items()})\n")
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("PYTHONPATH", None)
-    subprocess.run([str(PEERS), "-c", script, str(path), str(GOLDEN / "opser.npz"),
-                    str(tmp_path / "theirs.npz"), case], check=True, env=env, timeout=300,
-                   capture_output=True)
+    run_keras3(script, path, GOLDEN / "opser.npz", tmp_path / "theirs.npz", case, timeout=300)
     theirs = np.load(tmp_path / "theirs.npz")
     assert sorted(theirs.files) == sorted(ours)
     for name in ours:

@@ -1,47 +1,20 @@
 """timeseries_dataset_from_array, text_dataset_from_directory, audio_dataset_from_directory
-against Keras 3 goldens (tests/golden/make_prep_golden.py writes the same directory trees)."""
+against Keras 3 goldens (the inputs and directory trees are tests/golden/prep_cases.py, shared
+with the generator tests/golden/make_prep_golden.py)."""
 import os
-import wave
 
 import numpy as np
 import pytest
 
 import nnforge as keras
 from nnforge import layers
+from tests.golden.prep_cases import (SERIES, TARGETS, TIMESERIES_CASES, write_text_tree,
+                                      write_wav_tree)
 
 G = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "prep.npz"))
 
 
-def write_text_tree(root):
-    for c in range(3):
-        os.makedirs(os.path.join(root, f"class_{c}"), exist_ok=True)
-        for j in range(4 + c):
-            with open(os.path.join(root, f"class_{c}", f"f{j:02d}.txt"), "w") as f:
-                f.write(f"text {c} {j} " * (j + 1))
-
-
-def write_wav_tree(root):
-    for c in range(2):
-        os.makedirs(os.path.join(root, f"w{c}"), exist_ok=True)
-        for j in range(3):
-            n = 50 + 17 * j + 5 * c
-            sig = ((np.arange(n * (c + 1)) * (37 * j + 11 * c + 5)) % 65536 - 32768)
-            with wave.open(os.path.join(root, f"w{c}", f"a{j}.wav"), "wb") as w:
-                w.setnchannels(c + 1)
-                w.setsampwidth(2)
-                w.setframerate(8000)
-                w.writeframes(sig.astype("<i2").tobytes())
-
-
-SERIES = np.arange(100, dtype="float32").reshape(50, 2)
-TARGETS = np.arange(50) * 10
-
-
-@pytest.mark.parametrize("name,kw", [
-    ("ts_basic", dict(sequence_length=5, batch_size=8)),
-    ("ts_stride", dict(sequence_length=4, sequence_stride=3, sampling_rate=2, batch_size=4,
-                       start_index=3, end_index=45)),
-    ("ts_nobatch", dict(sequence_length=3, sequence_stride=7, batch_size=None))])
+@pytest.mark.parametrize("name,kw", list(TIMESERIES_CASES.items()))
 def test_timeseries_matches_keras(name, kw):
     ds = keras.utils.timeseries_dataset_from_array(SERIES, TARGETS, **kw)
     xs, ys = zip(*list(ds))
