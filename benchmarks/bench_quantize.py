@@ -1,10 +1,12 @@
 """int8 inference benchmark: ``model.quantize("int8")`` against float32 (nnforge) and against
 PyTorch's dynamic int8 (``torch.ao.quantization.quantize_dynamic``) on the seed MLP.
 
-    python benchmarks/bench_quantize.py [--rounds 5] [--n 10240]
+    python benchmarks/bench_quantize.py [--rounds 5] [--n 40960]
         [--peers-python /tmp/peers/bin/python]
 
-Workloads (predict at batch 256, samples per second, median of ``--rounds`` after a warm-up):
+Workloads (predict at batch 256, samples per second): nnforge and PyTorch run alternately, twice
+each (nnforge in this process, PyTorch in a subprocess), each run ``--rounds`` rounds in which
+the variants of a model take turns; a figure is the median of both runs' rounds.
 - seed MLP (Flatten, Dense 128 relu, Dense 10 softmax) on MNIST test digits: nnforge float32,
   nnforge int8 (dynamic per-row scales), nnforge int8 static (calibration_data), and PyTorch's
   dynamic int8 of the same network (same weights) in the peers venv, in a subprocess;
@@ -28,19 +30,25 @@ HERE = Path(__file__).resolve().parent
 BATCH = 256
 
 
-def timed(fn, x, rounds: int) -> float:
-    """Median samples/s of ``fn(x)`` over ``rounds`` runs after one warm-up run (a best-of
-    would reward the one lucky run of a short workload)."""
-    fn(x)
-    rates = []
-    for _ in range(rounds):
-        t = time.perf_counter()
+def timed_interleaved(fns: dict, x, rounds: int) -> dict:
+    """Samples/s of each ``fn(x)`` in each of ``rounds`` rounds (a list per name), after one
+    warm-up run each; every round runs every function once, in turn, so a slow spell of the
+    shared machine falls on all of them alike. The caller takes medians (a best-of would
+    reward the one lucky run of a short workload)."""
+    for fn in fns.values():
         fn(x)
-        rates.append(len(x) / (time.perf_counter() - t))
-    return float(np.median(rates))
+    rates = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn(x)
+            rates[name].append(len(x) / (time.perf_counter() - t))
+    return rates
 
 
-def nnforge_results(rounds: int, n: int, weights_path: str) -> dict:
+def nnforge_results(rounds: int, n: int, weights_path: str, train: bool) -> dict:
+    """nnforge's rates (lists of samples/s per workload). ``train``: train the seed MLP briefly
+    and save its weights (and the first batch) for the PyTorch worker; else load them."""
     sys.path.insert(0, str(HERE))
     import nnforge as keras
     from seed_workloads import nnforge_cifar_shaped, nnforge_seed_cnn, nnforge_seed_mlp
@@ -49,35 +57,37 @@ def nnforge_results(rounds: int, n: int, weights_path: str) -> dict:
     (x_train, y_train), (x_test, _) = keras.datasets.mnist.load_data()
     x = np.resize(x_test.astype("float32") / 255, (n, 28, 28))
     mlp = nnforge_seed_mlp()
-    mlp.fit(x_train[:6000].astype("float32") / 255,
-            keras.utils.to_categorical(y_train[:6000], 10), epochs=1, batch_size=64,
-            verbose=0)
-    np.savez(weights_path, *mlp.get_weights(), x=x[:BATCH])
+    if train:
+        mlp.fit(x_train[:6000].astype("float32") / 255,
+                keras.utils.to_categorical(y_train[:6000], 10), epochs=1, batch_size=64,
+                verbose=0)
+        np.savez(weights_path, *mlp.get_weights(), x=x[:BATCH])
+    else:
+        saved = np.load(weights_path)
+        mlp.set_weights([saved[f"arr_{i}"] for i in range(4)])
     out = {}
 
     def predict(m):
         return lambda data: m.predict(data, batch_size=BATCH, verbose=0)
-    out["mlp_float32"] = timed(predict(mlp), x, rounds)
-    q = nnforge_seed_mlp()
-    q.set_weights(mlp.get_weights())
-    q.quantize("int8")
-    out["mlp_int8"] = timed(predict(q), x, rounds)
-    s = nnforge_seed_mlp()
-    s.set_weights(mlp.get_weights())
-    s.quantize("int8", calibration_data=x_train[:2000].astype("float32") / 255)
-    out["mlp_int8_static"] = timed(predict(s), x, rounds)
-    out["mlp_int8_predictions_b256"] = q.predict(x[:BATCH], verbose=0).tolist()
+    def quantized(build, float_model, calibration_data=None):
+        """A copy of ``float_model`` quantized to int8 (static when calibration data is given)."""
+        m = build()
+        m.set_weights(float_model.get_weights())
+        m.quantize("int8", calibration_data=calibration_data)
+        return m
+
     xc, _ = nnforge_cifar_shaped(max(n // 4, BATCH))
     cnn = nnforge_seed_cnn()
-    out["cnn_float32"] = timed(predict(cnn), xc, rounds)
-    qc = nnforge_seed_cnn()
-    qc.set_weights(cnn.get_weights())
-    qc.quantize("int8")
-    out["cnn_int8"] = timed(predict(qc), xc, rounds)
-    sc = nnforge_seed_cnn()
-    sc.set_weights(cnn.get_weights())
-    sc.quantize("int8", calibration_data=xc[:512])
-    out["cnn_int8_static"] = timed(predict(sc), xc, rounds)
+    q = quantized(nnforge_seed_mlp, mlp)
+    for name, build, model, data, calibration in (
+            ("mlp", nnforge_seed_mlp, mlp, x, x_train[:2000].astype("float32") / 255),
+            ("cnn", nnforge_seed_cnn, cnn, xc, xc[:512])):
+        int8 = q if name == "mlp" else quantized(build, model)
+        static = quantized(build, model, calibration)
+        out.update(timed_interleaved({f"{name}_float32": predict(model),
+                                      f"{name}_int8": predict(int8),
+                                      f"{name}_int8_static": predict(static)}, data, rounds))
+    out["mlp_int8_predictions_b256"] = q.predict(x[:BATCH], verbose=0).tolist()
     return out
 
 
@@ -98,15 +108,17 @@ x = torch.from_numpy(np.resize(npz["x"], (n, 28, 28)).astype("float32"))
 def run(model):
     with torch.no_grad():
         return torch.cat([model(x[i:i + 256]) for i in range(0, n, 256)])
-def timed(model):
-    run(model); rates = []
-    for _ in range(rounds):
-        t = time.perf_counter(); run(model); rates.append(n / (time.perf_counter() - t))
-    return float(np.median(rates))
+models = {"torch_mlp_float32": m, "torch_mlp_int8_dynamic": q}
+rates = {k: [] for k in models}
+for model in models.values():
+    run(model)
+for _ in range(rounds):  # interleaved, as the nnforge side
+    for k, model in models.items():
+        t = time.perf_counter(); run(model); rates[k].append(n / (time.perf_counter() - t))
 with torch.no_grad():
     first = q(torch.from_numpy(npz["x"])).numpy().tolist()
-print(json.dumps({"torch_mlp_float32": timed(m), "torch_mlp_int8_dynamic": timed(q),
-                  "threads": torch.get_num_threads(), "torch_int8_predictions_b256": first}))
+print(json.dumps({**rates, "threads": torch.get_num_threads(),
+                  "torch_int8_predictions_b256": first}))
 """
 
 
@@ -126,14 +138,26 @@ def torch_results(peers_python: str, weights_path: str, rounds: int, n: int) -> 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per run (two runs)")
     parser.add_argument("--n", type=int, default=40960, help="images per MLP run (CNN: n/4)")
     parser.add_argument("--peers-python", default="/tmp/peers/bin/python")
     args = parser.parse_args()
+    # Two alternating runs of each program (nnforge, PyTorch, nnforge, PyTorch), their rounds
+    # pooled per workload: a slower spell of the machine during one program's run does not
+    # decide the ratio.
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "mlp.npz")
-        ours = nnforge_results(args.rounds, args.n, weights)
-        peer = torch_results(args.peers_python, weights, args.rounds, args.n)
+        runs, peer_runs = [], []
+        for i in range(2):
+            runs.append(nnforge_results(args.rounds, args.n, weights, train=i == 0))
+            peer_runs.append(torch_results(args.peers_python, weights, args.rounds, args.n))
+    ours = {k: float(np.median(runs[0][k] + runs[1][k])) if isinstance(v, list) and
+            k != "mlp_int8_predictions_b256" else v for k, v in runs[0].items()}
+    peer = {}
+    if all(peer_runs):
+        peer = {k: float(np.median(peer_runs[0][k] + peer_runs[1][k]))
+                if isinstance(v, list) and k != "torch_int8_predictions_b256" else v
+                for k, v in peer_runs[0].items()}
     ours_pred = np.array(ours.pop("mlp_int8_predictions_b256"))
     results = {**ours, **{k: v for k, v in peer.items() if k != "torch_int8_predictions_b256"}}
     for k, v in results.items():

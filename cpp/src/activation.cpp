@@ -111,6 +111,27 @@ NNF_CLONES void softmax_row(const float* x, float* y, int64_t cols) {
   for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
 }
 
+// Rows narrower than a vector (a 10-class output): exp over each row alone would run scalar, so
+// a block of rows is shifted by its row maxima first and exponentiated in one flat, vectorised
+// pass. Bitwise the same as softmax_row (the same float x - m, exp, sum and scaling per row).
+NNF_CLONES void softmax_rows_narrow(const float* x, float* y, int64_t r0, int64_t r1,
+                                    int64_t cols) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float m = lane_max(xr, cols);
+    for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] - m;
+  }
+  float* yb = y + r0 * cols;
+  const int64_t n = (r1 - r0) * cols;
+  for (int64_t i = 0; i < n; ++i) yb[i] = fast_exp(yb[i]);
+  for (int64_t r = r0; r < r1; ++r) {
+    float* yr = y + r * cols;
+    const float inv = 1.0f / lane_sum(yr, cols);
+    for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
 NNF_CLONES void softmax_bwd_row(const float* y, const float* dy, float* dx, int64_t cols) {
   float acc[kLanes] = {};
   int64_t j0 = 0;
@@ -201,6 +222,14 @@ void activation_backward(Act act, const float* y, const float* dy, float* dx, in
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return;
   const bool par = rows > 1 && rows * cols >= kParallelExp && get_num_threads() > 1;
+  if (cols < kLanes) {
+    const int64_t rb = std::max<int64_t>(1, kBlock / cols);  // rows per block
+    const int64_t nb = (rows + rb - 1) / rb;
+#pragma omp parallel for schedule(static) if (par && nb > 1) num_threads(get_num_threads())
+    for (int64_t b = 0; b < nb; ++b)
+      softmax_rows_narrow(x, y, b * rb, std::min(rows, (b + 1) * rb), cols);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) softmax_row(x + r * cols, y + r * cols, cols);
 }

@@ -272,6 +272,26 @@ def _conv_geometry(fn: str, x_shape, K: int, kernel_size, strides, padding, dila
     return (kh, kw), (sh, sw), (dh, dw), tuple(pads), tuple(outs)
 
 
+def _conv_arguments(x, packed, w_scale, bias, kernel_size, strides, padding, dilation_rate,
+                    activation, x_scale, xp, xp_name: str, check_packed, check_vec):
+    """The argument checks of ``int8_conv2d``, for this module and its GPU twin (``xp``: numpy
+    or cupy, with the device's own packed-weights and vector checks). Returns (x contiguous,
+    packed, w_scale, bias, activation code, x_scale, (kernel, strides, dilation, pad, out_hw))."""
+    fn = "int8_conv2d"
+    if not isinstance(x, xp.ndarray) or x.dtype != np.float32 or x.ndim != 4:
+        raise ValueError(f"{fn}: argument 'x' must be a 4-D float32 NHWC {xp_name} array, got "
+                         f"{getattr(x, 'dtype', type(x).__name__)} with shape "
+                         f"{getattr(x, 'shape', None)}")
+    x = xp.ascontiguousarray(x)
+    packed = check_packed(fn, packed)
+    geometry = _conv_geometry(fn, x.shape, packed.K, kernel_size, strides, padding,
+                              dilation_rate)
+    w_scale = check_vec(fn, "w_scale", w_scale, packed.N)
+    bias = check_vec(fn, "bias", bias, packed.N, optional=True)
+    return (x, packed, w_scale, bias, _act_code(fn, activation),
+            _check_scale(fn, "x_scale", x_scale), geometry)
+
+
 def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1),
                 padding: str = "valid", dilation_rate=(1, 1),
                 activation: Union[str, None] = "linear",
@@ -291,19 +311,9 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
     Returns:
         float32 (N, OH, OW, Cout).
     """
-    fn = "int8_conv2d"
-    if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 4:
-        raise ValueError(f"{fn}: argument 'x' must be a 4-D float32 NHWC numpy array, got "
-                         f"{getattr(x, 'dtype', type(x).__name__)} with shape "
-                         f"{getattr(x, 'shape', None)}")
-    x = np.ascontiguousarray(x)
-    packed = _check_packed(fn, packed)
-    kernel, strides, dilation, pad, out_hw = _conv_geometry(
-        fn, x.shape, packed.K, kernel_size, strides, padding, dilation_rate)
-    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
-    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
-    act = _act_code(fn, activation)
-    x_scale = _check_scale(fn, "x_scale", x_scale)
+    x, packed, w_scale, bias, act, x_scale, (kernel, strides, dilation, pad, out_hw) = \
+        _conv_arguments(x, packed, w_scale, bias, kernel_size, strides, padding, dilation_rate,
+                        activation, x_scale, np, "numpy", _check_packed, _check_vec)
     n = x.shape[0]
     if _NATIVE:
         y = np.empty((n, out_hw[0], out_hw[1], packed.N), dtype=np.float32)

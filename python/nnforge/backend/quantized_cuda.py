@@ -14,7 +14,7 @@ from typing import Optional, Tuple, Union
 import cupy
 import numpy as np
 
-from .quantized import Int8PackedWeights, _act_code, _check_scale, _conv_geometry
+from .quantized import Int8PackedWeights, _act_code, _check_scale, _conv_arguments
 
 
 def _ext():
@@ -109,20 +109,10 @@ def int8_conv2d(x, packed, w_scale, bias=None, kernel_size=(1, 1), strides=(1, 1
     """int8 Conv2D (NHWC) on the GPU, as the CPU's ``int8_conv2d``: each image quantized once
     (its own scale, or the static ``x_scale``), im2col of the integer values, the exact int32
     product, then ``act(float(acc) / (x_scale[n] * w_scale) + bias)``."""
-    fn = "int8_conv2d"
     b = _ext()
-    if not isinstance(x, cupy.ndarray) or x.dtype != np.float32 or x.ndim != 4:
-        raise ValueError(f"{fn}: argument 'x' must be a 4-D float32 NHWC CuPy array, got "
-                         f"{getattr(x, 'dtype', type(x).__name__)} with shape "
-                         f"{getattr(x, 'shape', None)}")
-    x = cupy.ascontiguousarray(x)
-    packed = _check_packed(fn, packed)
-    kernel, strides, dilation, pad, out_hw = _conv_geometry(
-        fn, x.shape, packed.K, kernel_size, strides, padding, dilation_rate)
-    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
-    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
-    act = _act_code(fn, activation)
-    x_scale = _check_scale(fn, "x_scale", x_scale)
+    x, packed, w_scale, bias, act, x_scale, (kernel, strides, dilation, pad, out_hw) = \
+        _conv_arguments(x, packed, w_scale, bias, kernel_size, strides, padding, dilation_rate,
+                        activation, x_scale, cupy, "CuPy", _check_packed, _check_vec)
     n = x.shape[0]
     flat = x.reshape(n, -1)
     if x_scale is None:
