@@ -41,13 +41,7 @@ class Initializer(KerasSaveable):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
-        for key in cls._KERAS_ONLY_KEYS:
-            if key in config:
-                if config[key] is not None:
-                    raise ValueError(f"{cls.__name__}.from_config: '{key}' is not supported")
-                del config[key]
-        return cls(**config)
+        return cls(**cls._without_keras_only_keys(config))
 
 
 class Constant(Initializer):

@@ -519,19 +519,11 @@ class Layer(KerasSaveable):
         return [(attr, value) for attr, value in vars(self).items()
                 if isinstance(value, Layer) and not attr.startswith("_")]
 
-    # Keys that Keras 3 writes into layer configs for features nnforge does not have; they are
-    # dropped when they hold their inactive default (None), and refused otherwise.
     _KERAS_ONLY_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "shared_object_id")
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
-        for key in cls._KERAS_ONLY_KEYS:
-            if key in config:
-                if config[key] is not None:
-                    raise ValueError(f"{cls.__name__}.from_config: '{key}'={config[key]!r} is not "
-                                     "supported by nnforge")
-                del config[key]
+        config = cls._without_keras_only_keys(config)
         if "batch_input_shape" in config and config["batch_input_shape"] is not None:
             config["batch_input_shape"] = tuple(config["batch_input_shape"])
         return cls(**config)

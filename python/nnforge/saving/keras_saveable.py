@@ -26,10 +26,26 @@ class KerasSaveable:
 
     _keras_module: str = ""
     _keras_aliases: Tuple[str, ...] = ()
+    # Config keys Keras 3 writes for features nnforge does not have: dropped by from_config
+    # when they hold their inactive default (None), refused otherwise.
+    _KERAS_ONLY_KEYS: Tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         register_builtin(cls)
+
+    @classmethod
+    def _without_keras_only_keys(cls, config: dict) -> dict:
+        """A copy of ``config`` without ``_KERAS_ONLY_KEYS`` that hold None; ValueError naming
+        the class, the key and its value for one that holds anything else."""
+        config = dict(config)
+        for key in cls._KERAS_ONLY_KEYS:
+            if key in config:
+                if config[key] is not None:
+                    raise ValueError(f"{cls.__name__}.from_config: '{key}'={config[key]!r} is not "
+                                     "supported by nnforge")
+                del config[key]
+        return config
 
     def _keras_class_and_module(self) -> Tuple[str, str]:
         """(class name, module) written for this object; an instance may override it (a
