@@ -7,7 +7,8 @@
 // (cuda/bind/) have validated every array before a launcher runs. Scratch memory, where needed,
 // is the caller's workspace (ws, ws_bytes; sized by the *_workspace_bytes functions): nothing
 // here allocates, so all device memory comes from CuPy's pool. Files: gemm.cu, activation.cu,
-// conv.cu (im2col, col2im, conv2d), pool.cu, loss.cu, optim.cu, one per family as in cpp/src.
+// conv.cu (im2col, col2im, conv2d), pool.cu, loss.cu, optim.cu, rnn.cu, one per family as in
+// cpp/src.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -17,6 +18,7 @@
 #include "nnforge/common.h"
 #include "nnforge/im2col.h"
 #include "nnforge/pool.h"
+#include "nnforge/rnn.h"
 
 namespace nnforge {
 namespace cuda {
@@ -101,6 +103,17 @@ cudaError_t sgd_update(float* p, const float* g, float* velocity, int64_t n, flo
 cudaError_t adam_update(float* p, const float* g, float* m, float* v, float* vhat, int64_t n,
                         float lr, float beta1, float beta2, float epsilon, int64_t t,
                         cudaStream_t s);
+
+// ---- rnn.h ---- (rnn.cu) Whole-sequence LSTM / GRU with the CPU kernels' arguments, layouts
+// and saved buffers (every pointer in the args on the device); the time loop runs on the host,
+// enqueuing a recurrent GEMM and a fused gate kernel per step. embedding_backward has no GPU
+// twin (the backend scatters with cupy.add.at).
+size_t rnn_forward_workspace_bytes(const RnnForwardArgs& a);
+cudaError_t rnn_forward(const RnnForwardArgs& a, Precision prec, void* ws, size_t ws_bytes,
+                        cudaStream_t s);
+size_t rnn_backward_workspace_bytes(const RnnBackwardArgs& b);
+cudaError_t rnn_backward(const RnnBackwardArgs& b, Precision prec, void* ws, size_t ws_bytes,
+                         cudaStream_t s);
 
 }  // namespace cuda
 }  // namespace nnforge
