@@ -18,6 +18,7 @@ void bind_pool(py::module_& m);        // bind/pool.cpp
 void bind_loss(py::module_& m);        // bind/loss.cpp
 void bind_optim(py::module_& m);       // bind/optim.cpp
 void bind_qgemm(py::module_& m);       // bind/qgemm.cpp: int8 GEMM, Dense
+void bind_rnn(py::module_& m);         // bind/rnn.cpp: whole-sequence LSTM / GRU
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() =
@@ -31,4 +32,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_loss(m);
   bind_optim(m);
   bind_qgemm(m);
+  bind_rnn(m);
 }

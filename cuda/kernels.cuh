@@ -111,7 +111,7 @@ cudaError_t adam_update(float* p, const float* g, float* m, float* v, float* vha
 size_t rnn_forward_workspace_bytes(const RnnForwardArgs& a);
 cudaError_t rnn_forward(const RnnForwardArgs& a, Precision prec, void* ws, size_t ws_bytes,
                         cudaStream_t s);
-size_t rnn_backward_workspace_bytes(const RnnBackwardArgs& b);
+size_t rnn_backward_workspace_bytes(const RnnForwardArgs& a, bool with_bias);
 cudaError_t rnn_backward(const RnnBackwardArgs& b, Precision prec, void* ws, size_t ws_bytes,
                          cudaStream_t s);
 

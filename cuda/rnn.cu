@@ -353,13 +353,13 @@ cudaError_t rnn_forward(const RnnForwardArgs& a, Precision prec, void* ws, size_
   return last_error();
 }
 
-size_t rnn_backward_workspace_bytes(const RnnBackwardArgs& b) {
-  const Dims d = dims_of(b.fwd);
+size_t rnn_backward_workspace_bytes(const RnnForwardArgs& a, bool with_bias) {
+  const Dims d = dims_of(a);
   const int64_t NT = d.N * d.T;
-  const bool after = b.fwd.cell == RnnCell::GRU && b.fwd.reset_after;
+  const bool after = a.cell == RnnCell::GRU && a.reset_after;
   size_t bytes = up(NT * d.GH * sizeof(float)) * (after ? 2 : 1) + up(NT * d.H * sizeof(float)) +
                  6 * up(d.N * d.H * sizeof(float));
-  if (b.dbias) bytes += up(bias_grad_workspace_bytes(NT, d.GH));
+  if (with_bias) bytes += up(bias_grad_workspace_bytes(NT, d.GH));
   return bytes;
 }
 
@@ -379,7 +379,7 @@ cudaError_t rnn_backward(const RnnBackwardArgs& b, Precision prec, void* ws, siz
     if (b.dc0) NNF_CUDA_TRY(cudaMemsetAsync(b.dc0, 0, sizeof(float) * N * H, st));
     return cudaSuccess;
   }
-  if (ws_bytes < rnn_backward_workspace_bytes(b)) return cudaErrorInvalidValue;
+  if (ws_bytes < rnn_backward_workspace_bytes(a, b.dbias != nullptr)) return cudaErrorInvalidValue;
   Carver w{static_cast<char*>(ws)};
   float* dZ = w.take(NT * GH);  // by time, (N, T, GH)
   float* dZr = after ? w.take(NT * GH) : nullptr;

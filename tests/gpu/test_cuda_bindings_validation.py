@@ -13,7 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.no_gpu
 
-_TYPESTR = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8", "uint8": "|u1"}
+_TYPESTR = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8", "uint8": "|u1",
+            "bool": "|b1"}
 
 
 class FakeCudaArray:

@@ -375,6 +375,75 @@ def adam_update_(p, g, m, v, vhat, lr: float, beta1: float, beta2: float, epsilo
     _cuda.adam_update(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t, _stream())
 
 
+# ---- whole-sequence recurrent layers (as backend.cpu's; nnforge._cuda.rnn_*) -------------------
+
+RNN_CELLS = {"lstm": 0, "gru": 1}
+
+
+def rnn_sequence(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                 go_backwards: bool, zero_output_for_mask: bool, reset_after: bool = True,
+                 want_sequence: bool = False) -> dict:
+    """Whole-sequence LSTM/GRU forward (``nnforge._cuda.rnn_forward``): the dict of CuPy arrays
+    ``backend.cpu.rnn_sequence`` returns (gates, aux, h_all, c_all, y_seq, y_last)."""
+    n, t, _ = x.shape
+    h = recurrent_kernel.shape[0]
+    g = recurrent_kernel.shape[1]
+    code = RNN_CELLS[cell]
+    out = {
+        "gates": cupy.empty((n, t, g), cupy.float32),
+        "aux": cupy.empty((n, t, h), cupy.float32) if code == 1 else None,
+        "h_all": cupy.empty((n, t, h), cupy.float32),
+        "c_all": cupy.empty((n, t, h), cupy.float32) if code == 0 else None,
+        "y_last": cupy.empty((n, h), cupy.float32),
+    }
+    y_seq = cupy.empty((n, t, h), cupy.float32) if want_sequence and mask is not None else None
+    ws = _scratch(_cuda.rnn_workspace_bytes(code, reset_after, n, t, h, False, bias is not None))
+    _cuda.rnn_forward(code, reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                      go_backwards, zero_output_for_mask, out["gates"], out["aux"], out["h_all"],
+                      out["c_all"], y_seq, out["y_last"], _precision, ws, _stream())
+    out["y_seq"] = (out["h_all"] if y_seq is None else y_seq) if want_sequence else None
+    return out
+
+
+def rnn_infer(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards: bool,
+              zero_output_for_mask: bool, reset_after: bool = True,
+              want_sequence: bool = False) -> dict:
+    """Inference (``backend.cpu.rnn_infer``'s dict: y_seq, y_last, h_last, c_last): the training
+    forward into scratch buffers (the GPU has the memory; one kernel path to keep right)."""
+    out = rnn_sequence(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards,
+                       zero_output_for_mask, reset_after, want_sequence)
+    last = x.shape[1] - 1
+    return {"y_seq": out["y_seq"], "y_last": out["y_last"], "h_last": out["h_all"][:, last],
+            "c_last": out["c_all"][:, last] if out["c_all"] is not None else None}
+
+
+def rnn_sequence_grad(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                      go_backwards: bool, zero_output_for_mask: bool, reset_after: bool,
+                      saved: dict, dy_seq, dy_last, dh_T, dc_T, want_dx: bool = True,
+                      want_dh0: bool = False, out_kernel=None, out_recurrent=None,
+                      out_bias=None) -> tuple:
+    """Backward through time of ``rnn_sequence`` (``nnforge._cuda.rnn_backward``): (dx, dkernel,
+    drecurrent_kernel, dbias, dh0, dc0), None where not wanted."""
+    code = RNN_CELLS[cell]
+    n, t, _ = x.shape
+    h = recurrent_kernel.shape[0]
+    dx = cupy.empty(x.shape, cupy.float32) if want_dx else None
+    dk = cupy.empty(kernel.shape, cupy.float32) if out_kernel is None else out_kernel
+    du = (cupy.empty(recurrent_kernel.shape, cupy.float32) if out_recurrent is None
+          else out_recurrent)
+    db = None
+    if bias is not None:
+        db = cupy.empty(bias.shape, cupy.float32) if out_bias is None else out_bias
+    dh0 = cupy.empty((n, h), cupy.float32) if want_dh0 else None
+    dc0 = cupy.empty((n, h), cupy.float32) if want_dh0 and code == 0 else None
+    ws = _scratch(_cuda.rnn_workspace_bytes(code, reset_after, n, t, h, True, bias is not None))
+    _cuda.rnn_backward(code, reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                       go_backwards, zero_output_for_mask, saved["gates"], saved["aux"],
+                       saved["h_all"], saved["c_all"], dy_seq, dy_last, dh_T, dc_T, dx, dk, du,
+                       db, dh0, dc0, _precision, ws, _stream())
+    return dx, dk, du, db, dh0, dc0
+
+
 # ---- int8 quantized inference (backend/quantized_cuda.py) -----------------------------------
 from .quantized import Int8PackedWeights  # noqa: E402,F401
 from .quantized_cuda import (int8_conv2d, int8_dense, int8_matmul_int32,  # noqa: E402,F401

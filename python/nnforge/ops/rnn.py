@@ -25,7 +25,7 @@ __all__ = ["fused_rnn_available", "lstm_sequence", "gru_sequence"]
 
 def fused_rnn_available(x) -> bool:
     """Whether the backend holding ``x`` (a Tensor, Variable or array) has the whole-sequence
-    recurrent kernels. Where it does not (e.g. the GPU backend for now), layers run step by step.
+    recurrent kernels (the CPU and GPU backends do). Where it does not, layers run step by step.
 
     Example:
 
