@@ -22,6 +22,38 @@
 #include "check.h"
 #include "nnforge/rnn.h"
 
+// The parameters (and their pybind11 names) of the rnn bindings, one list for nnforge._cpu and
+// nnforge._cuda: the inputs every binding starts with, the saved forward buffers, the incoming
+// gradients and the backward's outputs. NNF_RNN_INPUT_NAMES passes the inputs on (rnn_common).
+#define NNF_RNN_INPUT_PARAMS                                                                    \
+  int cell, bool reset_after, const pybind11::object &x, const pybind11::object &kernel,       \
+      const pybind11::object &recurrent_kernel, const pybind11::object &bias,                  \
+      const pybind11::object &h0, const pybind11::object &c0, const pybind11::object &mask,    \
+      bool go_backwards, bool zero_output_for_mask
+#define NNF_RNN_INPUT_ARGS                                                                      \
+  pybind11::arg("cell"), pybind11::arg("reset_after"), pybind11::arg("x"),                     \
+      pybind11::arg("kernel"), pybind11::arg("recurrent_kernel"), pybind11::arg("bias"),       \
+      pybind11::arg("h0"), pybind11::arg("c0"), pybind11::arg("mask"),                         \
+      pybind11::arg("go_backwards"), pybind11::arg("zero_output_for_mask")
+#define NNF_RNN_INPUT_NAMES \
+  cell, reset_after, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, \
+      zero_output_for_mask
+#define NNF_RNN_SAVED_PARAMS                                                                \
+  const pybind11::object &gates, const pybind11::object &aux, const pybind11::object &h_all, \
+      const pybind11::object &c_all
+#define NNF_RNN_SAVED_ARGS \
+  pybind11::arg("gates"), pybind11::arg("aux"), pybind11::arg("h_all"), pybind11::arg("c_all")
+#define NNF_RNN_GRAD_PARAMS                                                                     \
+  const pybind11::object &dy_seq, const pybind11::object &dy_last, const pybind11::object &dh_T, \
+      const pybind11::object &dc_T, const pybind11::object &dx, const pybind11::object &dkernel, \
+      const pybind11::object &drecurrent_kernel, const pybind11::object &dbias,                   \
+      const pybind11::object &dh0, const pybind11::object &dc0
+#define NNF_RNN_GRAD_ARGS                                                                       \
+  pybind11::arg("dy_seq"), pybind11::arg("dy_last"), pybind11::arg("dh_T"),                    \
+      pybind11::arg("dc_T"), pybind11::arg("dx"), pybind11::arg("dkernel"),                    \
+      pybind11::arg("drecurrent_kernel"), pybind11::arg("dbias"), pybind11::arg("dh0"),        \
+      pybind11::arg("dc0")
+
 namespace nnforge_bind {
 
 using RnnShape = std::vector<int64_t>;

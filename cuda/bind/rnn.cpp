@@ -100,17 +100,11 @@ void bind_rnn(py::module_& m) {
 
   m.def(
       "rnn_forward",
-      [](int cell, bool reset_after, const py::object& x, const py::object& kernel,
-         const py::object& recurrent_kernel, const py::object& bias, const py::object& h0,
-         const py::object& c0, const py::object& mask, bool go_backwards,
-         bool zero_output_for_mask, const py::object& gates, const py::object& aux,
-         const py::object& h_all, const py::object& c_all, const py::object& y_seq,
+      [](NNF_RNN_INPUT_PARAMS, NNF_RNN_SAVED_PARAMS, const py::object& y_seq,
          const py::object& y_last, const std::string& precision, const py::object& ws,
          std::uintptr_t stream) {
         DevArgs A{"rnn_forward", {}, {}};
-        nnforge::RnnForwardArgs a =
-            nnforge_bind::rnn_common(A, cell, reset_after, x, kernel, recurrent_kernel, bias, h0,
-                                     c0, mask, go_backwards, zero_output_for_mask);
+        nnforge::RnnForwardArgs a = nnforge_bind::rnn_common(A, NNF_RNN_INPUT_NAMES);
         nnforge_bind::rnn_forward_outputs(A, a, gates, aux, h_all, c_all, y_seq, y_last);
         const auto prec = precision_code(A.fn, precision);
         DevArray wsa;
@@ -122,29 +116,18 @@ void bind_rnn(py::module_& m) {
         }
         check_cuda(A.fn, e);
       },
-      py::arg("cell"), py::arg("reset_after"), py::arg("x"), py::arg("kernel"),
-      py::arg("recurrent_kernel"), py::arg("bias"), py::arg("h0"), py::arg("c0"),
-      py::arg("mask"), py::arg("go_backwards"), py::arg("zero_output_for_mask"),
-      py::arg("gates"), py::arg("aux"), py::arg("h_all"), py::arg("c_all"), py::arg("y_seq"),
+      NNF_RNN_INPUT_ARGS, NNF_RNN_SAVED_ARGS, py::arg("y_seq"),
       py::arg("y_last"), py::arg("precision") = "fp32", py::arg("workspace") = py::none(),
       py::arg("stream") = 0,
       "Whole-sequence LSTM (cell=0) or GRU (cell=1) forward; see cpp/include/nnforge/rnn.h.");
 
   m.def(
       "rnn_backward",
-      [](int cell, bool reset_after, const py::object& x, const py::object& kernel,
-         const py::object& recurrent_kernel, const py::object& bias, const py::object& h0,
-         const py::object& c0, const py::object& mask, bool go_backwards,
-         bool zero_output_for_mask, const py::object& gates, const py::object& aux,
-         const py::object& h_all, const py::object& c_all, const py::object& dy_seq,
-         const py::object& dy_last, const py::object& dh_T, const py::object& dc_T,
-         const py::object& dx, const py::object& dkernel, const py::object& drecurrent_kernel,
-         const py::object& dbias, const py::object& dh0, const py::object& dc0,
+      [](NNF_RNN_INPUT_PARAMS, NNF_RNN_SAVED_PARAMS, NNF_RNN_GRAD_PARAMS,
          const std::string& precision, const py::object& ws, std::uintptr_t stream) {
         DevArgs A{"rnn_backward", {}, {}};
         nnforge::RnnBackwardArgs b;
-        b.fwd = nnforge_bind::rnn_common(A, cell, reset_after, x, kernel, recurrent_kernel, bias,
-                                         h0, c0, mask, go_backwards, zero_output_for_mask);
+        b.fwd = nnforge_bind::rnn_common(A, NNF_RNN_INPUT_NAMES);
         nnforge_bind::rnn_backward_args(A, b, gates, aux, h_all, c_all, dy_seq, dy_last, dh_T,
                                         dc_T, dx, dkernel, drecurrent_kernel, dbias, dh0, dc0);
         const auto prec = precision_code(A.fn, precision);
@@ -157,12 +140,7 @@ void bind_rnn(py::module_& m) {
         }
         check_cuda(A.fn, e);
       },
-      py::arg("cell"), py::arg("reset_after"), py::arg("x"), py::arg("kernel"),
-      py::arg("recurrent_kernel"), py::arg("bias"), py::arg("h0"), py::arg("c0"),
-      py::arg("mask"), py::arg("go_backwards"), py::arg("zero_output_for_mask"),
-      py::arg("gates"), py::arg("aux"), py::arg("h_all"), py::arg("c_all"), py::arg("dy_seq"),
-      py::arg("dy_last"), py::arg("dh_T"), py::arg("dc_T"), py::arg("dx"), py::arg("dkernel"),
-      py::arg("drecurrent_kernel"), py::arg("dbias"), py::arg("dh0"), py::arg("dc0"),
+      NNF_RNN_INPUT_ARGS, NNF_RNN_SAVED_ARGS, NNF_RNN_GRAD_ARGS,
       py::arg("precision") = "fp32", py::arg("workspace") = py::none(), py::arg("stream") = 0,
       "Backward through time of rnn_forward: dx, dkernel, drecurrent_kernel, dbias, dh0, dc0.");
 }

@@ -114,3 +114,14 @@ def raw():
 def cb():
     from nnforge.backend import cpu
     return cpu
+
+
+@pytest.fixture(scope="module")
+def c():
+    """nnforge._cuda for the binding tests (they run without a GPU); skipped where it is not
+    built."""
+    try:
+        from nnforge import _cuda
+    except ImportError as e:
+        pytest.skip(f"nnforge._cuda not built: {e}")
+    return _cuda

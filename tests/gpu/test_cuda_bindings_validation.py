@@ -37,15 +37,6 @@ class FakeCudaArray:
 F = FakeCudaArray
 
 
-@pytest.fixture(scope="module")
-def c():
-    try:
-        from nnforge import _cuda
-    except ImportError as e:
-        pytest.skip(f"nnforge._cuda not built: {e}")
-    return _cuda
-
-
 def reaches_launch(c, call):
     """Valid arguments: RuntimeError from the launch without a device; with one, the pointer
     check refuses the fakes' host memory."""

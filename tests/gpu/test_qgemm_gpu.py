@@ -118,15 +118,6 @@ class _Fake:
                                          "strides": None}
 
 
-@pytest.fixture
-def c():
-    try:
-        from nnforge import _cuda
-    except ImportError as e:
-        pytest.skip(f"nnforge._cuda not built: {e}")
-    return _cuda
-
-
 @pytest.mark.no_gpu
 def test_binding_validation(c):
     F = _Fake

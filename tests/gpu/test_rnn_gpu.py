@@ -115,8 +115,8 @@ def test_layers_take_the_fused_gpu_path_and_train_like_the_cpu():
     finally:
         keras.config.set_device(saved)
     _close(results[1][0], results[0][0], 1e-4)
-    for g, c in zip(results[1][1], results[0][1]):
-        _close(g, c, 1e-4)
+    for g, w in zip(results[1][1], results[0][1]):
+        _close(g, w, 1e-4)
 
 
 # ---- argument validation (no GPU needed) --------------------------------------------------------
@@ -135,15 +135,6 @@ def _workspace(c, kw, backward=False):
     n = c.rnn_workspace_bytes(kw["cell"], kw["reset_after"], kw["x"].shape[0], kw["x"].shape[1],
                               kw["recurrent_kernel"].shape[0], backward, kw["bias"] is not None)
     return F((n,), "uint8")
-
-
-@pytest.fixture(scope="module")
-def c():
-    try:
-        from nnforge import _cuda
-    except ImportError as e:
-        pytest.skip(f"nnforge._cuda not built: {e}")
-    return _cuda
 
 
 @pytest.mark.no_gpu
