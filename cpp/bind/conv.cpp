@@ -23,16 +23,11 @@ nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const 
                                 const py::array& cols, const py::object& kernel,
                                 const py::object& strides, const py::object& dilation,
                                 const py::object& pad, const py::object& out_hw) {
-  const Pair k = pair_arg(fn, "kernel", kernel, 1);
-  const Pair st = pair_arg(fn, "strides", strides, 1);
-  const Pair dil = pair_arg(fn, "dilation", dilation, 1);
-  const Pair pd = pair_arg(fn, "pad", pad, 0);
-  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
-  const std::string desc = std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols) +
-                           ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
-                           geom_desc(st, dil, pd);
-  nnforge::Conv2DShape s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), k[0],
-                                      k[1], 0, st, dil, pd, o[0], o[1], desc);
+  const int64_t xs[4] = {x.shape(0), x.shape(1), x.shape(2), x.shape(3)};
+  std::string desc;
+  const nnforge::Conv2DShape s =
+      cols_geometry(fn, xs, std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols),
+                    kernel, strides, dilation, pad, out_hw, desc);
   const int64_t rows = s.N * s.OH * s.OW, K = s.KH * s.KW * s.C;
   if (cols.shape(0) != rows || cols.shape(1) != K)
     fail(fn, "argument 'cols' must have shape (N*OH*OW, KH*KW*C) = (" + std::to_string(rows) +

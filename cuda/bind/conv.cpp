@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <string>
 
-#include "../../cpp/bind/geometry.h"  // conv2d_shape, geom_desc (shared with _cpu)
+#include "../../cpp/bind/geometry.h"  // conv2d_shape, cols_geometry, geom_desc (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
 using namespace nnforge_cuda_bind;
+using nnforge_bind::cols_geometry;
 using nnforge_bind::conv2d_shape;
 using nnforge_bind::geom_desc;
 namespace nc = nnforge::cuda;
@@ -52,14 +53,10 @@ nnforge::Conv2DShape cols_shape(const std::string& fn, const DevArray& x, const 
                                 const py::object& kernel, const py::object& strides,
                                 const py::object& dilation, const py::object& pad,
                                 const py::object& out_hw) {
-  const Pair k = pair_arg(fn, "kernel", kernel, 1);
-  const Geometry g = geometry(fn, strides, dilation, pad);
-  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
-  const std::string desc = x.name + " " + shape_str(x) + ", cols " + shape_str(cols) +
-                           ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
-                           geom_desc(g.st, g.dil, g.pad);
-  const auto s = conv2d_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), k[0], k[1], 0, g.st,
-                            g.dil, g.pad, o[0], o[1], desc);
+  const int64_t xs[4] = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
+  std::string desc;
+  const auto s = cols_geometry(fn, xs, x.name + " " + shape_str(x) + ", cols " + shape_str(cols),
+                               kernel, strides, dilation, pad, out_hw, desc);
   want_shape(fn, cols, {s.N * s.OH * s.OW, s.KH * s.KW * s.C}, "(N*OH*OW, KH*KW*C) for " + desc);
   return s;
 }

@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-#include "../../cpp/bind/geometry.h"  // pool2d_shape (shared with _cpu)
+#include "../../cpp/bind/geometry.h"  // pool2d_args (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
@@ -25,14 +25,10 @@ nnforge::Pool2DShape make_shape(const std::string& fn, const DevArray& x, const 
                                 const py::object& pad) {
   if (pool.is_none() || strides.is_none() || pad.is_none())
     fail(fn, "arguments 'pool', 'strides' and 'pad' (the forward's geometry) are required");
-  const Pair k = pair_arg(fn, "pool", pool, 1);
-  const Pair st = pair_arg(fn, "strides", strides, 1);
-  const Pair pd = pair_arg(fn, "pad", pad, 0);
   const int64_t xs[4] = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
   const int64_t ys[4] = {y.dim(0), y.dim(1), y.dim(2), y.dim(3)};
-  return nnforge_bind::pool2d_shape(
-      fn, xs, ys, k, st, pd,
-      nnforge_bind::pool_desc(x.name + " " + shape_str(x), y.name + " " + shape_str(y), k, st, pd));
+  return nnforge_bind::pool2d_args(fn, xs, ys, x.name + " " + shape_str(x),
+                                   y.name + " " + shape_str(y), pool, strides, pad);
 }
 
 }  // namespace
