@@ -287,6 +287,18 @@ inline void check_cuda(const std::string& fn, cudaError_t e) {
                              cudaGetErrorString(e));
 }
 
+// Calls f() -> cudaError_t (kernel launches, a stream call) with the GIL released, then raises
+// its error as check_cuda does. Arguments are checked before, with the GIL held.
+template <class F>
+void call_nogil(const std::string& fn, F&& f) {
+  cudaError_t e;
+  {
+    py::gil_scoped_release nogil;
+    e = f();
+  }
+  check_cuda(fn, e);
+}
+
 inline nnforge::cuda::Precision precision_code(const std::string& fn, const std::string& p) {
   if (p == "fp32" || p == "float32" || p == "highest") return nnforge::cuda::Precision::FP32;
   if (p == "tf32" || p == "high") return nnforge::cuda::Precision::TF32;

@@ -88,13 +88,10 @@ void bind_conv(py::module_& m) {
         const auto s = cols_shape(fn, x, cols, kernel, strides, dilation, pad, out_hw);
         no_overlap(fn, cols, x);
         on_device(fn, {&x, &cols});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::im2col_nhwc(x.data<const float>(), cols.data<float>(), s, 0, s.N,
-                              as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::im2col_nhwc(x.data<const float>(), cols.data<float>(), s, 0, s.N,
+                                 as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("cols"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("out_hw"), py::arg("stream") = 0,
@@ -110,13 +107,10 @@ void bind_conv(py::module_& m) {
         const auto s = cols_shape(fn, dx, cols, kernel, strides, dilation, pad, out_hw);
         no_overlap(fn, dx, cols);
         on_device(fn, {&cols, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::col2im_nhwc(cols.data<const float>(), dx.data<float>(), s, 0, s.N,
-                              as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::col2im_nhwc(cols.data<const float>(), dx.data<float>(), s, 0, s.N,
+                                 as_stream(stream));
+        });
       },
       py::arg("cols"), py::arg("dx"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("out_hw"), py::arg("stream") = 0,
@@ -164,14 +158,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, y, bias);
         for (const DevArray* in : {&x, &w, &y, &bias}) no_overlap(fn, ws, *in);
         on_device(fn, {&x, &w, &bias, &y, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_forward(x.data<const float>(), w.data<const float>(),
-                                 bias.data<const float>(), a, y.data<float>(), s, prec, pws,
-                                 static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_forward(x.data<const float>(), w.data<const float>(),
+                                    bias.data<const float>(), a, y.data<float>(), s, prec, pws,
+                                    static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("act"),
       py::arg("strides"), py::arg("dilation"), py::arg("pad"), py::arg("precision") = "fp32",
@@ -195,14 +186,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, dx, w);
         for (const DevArray* in : {&dy, &w, &dx}) no_overlap(fn, ws, *in);
         on_device(fn, {&dy, &w, &dx, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_backward_input(dy.data<const float>(), w.data<const float>(),
-                                        dx.data<float>(), s, prec, pws,
-                                        static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_backward_input(dy.data<const float>(), w.data<const float>(),
+                                           dx.data<float>(), s, prec, pws,
+                                           static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("precision") = "fp32", py::arg("workspace") = py::none(),
@@ -233,14 +221,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, db, dw);
         for (const DevArray* in : {&x, &dy, &dw, &db}) no_overlap(fn, ws, *in);
         on_device(fn, {&x, &dy, &dw, &db, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_backward_filter(x.data<const float>(), dy.data<const float>(),
-                                         dw.data<float>(), db.data<float>(), s, prec, pws,
-                                         static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_backward_filter(x.data<const float>(), dy.data<const float>(),
+                                            dw.data<float>(), db.data<float>(), s, prec, pws,
+                                            static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("strides"),
       py::arg("dilation"), py::arg("pad"), py::arg("precision") = "fp32",

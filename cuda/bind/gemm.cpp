@@ -53,14 +53,12 @@ void bind_gemm(py::module_& m) {
         const Dims d = check_gemm(fn, a, b, c, trans_a, trans_b);
         const auto prec = precision_code(fn, precision);
         on_device(fn, {&a, &b, &c});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, alpha, a.data<const float>(),
-                                   d.lda, b.data<const float>(), d.ldb, beta, c.data<float>(),
-                                   d.ldc, nullptr, nnforge::Act::Linear, prec, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, alpha,
+                                      a.data<const float>(), d.lda, b.data<const float>(), d.ldb,
+                                      beta, c.data<float>(), d.ldc, nullptr, nnforge::Act::Linear,
+                                      prec, as_stream(stream));
+        });
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
@@ -84,14 +82,11 @@ void bind_gemm(py::module_& m) {
         const nnforge::Act ac = act_code(fn, act);
         const auto prec = precision_code(fn, precision);
         on_device(fn, {&a, &b, &c, &bias});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, 1.f, a.data<const float>(),
-                                   d.lda, b.data<const float>(), d.ldb, 0.f, c.data<float>(),
-                                   d.ldc, bias.data<const float>(), ac, prec, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, 1.f, a.data<const float>(),
+                                      d.lda, b.data<const float>(), d.ldb, 0.f, c.data<float>(),
+                                      d.ldc, bias.data<const float>(), ac, prec, as_stream(stream));
+        });
       },
       py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("act") = 0, py::arg("precision") = "fp32",

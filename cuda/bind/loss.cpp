@@ -51,16 +51,13 @@ void bind_loss(py::module_& m) {
         const std::string fn = "categorical_crossentropy";
         const LossArgs a = check_loss(fn, &to, po, lo, go);
         on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::categorical_crossentropy(a.y_true.data<const float>(),
-                                           a.y_pred.data<const float>(), a.losses.data<float>(),
-                                           a.grad.data<float>(), a.y_pred.dim(0),
-                                           a.y_pred.dim(1), from_logits, scale,
-                                           as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::categorical_crossentropy(a.y_true.data<const float>(),
+                                              a.y_pred.data<const float>(), a.losses.data<float>(),
+                                              a.grad.data<float>(), a.y_pred.dim(0),
+                                              a.y_pred.dim(1), from_logits, scale,
+                                              as_stream(stream));
+        });
       },
       py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
       py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
@@ -80,15 +77,12 @@ void bind_loss(py::module_& m) {
         no_overlap(fn, a.losses, labels);
         no_overlap(fn, a.grad, labels);
         on_device(fn, {&labels, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::sparse_categorical_crossentropy(
+        call_nogil(fn, [&] {
+          return nc::sparse_categorical_crossentropy(
               labels.data<const int64_t>(), a.y_pred.data<const float>(), a.losses.data<float>(),
               a.grad.data<float>(), a.y_pred.dim(0), a.y_pred.dim(1), from_logits, scale,
               as_stream(stream));
-        }
-        check_cuda(fn, e);
+        });
       },
       py::arg("labels"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
       py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
@@ -102,15 +96,12 @@ void bind_loss(py::module_& m) {
         const std::string fn = "binary_crossentropy";
         const LossArgs a = check_loss(fn, &to, po, lo, go);
         on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::binary_crossentropy(a.y_true.data<const float>(), a.y_pred.data<const float>(),
-                                      a.losses.data<float>(), a.grad.data<float>(),
-                                      a.y_pred.dim(0), a.y_pred.dim(1), from_logits, scale,
-                                      as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::binary_crossentropy(a.y_true.data<const float>(), a.y_pred.data<const float>(),
+                                         a.losses.data<float>(), a.grad.data<float>(),
+                                         a.y_pred.dim(0), a.y_pred.dim(1), from_logits, scale,
+                                         as_stream(stream));
+        });
       },
       py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
       py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
@@ -123,15 +114,12 @@ void bind_loss(py::module_& m) {
         const std::string fn = "mean_squared_error";
         const LossArgs a = check_loss(fn, &to, po, lo, go);
         on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::mean_squared_error(a.y_true.data<const float>(), a.y_pred.data<const float>(),
-                                     a.losses.data<float>(), a.grad.data<float>(),
-                                     a.y_pred.dim(0), a.y_pred.dim(1), scale,
-                                     as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::mean_squared_error(a.y_true.data<const float>(), a.y_pred.data<const float>(),
+                                        a.losses.data<float>(), a.grad.data<float>(),
+                                        a.y_pred.dim(0), a.y_pred.dim(1), scale,
+                                        as_stream(stream));
+        });
       },
       py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"), py::arg("scale"),
       py::arg("stream") = 0, "Per-sample mean squared error (mean over D).");

@@ -53,13 +53,10 @@ void bind_pool(py::module_& m) {
         no_overlap(fn, am, x);
         no_overlap(fn, am, y);
         on_device(fn, {&x, &y, &am});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::max_pool2d_forward(x.data<const float>(), y.data<float>(), am.data<int32_t>(),
-                                     s, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::max_pool2d_forward(x.data<const float>(), y.data<float>(), am.data<int32_t>(),
+                                        s, as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("pool"), py::arg("strides"),
       py::arg("pad"), py::arg("stream") = 0,
@@ -79,13 +76,10 @@ void bind_pool(py::module_& m) {
         no_overlap(fn, dx, dy);
         no_overlap(fn, dx, am);
         on_device(fn, {&dy, &am, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::max_pool2d_backward(dy.data<const float>(), am.data<const int32_t>(),
-                                      dx.data<float>(), s, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::max_pool2d_backward(dy.data<const float>(), am.data<const int32_t>(),
+                                         dx.data<float>(), s, as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool"), py::arg("strides"),
       py::arg("pad"), py::arg("stream") = 0,
@@ -102,13 +96,10 @@ void bind_pool(py::module_& m) {
         const auto s = make_shape(fn, x, y, pool, strides, pad);
         no_overlap(fn, y, x);
         on_device(fn, {&x, &y});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::avg_pool2d_forward(x.data<const float>(), y.data<float>(), s,
-                                     as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::avg_pool2d_forward(x.data<const float>(), y.data<float>(), s,
+                                        as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
       py::arg("stream") = 0,
@@ -124,13 +115,10 @@ void bind_pool(py::module_& m) {
         const auto s = make_shape(fn, dx, dy, pool, strides, pad);
         no_overlap(fn, dx, dy);
         on_device(fn, {&dy, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::avg_pool2d_backward(dy.data<const float>(), dx.data<float>(), s,
-                                      as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::avg_pool2d_backward(dy.data<const float>(), dx.data<float>(), s,
+                                         as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("dx"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
       py::arg("stream") = 0, "dx (overwritten): each window's gradient over its real elements.");
