@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "nnforge/common.h"
+
 namespace nnforge_bind {
 namespace py = pybind11;
 
@@ -142,6 +144,14 @@ inline Pair pair_arg(const std::string& fn, const char* name, const py::object& 
                    std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
   }
   return p;
+}
+
+// The activation code of a kernel call (nnforge::Act): 0 linear, 1 relu, 2 sigmoid, 3 tanh.
+inline nnforge::Act act_code(const std::string& fn, int64_t act) {
+  if (act < 0 || act > 3)
+    fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
+                 std::to_string(act));
+  return static_cast<nnforge::Act>(act);
 }
 
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }

@@ -84,9 +84,7 @@ void bind_conv(py::module_& m) {
         check_f32(fn, "x", x, 4, false);
         check_f32(fn, "w", w, 4, false);
         check_f32(fn, "y", y, 4, true);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act a = act_code(fn, act);
         const Pair st = pair_arg(fn, "strides", strides, 1);
         const Pair dil = pair_arg(fn, "dilation", dilation, 1);
         const Pair pd = pair_arg(fn, "pad", pad, 0);
@@ -115,7 +113,6 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, "y", y, "w", w);
         const float *px = fptr(x), *pw = fptr(w);
         float* py_ = fmut(y);
-        const auto a = static_cast<nnforge::Act>(act);
         py::gil_scoped_release nogil;
         nnforge::conv2d_forward(px, pw, pb, a, py_, s);
       },
@@ -192,9 +189,7 @@ void bind_conv(py::module_& m) {
                                   desc);
         no_overlap(fn, "dw", dw, "x", x);
         no_overlap(fn, "dw", dw, "dy", dy);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act a = act_code(fn, act);
         const float* py_ = nullptr;
         py::array y;
         if (act != 0) {
@@ -210,7 +205,6 @@ void bind_conv(py::module_& m) {
         }
         const float *px = fptr(x), *pdy = fptr(dy);
         float* pdw = fmut(dw);
-        const auto a = static_cast<nnforge::Act>(act);
         py::gil_scoped_release nogil;
         if (py_)
           nnforge::conv2d_backward_filter_act(px, py_, pdy, a, pdw, pdb, s);

@@ -77,9 +77,7 @@ void bind_gemm(py::module_& m) {
          bool trans_a, bool trans_b, int act) {
         const std::string fn = "sgemm_bias_act";
         const Dims d = check_gemm(fn, a, b, c, trans_a, trans_b);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act ac = act_code(fn, act);
         const float* pbias = nullptr;
         py::array bias_arr;
         if (!is_none(bias)) {
@@ -97,7 +95,7 @@ void bind_gemm(py::module_& m) {
         float* pc = fmut(c);
         py::gil_scoped_release nogil;
         nnforge::sgemm_bias_act(trans_a, trans_b, d.M, d.N, d.K, pa, d.lda, pb, d.ldb, pbias,
-                                static_cast<nnforge::Act>(act), pc, d.ldc);
+                                ac, pc, d.ldc);
       },
       py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("act") = 0,
