@@ -266,24 +266,25 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   float ra[PER], rb[PER];
   const Panel panel{p, tid, m0, n0};
   auto load = [&](int64_t k0) { panel.load(k0, ra, rb); };
+  // Element (row, k) of a padded shared tile (As: row m, Bs: row n), rounded to BF16 or TF32.
+  auto put = [&](uint32_t* tile, int row, int k, float v) {
+    if (kBF16)
+      reinterpret_cast<__nv_bfloat16*>(tile)[row * 2 * LDS + k] = __float2bfloat16_rn(v);
+    else
+      tile[row * LDS + k] = to_tf32(v);
+  };
   auto store = [&]() {
 #pragma unroll
     for (int i = 0; i < PER; ++i) {
       int m, k;
       panel.a_coord(i, m, k);
-      if (kBF16)
-        reinterpret_cast<__nv_bfloat16*>(As)[m * 2 * LDS + k] = __float2bfloat16_rn(ra[i]);
-      else
-        As[m * LDS + k] = to_tf32(ra[i]);
+      put(As, m, k, ra[i]);
     }
 #pragma unroll
     for (int i = 0; i < PER; ++i) {
       int k, n;
       panel.b_coord(i, k, n);
-      if (kBF16)
-        reinterpret_cast<__nv_bfloat16*>(Bs)[n * 2 * LDS + k] = __float2bfloat16_rn(rb[i]);
-      else
-        Bs[n * LDS + k] = to_tf32(rb[i]);
+      put(Bs, n, k, rb[i]);
     }
   };
 
