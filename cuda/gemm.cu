@@ -59,12 +59,13 @@ __device__ __forceinline__ float load_b(const GemmParams& p, int64_t k, int64_t 
   return p.tb ? p.B[n * p.ldb + k] : p.B[k * p.ldb + n];
 }
 
-// The global side of both kernels' panel staging: a 256-thread block holds one K panel of depth
-// BK of op(A) (rows m0.., A_PER elements a thread) and op(B) (columns n0.., B_PER a thread) in
-// registers. Thread -> element maps: consecutive threads walk the contiguous dimension of each
-// layout, so the global reads coalesce for either transpose.
+// Both kernels' panel staging: a 256-thread block holds one K panel of depth BK of op(A) (rows
+// m0.., A_PER elements a thread) and op(B) (columns n0.., B_PER a thread) in registers, loaded
+// from global memory and then stored into the kernel's own shared layout. Thread -> element
+// maps: consecutive threads walk the contiguous dimension of each layout, so the global reads
+// coalesce for either transpose.
 template <int BM, int BN, int BK>
-struct PanelLoad {
+struct PanelStage {
   static constexpr int A_PER = BM * BK / 256, B_PER = BN * BK / 256;
   const GemmParams& p;
   int tid;
@@ -94,6 +95,23 @@ struct PanelLoad {
       rb[i] = load_b(p, k0 + k, n0 + n);
     }
   }
+  // Hands the elements to the shared layout: put_a(m, k, ra[i]) and put_b(n, k, rb[i]).
+  template <class PutA, class PutB>
+  __device__ __forceinline__ void store(const float (&ra)[A_PER], const float (&rb)[B_PER],
+                                        PutA put_a, PutB put_b) const {
+#pragma unroll
+    for (int i = 0; i < A_PER; ++i) {
+      int m, k;
+      a_coord(i, m, k);
+      put_a(m, k, ra[i]);
+    }
+#pragma unroll
+    for (int i = 0; i < B_PER; ++i) {
+      int k, n;
+      b_coord(i, k, n);
+      put_b(n, k, rb[i]);
+    }
+  }
 };
 
 // alpha == 0 or K == 0: C = beta*C (C not read when beta == 0) + bias, then act; A, B unread.
@@ -115,7 +133,7 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
   constexpr int BK = 8;
   constexpr int TM = BM / 16, TN = BN / 16;  // register tile per thread
   constexpr int GM = TM / 4, GN = TN / 4;    // float4 groups, spaced 64 rows / columns apart
-  using Panel = PanelLoad<BM, BN, BK>;
+  using Panel = PanelStage<BM, BN, BK>;
   constexpr int A_PER = Panel::A_PER, B_PER = Panel::B_PER;
   static_assert(TM % 4 == 0 && TN % 4 == 0, "tile must be a multiple of 64");
 
@@ -131,18 +149,8 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
   const Panel panel{p, tid, m0, n0};
   auto load = [&](int64_t k0) { panel.load(k0, ra, rb); };
   auto store = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < A_PER; ++i) {
-      int m, k;
-      panel.a_coord(i, m, k);
-      As[buf][k][m] = ra[i];
-    }
-#pragma unroll
-    for (int i = 0; i < B_PER; ++i) {
-      int k, n;
-      panel.b_coord(i, k, n);
-      Bs[buf][k][n] = rb[i];
-    }
+    panel.store(ra, rb, [&](int m, int k, float v) { As[buf][k][m] = v; },
+                [&](int n, int k, float v) { Bs[buf][k][n] = v; });
   };
 
   float acc[TM][TN];
@@ -250,7 +258,7 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   // values per operand per thread, which leaves room for the 64 accumulators.
   constexpr int BM = 128, BN = 128, BK = kBF16 ? 32 : 16;
   constexpr int LDS = 20;
-  using Panel = PanelLoad<BM, BN, BK>;
+  using Panel = PanelStage<BM, BN, BK>;
   constexpr int PER = Panel::A_PER;  // elements of each operand staged per thread
   static_assert(Panel::B_PER == PER, "square block: as many B as A elements a thread");
   __shared__ __align__(16) uint32_t As[BM * LDS];  // op(A) tile, m-major: As[m][k]
@@ -274,18 +282,8 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
       tile[row * LDS + k] = to_tf32(v);
   };
   auto store = [&]() {
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int m, k;
-      panel.a_coord(i, m, k);
-      put(As, m, k, ra[i]);
-    }
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int k, n;
-      panel.b_coord(i, k, n);
-      put(Bs, n, k, rb[i]);
-    }
+    panel.store(ra, rb, [&](int m, int k, float v) { put(As, m, k, v); },
+                [&](int n, int k, float v) { put(Bs, n, k, v); });
   };
 
   float acc[4][4][4];
