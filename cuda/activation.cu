@@ -22,14 +22,9 @@ __global__ void softmax_fwd_kernel(const float* x, float* y, int64_t rows, int64
   NNF_WARP_ROW_LOOP(row, rows) {
     const float* xr = x + row * cols;
     float* yr = y + row * cols;
-    float mx = -INFINITY;
-    for (int64_t c = lane; c < cols; c += 32) mx = fmaxf(mx, xr[c]);
-    mx = warp_max(mx);
-    float s = 0.f;
-    for (int64_t c = lane; c < cols; c += 32) s += expf(xr[c] - mx);
-    s = warp_sum(s);
-    const float inv = 1.f / s;
-    for (int64_t c = lane; c < cols; c += 32) yr[c] = expf(xr[c] - mx) * inv;
+    const RowMaxSumExp r = warp_row_max_sumexp(xr, cols, lane);
+    const float inv = 1.f / r.sum;
+    for (int64_t c = lane; c < cols; c += 32) yr[c] = expf(xr[c] - r.max) * inv;
   }
 }
 

@@ -96,6 +96,27 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// The maximum of a row of n floats read by one warp (lane reads lane, lane + 32, ...), reduced
+// over the warp: every lane gets it.
+__device__ __forceinline__ float warp_row_max(const float* x, int64_t n, int lane) {
+  float mx = -INFINITY;
+  for (int64_t c = lane; c < n; c += 32) mx = fmaxf(mx, x[c]);
+  return warp_max(mx);
+}
+
+// A row's maximum m and se = sum exp(x - m), as softmax and the log-softmax losses use them,
+// read and reduced as in warp_row_max.
+struct RowMaxSumExp {
+  float max, sum;
+};
+
+__device__ __forceinline__ RowMaxSumExp warp_row_max_sumexp(const float* x, int64_t n, int lane) {
+  const float mx = warp_row_max(x, n, lane);
+  float se = 0.f;
+  for (int64_t c = lane; c < n; c += 32) se += expf(x[c] - mx);
+  return RowMaxSumExp{mx, warp_sum(se)};
+}
+
 // Grid-stride loop index helpers (64-bit).
 #define NNF_GRID_LOOP(i, n)                                                             \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \

@@ -86,6 +86,21 @@ struct Scratch {
   }
 };
 
+// Runs fn(cols, n0, n1) -> cudaError_t over the batch in order, in chunks [n0, n1) of whole
+// images whose im2col rows fit the workspace (cols: that scratch); stops at the first error and
+// returns it.
+template <class Fn>
+cudaError_t for_image_chunks(const Conv2DShape& s, void* ws, size_t ws_bytes, Fn fn) {
+  Scratch sc;
+  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
+  for (int64_t n0 = 0; n0 < s.N; n0 += sc.images) {
+    const int64_t n1 = n0 + sc.images < s.N ? n0 + sc.images : s.N;
+    const cudaError_t e = fn(sc.ptr, n0, n1);
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
 }  // namespace
 
 size_t conv2d_workspace_bytes(const Conv2DShape& s, size_t limit) {
@@ -122,18 +137,13 @@ cudaError_t conv2d_forward(const float* x, const float* w, const float* bias, Ac
   if (is_pointwise(s))
     return sgemm(false, false, s.N * s.H * s.W, s.F, s.C, 1.f, x, s.C, w, s.F, 0.f, y, s.F, bias,
                  act, prec, st);
-  Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
-  cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
-  for (int64_t n0 = 0; n0 < s.N && e == cudaSuccess; n0 += sc.images) {
-    const int64_t n1 = n0 + sc.images < s.N ? n0 + sc.images : s.N;
-    e = im2col_nhwc(x, sc.ptr, s, n0, n1, st);
-    if (e != cudaSuccess) break;
-    e = sgemm(false, false, (n1 - n0) * rows_per_image, s.F, K, 1.f, sc.ptr, K, w, s.F, 0.f,
-              y + n0 * rows_per_image * s.F, s.F, bias, act, prec, st);
-  }
-  return e;
+  return for_image_chunks(s, ws, ws_bytes, [&](float* cols, int64_t n0, int64_t n1) {
+    const cudaError_t e = im2col_nhwc(x, cols, s, n0, n1, st);
+    if (e != cudaSuccess) return e;
+    return sgemm(false, false, (n1 - n0) * rows_per_image, s.F, K, 1.f, cols, K, w, s.F, 0.f,
+                 y + n0 * rows_per_image * s.F, s.F, bias, act, prec, st);
+  });
 }
 
 cudaError_t conv2d_backward_input(const float* dy, const float* w, float* dx,
@@ -144,21 +154,15 @@ cudaError_t conv2d_backward_input(const float* dy, const float* w, float* dx,
   if (is_pointwise(s))  // dx (NHW x C) = dy (NHW x F) @ w^T, w stored C x F
     return sgemm(false, true, s.N * s.H * s.W, s.C, s.F, 1.f, dy, s.F, w, s.F, 0.f, dx, s.C,
                  nullptr, Act::Linear, prec, st);
-  Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
-  cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
-  for (int64_t n0 = 0; n0 < s.N; n0 += sc.images) {
-    const int64_t n1 = n0 + sc.images < s.N ? n0 + sc.images : s.N;
+  return for_image_chunks(s, ws, ws_bytes, [&](float* dcols, int64_t n0, int64_t n1) {
     // dcols (rows x K) = dy_chunk (rows x F) @ w^T; then dx_chunk = col2im(dcols).
-    e = sgemm(false, true, (n1 - n0) * rows_per_image, K, s.F, 1.f,
-              dy + n0 * rows_per_image * s.F, s.F, w, s.F, 0.f, sc.ptr, K, nullptr, Act::Linear,
-              prec, st);
-    if (e != cudaSuccess) break;
-    e = col2im_nhwc(sc.ptr, dx, s, n0, n1, st);
-    if (e != cudaSuccess) break;
-  }
-  return e;
+    const cudaError_t e = sgemm(false, true, (n1 - n0) * rows_per_image, K, s.F, 1.f,
+                                dy + n0 * rows_per_image * s.F, s.F, w, s.F, 0.f, dcols, K,
+                                nullptr, Act::Linear, prec, st);
+    if (e != cudaSuccess) return e;
+    return col2im_nhwc(dcols, dx, s, n0, n1, st);
+  });
 }
 
 cudaError_t conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
@@ -172,21 +176,15 @@ cudaError_t conv2d_backward_filter(const float* x, const float* dy, float* dw, f
   if (s.N == 0 || is_pointwise(s))  // dw (C x F) = x^T (C x NHW) @ dy (NHW x F); N == 0: zeros
     return sgemm(true, false, K, s.F, s.N * s.OH * s.OW, 1.f, x, s.C, dy, s.F, 0.f, dw, s.F,
                  nullptr, Act::Linear, prec, st);
-  Scratch sc;
-  NNF_CUDA_TRY(sc.init(s, ws, ws_bytes));
-  cudaError_t e = cudaSuccess;
   const int64_t rows_per_image = s.OH * s.OW;
-  for (int64_t n0 = 0; n0 < s.N; n0 += sc.images) {
-    const int64_t n1 = n0 + sc.images < s.N ? n0 + sc.images : s.N;
-    e = im2col_nhwc(x, sc.ptr, s, n0, n1, st);
-    if (e != cudaSuccess) break;
+  return for_image_chunks(s, ws, ws_bytes, [&](float* cols, int64_t n0, int64_t n1) {
+    const cudaError_t e = im2col_nhwc(x, cols, s, n0, n1, st);
+    if (e != cudaSuccess) return e;
     // dw (K x F) (+)= cols^T (K x rows) @ dy_chunk (rows x F), chunks in a fixed order.
-    e = sgemm(true, false, K, s.F, (n1 - n0) * rows_per_image, 1.f, sc.ptr, K,
-              dy + n0 * rows_per_image * s.F, s.F, n0 == 0 ? 0.f : 1.f, dw, s.F, nullptr,
-              Act::Linear, prec, st);
-    if (e != cudaSuccess) break;
-  }
-  return e;
+    return sgemm(true, false, K, s.F, (n1 - n0) * rows_per_image, 1.f, cols, K,
+                 dy + n0 * rows_per_image * s.F, s.F, n0 == 0 ? 0.f : 1.f, dw, s.F, nullptr,
+                 Act::Linear, prec, st);
+  });
 }
 
 }  // namespace cuda

@@ -59,6 +59,61 @@ __device__ __forceinline__ float load_b(const GemmParams& p, int64_t k, int64_t 
   return p.tb ? p.B[n * p.ldb + k] : p.B[k * p.ldb + n];
 }
 
+// Both kernels' panel staging: a 256-thread block holds one K panel of depth BK of op(A) (rows
+// m0.., A_PER elements a thread) and op(B) (columns n0.., B_PER a thread) in registers, loaded
+// from global memory and then stored into the kernel's own shared layout. Thread -> element
+// maps: consecutive threads walk the contiguous dimension of each layout, so the global reads
+// coalesce for either transpose.
+template <int BM, int BN, int BK>
+struct PanelStage {
+  static constexpr int A_PER = BM * BK / 256, B_PER = BN * BK / 256;
+  const GemmParams& p;
+  int tid;
+  int64_t m0, n0;
+
+  // Panel coordinates of the thread's i-th element of op(A) (m, k) and of op(B) (k, n).
+  __device__ __forceinline__ void a_coord(int i, int& m, int& k) const {
+    const int e = tid + i * 256;
+    if (p.ta) { m = e % BM; k = e / BM; } else { k = e % BK; m = e / BK; }
+  }
+  __device__ __forceinline__ void b_coord(int i, int& k, int& n) const {
+    const int e = tid + i * 256;
+    if (p.tb) { k = e % BK; n = e / BK; } else { n = e % BN; k = e / BN; }
+  }
+  // ra, rb = the thread's elements of the panel starting at k0 (zero outside the matrices).
+  __device__ __forceinline__ void load(int64_t k0, float (&ra)[A_PER], float (&rb)[B_PER]) const {
+#pragma unroll
+    for (int i = 0; i < A_PER; ++i) {
+      int m, k;
+      a_coord(i, m, k);
+      ra[i] = load_a(p, m0 + m, k0 + k);
+    }
+#pragma unroll
+    for (int i = 0; i < B_PER; ++i) {
+      int k, n;
+      b_coord(i, k, n);
+      rb[i] = load_b(p, k0 + k, n0 + n);
+    }
+  }
+  // Hands the elements to the shared layout: put_a(m, k, ra[i]) and put_b(n, k, rb[i]).
+  template <class PutA, class PutB>
+  __device__ __forceinline__ void store(const float (&ra)[A_PER], const float (&rb)[B_PER],
+                                        PutA put_a, PutB put_b) const {
+#pragma unroll
+    for (int i = 0; i < A_PER; ++i) {
+      int m, k;
+      a_coord(i, m, k);
+      put_a(m, k, ra[i]);
+    }
+#pragma unroll
+    for (int i = 0; i < B_PER; ++i) {
+      int k, n;
+      b_coord(i, k, n);
+      put_b(n, k, rb[i]);
+    }
+  }
+};
+
 // alpha == 0 or K == 0: C = beta*C (C not read when beta == 0) + bias, then act; A, B unread.
 __global__ void gemm_scale(GemmParams p) {
   const int64_t total = p.M * p.N;
@@ -78,7 +133,8 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
   constexpr int BK = 8;
   constexpr int TM = BM / 16, TN = BN / 16;  // register tile per thread
   constexpr int GM = TM / 4, GN = TN / 4;    // float4 groups, spaced 64 rows / columns apart
-  constexpr int A_PER = BM * BK / 256, B_PER = BN * BK / 256;
+  using Panel = PanelStage<BM, BN, BK>;
+  constexpr int A_PER = Panel::A_PER, B_PER = Panel::B_PER;
   static_assert(TM % 4 == 0 && TN % 4 == 0, "tile must be a multiple of 64");
 
   __shared__ __align__(16) float As[2][BK][BM];
@@ -90,42 +146,11 @@ __global__ void __launch_bounds__(256) sgemm_simt(GemmParams p) {
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[A_PER], rb[B_PER];
-  // Thread -> element maps: consecutive threads walk the contiguous dimension of each layout.
-  auto a_coord = [&](int i, int& m, int& k) {
-    const int e = tid + i * 256;
-    if (p.ta) { m = e % BM; k = e / BM; } else { k = e % BK; m = e / BK; }
-  };
-  auto b_coord = [&](int i, int& k, int& n) {
-    const int e = tid + i * 256;
-    if (p.tb) { k = e % BK; n = e / BK; } else { n = e % BN; k = e / BN; }
-  };
-  auto load = [&](int64_t k0) {
-#pragma unroll
-    for (int i = 0; i < A_PER; ++i) {
-      int m, k;
-      a_coord(i, m, k);
-      ra[i] = load_a(p, m0 + m, k0 + k);
-    }
-#pragma unroll
-    for (int i = 0; i < B_PER; ++i) {
-      int k, n;
-      b_coord(i, k, n);
-      rb[i] = load_b(p, k0 + k, n0 + n);
-    }
-  };
+  const Panel panel{p, tid, m0, n0};
+  auto load = [&](int64_t k0) { panel.load(k0, ra, rb); };
   auto store = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < A_PER; ++i) {
-      int m, k;
-      a_coord(i, m, k);
-      As[buf][k][m] = ra[i];
-    }
-#pragma unroll
-    for (int i = 0; i < B_PER; ++i) {
-      int k, n;
-      b_coord(i, k, n);
-      Bs[buf][k][n] = rb[i];
-    }
+    panel.store(ra, rb, [&](int m, int k, float v) { As[buf][k][m] = v; },
+                [&](int n, int k, float v) { Bs[buf][k][n] = v; });
   };
 
   float acc[TM][TN];
@@ -233,7 +258,9 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   // values per operand per thread, which leaves room for the 64 accumulators.
   constexpr int BM = 128, BN = 128, BK = kBF16 ? 32 : 16;
   constexpr int LDS = 20;
-  constexpr int PER = BM * BK / 256;  // elements of each operand staged per thread
+  using Panel = PanelStage<BM, BN, BK>;
+  constexpr int PER = Panel::A_PER;  // elements of each operand staged per thread
+  static_assert(Panel::B_PER == PER, "square block: as many B as A elements a thread");
   __shared__ __align__(16) uint32_t As[BM * LDS];  // op(A) tile, m-major: As[m][k]
   __shared__ __align__(16) uint32_t Bs[BN * LDS];  // op(B) tile, n-major: Bs[n][k]
 
@@ -245,47 +272,18 @@ __global__ void __launch_bounds__(256) gemm_tc(GemmParams p) {
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
 
   float ra[PER], rb[PER];
-  auto a_coord = [&](int i, int& m, int& k) {
-    const int e = tid + i * 256;
-    if (p.ta) { m = e % BM; k = e / BM; } else { k = e % BK; m = e / BK; }
-  };
-  auto b_coord = [&](int i, int& k, int& n) {
-    const int e = tid + i * 256;
-    if (p.tb) { k = e % BK; n = e / BK; } else { n = e % BN; k = e / BN; }
-  };
-  auto load = [&](int64_t k0) {
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int m, k;
-      a_coord(i, m, k);
-      ra[i] = load_a(p, m0 + m, k0 + k);
-    }
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int k, n;
-      b_coord(i, k, n);
-      rb[i] = load_b(p, k0 + k, n0 + n);
-    }
+  const Panel panel{p, tid, m0, n0};
+  auto load = [&](int64_t k0) { panel.load(k0, ra, rb); };
+  // Element (row, k) of a padded shared tile (As: row m, Bs: row n), rounded to BF16 or TF32.
+  auto put = [&](uint32_t* tile, int row, int k, float v) {
+    if (kBF16)
+      reinterpret_cast<__nv_bfloat16*>(tile)[row * 2 * LDS + k] = __float2bfloat16_rn(v);
+    else
+      tile[row * LDS + k] = to_tf32(v);
   };
   auto store = [&]() {
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int m, k;
-      a_coord(i, m, k);
-      if (kBF16)
-        reinterpret_cast<__nv_bfloat16*>(As)[m * 2 * LDS + k] = __float2bfloat16_rn(ra[i]);
-      else
-        As[m * LDS + k] = to_tf32(ra[i]);
-    }
-#pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      int k, n;
-      b_coord(i, k, n);
-      if (kBF16)
-        reinterpret_cast<__nv_bfloat16*>(Bs)[n * 2 * LDS + k] = __float2bfloat16_rn(rb[i]);
-      else
-        Bs[n * LDS + k] = to_tf32(rb[i]);
-    }
+    panel.store(ra, rb, [&](int m, int k, float v) { put(As, m, k, v); },
+                [&](int n, int k, float v) { put(Bs, n, k, v); });
   };
 
   float acc[4][4][4];

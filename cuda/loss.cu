@@ -32,9 +32,7 @@ __global__ void cce_kernel(const float* y_true, const float* y_pred, float* loss
     const float* t = y_true + row * C;
     const float* y = y_pred + row * C;
     if (from_logits) {
-      float mx = -INFINITY;
-      for (int64_t c = lane; c < C; c += 32) mx = fmaxf(mx, y[c]);
-      mx = warp_max(mx);
+      const float mx = warp_row_max(y, C, lane);
       float se = 0.f, ts = 0.f, tz = 0.f;
       for (int64_t c = lane; c < C; c += 32) {
         const float z = y[c] - mx;
@@ -91,17 +89,12 @@ __global__ void scce_kernel(const int64_t* labels, const float* y_pred, float* l
       continue;
     }
     if (from_logits) {
-      float mx = -INFINITY;
-      for (int64_t c = lane; c < C; c += 32) mx = fmaxf(mx, y[c]);
-      mx = warp_max(mx);
-      float se = 0.f;
-      for (int64_t c = lane; c < C; c += 32) se += expf(y[c] - mx);
-      se = warp_sum(se);
-      if (lane == 0) losses[row] = logf(se) - (y[lab] - mx);
+      const RowMaxSumExp r = warp_row_max_sumexp(y, C, lane);
+      if (lane == 0) losses[row] = logf(r.sum) - (y[lab] - r.max);
       if (grad != nullptr) {
         float* gr = grad + row * C;
         for (int64_t c = lane; c < C; c += 32)
-          gr[c] = scale * (expf(y[c] - mx) / se - (c == lab ? 1.f : 0.f));
+          gr[c] = scale * (expf(y[c] - r.max) / r.sum - (c == lab ? 1.f : 0.f));
       }
     } else {
       float S = 0.f;

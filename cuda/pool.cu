@@ -12,32 +12,51 @@ namespace cuda {
 
 namespace {
 
+// The coordinates of flat index i of an NHWC tensor of spatial size (Hd, Wd) and C channels.
+struct Nhwc {
+  int64_t n, h, w, c;
+};
+
+__device__ __forceinline__ Nhwc unravel_nhwc(int64_t i, int64_t Hd, int64_t Wd, int64_t C) {
+  Nhwc p;
+  p.c = i % C; i /= C;
+  p.w = i % Wd; i /= Wd;
+  p.h = i % Hd;
+  p.n = i / Hd;
+  return p;
+}
+
+// Calls fn(j) for every element of window (oh, ow) inside the image, channel c, in ascending
+// (kh, kw) order; j = (ih*W + iw)*C + c is its index within the image.
+template <class Fn>
+__device__ __forceinline__ void for_window(const Pool2DShape& s, int64_t oh, int64_t ow,
+                                           int64_t c, Fn fn) {
+  const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    const int64_t ih = h0 + kh;
+    if (ih < 0 || ih >= s.H) continue;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      const int64_t iw = w0 + kw;
+      if (iw < 0 || iw >= s.W) continue;
+      fn((ih * s.W + iw) * s.C + c);
+    }
+  }
+}
+
 __global__ void max_fwd_kernel(const float* __restrict__ x, float* __restrict__ y,
                                int32_t* __restrict__ argmax, Pool2DShape s, int64_t total) {
   NNF_GRID_LOOP(i, total) {
-    int64_t t = i;
-    const int64_t c = t % s.C; t /= s.C;
-    const int64_t ow = t % s.OW; t /= s.OW;
-    const int64_t oh = t % s.OH;
-    const int64_t n = t / s.OH;
-    const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
-    const float* xn = x + n * s.H * s.W * s.C;
+    const Nhwc o = unravel_nhwc(i, s.OH, s.OW, s.C);
+    const float* xn = x + o.n * s.H * s.W * s.C;
     float best = 0.f;
     int64_t idx = -1;  // stays -1 only for a window made entirely of padding (y = 0)
-    for (int64_t kh = 0; kh < s.KH; ++kh) {
-      const int64_t ih = h0 + kh;
-      if (ih < 0 || ih >= s.H) continue;
-      for (int64_t kw = 0; kw < s.KW; ++kw) {
-        const int64_t iw = w0 + kw;
-        if (iw < 0 || iw >= s.W) continue;
-        const int64_t j = (ih * s.W + iw) * s.C + c;
-        const float v = xn[j];
-        if (idx < 0 || v > best) {  // first maximum wins ties
-          best = v;
-          idx = j;
-        }
+    for_window(s, o.h, o.w, o.c, [&](int64_t j) {
+      const float v = xn[j];
+      if (idx < 0 || v > best) {  // first maximum wins ties
+        best = v;
+        idx = j;
       }
-    }
+    });
     y[i] = best;
     if (argmax != nullptr) argmax[i] = static_cast<int32_t>(idx);
   }
@@ -54,24 +73,11 @@ __device__ __forceinline__ int64_t window_count(const Pool2DShape& s, int64_t oh
 __global__ void avg_fwd_kernel(const float* __restrict__ x, float* __restrict__ y, Pool2DShape s,
                                int64_t total) {
   NNF_GRID_LOOP(i, total) {
-    int64_t t = i;
-    const int64_t c = t % s.C; t /= s.C;
-    const int64_t ow = t % s.OW; t /= s.OW;
-    const int64_t oh = t % s.OH;
-    const int64_t n = t / s.OH;
-    const int64_t h0 = oh * s.SH - s.pad_top, w0 = ow * s.SW - s.pad_left;
-    const float* xn = x + n * s.H * s.W * s.C;
+    const Nhwc o = unravel_nhwc(i, s.OH, s.OW, s.C);
+    const float* xn = x + o.n * s.H * s.W * s.C;
     float acc = 0.f;
-    for (int64_t kh = 0; kh < s.KH; ++kh) {
-      const int64_t ih = h0 + kh;
-      if (ih < 0 || ih >= s.H) continue;
-      for (int64_t kw = 0; kw < s.KW; ++kw) {
-        const int64_t iw = w0 + kw;
-        if (iw < 0 || iw >= s.W) continue;
-        acc += xn[(ih * s.W + iw) * s.C + c];
-      }
-    }
-    const int64_t cnt = window_count(s, oh, ow);
+    for_window(s, o.h, o.w, o.c, [&](int64_t j) { acc += xn[j]; });
+    const int64_t cnt = window_count(s, o.h, o.w);
     y[i] = cnt > 0 ? acc / static_cast<float>(cnt) : 0.f;
   }
 }
@@ -105,17 +111,14 @@ __device__ __forceinline__ WindowRange windows_containing(const Pool2DShape& s, 
 __global__ void avg_bwd_kernel(const float* __restrict__ dy, float* __restrict__ dx,
                                Pool2DShape s, int64_t total) {
   NNF_GRID_LOOP(i, total) {
-    int64_t t = i;
-    const int64_t c = t % s.C; t /= s.C;
-    const int64_t iw = t % s.W; t /= s.W;
-    const int64_t ih = t % s.H;
-    const int64_t n = t / s.H;
-    const WindowRange r = windows_containing(s, ih, iw);
+    const Nhwc e = unravel_nhwc(i, s.H, s.W, s.C);
+    const WindowRange r = windows_containing(s, e.h, e.w);
     float acc = 0.f;
     for (int64_t oh = r.oh_lo; oh <= r.oh_hi; ++oh)
       for (int64_t ow = r.ow_lo; ow <= r.ow_hi; ++ow) {
         const int64_t cnt = window_count(s, oh, ow);
-        if (cnt > 0) acc += dy[((n * s.OH + oh) * s.OW + ow) * s.C + c] / static_cast<float>(cnt);
+        if (cnt > 0)
+          acc += dy[((e.n * s.OH + oh) * s.OW + ow) * s.C + e.c] / static_cast<float>(cnt);
       }
     dx[i] = acc;
   }
@@ -126,17 +129,13 @@ __global__ void avg_bwd_kernel(const float* __restrict__ dy, float* __restrict__
 __global__ void max_bwd_kernel(const float* __restrict__ dy, const int32_t* __restrict__ argmax,
                                float* __restrict__ dx, Pool2DShape s, int64_t total) {
   NNF_GRID_LOOP(i, total) {
-    int64_t t = i;
-    const int64_t c = t % s.C; t /= s.C;
-    const int64_t iw = t % s.W; t /= s.W;
-    const int64_t ih = t % s.H;
-    const int64_t n = t / s.H;
-    const int64_t self = (ih * s.W + iw) * s.C + c;  // this element's index within its image
-    const WindowRange r = windows_containing(s, ih, iw);
+    const Nhwc e = unravel_nhwc(i, s.H, s.W, s.C);
+    const int64_t self = (e.h * s.W + e.w) * s.C + e.c;  // this element's index within its image
+    const WindowRange r = windows_containing(s, e.h, e.w);
     float acc = 0.f;
     for (int64_t oh = r.oh_lo; oh <= r.oh_hi; ++oh)
       for (int64_t ow = r.ow_lo; ow <= r.ow_hi; ++ow) {
-        const int64_t o = ((n * s.OH + oh) * s.OW + ow) * s.C + c;
+        const int64_t o = ((e.n * s.OH + oh) * s.OW + ow) * s.C + e.c;
         if (argmax[o] == self) acc += dy[o];
       }
     dx[i] = acc;

@@ -14,14 +14,6 @@ using namespace nnforge_bind;
 
 namespace {
 
-// An ndarray argument (no conversion): anything else is a TypeError naming the argument.
-nnforge::Act act_code(const std::string& fn, int64_t act) {
-  if (act < 0 || act > 3)
-    fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                 std::to_string(act));
-  return static_cast<nnforge::Act>(act);
-}
-
 // Distinct buffers that share memory would be read after being written: refuse them. The very
 // same buffer (exact alias) is allowed where the kernel documents in-place use.
 void no_partial_overlap(const std::string& fn, const char* na, const py::array& a, const char* nb,

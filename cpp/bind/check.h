@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "nnforge/common.h"
+
 namespace nnforge_bind {
 namespace py = pybind11;
 
@@ -142,6 +144,38 @@ inline Pair pair_arg(const std::string& fn, const char* name, const py::object& 
                    std::to_string(kMaxGeom) + "], got " + std::string(py::str(o)));
   }
   return p;
+}
+
+// The sizes of C = op(A) @ op(B) (op: transpose where trans_*) from the 2-D shapes of a, b and
+// c, checking that the inner dimensions agree and that c is M x N. `desc` receives the arrays'
+// description, for the caller's later messages.
+struct GemmSizes {
+  int64_t M, N, K;
+};
+
+inline GemmSizes gemm_sizes(const std::string& fn, const Pair& a, const Pair& b, const Pair& c,
+                            bool trans_a, bool trans_b, std::string& desc) {
+  const int64_t M = trans_a ? a[1] : a[0];
+  const int64_t Ka = trans_a ? a[0] : a[1];
+  const int64_t Kb = trans_b ? b[1] : b[0];
+  const int64_t N = trans_b ? b[0] : b[1];
+  desc = "a " + pair_str(a) + (trans_a ? " (trans_a)" : "") + ", b " + pair_str(b) +
+         (trans_b ? " (trans_b)" : "") + ", c " + pair_str(c);
+  if (Ka != Kb)
+    fail(fn, "inner dimensions of 'a' and 'b' differ (" + std::to_string(Ka) + " vs " +
+                 std::to_string(Kb) + "): " + desc);
+  if (c[0] != M || c[1] != N)
+    fail(fn, "argument 'c' must have shape (" + std::to_string(M) + ", " + std::to_string(N) +
+                 "): " + desc);
+  return GemmSizes{M, N, Ka};
+}
+
+// The activation code of a kernel call (nnforge::Act): 0 linear, 1 relu, 2 sigmoid, 3 tanh.
+inline nnforge::Act act_code(const std::string& fn, int64_t act) {
+  if (act < 0 || act > 3)
+    fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
+                 std::to_string(act));
+  return static_cast<nnforge::Act>(act);
 }
 
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }

@@ -23,16 +23,11 @@ nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const 
                                 const py::array& cols, const py::object& kernel,
                                 const py::object& strides, const py::object& dilation,
                                 const py::object& pad, const py::object& out_hw) {
-  const Pair k = pair_arg(fn, "kernel", kernel, 1);
-  const Pair st = pair_arg(fn, "strides", strides, 1);
-  const Pair dil = pair_arg(fn, "dilation", dilation, 1);
-  const Pair pd = pair_arg(fn, "pad", pad, 0);
-  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
-  const std::string desc = std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols) +
-                           ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
-                           geom_desc(st, dil, pd);
-  nnforge::Conv2DShape s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), k[0],
-                                      k[1], 0, st, dil, pd, o[0], o[1], desc);
+  const int64_t xs[4] = {x.shape(0), x.shape(1), x.shape(2), x.shape(3)};
+  std::string desc;
+  const nnforge::Conv2DShape s =
+      cols_geometry(fn, xs, std::string(xname) + " " + shape_str(x) + ", cols " + shape_str(cols),
+                    kernel, strides, dilation, pad, out_hw, desc);
   const int64_t rows = s.N * s.OH * s.OW, K = s.KH * s.KW * s.C;
   if (cols.shape(0) != rows || cols.shape(1) != K)
     fail(fn, "argument 'cols' must have shape (N*OH*OW, KH*KW*C) = (" + std::to_string(rows) +
@@ -89,9 +84,7 @@ void bind_conv(py::module_& m) {
         check_f32(fn, "x", x, 4, false);
         check_f32(fn, "w", w, 4, false);
         check_f32(fn, "y", y, 4, true);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act a = act_code(fn, act);
         const Pair st = pair_arg(fn, "strides", strides, 1);
         const Pair dil = pair_arg(fn, "dilation", dilation, 1);
         const Pair pd = pair_arg(fn, "pad", pad, 0);
@@ -120,7 +113,6 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, "y", y, "w", w);
         const float *px = fptr(x), *pw = fptr(w);
         float* py_ = fmut(y);
-        const auto a = static_cast<nnforge::Act>(act);
         py::gil_scoped_release nogil;
         nnforge::conv2d_forward(px, pw, pb, a, py_, s);
       },
@@ -197,9 +189,7 @@ void bind_conv(py::module_& m) {
                                   desc);
         no_overlap(fn, "dw", dw, "x", x);
         no_overlap(fn, "dw", dw, "dy", dy);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act a = act_code(fn, act);
         const float* py_ = nullptr;
         py::array y;
         if (act != 0) {
@@ -215,7 +205,6 @@ void bind_conv(py::module_& m) {
         }
         const float *px = fptr(x), *pdy = fptr(dy);
         float* pdw = fmut(dw);
-        const auto a = static_cast<nnforge::Act>(act);
         py::gil_scoped_release nogil;
         if (py_)
           nnforge::conv2d_backward_filter_act(px, py_, pdy, a, pdw, pdb, s);

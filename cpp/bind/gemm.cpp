@@ -23,18 +23,9 @@ Dims check_gemm(const std::string& fn, const py::array& a, const py::array& b, c
   check_f32(fn, "a", a, 2, false);
   check_f32(fn, "b", b, 2, false);
   check_f32(fn, "c", c, 2, true);
-  const int64_t M = trans_a ? a.shape(1) : a.shape(0);
-  const int64_t Ka = trans_a ? a.shape(0) : a.shape(1);
-  const int64_t Kb = trans_b ? b.shape(1) : b.shape(0);
-  const int64_t N = trans_b ? b.shape(0) : b.shape(1);
-  const std::string desc = "a " + shape_str(a) + (trans_a ? " (trans_a)" : "") + ", b " +
-                           shape_str(b) + (trans_b ? " (trans_b)" : "") + ", c " + shape_str(c);
-  if (Ka != Kb)
-    fail(fn, "inner dimensions of 'a' and 'b' differ (" + std::to_string(Ka) + " vs " +
-                 std::to_string(Kb) + "): " + desc);
-  if (c.shape(0) != M || c.shape(1) != N)
-    fail(fn, "argument 'c' must have shape (" + std::to_string(M) + ", " + std::to_string(N) +
-                 "): " + desc);
+  std::string desc;
+  const GemmSizes g = gemm_sizes(fn, {a.shape(0), a.shape(1)}, {b.shape(0), b.shape(1)},
+                                 {c.shape(0), c.shape(1)}, trans_a, trans_b, desc);
   if (c.size() > 0) {
     // Output must not overlap the inputs (the kernel writes C while reading A and B).
     auto lo = [](const py::array& x) { return reinterpret_cast<uintptr_t>(x.data()); };
@@ -44,12 +35,12 @@ Dims check_gemm(const std::string& fn, const py::array& a, const py::array& b, c
       fail(fn, "argument 'c' must not share memory with 'a' or 'b': " + desc);
   }
   Dims d;
-  d.M = M;
-  d.N = N;
-  d.K = Ka;
+  d.M = g.M;
+  d.N = g.N;
+  d.K = g.K;
   d.lda = std::max<int64_t>(1, a.shape(1));
   d.ldb = std::max<int64_t>(1, b.shape(1));
-  d.ldc = std::max<int64_t>(1, N);
+  d.ldc = std::max<int64_t>(1, g.N);
   return d;
 }
 
@@ -77,9 +68,7 @@ void bind_gemm(py::module_& m) {
          bool trans_a, bool trans_b, int act) {
         const std::string fn = "sgemm_bias_act";
         const Dims d = check_gemm(fn, a, b, c, trans_a, trans_b);
-        if (act < 0 || act > 3)
-          fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                       std::to_string(act));
+        const nnforge::Act ac = act_code(fn, act);
         const float* pbias = nullptr;
         py::array bias_arr;
         if (!is_none(bias)) {
@@ -97,7 +86,7 @@ void bind_gemm(py::module_& m) {
         float* pc = fmut(c);
         py::gil_scoped_release nogil;
         nnforge::sgemm_bias_act(trans_a, trans_b, d.M, d.N, d.K, pa, d.lda, pb, d.ldb, pbias,
-                                static_cast<nnforge::Act>(act), pc, d.ldc);
+                                ac, pc, d.ldc);
       },
       py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("act") = 0,

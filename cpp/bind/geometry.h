@@ -60,6 +60,25 @@ inline nnforge::Conv2DShape conv2d_shape(const std::string& fn, int64_t N, int64
   return s;
 }
 
+// The im2col / col2im shape: the kernel, strides, dilation, pad and out_hw arguments (checked in
+// that order) over an x-like (N,H,W,C) array of sizes x. `arrays` names x and cols for messages
+// ("x (1, 5, 5, 2), cols (9, 18)"); `desc` receives it with the geometry, for the caller's own
+// check of cols.
+inline nnforge::Conv2DShape cols_geometry(const std::string& fn, const int64_t (&x)[4],
+                                          const std::string& arrays, const py::object& kernel,
+                                          const py::object& strides, const py::object& dilation,
+                                          const py::object& pad, const py::object& out_hw,
+                                          std::string& desc) {
+  const Pair k = pair_arg(fn, "kernel", kernel, 1);
+  const Pair st = pair_arg(fn, "strides", strides, 1);
+  const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+  const Pair pd = pair_arg(fn, "pad", pad, 0);
+  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
+  desc = arrays + ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
+         geom_desc(st, dil, pd);
+  return conv2d_shape(fn, x[0], x[1], x[2], x[3], k[0], k[1], 0, st, dil, pd, o[0], o[1], desc);
+}
+
 // The pooling shape of an x-like (N,H,W,C) and a y-like (N,OH,OW,C) array: batch and channels
 // agree, element counts and window starts fit int64, OH, OW, H, W >= 1 when N > 0, and every
 // window holds at least one real element (padding never wins a max and is never averaged, so an
@@ -99,6 +118,18 @@ inline std::string pool_desc(const std::string& xdesc, const std::string& ydesc,
                              const Pair& st, const Pair& pd) {
   return xdesc + ", " + ydesc + ", pool " + pair_str(k) + ", strides " + pair_str(st) +
          ", pad " + pair_str(pd);
+}
+
+// pool2d_shape from the pool, strides and pad arguments (checked in that order); xdesc and ydesc
+// name the arrays for messages ("x (2, 4, 4, 3)").
+inline nnforge::Pool2DShape pool2d_args(const std::string& fn, const int64_t (&x)[4],
+                                        const int64_t (&y)[4], const std::string& xdesc,
+                                        const std::string& ydesc, const py::object& pool,
+                                        const py::object& strides, const py::object& pad) {
+  const Pair k = pair_arg(fn, "pool", pool, 1);
+  const Pair st = pair_arg(fn, "strides", strides, 1);
+  const Pair pd = pair_arg(fn, "pad", pad, 0);
+  return pool2d_shape(fn, x, y, k, st, pd, pool_desc(xdesc, ydesc, k, st, pd));
 }
 
 }  // namespace nnforge_bind

@@ -49,22 +49,32 @@ Out check_common(const std::string& fn, const py::array* y_true, const py::array
   return o;
 }
 
-}  // namespace
+// categorical_crossentropy and binary_crossentropy: the same arguments, checks and kernel
+// signature (y_true like y_pred, from_logits, scale).
+using LogitLoss = void (*)(const float* y_true, const float* y_pred, float* losses, float* grad,
+                           int64_t N, int64_t C, bool from_logits, float scale);
 
-void bind_loss(py::module_& m) {
+void def_logit_loss(py::module_& m, const char* name, LogitLoss kernel, const char* doc) {
   m.def(
-      "categorical_crossentropy",
-      [](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
-         float scale) {
-        const std::string fn = "categorical_crossentropy";
+      name,
+      [name, kernel](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
+                     float scale) {
+        const std::string fn = name;
         py::array t = arr(fn, "y_true", to), p = arr(fn, "y_pred", po), losses, grad;
         const Out o = check_common(fn, &t, p, lo, go, losses, grad);
         const float *pt = fptr(t), *pp = fptr(p);
         py::gil_scoped_release nogil;
-        nnforge::categorical_crossentropy(pt, pp, o.losses, o.grad, o.N, o.C, from_logits, scale);
+        kernel(pt, pp, o.losses, o.grad, o.N, o.C, from_logits, scale);
       },
       py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
-      py::arg("from_logits"), py::arg("scale"),
+      py::arg("from_logits"), py::arg("scale"), doc);
+}
+
+}  // namespace
+
+void bind_loss(py::module_& m) {
+  def_logit_loss(
+      m, "categorical_crossentropy", &nnforge::categorical_crossentropy,
       "Per-sample categorical cross-entropy (Keras); grad = scale * d loss_i / d y_pred.");
 
   m.def(
@@ -97,20 +107,8 @@ void bind_loss(py::module_& m) {
       py::arg("from_logits"), py::arg("scale"),
       "Per-sample sparse categorical cross-entropy; labels int64 (N,) in [0, C).");
 
-  m.def(
-      "binary_crossentropy",
-      [](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
-         float scale) {
-        const std::string fn = "binary_crossentropy";
-        py::array t = arr(fn, "y_true", to), p = arr(fn, "y_pred", po), losses, grad;
-        const Out o = check_common(fn, &t, p, lo, go, losses, grad);
-        const float *pt = fptr(t), *pp = fptr(p);
-        py::gil_scoped_release nogil;
-        nnforge::binary_crossentropy(pt, pp, o.losses, o.grad, o.N, o.C, from_logits, scale);
-      },
-      py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
-      py::arg("from_logits"), py::arg("scale"),
-      "Per-sample binary cross-entropy (mean over D), Keras semantics.");
+  def_logit_loss(m, "binary_crossentropy", &nnforge::binary_crossentropy,
+                 "Per-sample binary cross-entropy (mean over D), Keras semantics.");
 
   m.def(
       "mean_squared_error",

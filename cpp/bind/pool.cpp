@@ -29,14 +29,10 @@ void check_aligned(const std::string& fn, const char* name, const py::array& a, 
 nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const py::array& y,
                                 const char* xn, const char* yn, const py::object& pool,
                                 const py::object& strides, const py::object& pad) {
-  const Pair k = pair_arg(fn, "pool", pool, 1);
-  const Pair st = pair_arg(fn, "strides", strides, 1);
-  const Pair pd = pair_arg(fn, "pad", pad, 0);
   const int64_t xs[4] = {x.shape(0), x.shape(1), x.shape(2), x.shape(3)};
   const int64_t ys[4] = {y.shape(0), y.shape(1), y.shape(2), y.shape(3)};
-  return pool2d_shape(fn, xs, ys, k, st, pd,
-                      pool_desc(std::string(xn) + " " + shape_str(x),
-                                std::string(yn) + " " + shape_str(y), k, st, pd));
+  return pool2d_args(fn, xs, ys, std::string(xn) + " " + shape_str(x),
+                     std::string(yn) + " " + shape_str(y), pool, strides, pad);
 }
 
 }  // namespace

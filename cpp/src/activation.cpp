@@ -18,14 +18,9 @@
 #include <cstring>
 #include <vector>
 
+#include "elementwise.h"
 #include "fast_math.h"
 #include "nnforge/common.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define NNF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NNF_CLONES
-#endif
 
 namespace nnforge {
 namespace {
@@ -33,8 +28,9 @@ namespace {
 using detail::fast_exp;
 using detail::fast_sigmoid;
 using detail::fast_tanh;
+using detail::for_blocks;
+using detail::kBlock;
 
-constexpr int64_t kBlock = 16384;          // elements per parallel block (element-wise ops)
 constexpr int64_t kParallelCheap = 1 << 17;  // min elements before threading relu/linear/bias
 constexpr int64_t kParallelExp = 1 << 15;    // min elements before threading exp-based ops
 
@@ -59,22 +55,6 @@ NNF_CLONES void bwd_tanh(const float* y, const float* dy, float* dx, int64_t n) 
 
 void copy_span(const float* x, float* y, int64_t n) {
   if (x != y && n > 0) std::memmove(y, x, static_cast<size_t>(n) * sizeof(float));
-}
-
-// Runs fn(offset, count) over [0, n) in kBlock pieces, threaded when n >= threshold.
-template <class Fn>
-void for_blocks(int64_t n, int64_t threshold, Fn fn) {
-  if (n <= 0) return;
-  if (n < threshold || get_num_threads() <= 1) {
-    fn(int64_t(0), n);
-    return;
-  }
-  const int64_t nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t o = b * kBlock;
-    fn(o, std::min(kBlock, n - o));
-  }
 }
 
 // Reductions use 16 independent lanes (combined in a fixed order) so GCC can vectorise them

@@ -16,18 +16,13 @@
 #include <memory>
 #include <vector>
 
+#include "im2col_rows.h"
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
 #include "nnforge/im2col.h"
 
 namespace nnforge {
-namespace detail {
-// Defined in im2col.cpp.
-void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1);
-void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1);
-}  // namespace detail
-
 namespace {
 
 constexpr int64_t kColsBudget = 8ll << 20;  // bytes of im2col scratch per chunk
@@ -59,6 +54,16 @@ int64_t chunk_rows(const Conv2DShape& s) {
   const int64_t per_row = s.OW * s.KH * s.KW * s.C * static_cast<int64_t>(sizeof(float));
   if (per_row <= 0) return s.N * s.OH;
   return std::max<int64_t>(1, kColsBudget / per_row);
+}
+
+// Runs fn(cols, r0, r1) over the output rows [0, N*OH) in chunk_rows(s) chunks; cols is this
+// thread's scratch for one chunk's im2col rows (chunk rows * OW rows of KH*KW*C floats).
+template <class Fn>
+void for_row_chunks(const Conv2DShape& s, Fn fn) {
+  const int64_t R = s.N * s.OH, K = s.KH * s.KW * s.C;
+  const int64_t cr = chunk_rows(s);
+  float* cols = scratch(std::min(cr, R) * s.OW * K);
+  for (int64_t r0 = 0; r0 < R; r0 += cr) fn(cols, r0, std::min(R, r0 + cr));
 }
 
 bool is_pointwise(const Conv2DShape& s) {
@@ -121,14 +126,11 @@ void conv2d_forward(const float* x, const float* w, const float* bias, Act act, 
     sgemm_bias_act(false, false, M, F, K, x, K, w, F, bias, act, y, F);
     return;
   }
-  const int64_t cr = chunk_rows(s);
-  float* cols = scratch(std::min(cr, R) * s.OW * K);
-  for (int64_t r0 = 0; r0 < R; r0 += cr) {
-    const int64_t r1 = std::min(R, r0 + cr);
+  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm_bias_act(false, false, (r1 - r0) * s.OW, F, K, cols, K, w, F, bias, act,
                    y + r0 * s.OW * F, F);
-  }
+  });
 }
 
 void conv2d_backward_input(const float* dy, const float* w, float* dx, const Conv2DShape& s) {
@@ -142,14 +144,11 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
   }
   std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
   if (M <= 0 || F <= 0) return;  // no output (or no filters): the gradient is zero
-  const int64_t cr = chunk_rows(s);
-  float* cols = scratch(std::min(cr, R) * s.OW * K);
-  for (int64_t r0 = 0; r0 < R; r0 += cr) {
-    const int64_t r1 = std::min(R, r0 + cr);
+  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
     const int64_t m = (r1 - r0) * s.OW;
     sgemm(false, true, m, K, F, 1.0f, dy + r0 * s.OW * F, F, w, F, 0.0f, cols, K);
     detail::col2im_rows_acc(cols, dx, s, r0, r1);
-  }
+  });
 }
 
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
@@ -171,14 +170,11 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
     filter_grad_chunks(x, nullptr, dy, Act::Linear, dw, nullptr, s);
     return;
   }
-  const int64_t cr = chunk_rows(s);
-  float* cols = scratch(std::min(cr, R) * s.OW * K);
-  for (int64_t r0 = 0; r0 < R; r0 += cr) {
-    const int64_t r1 = std::min(R, r0 + cr);
+  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F,
           r0 == 0 ? 0.0f : 1.0f, dw, F);
-  }
+  });
 }
 
 void conv2d_backward_filter_act(const float* x, const float* y, const float* dy, Act act,

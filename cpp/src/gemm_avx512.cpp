@@ -10,99 +10,49 @@
 #include <cmath>
 
 #include "gemm_kernels.h"
+#include "gemm_simd.h"
 
 namespace nnforge {
 namespace detail {
 namespace {
 
-constexpr int VL = 16;
-
-// exp(x) with the Cephes expf polynomial; |rel err| ~ 2 ulp. scalef handles overflow/underflow.
-inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_set1_ps(100.f), _mm512_max_ps(_mm512_set1_ps(-100.f), x));
-  __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 y = _mm512_set1_ps(1.9875691500E-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507E-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894E-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459E-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201E-1f));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
-  return _mm512_scalef_ps(y, fx);
-}
-
-inline __m512 sigmoid512(__m512 x) {
-  __m512 one = _mm512_set1_ps(1.f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-inline __m512 tanh512(__m512 x) {
-  const __m512 sign = _mm512_set1_ps(-0.f);
-  __m512 ax = _mm512_andnot_ps(sign, x);
-  // |x| < 0.625: Cephes tanhf odd polynomial.
-  __m512 z = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_set1_ps(-5.70498872745E-3f);
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954E-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531E-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036E-1f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422E-1f));
-  __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
-  // otherwise 1 - 2/(exp(2|x|)+1), with the sign of x.
-  __m512 e = exp512(_mm512_add_ps(ax, ax));
-  __m512 big = _mm512_sub_ps(_mm512_set1_ps(1.f),
-                             _mm512_div_ps(_mm512_set1_ps(2.f), _mm512_add_ps(e, _mm512_set1_ps(1.f))));
-  big = _mm512_or_ps(big, _mm512_and_ps(sign, x));
-  __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
-  return _mm512_mask_blend_ps(is_small, big, small);
-}
-
-inline __m512 apply_act(__m512 x, int act) {
-  switch (act) {
-    case 1: return _mm512_max_ps(_mm512_setzero_ps(), x);
-    case 2: return sigmoid512(x);
-    case 3: return tanh512(x);
-    default: return x;
+// The AVX-512 vector ops of gemm_simd.h.
+struct Avx512 {
+  using reg = __m512;
+  using mask = __mmask16;
+  static constexpr int VL = 16;
+  static constexpr float kExpLo = -100.f, kExpHi = 100.f;
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
+  static reg and_(reg a, reg b) { return _mm512_and_ps(a, b); }
+  static reg andnot(reg a, reg b) { return _mm512_andnot_ps(a, b); }
+  static reg or_(reg a, reg b) { return _mm512_or_ps(a, b); }
+  static reg round(reg x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
-}
-
-inline __mmask16 col_mask(int nr, int v) {
-  int n = nr - v * VL;
-  if (n >= VL) return 0xFFFF;
-  if (n <= 0) return 0;
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
-
-template <int MR, int NV>
-inline void store_tile(__m512 (&acc)[MR][NV], float* __restrict C, int64_t ldc, int nr,
-                       const Epilogue& ep) {
-  const __m512 alpha = _mm512_set1_ps(ep.alpha);
-  const bool use_beta = ep.beta != 0.f;
-  const __m512 beta = _mm512_set1_ps(ep.beta);
-  __m512 bias[NV];
-  const bool use_bias = ep.last && ep.bias != nullptr;
-  __mmask16 m[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    m[v] = col_mask(nr, v);
-    bias[v] = use_bias ? _mm512_maskz_loadu_ps(m[v], ep.bias + v * VL) : _mm512_setzero_ps();
+  // y * 2^n; scalef handles overflow/underflow.
+  static reg ldexp(reg y, reg n) { return _mm512_scalef_ps(y, n); }
+  static reg select_lt(reg a, reg b, reg t, reg f) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), f, t);
   }
-  const int act = ep.last ? ep.act : 0;
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    float* c = C + r * ldc;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      __m512 x = _mm512_mul_ps(alpha, acc[r][v]);
-      if (use_beta) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m[v], c + v * VL), x);
-      if (use_bias) x = _mm512_add_ps(x, bias[v]);
-      if (act) x = apply_act(x, act);
-      _mm512_mask_storeu_ps(c + v * VL, m[v], x);
-    }
+  static mask col_mask(int nr, int v) {
+    int n = nr - v * VL;
+    if (n >= VL) return 0xFFFF;
+    if (n <= 0) return 0;
+    return static_cast<__mmask16>((1u << n) - 1u);
   }
-}
+  static reg load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, mask m, reg x) { _mm512_mask_storeu_ps(p, m, x); }
+  // C tile rows too are always accessed masked.
+  static reg load_tile(const float* p, mask m, bool) { return load(p, m); }
+  static void store_tile(float* p, mask m, reg x, bool) { store(p, m, x); }
+};
+
+constexpr int VL = Avx512::VL;
 
 template <int MR, int NV>
 inline void prefetch_c(const float* C, int64_t ldc) {
@@ -145,7 +95,7 @@ void ukr(int64_t kc, const float* __restrict A, const float* __restrict B, float
     A += MR;
     B += NV * VL;
   }
-  store_tile<MR, NV>(acc, C, ldc, nr, ep);
+  simd::store_tile<Avx512, MR, NV>(acc, C, ldc, nr, ep);
 }
 
 // A in place, row-major: A(r, k) = A[r*lda + k]. Same arithmetic as ukr.
@@ -170,7 +120,7 @@ void ukr_direct(int64_t kc, const float* __restrict A, int64_t lda, const float*
     }
     B += NV * VL;
   }
-  store_tile<MR, NV>(acc, C, ldc, nr, ep);
+  simd::store_tile<Avx512, MR, NV>(acc, C, ldc, nr, ep);
 }
 
 // A in place, stored K x M: A(r, k) = A[k*lda + r]. Same arithmetic as ukr.
@@ -206,18 +156,7 @@ void ukr_direct_t(int64_t kc, const float* __restrict A, int64_t lda, const floa
     A += lda;
     B += NV * VL;
   }
-  store_tile<MR, NV>(acc, C, ldc, nr, ep);
-}
-
-void bias_act_row(float* x, const float* bias, int64_t n, int act) {
-  int64_t j = 0;
-  for (; j < n; j += VL) {
-    __mmask16 m = n - j >= VL ? __mmask16(0xFFFF) : __mmask16((1u << (n - j)) - 1u);
-    __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + j));
-    v = apply_act(v, act);
-    _mm512_mask_storeu_ps(x + j, m, v);
-  }
+  simd::store_tile<Avx512, MR, NV>(acc, C, ldc, nr, ep);
 }
 
 // In-register 16x16 transpose: afterwards r[i] holds column i of the input rows.
@@ -278,8 +217,8 @@ void transpose_pack(const float* src, int64_t lds, int rows, int lanes, int64_t 
 }
 
 void copy_pack(const float* src, int64_t lds, int cols, int w, int64_t kc, float* dst) {
-  const __mmask16 l0 = col_mask(cols, 0), l1 = col_mask(cols, 1);
-  const __mmask16 s0 = col_mask(w, 0), s1 = col_mask(w, 1);
+  const __mmask16 l0 = Avx512::col_mask(cols, 0), l1 = Avx512::col_mask(cols, 1);
+  const __mmask16 s0 = Avx512::col_mask(w, 0), s1 = Avx512::col_mask(w, 1);
   if (w > 16) {
     // Rows lds apart: hardware prefetchers miss most of them, so fetch 16 rows ahead.
     for (int64_t k = 0; k < kc; ++k) {
@@ -320,7 +259,7 @@ KernelSet make() {
   ks.NC = nc_for_l2(ks.KC, ks.NV * ks.VL, 0.375, 192);  // 192 on a 1 MiB L2
   ks.MC = 14 * 300;
   fill<14>(ks);
-  ks.bias_act_row = &bias_act_row;
+  ks.bias_act_row = &simd::bias_act_row<Avx512>;
   ks.transpose_pack = &transpose_pack;
   ks.copy_pack = &copy_pack;
   return ks;

@@ -12,16 +12,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "im2col_rows.h"
 #include "nnforge/common.h"
 #include "nnforge/im2col.h"
 
 namespace nnforge {
-namespace detail {
-// Declared again in conv2d.cpp (no shared private header in this family).
-void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, int64_t r1);
-void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1);
-}  // namespace detail
-
 namespace {
 
 constexpr int64_t kParallelWork = 1 << 16;

@@ -6,37 +6,18 @@
 #include <cmath>
 #include <cstdint>
 
+#include "elementwise.h"
 #include "nnforge/common.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define NNF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NNF_CLONES
-#endif
 
 namespace nnforge {
 namespace {
 
-constexpr int64_t kBlock = 16384;
 // Parameters from 32K elements up are split over the threads: an update streams four arrays
 // (p, g, m, v), and for the seed MLP's 784x128 kernel (1.6 MB of them, more than one core's L2)
 // two cores' caches and load bandwidth cut the Adam step from ~68 to ~23 us inside training.
 constexpr int64_t kParallelMin = 1 << 15;
 
-template <class Fn>
-void for_blocks(int64_t n, Fn fn) {
-  if (n <= 0) return;
-  if (n < kParallelMin || get_num_threads() <= 1) {
-    fn(int64_t(0), n);
-    return;
-  }
-  const int64_t nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t o = b * kBlock;
-    fn(o, std::min(kBlock, n - o));
-  }
-}
+using detail::for_blocks;
 
 NNF_CLONES void sgd_plain(float* p, const float* g, int64_t n, float lr) {
   for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
@@ -90,10 +71,10 @@ NNF_CLONES void adam_amsgrad_span(float* p, const float* g, float* m, float* v, 
 void sgd_update(float* p, const float* g, float* velocity, int64_t n, float lr, float momentum,
                 bool nesterov) {
   if (momentum == 0.0f || velocity == nullptr) {
-    for_blocks(n, [&](int64_t o, int64_t c) { sgd_plain(p + o, g + o, c, lr); });
+    for_blocks(n, kParallelMin, [&](int64_t o, int64_t c) { sgd_plain(p + o, g + o, c, lr); });
     return;
   }
-  for_blocks(n, [&](int64_t o, int64_t c) {
+  for_blocks(n, kParallelMin, [&](int64_t o, int64_t c) {
     sgd_momentum(p + o, g + o, velocity + o, c, lr, momentum, nesterov);
   });
 }
@@ -106,11 +87,11 @@ void adam_update(float* p, const float* g, float* m, float* v, float* vhat, int6
   const float alpha = static_cast<float>(static_cast<double>(lr) * std::sqrt(1.0 - b2p) / (1.0 - b1p));
   const float omb1 = 1.0f - beta1, omb2 = 1.0f - beta2;
   if (vhat) {
-    for_blocks(n, [&](int64_t o, int64_t c) {
+    for_blocks(n, kParallelMin, [&](int64_t o, int64_t c) {
       adam_amsgrad_span(p + o, g + o, m + o, v + o, vhat + o, c, alpha, omb1, omb2, epsilon);
     });
   } else {
-    for_blocks(n, [&](int64_t o, int64_t c) {
+    for_blocks(n, kParallelMin, [&](int64_t o, int64_t c) {
       adam_span(p + o, g + o, m + o, v + o, c, alpha, omb1, omb2, epsilon);
     });
   }

@@ -11,16 +11,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "elementwise.h"
 #include "nnforge/common.h"
 
 namespace nnforge {
 namespace {
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define NNF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NNF_CLONES
-#endif
 
 constexpr int64_t kParallelWork = 1 << 16;
 

@@ -18,17 +18,12 @@
 #include <new>
 #include <vector>
 
+#include "elementwise.h"
 #include "fast_math.h"
 #include "gemm_kernels.h"
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define NNF_RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NNF_RNN_CLONES
-#endif
 
 namespace nnforge {
 namespace {
@@ -55,8 +50,8 @@ using detail::fast_tanh;
 // ---- gate arithmetic, one row of H units --------------------------------------------------------
 
 // z: pre-activations (i, f, c, o) in, activations (i, f, g, o) out; c = f*cp + i*g; h = o*tanh(c).
-NNF_RNN_CLONES void lstm_fwd_row(float* __restrict z, const float* __restrict cp,
-                                 float* __restrict c, float* __restrict h, int64_t H) {
+NNF_CLONES void lstm_fwd_row(float* __restrict z, const float* __restrict cp,
+                             float* __restrict c, float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float i = fast_sigmoid(z[j]), f = fast_sigmoid(z[H + j]);
     const float g = fast_tanh(z[2 * H + j]), o = fast_sigmoid(z[3 * H + j]);
@@ -71,9 +66,9 @@ NNF_RNN_CLONES void lstm_fwd_row(float* __restrict z, const float* __restrict cp
 }
 
 // dh: gradient of h_new; dc in: gradient of c from later steps, out: gradient of c_prev.
-NNF_RNN_CLONES void lstm_bwd_row(const float* __restrict a, const float* __restrict cp,
-                                 const float* __restrict cn, const float* __restrict dh,
-                                 float* __restrict dc, float* __restrict dz, int64_t H) {
+NNF_CLONES void lstm_bwd_row(const float* __restrict a, const float* __restrict cp,
+                             const float* __restrict cn, const float* __restrict dh,
+                             float* __restrict dc, float* __restrict dz, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
     const float tc = fast_tanh(cn[j]);
@@ -87,9 +82,9 @@ NNF_RNN_CLONES void lstm_bwd_row(const float* __restrict a, const float* __restr
 }
 
 // GRU reset_after: g = x-part (z, r, h) in, activations (z, r, cand) out; rec = h_prev U + b_rec.
-NNF_RNN_CLONES void gru_after_fwd_row(float* __restrict g, const float* __restrict rec,
-                                      const float* __restrict hp, float* __restrict hh_out,
-                                      float* __restrict h, int64_t H) {
+NNF_CLONES void gru_after_fwd_row(float* __restrict g, const float* __restrict rec,
+                                  const float* __restrict hp, float* __restrict hh_out,
+                                  float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = fast_sigmoid(g[j] + rec[j]);
     const float r = fast_sigmoid(g[H + j] + rec[H + j]);
@@ -105,10 +100,10 @@ NNF_RNN_CLONES void gru_after_fwd_row(float* __restrict g, const float* __restri
 
 // Returns in dzx the input-side pre-activation gradients and in dzr the recurrent-side ones;
 // dhp = dh * z (the direct path to h_prev; the recurrent product is added by the caller).
-NNF_RNN_CLONES void gru_after_bwd_row(const float* __restrict a, const float* __restrict hh,
-                                      const float* __restrict hp, const float* __restrict dh,
-                                      float* __restrict dzx, float* __restrict dzr,
-                                      float* __restrict dhp, int64_t H) {
+NNF_CLONES void gru_after_bwd_row(const float* __restrict a, const float* __restrict hh,
+                                  const float* __restrict hp, const float* __restrict dh,
+                                  float* __restrict dzx, float* __restrict dzr,
+                                  float* __restrict dhp, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = a[j], r = a[H + j], cand = a[2 * H + j];
     const float dah = dh[j] * (1.0f - z) * (1.0f - cand * cand);
@@ -125,8 +120,8 @@ NNF_RNN_CLONES void gru_after_bwd_row(const float* __restrict a, const float* __
 }
 
 // GRU reset_after=False, phase 1: z, r from g[0:2H] (x-part + h_prev U_zr, in place); rh = r*h_prev.
-NNF_RNN_CLONES void gru_before_fwd_zr(float* __restrict g, const float* __restrict hp,
-                                      float* __restrict rh, int64_t H) {
+NNF_CLONES void gru_before_fwd_zr(float* __restrict g, const float* __restrict hp,
+                                  float* __restrict rh, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = fast_sigmoid(g[j]), r = fast_sigmoid(g[H + j]);
     g[j] = z;
@@ -136,8 +131,8 @@ NNF_RNN_CLONES void gru_before_fwd_zr(float* __restrict g, const float* __restri
 }
 
 // Phase 2: cand = tanh(g[2H:3H]) (x-part + (r*h_prev) U_h), h = z*h_prev + (1-z)*cand.
-NNF_RNN_CLONES void gru_before_fwd_h(float* __restrict g, const float* __restrict hp,
-                                     float* __restrict h, int64_t H) {
+NNF_CLONES void gru_before_fwd_h(float* __restrict g, const float* __restrict hp,
+                                 float* __restrict h, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = g[j];
     const float cand = fast_tanh(g[2 * H + j]);
@@ -147,9 +142,9 @@ NNF_RNN_CLONES void gru_before_fwd_h(float* __restrict g, const float* __restric
 }
 
 // Backward phase 1: dzx[2H:3H] = d(candidate pre-activation); dzx[0:H] = d(z pre-activation).
-NNF_RNN_CLONES void gru_before_bwd_h(const float* __restrict a, const float* __restrict hp,
-                                     const float* __restrict dh, float* __restrict dzx,
-                                     int64_t H) {
+NNF_CLONES void gru_before_bwd_h(const float* __restrict a, const float* __restrict hp,
+                                 const float* __restrict dh, float* __restrict dzx,
+                                 int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = a[j], cand = a[2 * H + j];
     dzx[2 * H + j] = dh[j] * (1.0f - z) * (1.0f - cand * cand);
@@ -158,9 +153,9 @@ NNF_RNN_CLONES void gru_before_bwd_h(const float* __restrict a, const float* __r
 }
 
 // Phase 2, given drh = d(r*h_prev): dzx[H:2H] = d(r pre-activation); dhp = dh*z + drh*r.
-NNF_RNN_CLONES void gru_before_bwd_r(const float* __restrict a, const float* __restrict hp,
-                                     const float* __restrict dh, const float* __restrict drh,
-                                     float* __restrict dzx, float* __restrict dhp, int64_t H) {
+NNF_CLONES void gru_before_bwd_r(const float* __restrict a, const float* __restrict hp,
+                                 const float* __restrict dh, const float* __restrict drh,
+                                 float* __restrict dzx, float* __restrict dhp, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     const float z = a[j], r = a[H + j];
     dzx[H + j] = drh[j] * hp[j] * (r * (1.0f - r));
@@ -168,12 +163,12 @@ NNF_RNN_CLONES void gru_before_bwd_r(const float* __restrict a, const float* __r
   }
 }
 
-NNF_RNN_CLONES void add_rows(float* __restrict y, const float* __restrict a,
-                             const float* __restrict b, int64_t n) {
+NNF_CLONES void add_rows(float* __restrict y, const float* __restrict a,
+                         const float* __restrict b, int64_t n) {
   for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[j];
 }
 
-NNF_RNN_CLONES void acc_row(float* __restrict y, const float* __restrict b, int64_t n) {
+NNF_CLONES void acc_row(float* __restrict y, const float* __restrict b, int64_t n) {
   for (int64_t j = 0; j < n; ++j) y[j] += b[j];
 }
 

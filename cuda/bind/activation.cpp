@@ -22,13 +22,10 @@ void bind_activation(py::module_& m) {
         const nnforge::Act a = act_code(fn, act);
         no_overlap(fn, x, y, true);
         on_device(fn, {&x, &y});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::activation_forward(a, x.data<const float>(), y.data<float>(), x.size,
-                                     as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::activation_forward(a, x.data<const float>(), y.data<float>(), x.size,
+                                        as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("act"), py::arg("stream") = 0,
       "y = act(x) element-wise; y may be x (in place). act: 0 linear, 1 relu, 2 sigmoid, 3 tanh.");
@@ -46,13 +43,10 @@ void bind_activation(py::module_& m) {
         no_overlap(fn, dy, dx, true);
         no_overlap(fn, y, dx, true);
         on_device(fn, {&y, &dy, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::activation_backward(a, y.data<const float>(), dy.data<const float>(),
-                                      dx.data<float>(), y.size, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::activation_backward(a, y.data<const float>(), dy.data<const float>(),
+                                         dx.data<float>(), y.size, as_stream(stream));
+        });
       },
       py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("act"), py::arg("stream") = 0,
       "dx = dy * act'(.) written through the forward output y; dx may be dy.");
@@ -66,13 +60,10 @@ void bind_activation(py::module_& m) {
         same_shape(fn, x, y);
         no_overlap(fn, x, y, true);
         on_device(fn, {&x, &y});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::softmax_forward(x.data<const float>(), y.data<float>(), x.dim(0), x.dim(1),
-                                  as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::softmax_forward(x.data<const float>(), y.data<float>(), x.dim(0), x.dim(1),
+                                     as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("stream") = 0,
       "Row-wise stable softmax of a 2-D (rows, cols) array.");
@@ -89,13 +80,10 @@ void bind_activation(py::module_& m) {
         no_overlap(fn, dy, dx, true);
         no_overlap(fn, y, dx);
         on_device(fn, {&y, &dy, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::softmax_backward(y.data<const float>(), dy.data<const float>(),
-                                   dx.data<float>(), y.dim(0), y.dim(1), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::softmax_backward(y.data<const float>(), dy.data<const float>(),
+                                      dx.data<float>(), y.dim(0), y.dim(1), as_stream(stream));
+        });
       },
       py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("stream") = 0,
       "dx = y * (dy - sum(dy * y, row)); dx may be dy.");
@@ -109,13 +97,10 @@ void bind_activation(py::module_& m) {
         want_shape(fn, b, {y.dim(1)}, "to match 'y' " + shape_str(y));
         no_overlap(fn, y, b);
         on_device(fn, {&y, &b});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::bias_add(y.data<float>(), b.data<const float>(), y.dim(0), y.dim(1),
-                           as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::bias_add(y.data<float>(), b.data<const float>(), y.dim(0), y.dim(1),
+                              as_stream(stream));
+        });
       },
       py::arg("y"), py::arg("bias"), py::arg("stream") = 0, "In place: y[r, c] += bias[c].");
 
@@ -143,13 +128,10 @@ void bind_activation(py::module_& m) {
         no_overlap(fn, ws, dy);
         no_overlap(fn, ws, db);
         on_device(fn, {&dy, &db, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::bias_grad(dy.data<const float>(), db.data<float>(), dy.dim(0), dy.dim(1), pws,
-                            static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::bias_grad(dy.data<const float>(), db.data<float>(), dy.dim(0), dy.dim(1), pws,
+                               static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("db"), py::arg("workspace") = py::none(), py::arg("stream") = 0,
       "db[c] = sum_r dy[r, c] (a fixed summation order: deterministic). Above 1024 rows it needs\n"

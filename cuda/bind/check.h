@@ -20,11 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "../../cpp/bind/check.h"  // fail, mul, Pair, pair_arg, pair_str (shared with _cpu)
+#include "../../cpp/bind/check.h"  // act_code, fail, mul, Pair, pair_arg, pair_str (shared)
 #include "kernels.cuh"
 
 namespace nnforge_cuda_bind {
 namespace py = pybind11;
+using nnforge_bind::act_code;
 using nnforge_bind::fail;
 using nnforge_bind::mul;
 using nnforge_bind::Pair;
@@ -287,6 +288,18 @@ inline void check_cuda(const std::string& fn, cudaError_t e) {
                              cudaGetErrorString(e));
 }
 
+// Calls f() -> cudaError_t (kernel launches, a stream call) with the GIL released, then raises
+// its error as check_cuda does. Arguments are checked before, with the GIL held.
+template <class F>
+void call_nogil(const std::string& fn, F&& f) {
+  cudaError_t e;
+  {
+    py::gil_scoped_release nogil;
+    e = f();
+  }
+  check_cuda(fn, e);
+}
+
 inline nnforge::cuda::Precision precision_code(const std::string& fn, const std::string& p) {
   if (p == "fp32" || p == "float32" || p == "highest") return nnforge::cuda::Precision::FP32;
   if (p == "tf32" || p == "high") return nnforge::cuda::Precision::TF32;
@@ -302,13 +315,6 @@ inline void* workspace(const std::string& fn, const py::handle& o, size_t need, 
     fail(fn, "argument 'workspace' must hold at least " + std::to_string(need) + " bytes, got " +
                  (o.is_none() ? std::string("None") : std::to_string(out->nbytes()) + " bytes"));
   return out->size == 0 ? nullptr : reinterpret_cast<void*>(out->ptr);
-}
-
-inline nnforge::Act act_code(const std::string& fn, int64_t act) {
-  if (act < 0 || act > 3)
-    fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                 std::to_string(act));
-  return static_cast<nnforge::Act>(act);
 }
 
 }  // namespace nnforge_cuda_bind

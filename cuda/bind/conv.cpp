@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <string>
 
-#include "../../cpp/bind/geometry.h"  // conv2d_shape, geom_desc (shared with _cpu)
+#include "../../cpp/bind/geometry.h"  // conv2d_shape, cols_geometry, geom_desc (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
 using namespace nnforge_cuda_bind;
+using nnforge_bind::cols_geometry;
 using nnforge_bind::conv2d_shape;
 using nnforge_bind::geom_desc;
 namespace nc = nnforge::cuda;
@@ -52,14 +53,10 @@ nnforge::Conv2DShape cols_shape(const std::string& fn, const DevArray& x, const 
                                 const py::object& kernel, const py::object& strides,
                                 const py::object& dilation, const py::object& pad,
                                 const py::object& out_hw) {
-  const Pair k = pair_arg(fn, "kernel", kernel, 1);
-  const Geometry g = geometry(fn, strides, dilation, pad);
-  const Pair o = pair_arg(fn, "out_hw", out_hw, 0);
-  const std::string desc = x.name + " " + shape_str(x) + ", cols " + shape_str(cols) +
-                           ", kernel " + pair_str(k) + ", out_hw " + pair_str(o) + ", " +
-                           geom_desc(g.st, g.dil, g.pad);
-  const auto s = conv2d_shape(fn, x.dim(0), x.dim(1), x.dim(2), x.dim(3), k[0], k[1], 0, g.st,
-                            g.dil, g.pad, o[0], o[1], desc);
+  const int64_t xs[4] = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
+  std::string desc;
+  const auto s = cols_geometry(fn, xs, x.name + " " + shape_str(x) + ", cols " + shape_str(cols),
+                               kernel, strides, dilation, pad, out_hw, desc);
   want_shape(fn, cols, {s.N * s.OH * s.OW, s.KH * s.KW * s.C}, "(N*OH*OW, KH*KW*C) for " + desc);
   return s;
 }
@@ -91,13 +88,10 @@ void bind_conv(py::module_& m) {
         const auto s = cols_shape(fn, x, cols, kernel, strides, dilation, pad, out_hw);
         no_overlap(fn, cols, x);
         on_device(fn, {&x, &cols});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::im2col_nhwc(x.data<const float>(), cols.data<float>(), s, 0, s.N,
-                              as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::im2col_nhwc(x.data<const float>(), cols.data<float>(), s, 0, s.N,
+                                 as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("cols"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("out_hw"), py::arg("stream") = 0,
@@ -113,13 +107,10 @@ void bind_conv(py::module_& m) {
         const auto s = cols_shape(fn, dx, cols, kernel, strides, dilation, pad, out_hw);
         no_overlap(fn, dx, cols);
         on_device(fn, {&cols, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::col2im_nhwc(cols.data<const float>(), dx.data<float>(), s, 0, s.N,
-                              as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::col2im_nhwc(cols.data<const float>(), dx.data<float>(), s, 0, s.N,
+                                 as_stream(stream));
+        });
       },
       py::arg("cols"), py::arg("dx"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("out_hw"), py::arg("stream") = 0,
@@ -167,14 +158,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, y, bias);
         for (const DevArray* in : {&x, &w, &y, &bias}) no_overlap(fn, ws, *in);
         on_device(fn, {&x, &w, &bias, &y, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_forward(x.data<const float>(), w.data<const float>(),
-                                 bias.data<const float>(), a, y.data<float>(), s, prec, pws,
-                                 static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_forward(x.data<const float>(), w.data<const float>(),
+                                    bias.data<const float>(), a, y.data<float>(), s, prec, pws,
+                                    static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"), py::arg("act"),
       py::arg("strides"), py::arg("dilation"), py::arg("pad"), py::arg("precision") = "fp32",
@@ -198,14 +186,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, dx, w);
         for (const DevArray* in : {&dy, &w, &dx}) no_overlap(fn, ws, *in);
         on_device(fn, {&dy, &w, &dx, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_backward_input(dy.data<const float>(), w.data<const float>(),
-                                        dx.data<float>(), s, prec, pws,
-                                        static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_backward_input(dy.data<const float>(), w.data<const float>(),
+                                           dx.data<float>(), s, prec, pws,
+                                           static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("precision") = "fp32", py::arg("workspace") = py::none(),
@@ -236,14 +221,11 @@ void bind_conv(py::module_& m) {
         no_overlap(fn, db, dw);
         for (const DevArray* in : {&x, &dy, &dw, &db}) no_overlap(fn, ws, *in);
         on_device(fn, {&x, &dy, &dw, &db, &ws});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::conv2d_backward_filter(x.data<const float>(), dy.data<const float>(),
-                                         dw.data<float>(), db.data<float>(), s, prec, pws,
-                                         static_cast<size_t>(ws.nbytes()), as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::conv2d_backward_filter(x.data<const float>(), dy.data<const float>(),
+                                            dw.data<float>(), db.data<float>(), s, prec, pws,
+                                            static_cast<size_t>(ws.nbytes()), as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("strides"),
       py::arg("dilation"), py::arg("pad"), py::arg("precision") = "fp32",

@@ -20,22 +20,14 @@ struct Dims {
 // Validates a, b, c (and returns the GEMM sizes) for sgemm-like functions.
 Dims check_gemm(const std::string& fn, const DevArray& a, const DevArray& b, const DevArray& c,
                 bool trans_a, bool trans_b) {
-  const int64_t M = trans_a ? a.dim(1) : a.dim(0);
-  const int64_t Ka = trans_a ? a.dim(0) : a.dim(1);
-  const int64_t Kb = trans_b ? b.dim(1) : b.dim(0);
-  const int64_t N = trans_b ? b.dim(0) : b.dim(1);
-  const std::string desc = "a " + shape_str(a) + (trans_a ? " (trans_a)" : "") + ", b " +
-                           shape_str(b) + (trans_b ? " (trans_b)" : "") + ", c " + shape_str(c);
-  if (Ka != Kb)
-    fail(fn, "inner dimensions of 'a' and 'b' differ (" + std::to_string(Ka) + " vs " +
-                 std::to_string(Kb) + "): " + desc);
-  if (c.dim(0) != M || c.dim(1) != N)
-    fail(fn, "argument 'c' must have shape (" + std::to_string(M) + ", " + std::to_string(N) +
-                 "): " + desc);
+  std::string desc;
+  const nnforge_bind::GemmSizes g =
+      nnforge_bind::gemm_sizes(fn, {a.dim(0), a.dim(1)}, {b.dim(0), b.dim(1)},
+                               {c.dim(0), c.dim(1)}, trans_a, trans_b, desc);
   // The kernels write C while reading A and B: no overlap, not even the same buffer.
   no_overlap(fn, c, a);
   no_overlap(fn, c, b);
-  return Dims{M, N, Ka, std::max<int64_t>(1, a.ld), std::max<int64_t>(1, b.ld),
+  return Dims{g.M, g.N, g.K, std::max<int64_t>(1, a.ld), std::max<int64_t>(1, b.ld),
               std::max<int64_t>(1, c.ld)};
 }
 
@@ -53,14 +45,12 @@ void bind_gemm(py::module_& m) {
         const Dims d = check_gemm(fn, a, b, c, trans_a, trans_b);
         const auto prec = precision_code(fn, precision);
         on_device(fn, {&a, &b, &c});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, alpha, a.data<const float>(),
-                                   d.lda, b.data<const float>(), d.ldb, beta, c.data<float>(),
-                                   d.ldc, nullptr, nnforge::Act::Linear, prec, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, alpha,
+                                      a.data<const float>(), d.lda, b.data<const float>(), d.ldb,
+                                      beta, c.data<float>(), d.ldc, nullptr, nnforge::Act::Linear,
+                                      prec, as_stream(stream));
+        });
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
@@ -84,14 +74,11 @@ void bind_gemm(py::module_& m) {
         const nnforge::Act ac = act_code(fn, act);
         const auto prec = precision_code(fn, precision);
         on_device(fn, {&a, &b, &c, &bias});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, 1.f, a.data<const float>(),
-                                   d.lda, b.data<const float>(), d.ldb, 0.f, c.data<float>(),
-                                   d.ldc, bias.data<const float>(), ac, prec, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::sgemm(trans_a, trans_b, d.M, d.N, d.K, 1.f, a.data<const float>(),
+                                      d.lda, b.data<const float>(), d.ldb, 0.f, c.data<float>(),
+                                      d.ldc, bias.data<const float>(), ac, prec, as_stream(stream));
+        });
       },
       py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("act") = 0, py::arg("precision") = "fp32",

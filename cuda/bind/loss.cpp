@@ -41,29 +41,35 @@ LossArgs check_loss(const std::string& fn, const py::object* to, const py::objec
   return a;
 }
 
+// categorical_crossentropy and binary_crossentropy: the same arguments, checks and kernel
+// signature (y_true like y_pred, from_logits, scale).
+using LogitLoss = cudaError_t (*)(const float* y_true, const float* y_pred, float* losses,
+                                  float* grad, int64_t N, int64_t C, bool from_logits,
+                                  float scale, cudaStream_t stream);
+
+void def_logit_loss(py::module_& m, const char* name, LogitLoss kernel, const char* doc) {
+  m.def(
+      name,
+      [name, kernel](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
+                     float scale, std::uintptr_t stream) {
+        const std::string fn = name;
+        const LossArgs a = check_loss(fn, &to, po, lo, go);
+        on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
+        call_nogil(fn, [&] {
+          return kernel(a.y_true.data<const float>(), a.y_pred.data<const float>(),
+                        a.losses.data<float>(), a.grad.data<float>(), a.y_pred.dim(0),
+                        a.y_pred.dim(1), from_logits, scale, as_stream(stream));
+        });
+      },
+      py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
+      py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0, doc);
+}
+
 }  // namespace
 
 void bind_loss(py::module_& m) {
-  m.def(
-      "categorical_crossentropy",
-      [](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
-         float scale, std::uintptr_t stream) {
-        const std::string fn = "categorical_crossentropy";
-        const LossArgs a = check_loss(fn, &to, po, lo, go);
-        on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::categorical_crossentropy(a.y_true.data<const float>(),
-                                           a.y_pred.data<const float>(), a.losses.data<float>(),
-                                           a.grad.data<float>(), a.y_pred.dim(0),
-                                           a.y_pred.dim(1), from_logits, scale,
-                                           as_stream(stream));
-        }
-        check_cuda(fn, e);
-      },
-      py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
-      py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
+  def_logit_loss(
+      m, "categorical_crossentropy", &nc::categorical_crossentropy,
       "Per-sample categorical cross-entropy (Keras); grad = scale * d loss_i / d y_pred.");
 
   m.def(
@@ -80,41 +86,20 @@ void bind_loss(py::module_& m) {
         no_overlap(fn, a.losses, labels);
         no_overlap(fn, a.grad, labels);
         on_device(fn, {&labels, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::sparse_categorical_crossentropy(
+        call_nogil(fn, [&] {
+          return nc::sparse_categorical_crossentropy(
               labels.data<const int64_t>(), a.y_pred.data<const float>(), a.losses.data<float>(),
               a.grad.data<float>(), a.y_pred.dim(0), a.y_pred.dim(1), from_logits, scale,
               as_stream(stream));
-        }
-        check_cuda(fn, e);
+        });
       },
       py::arg("labels"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
       py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
       "Per-sample sparse categorical cross-entropy; labels int64 (N,) in [0, C) (a label outside\n"
       "gives NaN).");
 
-  m.def(
-      "binary_crossentropy",
-      [](py::object to, py::object po, py::object lo, py::object go, bool from_logits,
-         float scale, std::uintptr_t stream) {
-        const std::string fn = "binary_crossentropy";
-        const LossArgs a = check_loss(fn, &to, po, lo, go);
-        on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::binary_crossentropy(a.y_true.data<const float>(), a.y_pred.data<const float>(),
-                                      a.losses.data<float>(), a.grad.data<float>(),
-                                      a.y_pred.dim(0), a.y_pred.dim(1), from_logits, scale,
-                                      as_stream(stream));
-        }
-        check_cuda(fn, e);
-      },
-      py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"),
-      py::arg("from_logits"), py::arg("scale"), py::arg("stream") = 0,
-      "Per-sample binary cross-entropy (mean over D), Keras semantics.");
+  def_logit_loss(m, "binary_crossentropy", &nc::binary_crossentropy,
+                 "Per-sample binary cross-entropy (mean over D), Keras semantics.");
 
   m.def(
       "mean_squared_error",
@@ -123,15 +108,12 @@ void bind_loss(py::module_& m) {
         const std::string fn = "mean_squared_error";
         const LossArgs a = check_loss(fn, &to, po, lo, go);
         on_device(fn, {&a.y_true, &a.y_pred, &a.losses, &a.grad});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::mean_squared_error(a.y_true.data<const float>(), a.y_pred.data<const float>(),
-                                     a.losses.data<float>(), a.grad.data<float>(),
-                                     a.y_pred.dim(0), a.y_pred.dim(1), scale,
-                                     as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::mean_squared_error(a.y_true.data<const float>(), a.y_pred.data<const float>(),
+                                        a.losses.data<float>(), a.grad.data<float>(),
+                                        a.y_pred.dim(0), a.y_pred.dim(1), scale,
+                                        as_stream(stream));
+        });
       },
       py::arg("y_true"), py::arg("y_pred"), py::arg("losses"), py::arg("grad"), py::arg("scale"),
       py::arg("stream") = 0, "Per-sample mean squared error (mean over D).");

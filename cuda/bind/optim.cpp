@@ -32,13 +32,10 @@ void bind_optim(py::module_& m) {
           no_overlap(fn, g, v);
         }
         on_device(fn, {&p, &g, &v});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::sgd_update(p.data<float>(), g.data<const float>(), v.data<float>(), p.size, lr,
-                             momentum, nesterov, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::sgd_update(p.data<float>(), g.data<const float>(), v.data<float>(), p.size, lr,
+                                momentum, nesterov, as_stream(stream));
+        });
       },
       py::arg("p"), py::arg("g"), py::arg("velocity"), py::arg("lr"), py::arg("momentum"),
       py::arg("nesterov"), py::arg("stream") = 0,
@@ -64,14 +61,11 @@ void bind_optim(py::module_& m) {
         for (int i = 0; i < 5; ++i)
           for (int j = i + 1; j < 5; ++j) no_overlap(fn, *all[i], *all[j]);
         on_device(fn, {&p, &g, &mm, &v, &vh});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::adam_update(p.data<float>(), g.data<const float>(), mm.data<float>(),
-                              v.data<float>(), vh.data<float>(), p.size, lr, beta1, beta2,
-                              epsilon, t, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::adam_update(p.data<float>(), g.data<const float>(), mm.data<float>(),
+                                 v.data<float>(), vh.data<float>(), p.size, lr, beta1, beta2,
+                                 epsilon, t, as_stream(stream));
+        });
       },
       py::arg("p"), py::arg("g"), py::arg("m"), py::arg("v"), py::arg("vhat"), py::arg("lr"),
       py::arg("beta1"), py::arg("beta2"), py::arg("epsilon"), py::arg("t"), py::arg("stream") = 0,

@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-#include "../../cpp/bind/geometry.h"  // pool2d_shape (shared with _cpu)
+#include "../../cpp/bind/geometry.h"  // pool2d_args (shared with _cpu)
 #include "bind/check.h"
 
 namespace py = pybind11;
@@ -25,14 +25,10 @@ nnforge::Pool2DShape make_shape(const std::string& fn, const DevArray& x, const 
                                 const py::object& pad) {
   if (pool.is_none() || strides.is_none() || pad.is_none())
     fail(fn, "arguments 'pool', 'strides' and 'pad' (the forward's geometry) are required");
-  const Pair k = pair_arg(fn, "pool", pool, 1);
-  const Pair st = pair_arg(fn, "strides", strides, 1);
-  const Pair pd = pair_arg(fn, "pad", pad, 0);
   const int64_t xs[4] = {x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
   const int64_t ys[4] = {y.dim(0), y.dim(1), y.dim(2), y.dim(3)};
-  return nnforge_bind::pool2d_shape(
-      fn, xs, ys, k, st, pd,
-      nnforge_bind::pool_desc(x.name + " " + shape_str(x), y.name + " " + shape_str(y), k, st, pd));
+  return nnforge_bind::pool2d_args(fn, xs, ys, x.name + " " + shape_str(x),
+                                   y.name + " " + shape_str(y), pool, strides, pad);
 }
 
 }  // namespace
@@ -57,13 +53,10 @@ void bind_pool(py::module_& m) {
         no_overlap(fn, am, x);
         no_overlap(fn, am, y);
         on_device(fn, {&x, &y, &am});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::max_pool2d_forward(x.data<const float>(), y.data<float>(), am.data<int32_t>(),
-                                     s, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::max_pool2d_forward(x.data<const float>(), y.data<float>(), am.data<int32_t>(),
+                                        s, as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("pool"), py::arg("strides"),
       py::arg("pad"), py::arg("stream") = 0,
@@ -83,13 +76,10 @@ void bind_pool(py::module_& m) {
         no_overlap(fn, dx, dy);
         no_overlap(fn, dx, am);
         on_device(fn, {&dy, &am, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::max_pool2d_backward(dy.data<const float>(), am.data<const int32_t>(),
-                                      dx.data<float>(), s, as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::max_pool2d_backward(dy.data<const float>(), am.data<const int32_t>(),
+                                         dx.data<float>(), s, as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool"), py::arg("strides"),
       py::arg("pad"), py::arg("stream") = 0,
@@ -106,13 +96,10 @@ void bind_pool(py::module_& m) {
         const auto s = make_shape(fn, x, y, pool, strides, pad);
         no_overlap(fn, y, x);
         on_device(fn, {&x, &y});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::avg_pool2d_forward(x.data<const float>(), y.data<float>(), s,
-                                     as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::avg_pool2d_forward(x.data<const float>(), y.data<float>(), s,
+                                        as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("y"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
       py::arg("stream") = 0,
@@ -128,13 +115,10 @@ void bind_pool(py::module_& m) {
         const auto s = make_shape(fn, dx, dy, pool, strides, pad);
         no_overlap(fn, dx, dy);
         on_device(fn, {&dy, &dx});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::avg_pool2d_backward(dy.data<const float>(), dx.data<float>(), s,
-                                      as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nc::avg_pool2d_backward(dy.data<const float>(), dx.data<float>(), s,
+                                         as_stream(stream));
+        });
       },
       py::arg("dy"), py::arg("dx"), py::arg("pool"), py::arg("strides"), py::arg("pad"),
       py::arg("stream") = 0, "dx (overwritten): each window's gradient over its real elements.");

@@ -83,12 +83,9 @@ void bind_runtime(py::module_& m) {
   m.def(
       "stream_synchronize",
       [](std::uintptr_t stream) {
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = cudaStreamSynchronize(as_stream(stream));
-        }
-        check_cuda("stream_synchronize", e);
+        call_nogil("stream_synchronize", [&] {
+          return cudaStreamSynchronize(as_stream(stream));
+        });
       },
       py::arg("stream"));
 }
