@@ -69,13 +69,6 @@ const float* vec_arg(const std::string& fn, const char* name, const py::object& 
   return fptr(keep);
 }
 
-int act_arg(const std::string& fn, int act) {
-  if (act < 0 || act > 3)
-    fail(fn, "argument 'act' must be 0 (linear), 1 (relu), 2 (sigmoid) or 3 (tanh), got " +
-                 std::to_string(act));
-  return act;
-}
-
 // None -> -1 (dynamic / float output); else a finite float > 0.
 float scale_arg(const std::string& fn, const char* name, const py::object& o) {
   if (o.is_none()) return -1.0f;
@@ -155,7 +148,7 @@ void bind_qgemm(py::module_& m) {
         py::array ws_keep, b_keep;
         const float* pws = vec_arg(fn, "w_scale", wso, n, false, ws_keep);
         const float* pb = vec_arg(fn, "bias", bo, n, true, b_keep);
-        act_arg(fn, act);
+        act_code(fn, act);
         const float xs = scale_arg(fn, "x_scale", x_scale);
         const float os = scale_arg(fn, "out_scale", out_scale);
         if (os > 0.0f)
@@ -215,7 +208,7 @@ void bind_qgemm(py::module_& m) {
         py::array ws_keep, b_keep;
         const float* pws = vec_arg(fn, "w_scale", wso, n, false, ws_keep);
         const float* pb = vec_arg(fn, "bias", bo, n, true, b_keep);
-        act_arg(fn, act);
+        act_code(fn, act);
         const float xs = scale_arg(fn, "x_scale", x_scale);
         no_overlap(fn, "y", y, "x", x);
         no_overlap(fn, "y", y, "w_scale", ws_keep);

@@ -67,14 +67,11 @@ void bind_qgemm(py::module_& m) {
         no_overlap(fn, s, x);
         no_overlap(fn, s, q);
         on_device(fn, {&x, &q, &s});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::quantize_rows_s8(x.data<const float>(), x.dim(0), x.dim(1), xs,
-                                              q.data<int8_t>(), s.data<float>(),
-                                              as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::quantize_rows_s8(x.data<const float>(), x.dim(0), x.dim(1), xs,
+                                                 q.data<int8_t>(), s.data<float>(),
+                                                 as_stream(stream));
+        });
       },
       py::arg("x"), py::arg("q"), py::arg("scale"), py::arg("x_scale") = py::none(),
       py::arg("stream") = 0,
@@ -92,15 +89,12 @@ void bind_qgemm(py::module_& m) {
         no_overlap(fn, out, xq);
         no_overlap(fn, out, p);
         on_device(fn, {&xq, &p, &out});
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nnforge::cuda::qgemm_s8(xq.data<const int8_t>(), xq.dim(0), xq.dim(1),
-                                      p.data<const int8_t>(), n, 0, nullptr, nullptr, nullptr,
-                                      nnforge::Act::Linear, 0.f, out.data<void>(),
-                                      as_stream(stream));
-        }
-        check_cuda(fn, e);
+        call_nogil(fn, [&] {
+          return nnforge::cuda::qgemm_s8(xq.data<const int8_t>(), xq.dim(0), xq.dim(1),
+                                         p.data<const int8_t>(), n, 0, nullptr, nullptr, nullptr,
+                                         nnforge::Act::Linear, 0.f, out.data<void>(),
+                                         as_stream(stream));
+        });
       },
       py::arg("xq"), py::arg("panels"), py::arg("n"), py::arg("out"), py::arg("stream") = 0,
       "out (int32, M x n) = xq (int8, M x K) @ W, W given as its packed panels.");
@@ -134,19 +128,17 @@ void bind_qgemm(py::module_& m) {
         for (const DevArray* in : {&x, &p, &ws, &bias, &wsc}) no_overlap(fn, out, *in);
         for (const DevArray* in : {&x, &p, &ws, &bias}) no_overlap(fn, wsc, *in);
         on_device(fn, {&x, &p, &ws, &bias, &out, &wsc});
-        cudaError_t e = cudaSuccess;
-        if (M > 0 && n > 0) {
-          py::gil_scoped_release nogil;
+        if (M > 0 && n > 0) call_nogil(fn, [&] {
           int8_t* xq = reinterpret_cast<int8_t*>(w);
           float* scales = reinterpret_cast<float*>(w + (M * K + 15) / 16 * 16);
-          e = nnforge::cuda::quantize_rows_s8(x.data<const float>(), M, K, xs, xq, scales,
-                                              as_stream(stream));
+          cudaError_t e = nnforge::cuda::quantize_rows_s8(x.data<const float>(), M, K, xs, xq,
+                                                          scales, as_stream(stream));
           if (e == cudaSuccess)
             e = nnforge::cuda::qgemm_s8(xq, M, K, p.data<const int8_t>(), n, os > 0.f ? 2 : 1,
                                         scales, ws.data<const float>(), bias.data<const float>(),
                                         a, os, out.data<void>(), as_stream(stream));
-        }
-        check_cuda(fn, e);
+          return e;
+        });
       },
       py::arg("x"), py::arg("panels"), py::arg("n"), py::arg("w_scale"), py::arg("bias"),
       py::arg("act"), py::arg("x_scale"), py::arg("out_scale"), py::arg("out"),

@@ -109,12 +109,9 @@ void bind_rnn(py::module_& m) {
         const auto prec = precision_code(A.fn, precision);
         DevArray wsa;
         void* w = A.finish(ws, nc::rnn_forward_workspace_bytes(a), &wsa);
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::rnn_forward(a, prec, w, static_cast<size_t>(wsa.nbytes()), as_stream(stream));
-        }
-        check_cuda(A.fn, e);
+        call_nogil(A.fn, [&] {
+          return nc::rnn_forward(a, prec, w, static_cast<size_t>(wsa.nbytes()), as_stream(stream));
+        });
       },
       NNF_RNN_INPUT_ARGS, NNF_RNN_SAVED_ARGS, py::arg("y_seq"),
       py::arg("y_last"), py::arg("precision") = "fp32", py::arg("workspace") = py::none(),
@@ -133,12 +130,9 @@ void bind_rnn(py::module_& m) {
         const auto prec = precision_code(A.fn, precision);
         DevArray wsa;
         void* w = A.finish(ws, nc::rnn_backward_workspace_bytes(b.fwd, b.dbias != nullptr), &wsa);
-        cudaError_t e;
-        {
-          py::gil_scoped_release nogil;
-          e = nc::rnn_backward(b, prec, w, static_cast<size_t>(wsa.nbytes()), as_stream(stream));
-        }
-        check_cuda(A.fn, e);
+        call_nogil(A.fn, [&] {
+          return nc::rnn_backward(b, prec, w, static_cast<size_t>(wsa.nbytes()), as_stream(stream));
+        });
       },
       NNF_RNN_INPUT_ARGS, NNF_RNN_SAVED_ARGS, NNF_RNN_GRAD_ARGS,
       py::arg("precision") = "fp32", py::arg("workspace") = py::none(), py::arg("stream") = 0,
