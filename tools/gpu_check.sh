@@ -15,7 +15,8 @@
 #      failure too: this script exists to exercise one.
 #   3. the whole of tests/gpu: every family runs (no --maxfail); a present but unusable GPU makes
 #      the GPU tests fail, not skip (tests/gpu/conftest.py)
-#   4. tests/gpu/test_kernels_gpu.py under compute-sanitizer memcheck, without the tests that move
+#   4. tests/gpu/test_kernels_gpu.py and test_rnn_gpu.py (the kernels; not its layer test) under
+#      compute-sanitizer memcheck, without the tests that move
 #      hundreds of MB (CuPy's memory pool off, so every array is its own allocation and memcheck
 #      sees accesses past its end)
 #   5. benchmarks/gpu.py (sgemm vs cuBLAS at FP32/TF32/BF16; seed models vs PyTorch on this GPU)
@@ -153,7 +154,7 @@ fi
 
 # ---- 4. memcheck ------------------------------------------------------------------------------
 echo
-echo "## 4. test_kernels_gpu.py under compute-sanitizer memcheck"
+echo "## 4. test_kernels_gpu.py and test_rnn_gpu.py under compute-sanitizer memcheck"
 echo
 SAN=$(command -v compute-sanitizer || true)
 if [[ -z $SAN ]]; then
@@ -165,10 +166,12 @@ fi
 t0=$SECONDS
 if [[ -n $SAN && $USABLE -eq 1 ]]; then
   NNFORGE_CUPY_NO_POOL=1 timeout "$(limit 150)" "$SAN" --tool memcheck --error-exitcode 99 \
-    --print-limit 20 "$PY" -m pytest tests/gpu/test_kernels_gpu.py -q -rfE -p no:cacheprovider \
-    -k "not wraparound and not beyond and not out_of_memory" >"$LOGDIR/memcheck.log" 2>&1
+    --print-limit 20 "$PY" -m pytest tests/gpu/test_kernels_gpu.py tests/gpu/test_rnn_gpu.py \
+    -q -rfE -p no:cacheprovider \
+    -k "not wraparound and not beyond and not out_of_memory and not layers_take" \
+    >"$LOGDIR/memcheck.log" 2>&1
   rc=$?
-  record "test_kernels_gpu.py + memcheck" $rc $((SECONDS - t0))
+  record "test_kernels_gpu.py, test_rnn_gpu.py + memcheck" $rc $((SECONDS - t0))
   log_summary "$LOGDIR/memcheck.log" "^(FAILED|ERROR)|passed|failed|ERROR SUMMARY|=========" 30 \
     "memcheck: rc=$rc in $((SECONDS - t0)) s (99 = memcheck found errors)"
 else
