@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bind/check.h"
+#include "bind/qgemm_args.h"
 
 namespace py = pybind11;
 using namespace nnforge_bind;
@@ -41,11 +42,8 @@ nnforge::QPacked check_packed(const std::string& fn, const py::object& po, const
   py::array panels = arr(fn, "panels", po), comp = arr(fn, "comp", co);
   check_typed<int8_t>(fn, "panels", panels, 4, false, "int8");
   check_typed<int32_t>(fn, "comp", comp, 1, false, "int32");
-  if (N < 0) fail(fn, "argument 'n' must be >= 0, got " + std::to_string(N));
-  if (K > nnforge::kQGemmMaxK)
-    fail(fn, "K = " + std::to_string(K) + " is larger than the int8 kernels allow (" +
-                 std::to_string(nnforge::kQGemmMaxK) + ": the int32 sum could overflow)");
-  const int64_t NP = (N + 15) / 16, KG = (K + 3) / 4;
+  const QPackedDims d = qpacked_dims(fn, N, K);
+  const int64_t NP = d.NP, KG = d.KG;
   if (panels.shape(0) != NP || panels.shape(1) != KG || panels.shape(2) != 16 ||
       panels.shape(3) != 4)
     fail(fn, "argument 'panels' must have shape (" + std::to_string(NP) + ", " +
@@ -67,22 +65,6 @@ const float* vec_arg(const std::string& fn, const char* name, const py::object& 
     fail(fn, std::string("argument '") + name + "' must have shape (" + std::to_string(n) +
                  ",), got " + shape_str(keep));
   return fptr(keep);
-}
-
-// None -> -1 (dynamic / float output); else a finite float > 0.
-float scale_arg(const std::string& fn, const char* name, const py::object& o) {
-  if (o.is_none()) return -1.0f;
-  double v;
-  try {
-    v = o.cast<double>();
-  } catch (const py::cast_error&) {
-    throw py::type_error(fn + ": argument '" + name + "' must be a float or None");
-  }
-  const float f = static_cast<float>(v);
-  if (!std::isfinite(f) || !(f > 0.0f))
-    fail(fn, std::string("argument '") + name + "' must be a finite float > 0 or None, got " +
-                 std::to_string(v));
-  return f;
 }
 
 }  // namespace

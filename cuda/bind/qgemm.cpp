@@ -7,43 +7,23 @@
 #include <cmath>
 #include <string>
 
+#include "../../cpp/bind/qgemm_args.h"  // qpacked_dims, scale_arg (shared with _cpu)
 #include "bind/check.h"
 #include "qgemm.cuh"
 
 namespace py = pybind11;
 using namespace nnforge_cuda_bind;
+using nnforge_bind::scale_arg;
 
 namespace {
 
-constexpr int64_t kMaxK = 131072;  // as nnforge::kQGemmMaxK: 127*127*K fits in int32
-
 DevArray check_panels(const std::string& fn, const py::handle& o, int64_t N, int64_t K) {
   DevArray p = cuda_array(fn, "panels", o, "int8", 4, false);
-  if (N < 0) fail(fn, "argument 'n' must be >= 0, got " + std::to_string(N));
-  if (K > kMaxK)
-    fail(fn, "K = " + std::to_string(K) + " is larger than the int8 kernels allow (" +
-                 std::to_string(kMaxK) + ": the int32 sum could overflow)");
-  const int64_t NP = (N + 15) / 16, KG = (K + 3) / 4;
-  want_shape(fn, p, {NP, KG, 16, 4}, "the packing of a (" + std::to_string(K) + ", " +
+  const nnforge_bind::QPackedDims d = nnforge_bind::qpacked_dims(fn, N, K);
+  want_shape(fn, p, {d.NP, d.KG, 16, 4}, "the packing of a (" + std::to_string(K) + ", " +
                                          std::to_string(N) + ") int8 kernel");
   if (p.size > 0 && p.ptr % 4 != 0) fail(fn, "argument 'panels' must be 4-byte aligned");
   return p;
-}
-
-// None -> -1; else a finite float > 0.
-float scale_arg(const std::string& fn, const char* name, const py::object& o) {
-  if (o.is_none()) return -1.0f;
-  double v;
-  try {
-    v = o.cast<double>();
-  } catch (const py::cast_error&) {
-    throw py::type_error(fn + ": argument '" + name + "' must be a float or None");
-  }
-  const float f = static_cast<float>(v);
-  if (!std::isfinite(f) || !(f > 0.0f))
-    fail(fn, std::string("argument '") + name + "' must be a finite float > 0 or None, got " +
-                 std::to_string(v));
-  return f;
 }
 
 size_t dense_ws(int64_t M, int64_t K) {

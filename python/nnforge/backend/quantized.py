@@ -192,6 +192,23 @@ def int8_matmul_int32(xq, packed) -> np.ndarray:
     return out
 
 
+def _dense_arguments(x, packed, w_scale, bias, activation, x_scale, out_scale, check_x,
+                     check_packed, check_vec):
+    """The argument checks of ``int8_dense``, for this module and its GPU twin (with the
+    device's own 2-D float32, packed-weights and vector checks). Returns (x, packed, w_scale,
+    bias, activation code, x_scale, out_scale)."""
+    fn = "int8_dense"
+    x = check_x(fn, "x", x)
+    packed = check_packed(fn, packed)
+    if x.shape[1] != packed.K:
+        raise ValueError(f"{fn}: argument 'x' has {x.shape[1]} columns but the packed weights "
+                         f"have K = {packed.K} rows: x {x.shape}, weights ({packed.K}, "
+                         f"{packed.N})")
+    return (x, packed, check_vec(fn, "w_scale", w_scale, packed.N),
+            check_vec(fn, "bias", bias, packed.N, optional=True), _act_code(fn, activation),
+            _check_scale(fn, "x_scale", x_scale), _check_scale(fn, "out_scale", out_scale))
+
+
 def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "linear",
                x_scale: Optional[float] = None, out_scale: Optional[float] = None) -> np.ndarray:
     """int8 Dense: ``act(float32(q(x) @ wq) / (x_scale_row * w_scale) + bias)``.
@@ -210,18 +227,9 @@ def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "li
     Returns:
         float32 (M, N), or int8 (M, N) when ``out_scale`` is given.
     """
-    fn = "int8_dense"
-    x = _check_2d_f32(fn, "x", x)
-    packed = _check_packed(fn, packed)
-    if x.shape[1] != packed.K:
-        raise ValueError(f"{fn}: argument 'x' has {x.shape[1]} columns but the packed weights "
-                         f"have K = {packed.K} rows: x {x.shape}, weights ({packed.K}, "
-                         f"{packed.N})")
-    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
-    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
-    act = _act_code(fn, activation)
-    x_scale = _check_scale(fn, "x_scale", x_scale)
-    out_scale = _check_scale(fn, "out_scale", out_scale)
+    x, packed, w_scale, bias, act, x_scale, out_scale = _dense_arguments(
+        x, packed, w_scale, bias, activation, x_scale, out_scale, _check_2d_f32, _check_packed,
+        _check_vec)
     M = x.shape[0]
     if _NATIVE:
         out = np.empty((M, packed.N), dtype=np.int8 if out_scale is not None else np.float32)

@@ -14,7 +14,7 @@ from typing import Optional, Tuple, Union
 import cupy
 import numpy as np
 
-from .quantized import Int8PackedWeights, _act_code, _check_scale, _conv_arguments
+from .quantized import Int8PackedWeights, _conv_arguments, _dense_arguments
 
 
 def _ext():
@@ -82,19 +82,10 @@ def int8_matmul_int32(xq, packed) -> "cupy.ndarray":
 def int8_dense(x, packed, w_scale, bias=None, activation: Union[str, None] = "linear",
                x_scale: Optional[float] = None, out_scale: Optional[float] = None):
     """int8 Dense on the GPU (see ``backend.quantized.int8_dense``)."""
-    fn = "int8_dense"
     b = _ext()
-    x = _check_2d(fn, "x", x, np.float32)
-    packed = _check_packed(fn, packed)
-    if x.shape[1] != packed.K:
-        raise ValueError(f"{fn}: argument 'x' has {x.shape[1]} columns but the packed weights "
-                         f"have K = {packed.K} rows: x {x.shape}, weights ({packed.K}, "
-                         f"{packed.N})")
-    w_scale = _check_vec(fn, "w_scale", w_scale, packed.N)
-    bias = _check_vec(fn, "bias", bias, packed.N, optional=True)
-    act = _act_code(fn, activation)
-    x_scale = _check_scale(fn, "x_scale", x_scale)
-    out_scale = _check_scale(fn, "out_scale", out_scale)
+    x, packed, w_scale, bias, act, x_scale, out_scale = _dense_arguments(
+        x, packed, w_scale, bias, activation, x_scale, out_scale,
+        lambda fn, name, a: _check_2d(fn, name, a, np.float32), _check_packed, _check_vec)
     M = x.shape[0]
     out = cupy.empty((M, packed.N), dtype=cupy.int8 if out_scale is not None else cupy.float32)
     ws = b._scratch(b._cuda.qdense_workspace_bytes(M, packed.K))
