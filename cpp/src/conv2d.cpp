@@ -2,19 +2,31 @@
 //
 //   forward          y[rows, F]   = act(cols[rows, K] @ w[K, F] + bias)       (sgemm_bias_act)
 //   backward_input   dcols[rows,K] = dy[rows, F] @ w^T;  dx += col2im(dcols)  (sgemm + col2im)
-//   backward_filter  dw[K, F]     += cols^T @ dy  chunk by chunk, beta = 1     (sgemm)
-//                    db[F]         = column sums of dy                         (bias_grad)
-// with rows = N*OH*OW and K = KH*KW*C. The rows are processed in chunks of whole output rows
-// (r = n*OH + oh) so the cols scratch stays under kColsBudget bytes even for one large image; the
-// scratch is a per-calling-thread buffer reused between calls. Chunk sizes depend only on the
-// shape, and sgemm never splits its K reduction across threads, so every result is bitwise the
-// same for any thread count. A 1x1, stride-1, unpadded, undilated convolution whose output has the
-// input's spatial size is a plain GEMM on x viewed as (N*H*W, C) and skips im2col.
+//   backward_filter  dw[K, F]     = sum over row chunks of cols^T @ dz         (sgemm)
+//                    db[F]         = column sums of dz                         (bias_grad)
+// with rows = N*OH*OW, K = KH*KW*C and dz = dy, or act'(y) * dy with a fused activation.
+//
+// Cache tiles. The im2col rows of a tile are written and read back while they are in this
+// core's L2: the rows are cut into tiles whose cols take about a quarter of the L2
+// (cpu_cache_sizes(), read at run time), and each thread runs im2col + a single-threaded sgemm
+// on its own tiles (forward: tiles of whole output rows; backward_input: tiles of whole images,
+// so every dx element gets all its contributions from one tile, in col2im's fixed order). A
+// tile's size changes no arithmetic: sgemm's per-element sums depend only on K, so the outputs
+// are bitwise the same for any tile size and thread count. The filter gradient reduces over
+// rows: fixed chunks (their size depends on the shape alone) are dealt to a fixed number of
+// groups, each group's chunks are accumulated in order into the group's partial sum, and the
+// partials are added in group order: bitwise the same for any thread count too. Images whose
+// cols do not fit kColsBudget, and filters too large for per-group partial sums, take the
+// chunked single-sgemm path (the sgemm's own threads). A 1x1, stride-1, unpadded, undilated
+// convolution whose output has the input's spatial size is a plain GEMM on x viewed as
+// (N*H*W, C) and skips im2col.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include <omp.h>
 
 #include "im2col_rows.h"
 #include "nnforge/activation.h"
@@ -25,11 +37,13 @@
 namespace nnforge {
 namespace {
 
-constexpr int64_t kColsBudget = 8ll << 20;  // bytes of im2col scratch per chunk
-constexpr int64_t kSmallFilter = 4096;       // K*F at most this: rows reduced in fixed chunks
-constexpr int64_t kReduceRows = 1024;        // im2col rows per chunk of that reduction
+constexpr int64_t kColsBudget = 8ll << 20;   // bytes of im2col scratch per chunk (fallback path)
+constexpr int64_t kReduceBytes = 256 << 10;  // filter gradient: cols bytes per reduction chunk
+constexpr int64_t kMaxGroups = 16;           // filter gradient: partial sums, at most
+constexpr int64_t kGroupBytes = 32ll << 20;  // ... and at most this many bytes of them
+constexpr int64_t kMinTileMNK = 1 << 16;     // a tile's sgemm stays far above sgemm's tiny path
 
-// Per-thread scratch, grown on demand (never beyond one chunk) and kept for the next call.
+// Per-thread scratch, grown on demand and kept for the next call.
 // Slot 0: im2col rows; slot 1: the activation-gradient rows beside them.
 template <int Slot = 0>
 float* scratch(int64_t floats) {
@@ -43,13 +57,14 @@ float* scratch(int64_t floats) {
   return buf.get();
 }
 
-// The small-filter reduction shared by both filter gradients: shape-only test.
-bool small_filter_chunks(const Conv2DShape& s) {
-  const int64_t K = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW;
-  return K * s.F <= kSmallFilter && M >= 4 * kReduceRows;
+// Bytes of im2col rows a cache tile aims at: a quarter of this core's L2 (256 KiB if unknown),
+// leaving room for the tile's output rows and the packed filter.
+int64_t tile_bytes() {
+  const int64_t l2 = cpu_cache_sizes().l2;
+  return l2 > 0 ? std::max<int64_t>(l2 / 4, 64 << 10) : (256 << 10);
 }
 
-// Output rows (r = n*OH + oh) per chunk: as many as fit the budget, at least one.
+// Output rows (r = n*OH + oh) per chunk of the fallback path: as many as fit the budget.
 int64_t chunk_rows(const Conv2DShape& s) {
   const int64_t per_row = s.OW * s.KH * s.KW * s.C * static_cast<int64_t>(sizeof(float));
   if (per_row <= 0) return s.N * s.OH;
@@ -66,6 +81,19 @@ void for_row_chunks(const Conv2DShape& s, Fn fn) {
   for (int64_t r0 = 0; r0 < R; r0 += cr) fn(cols, r0, std::min(R, r0 + cr));
 }
 
+// Splits `units` (output rows or images) of `unit_bytes` cols each into tiles of about
+// tile_bytes(), at least one per thread where there are enough units, a multiple of the thread
+// count where that costs nothing; each tile's sgemm (M = rows, N = F, K) above kMinTileMNK.
+// Returns the units per tile.
+int64_t units_per_tile(int64_t units, int64_t unit_bytes, int64_t unit_mnk, int T) {
+  int64_t per = std::max<int64_t>(1, tile_bytes() / std::max<int64_t>(unit_bytes, 1));
+  per = std::max(per, (kMinTileMNK + unit_mnk - 1) / std::max<int64_t>(unit_mnk, 1));
+  int64_t ntiles = (units + per - 1) / per;
+  if (ntiles < T) ntiles = std::min<int64_t>(units, T);
+  else ntiles = (ntiles + T - 1) / T * T;
+  return std::max<int64_t>(1, (units + ntiles - 1) / ntiles);
+}
+
 bool is_pointwise(const Conv2DShape& s) {
   return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1 &&
          s.pad_top == 0 && s.pad_left == 0 && s.OH == s.H && s.OW == s.W;
@@ -78,35 +106,60 @@ void sum_in_order(float* dst, const float* part, int64_t n, int64_t count) {
     for (int64_t i = 0; i < n; ++i) dst[i] += part[c * n + i];
 }
 
-// The small-filter reduction (conv1: 27 x 32 over many rows), where one sgemm could only use
-// one thread: the rows are cut into fixed chunks (their size depends on the shape alone), each
-// thread does im2col + sgemm for its chunks into private partial sums (cols stay in L2), and
-// the partials are added in chunk order: bitwise the same for any thread count. dz = dy, or
-// with an activation (act != Linear, y its output) act'(y) * dy, formed per chunk in a
-// per-thread buffer and never stored whole; db (nullable) is then summed from those chunks.
-void filter_grad_chunks(const float* x, const float* y, const float* dy, Act act, float* dw,
-                        float* db, const Conv2DShape& s) {
-  const int64_t R = s.N * s.OH, K = s.KH * s.KW * s.C, F = s.F;
-  const int64_t rpc = std::max<int64_t>(1, kReduceRows / s.OW);  // output rows per chunk
-  const int64_t nchunks = (R + rpc - 1) / rpc;
-  std::vector<float> part(static_cast<size_t>(nchunks * K * F));
-  std::vector<float> partb(db ? static_cast<size_t>(nchunks * F) : 0);
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t c = 0; c < nchunks; ++c) {
-    const int64_t r0 = c * rpc, r1 = std::min(R, r0 + rpc), m = (r1 - r0) * s.OW;
-    const float* dz = dy + r0 * s.OW * F;
-    if (act != Act::Linear) {
-      float* buf = scratch<1>(rpc * s.OW * F);
-      activation_backward(act, y + r0 * s.OW * F, dz, buf, m * F);
-      dz = buf;
-    }
-    if (db) bias_grad(dz, partb.data() + c * F, m, F);
-    float* cols = scratch(rpc * s.OW * K);
-    detail::im2col_rows(x, cols, s, r0, r1);
-    sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, 0.0f, part.data() + c * K * F, F);
+// The filter gradient's reduction layout, from the shape alone: chunks of `rpc` output rows
+// (about kReduceBytes of cols), dealt in contiguous runs to `groups` partial sums.
+struct ReducePlan {
+  int64_t rpc = 0, nchunks = 0, groups = 0;
+};
+
+ReducePlan reduce_plan(const Conv2DShape& s) {
+  ReducePlan p;
+  const int64_t R = s.N * s.OH, K = s.KH * s.KW * s.C;
+  const int64_t row_bytes = s.OW * K * static_cast<int64_t>(sizeof(float));
+  p.rpc = std::max<int64_t>(1, kReduceBytes / std::max<int64_t>(row_bytes, 1));
+  p.nchunks = (R + p.rpc - 1) / p.rpc;
+  const int64_t by_bytes = kGroupBytes / std::max<int64_t>(K * s.F * 4, 1);
+  p.groups = std::min({std::max<int64_t>(p.nchunks / 2, 1), kMaxGroups, by_bytes});
+  return p;
+}
+
+// Grouped reduction worth it: at least two groups (of at least two chunks) to share out.
+bool grouped_filter_grad(const ReducePlan& p) { return p.groups >= 2; }
+
+// dw (and db, nullable) over the plan's groups: group g owns chunks [g*n/G, (g+1)*n/G) and
+// accumulates them in order into its partial (sgemm beta = 1 after its first chunk); each
+// chunk's dz is act'(y) * dy formed in a per-thread buffer beside its cols (or dy itself when
+// act is Linear). db is bias_grad of dy when act is Linear; otherwise dz's per-chunk column sums
+// are kept apart and added in chunk order.
+void filter_grad_grouped(const float* x, const float* y, const float* dy, Act act, float* dw,
+                         float* db, const Conv2DShape& s, const ReducePlan& p) {
+  const int64_t R = s.N * s.OH, K = s.KH * s.KW * s.C, F = s.F, G = p.groups;
+  if (db && act == Act::Linear) {  // dz = dy: db is bias_grad of dy itself, in one pass
+    bias_grad(dy, db, R * s.OW, F);
+    db = nullptr;
   }
-  sum_in_order(dw, part.data(), K * F, nchunks);
-  if (db) sum_in_order(db, partb.data(), F, nchunks);
+  std::vector<float> part(static_cast<size_t>(G * K * F));
+  std::vector<float> partb(db ? static_cast<size_t>(p.nchunks * F) : 0);
+#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  for (int64_t g = 0; g < G; ++g) {
+    const int64_t c0 = g * p.nchunks / G, c1 = (g + 1) * p.nchunks / G;
+    float* acc = part.data() + g * K * F;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t r0 = c * p.rpc, r1 = std::min(R, r0 + p.rpc), m = (r1 - r0) * s.OW;
+      const float* dz = dy + r0 * s.OW * F;
+      if (act != Act::Linear) {
+        float* buf = scratch<1>(p.rpc * s.OW * F);
+        activation_backward(act, y + r0 * s.OW * F, dz, buf, m * F);
+        dz = buf;
+      }
+      if (db) bias_grad(dz, partb.data() + c * F, m, F);
+      float* cols = scratch(p.rpc * s.OW * K);
+      detail::im2col_rows(x, cols, s, r0, r1);
+      sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, c == c0 ? 0.0f : 1.0f, acc, F);
+    }
+  }
+  sum_in_order(dw, part.data(), K * F, G);
+  if (db) sum_in_order(db, partb.data(), F, p.nchunks);
 }
 
 }  // namespace
@@ -126,11 +179,19 @@ void conv2d_forward(const float* x, const float* w, const float* bias, Act act, 
     sgemm_bias_act(false, false, M, F, K, x, K, w, F, bias, act, y, F);
     return;
   }
-  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
+  // Cache tiles of whole output rows, one thread each (see the top of the file).
+  const int T = get_num_threads();
+  const int64_t row_bytes = s.OW * K * static_cast<int64_t>(sizeof(float));
+  const int64_t per = units_per_tile(R, row_bytes, s.OW * K * F, T);
+  const int64_t ntiles = (R + per - 1) / per;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
+  for (int64_t t = 0; t < ntiles; ++t) {
+    const int64_t r0 = t * per, r1 = std::min(R, r0 + per);
+    float* cols = scratch(per * s.OW * K);
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm_bias_act(false, false, (r1 - r0) * s.OW, F, K, cols, K, w, F, bias, act,
                    y + r0 * s.OW * F, F);
-  });
+  }
 }
 
 void conv2d_backward_input(const float* dy, const float* w, float* dx, const Conv2DShape& s) {
@@ -142,8 +203,28 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
     sgemm(false, true, M, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);  // dx = dy @ w^T
     return;
   }
+  if (M <= 0 || F <= 0) {  // no output (or no filters): the gradient is zero
+    std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
+    return;
+  }
+  const int64_t img_bytes = s.OH * s.OW * K * static_cast<int64_t>(sizeof(float));
+  if (img_bytes <= kColsBudget) {
+    // Cache tiles of whole images, one thread each (see the top of the file).
+    const int T = get_num_threads();
+    const int64_t per = units_per_tile(s.N, img_bytes, s.OH * s.OW * K * F, T);
+    const int64_t ntiles = (s.N + per - 1) / per;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
+    for (int64_t t = 0; t < ntiles; ++t) {
+      const int64_t n0 = t * per, n1 = std::min(s.N, n0 + per);
+      const int64_t m = (n1 - n0) * s.OH * s.OW;
+      float* cols = scratch(per * s.OH * s.OW * K);
+      sgemm(false, true, m, K, F, 1.0f, dy + n0 * s.OH * s.OW * F, F, w, F, 0.0f, cols, K);
+      std::memset(dx + n0 * img, 0, static_cast<size_t>((n1 - n0) * img) * sizeof(float));
+      detail::col2im_rows_acc(cols, dx, s, n0 * s.OH, n1 * s.OH);
+    }
+    return;
+  }
   std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
-  if (M <= 0 || F <= 0) return;  // no output (or no filters): the gradient is zero
   for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
     const int64_t m = (r1 - r0) * s.OW;
     sgemm(false, true, m, K, F, 1.0f, dy + r0 * s.OW * F, F, w, F, 0.0f, cols, K);
@@ -153,46 +234,42 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
 
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* db,
                             const Conv2DShape& s) {
-  const int64_t R = s.N * s.OH;
-  const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
-  if (F <= 0) return;
-  if (db) bias_grad(dy, db, M > 0 ? M : 0, F);
-  if (K <= 0) return;
-  if (M <= 0) {
-    std::memset(dw, 0, static_cast<size_t>(K * F) * sizeof(float));
-    return;
-  }
-  if (is_pointwise(s)) {
-    sgemm(true, false, K, F, M, 1.0f, x, K, dy, F, 0.0f, dw, F);  // dw = x^T @ dy
-    return;
-  }
-  if (small_filter_chunks(s)) {  // shape-only test: same path for any thread count
-    filter_grad_chunks(x, nullptr, dy, Act::Linear, dw, nullptr, s);
-    return;
-  }
-  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
-    detail::im2col_rows(x, cols, s, r0, r1);
-    sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dy + r0 * s.OW * F, F,
-          r0 == 0 ? 0.0f : 1.0f, dw, F);
-  });
+  conv2d_backward_filter_act(x, nullptr, dy, Act::Linear, dw, db, s);
 }
 
 void conv2d_backward_filter_act(const float* x, const float* y, const float* dy, Act act,
                                 float* dw, float* db, const Conv2DShape& s) {
   const int64_t R = s.N * s.OH;
   const int64_t M = R * s.OW, K = s.KH * s.KW * s.C, F = s.F;
-  if (act == Act::Linear) {
-    conv2d_backward_filter(x, dy, dw, db, s);
-    return;
-  }
   if (F <= 0) return;
-  if (K <= 0 || M <= 0 || !small_filter_chunks(s)) {
-    std::vector<float> dz(static_cast<size_t>(std::max<int64_t>(M, 0) * F));
-    if (M > 0) activation_backward(act, y, dy, dz.data(), M * F);
-    conv2d_backward_filter(x, dz.data(), dw, db, s);
+  const ReducePlan plan = reduce_plan(s);
+  if (K > 0 && M > 0 && !is_pointwise(s) && grouped_filter_grad(plan)) {
+    filter_grad_grouped(x, y, dy, act, dw, db, s, plan);
     return;
   }
-  filter_grad_chunks(x, y, dy, act, dw, db, s);
+  // The rest: dz formed whole (with an activation), then one sgemm per chunk of rows.
+  std::vector<float> dzbuf;
+  const float* dz = dy;
+  if (act != Act::Linear && M > 0) {
+    dzbuf.resize(static_cast<size_t>(M * F));
+    activation_backward(act, y, dy, dzbuf.data(), M * F);
+    dz = dzbuf.data();
+  }
+  if (db) bias_grad(dz, db, M > 0 ? M : 0, F);
+  if (K <= 0) return;
+  if (M <= 0) {
+    std::memset(dw, 0, static_cast<size_t>(K * F) * sizeof(float));
+    return;
+  }
+  if (is_pointwise(s)) {
+    sgemm(true, false, K, F, M, 1.0f, x, K, dz, F, 0.0f, dw, F);  // dw = x^T @ dz
+    return;
+  }
+  for_row_chunks(s, [&](float* cols, int64_t r0, int64_t r1) {
+    detail::im2col_rows(x, cols, s, r0, r1);
+    sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dz + r0 * s.OW * F, F,
+          r0 == 0 ? 0.0f : 1.0f, dw, F);
+  });
 }
 
 }  // namespace nnforge

@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include <emmintrin.h>
+#include <omp.h>
+
 #include "im2col_rows.h"
 #include "nnforge/common.h"
 #include "nnforge/im2col.h"
@@ -21,51 +24,90 @@ namespace {
 
 constexpr int64_t kParallelWork = 1 << 16;
 
+// Inside a kernel's own parallel region (a conv2d cache tile) the call stays on its thread.
 inline bool threaded(int64_t work, int64_t tasks) {
-  return tasks > 1 && work >= kParallelWork && get_num_threads() > 1;
+  return tasks > 1 && work >= kParallelWork && get_num_threads() > 1 && !omp_in_parallel();
 }
 
-// Copies of a few floats (a window row of KW*C floats when C is small): an inline loop instead of
-// a memcpy call, which costs more than the copy itself at this size.
+// Copies and fills of a few floats (a window row of KW*C floats when C is small: 9 for a 3x3 RGB
+// kernel): inline SSE moves, never past d + n or src + n. A plain loop here is turned by GCC into
+// a memcpy call per piece, which costs more than the copy itself at this size; the loops below
+// run to a constant bound, so they are unrolled instead.
 inline void copy_floats(float* __restrict__ d, const float* __restrict__ src, int64_t n) {
   if (n >= 64) {
     std::memcpy(d, src, static_cast<size_t>(n) * sizeof(float));
     return;
   }
-  for (int64_t i = 0; i < n; ++i) d[i] = src[i];
+  int64_t i = 0;
+  for (int64_t j = 0; j < 64; j += 4) {
+    if (j + 4 > n) break;
+    _mm_storeu_ps(d + j, _mm_loadu_ps(src + j));
+    i = j + 4;
+  }
+  if (i + 2 <= n) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i),
+                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i)));
+    i += 2;
+  }
+  if (i < n) _mm_store_ss(d + i, _mm_load_ss(src + i));
 }
 
 inline void zero_floats(float* __restrict__ d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = 0.0f;
+  if (n >= 64) {
+    std::memset(d, 0, static_cast<size_t>(n) * sizeof(float));
+    return;
+  }
+  const __m128 z = _mm_setzero_ps();
+  int64_t i = 0;
+  for (int64_t j = 0; j < 64; j += 4) {
+    if (j + 4 > n) break;
+    _mm_storeu_ps(d + j, z);
+    i = j + 4;
+  }
+  if (i + 2 <= n) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i), _mm_setzero_si128());
+    i += 2;
+  }
+  if (i < n) _mm_store_ss(d + i, z);
 }
 
-// Patches of output row (n, oh) into dst (OW rows of K floats).
+// Patches of output row (n, oh) into dst (OW rows of K floats), one kernel row kh at a time: the
+// pixels whose whole window row lies inside the image copy KW*C contiguous floats each (with
+// DW == 1) in a tight loop over ow; the edge pixels (padding) go tap by tap.
 void im2col_one_row(const float* x, float* dst, const Conv2DShape& s, int64_t n, int64_t oh) {
-  const int64_t C = s.C, K = s.KH * s.KW * C, rowlen = s.W * C;
+  const int64_t C = s.C, KWC = s.KW * C, K = s.KH * KWC, rowlen = s.W * C;
+  const int64_t SW = s.SW, DW = s.DW, OW = s.OW, pl = s.pad_left;
   const float* xi = x + n * s.H * rowlen;
-  for (int64_t ow = 0; ow < s.OW; ++ow) {
-    float* d = dst + ow * K;
-    const int64_t iw0 = ow * s.SW - s.pad_left;
-    for (int64_t kh = 0; kh < s.KH; ++kh) {
-      float* dk = d + kh * s.KW * C;
-      const int64_t ih = oh * s.SH - s.pad_top + kh * s.DH;
-      if (ih < 0 || ih >= s.H) {
-        zero_floats(dk, s.KW * C);
-        continue;
-      }
-      const float* xr = xi + ih * rowlen;
-      if (s.DW == 1 && iw0 >= 0 && iw0 + s.KW <= s.W) {
-        copy_floats(dk, xr + iw0 * C, s.KW * C);
-        continue;
-      }
-      for (int64_t kw = 0; kw < s.KW; ++kw) {
-        const int64_t iw = iw0 + kw * s.DW;
-        if (iw < 0 || iw >= s.W)
-          zero_floats(dk + kw * C, C);
-        else
-          copy_floats(dk + kw * C, xr + iw * C, C);
-      }
+  // Interior pixels: ow*SW - pl >= 0 and ow*SW - pl + (KW-1)*DW <= W - 1.
+  const int64_t lo = std::min(OW, (pl + SW - 1) / SW);
+  const int64_t last = s.W - 1 - (s.KW - 1) * DW + pl;
+  const int64_t hi = std::max(lo, last < 0 ? int64_t(0) : std::min(OW, last / SW + 1));
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    float* dk = dst + kh * KWC;
+    const int64_t ih = oh * s.SH - s.pad_top + kh * s.DH;
+    if (ih < 0 || ih >= s.H) {
+      for (int64_t ow = 0; ow < OW; ++ow) zero_floats(dk + ow * K, KWC);
+      continue;
     }
+    const float* xr = xi + ih * rowlen;
+    auto taps = [&](int64_t ow) {  // tap by tap, zeros outside the image
+      const int64_t iw0 = ow * SW - pl;
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = iw0 + kw * DW;
+        if (iw < 0 || iw >= s.W)
+          zero_floats(dk + ow * K + kw * C, C);
+        else
+          copy_floats(dk + ow * K + kw * C, xr + iw * C, C);
+      }
+    };
+    for (int64_t ow = 0; ow < lo; ++ow) taps(ow);
+    if (DW == 1) {
+      const float* src = xr + (lo * SW - pl) * C;
+      for (int64_t ow = lo; ow < hi; ++ow) copy_floats(dk + ow * K, src + (ow - lo) * SW * C, KWC);
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) taps(ow);
+    }
+    for (int64_t ow = hi; ow < OW; ++ow) taps(ow);
   }
 }
 
