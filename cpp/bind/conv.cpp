@@ -75,6 +75,10 @@ void bind_conv(py::module_& m) {
       py::arg("cols"), py::arg("dx"), py::arg("kernel"), py::arg("strides"), py::arg("dilation"),
       py::arg("pad"), py::arg("out_hw"), "Adjoint of im2col; dx is overwritten.");
 
+  m.def("set_winograd", &nnforge::set_winograd, py::arg("on"),
+        "Route 3x3 stride-1 convolutions with >= 16 channels and filters through Winograd's "
+        "F(2x2, 3x3) (on, the default) or through im2col + GEMM (off), for the calls that follow.");
+  m.def("get_winograd", &nnforge::get_winograd, "Whether the Winograd path is on.");
   m.def(
       "conv2d_forward",
       [](py::object xo, py::object wo, py::object bo, py::object yo, int64_t act,

@@ -19,7 +19,8 @@
 // cols do not fit kColsBudget, and filters too large for per-group partial sums, take the
 // chunked single-sgemm path (the sgemm's own threads). A 1x1, stride-1, unpadded, undilated
 // convolution whose output has the input's spatial size is a plain GEMM on x viewed as
-// (N*H*W, C) and skips im2col.
+// (N*H*W, C) and skips im2col. 3x3 stride-1 convolutions with enough channels take Winograd's
+// F(2x2, 3x3) instead, forward and backward_input (winograd.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include <omp.h>
 
 #include "im2col_rows.h"
+#include "winograd.h"
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
@@ -179,6 +181,10 @@ void conv2d_forward(const float* x, const float* w, const float* bias, Act act, 
     sgemm_bias_act(false, false, M, F, K, x, K, w, F, bias, act, y, F);
     return;
   }
+  if (detail::winograd_applies(s)) {
+    detail::winograd_conv3x3(x, w, bias, act, y, s);
+    return;
+  }
   // Cache tiles of whole output rows, one thread each (see the top of the file).
   const int T = get_num_threads();
   const int64_t row_bytes = s.OW * K * static_cast<int64_t>(sizeof(float));
@@ -207,6 +213,7 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
     std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
     return;
   }
+  if (detail::winograd_conv3x3_backward_input(dy, w, dx, s)) return;
   const int64_t img_bytes = s.OH * s.OW * K * static_cast<int64_t>(sizeof(float));
   if (img_bytes <= kColsBudget) {
     // Cache tiles of whole images, one thread each (see the top of the file).

@@ -44,4 +44,10 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, float* d
 void conv2d_backward_filter_act(const float* x, const float* y, const float* dy, Act act,
                                 float* dw, float* db, const Conv2DShape& s);
 
+// 3x3 stride-1 convolutions with enough channels run conv2d_forward and conv2d_backward_input
+// through Winograd's F(2x2, 3x3) (cpp/src/winograd.h); set_winograd(false) sends them through
+// im2col + GEMM instead, for the calls that follow (tests, benchmarks). On by default.
+void set_winograd(bool on);
+bool get_winograd();
+
 }  // namespace nnforge
