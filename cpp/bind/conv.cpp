@@ -12,6 +12,7 @@
 #include "bind/check.h"
 #include "bind/geometry.h"
 #include "nnforge/im2col.h"
+#include "nnforge/pool.h"
 
 namespace py = pybind11;
 using namespace nnforge_bind;
@@ -124,6 +125,59 @@ void bind_conv(py::module_& m) {
       py::arg("strides"), py::arg("dilation"), py::arg("pad"),
       "y = act(conv2d(x, w) + bias), NHWC; the output size is y's (OH, OW).");
 
+  m.def(
+      "conv2d_max_pool_forward",
+      [](py::object xo, py::object wo, py::object bo, py::object outo, int64_t act,
+         py::object strides, py::object dilation, py::object pad, py::object conv_hw,
+         py::object pool, py::object pool_strides, py::object pool_pad) {
+        const std::string fn = "conv2d_max_pool_forward";
+        py::array x = arr(fn, "x", xo), w = arr(fn, "w", wo), out = arr(fn, "out", outo);
+        check_f32(fn, "x", x, 4, false);
+        check_f32(fn, "w", w, 4, false);
+        check_f32(fn, "out", out, 4, true);
+        const nnforge::Act a = act_code(fn, act);
+        const Pair st = pair_arg(fn, "strides", strides, 1);
+        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
+        const Pair pd = pair_arg(fn, "pad", pad, 0);
+        const Pair chw = pair_arg(fn, "conv_hw", conv_hw, 1);
+        const std::string desc = "x " + shape_str(x) + ", w " + shape_str(w) + ", out " +
+                                 shape_str(out) + ", conv output (" + std::to_string(chw[0]) +
+                                 ", " + std::to_string(chw[1]) + "), " + geom_desc(st, dil, pd);
+        if (out.shape(0) != x.shape(0)) fail(fn, "batch sizes of 'x' and 'out' differ: " + desc);
+        if (w.shape(2) != x.shape(3))
+          fail(fn, "'w' input channels (w.shape[2]) must equal x.shape[3]: " + desc);
+        if (out.shape(3) != w.shape(3))
+          fail(fn, "'out' channels (out.shape[3]) must equal the filters w.shape[3]: " + desc);
+        const float* pb = nullptr;
+        py::array b;
+        if (!bo.is_none()) {
+          b = arr(fn, "bias", bo);
+          check_f32(fn, "bias", b, 1, false);
+          if (b.shape(0) != w.shape(3))
+            fail(fn, "argument 'bias' " + shape_str(b) + " must have shape (F,) with F = " +
+                         std::to_string(w.shape(3)) + ": " + desc);
+          pb = fptr(b);
+          no_overlap(fn, "out", out, "bias", b);
+        }
+        const auto s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
+                                  w.shape(1), w.shape(3), st, dil, pd, chw[0], chw[1], desc);
+        const int64_t ys[4] = {x.shape(0), chw[0], chw[1], w.shape(3)};
+        const int64_t os[4] = {out.shape(0), out.shape(1), out.shape(2), out.shape(3)};
+        const auto ps = pool2d_args(fn, ys, os, "conv output", "out " + shape_str(out), pool,
+                                    pool_strides, pool_pad);
+        no_overlap(fn, "out", out, "x", x);
+        no_overlap(fn, "out", out, "w", w);
+        const float *px = fptr(x), *pw = fptr(w);
+        float* po = fmut(out);
+        py::gil_scoped_release nogil;
+        return nnforge::conv2d_max_pool_forward(px, pw, pb, a, po, s, ps);
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("out"), py::arg("act"),
+      py::arg("strides"), py::arg("dilation"), py::arg("pad"), py::arg("conv_hw"),
+      py::arg("pool"), py::arg("pool_strides"), py::arg("pool_pad"),
+      "out = max_pool2d(act(conv2d(x, w) + bias)) for inference, NHWC, bitwise as the two calls; "
+      "conv_hw is the convolution's output size. Returns False (out untouched) where one image's "
+      "convolution output is too large to stay in the cache.");
   m.def(
       "conv2d_backward_input",
       [](py::object dyo, py::object wo, py::object dxo, py::object strides, py::object dilation,

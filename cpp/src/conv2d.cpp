@@ -35,6 +35,7 @@
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
 #include "nnforge/im2col.h"
+#include "nnforge/pool.h"
 
 namespace nnforge {
 namespace {
@@ -44,6 +45,7 @@ constexpr int64_t kReduceBytes = 256 << 10;  // filter gradient: cols bytes per 
 constexpr int64_t kMaxGroups = 16;           // filter gradient: partial sums, at most
 constexpr int64_t kGroupBytes = 32ll << 20;  // ... and at most this many bytes of them
 constexpr int64_t kMinTileMNK = 1 << 16;     // a tile's sgemm stays far above sgemm's tiny path
+constexpr int64_t kTinyMNK = 4096;           // sgemm's tiny path (direct loops): M*N*K <= this
 
 // Per-thread scratch, grown on demand and kept for the next call.
 // Slot 0: im2col rows; slot 1: the activation-gradient rows beside them.
@@ -83,17 +85,17 @@ void for_row_chunks(const Conv2DShape& s, Fn fn) {
   for (int64_t r0 = 0; r0 < R; r0 += cr) fn(cols, r0, std::min(R, r0 + cr));
 }
 
-// Splits `units` (output rows or images) of `unit_bytes` cols each into tiles of about
-// tile_bytes(), at least one per thread where there are enough units, a multiple of the thread
-// count where that costs nothing; each tile's sgemm (M = rows, N = F, K) above kMinTileMNK.
-// Returns the units per tile.
-int64_t units_per_tile(int64_t units, int64_t unit_bytes, int64_t unit_mnk, int T) {
-  int64_t per = std::max<int64_t>(1, tile_bytes() / std::max<int64_t>(unit_bytes, 1));
-  per = std::max(per, (kMinTileMNK + unit_mnk - 1) / std::max<int64_t>(unit_mnk, 1));
-  int64_t ntiles = (units + per - 1) / per;
-  if (ntiles < T) ntiles = std::min<int64_t>(units, T);
-  else ntiles = (ntiles + T - 1) / T * T;
-  return std::max<int64_t>(1, (units + ntiles - 1) / ntiles);
+// How `units` (output rows or images) of `unit_bytes` cols each are cut into tiles: tile t holds
+// units [t*units/n, (t+1)*units/n) of n tiles. About tile_bytes() of cols per tile, at least one
+// tile per thread where there are enough units (a multiple of the thread count where that costs
+// nothing), and every tile's sgemm (M = its rows, N = F, K) at least kMinTileMNK: far from
+// sgemm's tiny path, whose arithmetic differs, so the tiling never shows in the result.
+int64_t tile_count(int64_t units, int64_t unit_bytes, int64_t unit_mnk, int T) {
+  const int64_t per = std::max<int64_t>(1, tile_bytes() / std::max<int64_t>(unit_bytes, 1));
+  int64_t n = (units + per - 1) / per;
+  n = n < T ? std::min<int64_t>(units, T) : (n + T - 1) / T * T;
+  const int64_t min_units = (kMinTileMNK + unit_mnk - 1) / std::max<int64_t>(unit_mnk, 1);
+  return std::max<int64_t>(1, std::min(n, units / std::max<int64_t>(min_units, 1)));
 }
 
 bool is_pointwise(const Conv2DShape& s) {
@@ -188,11 +190,11 @@ void conv2d_forward(const float* x, const float* w, const float* bias, Act act, 
   // Cache tiles of whole output rows, one thread each (see the top of the file).
   const int T = get_num_threads();
   const int64_t row_bytes = s.OW * K * static_cast<int64_t>(sizeof(float));
-  const int64_t per = units_per_tile(R, row_bytes, s.OW * K * F, T);
-  const int64_t ntiles = (R + per - 1) / per;
+  const int64_t ntiles = tile_count(R, row_bytes, s.OW * K * F, T);
+  const int64_t per = (R + ntiles - 1) / ntiles;  // rows in the largest tile
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
   for (int64_t t = 0; t < ntiles; ++t) {
-    const int64_t r0 = t * per, r1 = std::min(R, r0 + per);
+    const int64_t r0 = t * R / ntiles, r1 = (t + 1) * R / ntiles;
     float* cols = scratch(per * s.OW * K);
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm_bias_act(false, false, (r1 - r0) * s.OW, F, K, cols, K, w, F, bias, act,
@@ -218,11 +220,11 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
   if (img_bytes <= kColsBudget) {
     // Cache tiles of whole images, one thread each (see the top of the file).
     const int T = get_num_threads();
-    const int64_t per = units_per_tile(s.N, img_bytes, s.OH * s.OW * K * F, T);
-    const int64_t ntiles = (s.N + per - 1) / per;
+    const int64_t ntiles = tile_count(s.N, img_bytes, s.OH * s.OW * K * F, T);
+    const int64_t per = (s.N + ntiles - 1) / ntiles;  // images in the largest tile
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
     for (int64_t t = 0; t < ntiles; ++t) {
-      const int64_t n0 = t * per, n1 = std::min(s.N, n0 + per);
+      const int64_t n0 = t * s.N / ntiles, n1 = (t + 1) * s.N / ntiles;
       const int64_t m = (n1 - n0) * s.OH * s.OW;
       float* cols = scratch(per * s.OH * s.OW * K);
       sgemm(false, true, m, K, F, 1.0f, dy + n0 * s.OH * s.OW * F, F, w, F, 0.0f, cols, K);
@@ -277,6 +279,39 @@ void conv2d_backward_filter_act(const float* x, const float* y, const float* dy,
     sgemm(true, false, K, F, (r1 - r0) * s.OW, 1.0f, cols, K, dz + r0 * s.OW * F, F,
           r0 == 0 ? 0.0f : 1.0f, dw, F);
   });
+}
+
+bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, Act act,
+                             float* out, const Conv2DShape& s, const Pool2DShape& p) {
+  const int64_t img_y = s.OH * s.OW * s.F;  // floats of one image's convolution output
+  // Not for images so small that one image's GEMM (OH*OW x F x K) would take sgemm's tiny
+  // path, whose arithmetic differs: the chunk's result would not be the batch's.
+  if (s.N <= 0 || img_y <= 0 || img_y * static_cast<int64_t>(sizeof(float)) > kColsBudget ||
+      img_y * s.KH * s.KW * s.C <= kTinyMNK)
+    return false;
+  // Chunks of whole images, one thread each: the convolution's output goes to this thread's
+  // scratch and is pooled from there, while it is in L2. Both kernels are the unfused ones, run
+  // on the chunk (their results do not depend on how the batch is cut): bitwise the same as
+  // conv2d_forward followed by max_pool2d_forward.
+  const int T = get_num_threads();
+  const int64_t bytes = img_y * static_cast<int64_t>(sizeof(float));
+  int64_t n = (s.N + std::max<int64_t>(1, tile_bytes() / bytes) - 1) /
+              std::max<int64_t>(1, tile_bytes() / bytes);
+  n = n < T ? std::min<int64_t>(s.N, T) : (n + T - 1) / T * T;
+  const int64_t per = (s.N + n - 1) / n;
+  const int64_t img_x = s.H * s.W * s.C, img_out = p.OH * p.OW * p.C;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (n > 1 && T > 1)
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t n0 = t * s.N / n, n1 = (t + 1) * s.N / n;
+    float* ybuf = scratch<2>(per * img_y);
+    Conv2DShape sc = s;
+    sc.N = n1 - n0;
+    Pool2DShape pc = p;
+    pc.N = n1 - n0;
+    conv2d_forward(x + n0 * img_x, w, bias, act, ybuf, sc);
+    max_pool2d_forward(ybuf, out + n0 * img_out, nullptr, pc);
+  }
+  return true;
 }
 
 }  // namespace nnforge

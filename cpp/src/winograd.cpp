@@ -35,8 +35,9 @@ namespace nnforge {
 namespace {
 
 constexpr int64_t kMinChannels = 16;  // input channels and filters, at least
-constexpr int64_t kMinTiles = 8;      // output tiles (all images), at least
-constexpr int64_t kMinBlock = 4;      // tiles per block: far above sgemm's tiny path (4096 MNK)
+constexpr int64_t kMinTiles = 4;      // output tiles per image, at least
+constexpr int64_t kMinBlock = 4;      // tiles per block, at least
+constexpr int64_t kTinyMNK = 4096;    // sgemm's tiny path (direct loops) at or below this M*N*K
 
 std::atomic<bool> g_winograd{true};
 
@@ -175,16 +176,18 @@ float* scratch(int64_t floats) {
   return buf.data();
 }
 
-// Tiles per block: V and M of a block (16 * (C + F) floats per tile) in about half of the L2,
-// blocks balanced and a multiple of the thread count where there are enough.
-int64_t tiles_per_block(int64_t tiles, int64_t C, int64_t F, int T) {
+// The number of blocks the tiles are cut into (block b: tiles [b*tiles/n, (b+1)*tiles/n)): V and
+// M of a block (16 * (C + F) floats per tile) in about half of the L2, a multiple of the thread
+// count where there are enough tiles, at least kMinBlock tiles per block (and enough for GEMMs
+// above sgemm's tiny path where there are enough tiles; run() pads smaller blocks).
+int64_t block_count(int64_t tiles, int64_t C, int64_t F, int T) {
   const int64_t l2 = cpu_cache_sizes().l2 > 0 ? cpu_cache_sizes().l2 : (1 << 20);
   const int64_t per_tile = 16 * (C + F) * static_cast<int64_t>(sizeof(float));
-  int64_t per = std::max<int64_t>(kMinBlock, l2 / 2 / per_tile);
-  int64_t nblocks = (tiles + per - 1) / per;
-  if (nblocks < T) nblocks = std::max<int64_t>(1, std::min<int64_t>(tiles / kMinBlock, T));
-  else nblocks = (nblocks + T - 1) / T * T;
-  return (tiles + nblocks - 1) / nblocks;
+  const int64_t per = std::max<int64_t>(1, l2 / 2 / per_tile);
+  int64_t n = (tiles + per - 1) / per;
+  n = n < T ? std::min<int64_t>(tiles, T) : (n + T - 1) / T * T;
+  const int64_t min_tiles = std::max<int64_t>(kMinBlock, kTinyMNK / (C * F) + 1);
+  return std::max<int64_t>(1, std::min(n, tiles / min_tiles));
 }
 
 void run(const float* x, const float* U, const float* bias, Act act, float* y,
@@ -193,14 +196,21 @@ void run(const float* x, const float* U, const float* bias, Act act, float* y,
   const int64_t th = (s.OH + 1) / 2, tw = (s.OW + 1) / 2, per_img = th * tw;
   const int64_t tiles = s.N * per_img;
   const int T = get_num_threads();
-  const int64_t per = tiles_per_block(tiles, C, F, T);
-  const int64_t nblocks = (tiles + per - 1) / per;
+  const int64_t nblocks = block_count(tiles, C, F, T);
+  const int64_t per = (tiles + nblocks - 1) / nblocks;  // tiles in the largest block
   const bool relu = act == Act::ReLU;
+  const int64_t min_rows = kTinyMNK / (C * F) + 1;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (nblocks > 1 && T > 1)
   for (int64_t b = 0; b < nblocks; ++b) {
-    const int64_t p0 = b * per, p1 = std::min(tiles, p0 + per), P = p1 - p0;
-    float* V = scratch<0>(16 * per * C);
-    float* M = scratch<1>(16 * per * F);
+    const int64_t p0 = b * tiles / nblocks, p1 = (b + 1) * tiles / nblocks, P = p1 - p0;
+    // The GEMMs run on Pg >= P rows (zero rows below the block's tiles, products discarded) so
+    // that they never take sgemm's tiny path, whose arithmetic differs: a tile's result is then
+    // the same whatever block it falls in.
+    const int64_t Pg = std::max(P, min_rows);
+    float* V = scratch<0>(16 * std::max(per, min_rows) * C);
+    float* M = scratch<1>(16 * std::max(per, min_rows) * F);
+    for (int xi = 0; xi < 16 && Pg > P; ++xi)
+      std::memset(V + (xi * Pg + P) * C, 0, static_cast<size_t>((Pg - P) * C) * sizeof(float));
     const float* zero = scratch<2>(C);            // stays zero: never written
     float* sink = scratch<3>(F);                  // outputs past the image's edge
     for (int64_t p = p0; p < p1; ++p) {
@@ -214,11 +224,11 @@ void run(const float* x, const float* U, const float* bias, Act act, float* y,
                                 ? x + ((n * s.H + ih) * s.W + iw) * C
                                 : zero;
         }
-      transform_input(rows, V + (p - p0) * C, P * C, C);
+      transform_input(rows, V + (p - p0) * C, Pg * C, C);
     }
     for (int xi = 0; xi < 16; ++xi)
-      sgemm(false, false, P, F, C, 1.0f, V + xi * P * C, C, U + xi * C * F, F, 0.0f,
-            M + xi * P * F, F);
+      sgemm(false, false, Pg, F, C, 1.0f, V + xi * Pg * C, C, U + xi * C * F, F, 0.0f,
+            M + xi * Pg * F, F);
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n = p / per_img, t = p % per_img;
       const int64_t oh0 = (t / tw) * 2, ow0 = (t % tw) * 2;
@@ -229,7 +239,7 @@ void run(const float* x, const float* U, const float* bias, Act act, float* y,
           out[i * 2 + j] =
               (oh < s.OH && ow < s.OW) ? y + ((n * s.OH + oh) * s.OW + ow) * F : sink;
         }
-      transform_output(M + (p - p0) * F, P * F, bias, relu, out, F);
+      transform_output(M + (p - p0) * F, Pg * F, bias, relu, out, F);
       if (act != Act::Linear && !relu)
         for (int k = 0; k < 4; ++k)
           if (out[k] != sink) activation_forward(act, out[k], out[k], F);
@@ -244,7 +254,7 @@ namespace detail {
 bool winograd_applies(const Conv2DShape& s) {
   return g_winograd.load(std::memory_order_relaxed) && s.KH == 3 && s.KW == 3 && s.SH == 1 &&
          s.SW == 1 && s.DH == 1 && s.DW == 1 && s.C >= kMinChannels && s.F >= kMinChannels &&
-         s.N * ((s.OH + 1) / 2) * ((s.OW + 1) / 2) >= kMinTiles;
+         ((s.OH + 1) / 2) * ((s.OW + 1) / 2) >= kMinTiles;
 }
 
 void winograd_conv3x3(const float* x, const float* w, const float* bias, Act act, float* y,

@@ -11,7 +11,8 @@ namespace detail {
 
 // Whether y = conv(x, w) of this shape goes through Winograd: a 3x3 kernel, stride 1,
 // dilation 1, at least kMinChannels input channels and filters (below that the transforms cost
-// more than the multiplications they save), at least 8 output tiles, and not switched off
+// more than the multiplications they save), at least 4 output tiles (2x2 pixels) per image,
+// and not switched off
 // (set_winograd, nnforge/im2col.h). Depends on the shape and that switch only, never on the thread count.
 bool winograd_applies(const Conv2DShape& s);
 
