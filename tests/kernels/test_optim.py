@@ -69,6 +69,30 @@ def test_adam_training_loop_from_zero_slots():
     np.testing.assert_allclose(np.abs(p2 - before), 0.01, rtol=1e-3)
 
 
+@pytest.mark.parametrize("n", [64, 100_000])  # one block; several blocks over the threads
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_subnormal_moments_flush_to_zero(n, amsgrad):
+    # A moment below FLT_MIN reads and becomes 0 (as TensorFlow's CPU kernels flush them): the
+    # update then equals the reference run with those moments at 0; normal lanes are unchanged.
+    tiny = np.finfo(np.float32).tiny
+    p, g = f32(n), f32(n)
+    g[::3] = 0.0
+    m = f32(n) * 0.1
+    m[::3] = tiny * 0.25  # subnormal moments with zero gradients: they would stay subnormal
+    v = np.abs(f32(n)) * 0.1
+    vhat = np.abs(f32(n)) * 0.1 if amsgrad else None
+    m_ref = m.copy()
+    m_ref[::3] = 0.0
+    want = ref.adam(p, g, m_ref, v, vhat, 1e-3, 0.9, 0.999, 1e-7, 5)
+    _cpu.adam_update(p, g, m, v, vhat, 1e-3, 0.9, 0.999, 1e-7, 5)
+    assert not np.any((m != 0) & (np.abs(m) < tiny))
+    assert np.all(m[::3] == 0)
+    np.testing.assert_allclose(p, want[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(m, want[1], rtol=1e-6, atol=1e-7)
+    # the flags were this kernel's only: NumPy arithmetic still produces subnormals after it
+    assert np.float32(tiny) * np.float32(0.5) != 0
+
+
 def test_bad_inputs():
     p, g = f32(10), f32(10)
     v = np.zeros(10, np.float32)
