@@ -122,3 +122,50 @@ def test_bad_inputs():
         _cpu.adam_update(p, g, m, m, None, 1e-3, 0.9, 0.999, 1e-7, 1)
     with pytest.raises(ValueError, match="'m'"):
         _cpu.adam_update(p, g, np.zeros((2, 5), np.float32), vv, None, 1e-3, 0.9, 0.999, 1e-7, 1)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_update_multi_equals_one_call_per_entry(amsgrad):
+    shapes = [(784, 128), (128,), (0,), (128, 10), (10,), (3, 1000)]
+    def state():
+        rng = np.random.default_rng(4)
+        out = []
+        for s in shapes:
+            out.append([rng.standard_normal(s).astype(np.float32),
+                        rng.standard_normal(s).astype(np.float32),
+                        (rng.standard_normal(s) * 0.1).astype(np.float32),
+                        np.abs(rng.standard_normal(s) * 0.1).astype(np.float32),
+                        np.abs(rng.standard_normal(s) * 0.1).astype(np.float32)])
+        return out
+    one, multi = state(), state()
+    for t in (1, 2, 3):
+        for p, g, m, v, vh in one:
+            _cpu.adam_update(p, g, m, v, vh if amsgrad else None, 1e-3, 0.9, 0.999, 1e-7, t)
+        cols = list(zip(*multi))
+        _cpu.adam_update_multi(list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3]),
+                               list(cols[4]) if amsgrad else None, 1e-3, 0.9, 0.999, 1e-7, t)
+    for a, b in zip(one, multi):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)  # bitwise: the same kernel, entry by entry
+
+
+def test_adam_update_multi_bad_inputs():
+    p, g, m, v = f32(10), f32(10), np.zeros(10, np.float32), np.zeros(10, np.float32)
+    p2 = f32(4)
+    with pytest.raises(ValueError, match="one entry per parameter"):
+        _cpu.adam_update_multi([p, p2], [g], [m], [v], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match=r"entry 1.*same shape"):
+        _cpu.adam_update_multi([p, p2], [g, g], [m, np.zeros(4, np.float32)],
+                               [v, np.zeros(4, np.float32)], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="'t'"):
+        _cpu.adam_update_multi([p], [g], [m], [v], None, 1e-3, 0.9, 0.999, 1e-7, 0)
+    with pytest.raises(TypeError, match="list or tuple"):
+        _cpu.adam_update_multi(p, [g], [m], [v], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        _cpu.adam_update_multi([p.tolist()], [g], [m], [v], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="share memory"):
+        _cpu.adam_update_multi([p], [g], [m], [m], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    before = p.copy()
+    with pytest.raises(ValueError, match=r"entry 1"):  # checked before anything is updated
+        _cpu.adam_update_multi([p, p2], [g, g], [m, m], [v, v], None, 1e-3, 0.9, 0.999, 1e-7, 1)
+    np.testing.assert_array_equal(p, before)
