@@ -185,7 +185,10 @@ class Mean(Metric):
             self.count += w
             return
         if sample_weight is None:
-            if hasattr(v, "sum"):
+            if isinstance(v, np.ndarray):  # ndarray.sum's own reduction, without its wrapper
+                self.total += float(np.add.reduce(v, axis=None))
+                self.count += v.size
+            elif hasattr(v, "sum"):
                 self.total += float(v.sum())
                 self.count += v.size
             else:

@@ -567,7 +567,7 @@ def _axes(axis, ndim):
 
 
 def _expand_back(g, shape, axes, keepdims):
-    if getattr(g, "ndim", 1) == 0 and isinstance(g, np.ndarray):
+    if isinstance(g, (np.ndarray, np.generic)) and g.ndim == 0:
         # a scalar gradient (a full reduction's): the filled array in one call, where
         # broadcast_to's Python set-up costs more than the fill
         return np.full(shape, g, dtype=g.dtype)
@@ -622,7 +622,8 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
         # NumPy's mean of float32 without its Python wrapper: the same float32 sum, divided by
         # the count in float32 (NumPy divides in float64 and rounds: the same float32, as a
         # double rounding of a quotient is exact when the count is exact in float32)
-        y = a.sum(axis=axes, keepdims=keepdims) / np.float32(count)
+        y = (np.add.reduce(a, axis=axes, keepdims=keepdims) if isinstance(a, np.ndarray)
+             else a.sum(axis=axes, keepdims=keepdims)) / np.float32(count)
     else:
         y = _float(a).mean(axis=axes, keepdims=keepdims)
     return record(y, (x,), lambda g, n: (_expand_back(g / _b.max(count, 1), a.shape, axes,
