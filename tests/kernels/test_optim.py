@@ -169,3 +169,27 @@ def test_adam_update_multi_bad_inputs():
     with pytest.raises(ValueError, match=r"entry 1"):  # checked before anything is updated
         _cpu.adam_update_multi([p, p2], [g, g], [m, m], [v, v], None, 1e-3, 0.9, 0.999, 1e-7, 1)
     np.testing.assert_array_equal(p, before)
+
+
+@pytest.mark.parametrize("n", [32767, 32768, 100_352, 100_001, 300_017])
+def test_updates_bitwise_independent_of_thread_count(n):
+    # large updates are cut into one piece per thread: every thread count gives the same bits
+    def run(threads):
+        rng = np.random.default_rng(n)
+        p, g = (rng.standard_normal(n).astype(np.float32) for _ in range(2))
+        m = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        v = np.abs(rng.standard_normal(n) * 0.1).astype(np.float32)
+        vh = np.abs(rng.standard_normal(n) * 0.1).astype(np.float32)
+        p2, vel = p.copy(), m.copy()
+        old = _cpu.get_num_threads()
+        _cpu.set_num_threads(threads)
+        try:
+            for t in (1, 2):
+                _cpu.adam_update(p, g, m, v, vh, 1e-3, 0.9, 0.999, 1e-7, t)
+                _cpu.sgd_update(p2, g, vel, 0.01, 0.9, True)
+        finally:
+            _cpu.set_num_threads(old)
+        return p, m, v, vh, p2, vel
+    for a, b, c in zip(run(1), run(2), run(3)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
