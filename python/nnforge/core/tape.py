@@ -58,8 +58,8 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
     attach the node that ``tape.gradient`` will differentiate through."""
     t = Tensor(out)
     if _tapes and not _paused:
-        needs = tuple(_tracked(i) for i in inputs)
-        if any(needs):
+        needs = tuple([_tracked(i) for i in inputs])
+        if True in needs:
             t.node = OpRecord(tuple(inputs), backward, needs)
     return t
 
@@ -280,14 +280,15 @@ class GradientTape:
         keep = {id(s) for s in flat_sources}
         for t in reversed(order):
             node = t.node
-            k = id(t)
             if node is None:
                 continue
+            k = id(t)
             g = grads.get(k) if k in keep else grads.pop(k, None)
             if g is None:
                 continue
-            in_grads = node.backward(g, node.needs)
-            for inp, need, ig in zip(node.inputs, node.needs, in_grads):
+            needs = node.needs
+            in_grads = node.backward(g, needs)
+            for inp, need, ig in zip(node.inputs, needs, in_grads):
                 if need and ig is not None:
                     ki = id(inp)
                     prev = grads.get(ki)
