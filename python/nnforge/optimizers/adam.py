@@ -50,19 +50,14 @@ class Adam(Optimizer):
         if multi is None or len({id(v) for _, v in pairs}) != len(pairs):
             return False
         slots = self._slots
-        ps, gs, ms, vs, vhats = [], [], [], [], [] if self.amsgrad else None
-        for g, v in pairs:
-            s = slots.get(id(v))
-            if s is None:
-                s = self._ensure_slots(v)
-            ps.append(v.data)
-            gs.append(g)
-            ms.append(s[0].data)
-            vs.append(s[1].data)
-            if vhats is not None:
-                vhats.append(s[2].data)
+        ss = [slots.get(id(v)) or self._ensure_slots(v) for _, v in pairs]
+        ps = [v.data for _, v in pairs]
         if any(backend.of(p) is not be for p in ps):
             return False
+        gs = [g for g, _ in pairs]
+        ms = [s[0].data for s in ss]
+        vs = [s[1].data for s in ss]
+        vhats = [s[2].data for s in ss] if self.amsgrad else None
         multi(ps, gs, ms, vs, vhats, learning_rate, self.beta_1, self.beta_2, self.epsilon, step)
         return True
 
