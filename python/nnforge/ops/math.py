@@ -618,12 +618,11 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     a = data_of(x, "mean", "x")
     axes = _axes(axis, a.ndim)
     count = math.prod(int(a.shape[i]) for i in axes) if axes else 1
-    if a.dtype == np.float32 and 0 < count < (1 << 24):
+    if isinstance(a, np.ndarray) and a.dtype == np.float32 and 0 < count < (1 << 24):
         # NumPy's mean of float32 without its Python wrapper: the same float32 sum, divided by
         # the count in float32 (NumPy divides in float64 and rounds: the same float32, as a
         # double rounding of a quotient is exact when the count is exact in float32)
-        y = (np.add.reduce(a, axis=axes, keepdims=keepdims) if isinstance(a, np.ndarray)
-             else a.sum(axis=axes, keepdims=keepdims)) / np.float32(count)
+        y = np.add.reduce(a, axis=axes, keepdims=keepdims) / np.float32(count)
     else:
         y = _float(a).mean(axis=axes, keepdims=keepdims)
     return record(y, (x,), lambda g, n: (_expand_back(g / _b.max(count, 1), a.shape, axes,
