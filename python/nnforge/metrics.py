@@ -31,7 +31,7 @@ def _xp_data(x):
 def categorical_accuracy(y_true, y_pred):
     t, p = _xp_data(y_true), _xp_data(y_pred)
     xp = backend.of(p).xp
-    return (xp.argmax(xp.asarray(t), axis=-1) == xp.argmax(p, axis=-1)).astype(np.float32)
+    return (xp.asarray(t).argmax(axis=-1) == p.argmax(axis=-1)).astype(np.float32)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -185,7 +185,10 @@ class Mean(Metric):
             self.count += w
             return
         if sample_weight is None:
-            if hasattr(v, "sum"):
+            if isinstance(v, np.ndarray):  # ndarray.sum's own reduction, without its wrapper
+                self.total += float(np.add.reduce(v, axis=None))
+                self.count += v.size
+            elif hasattr(v, "sum"):
                 self.total += float(v.sum())
                 self.count += v.size
             else:

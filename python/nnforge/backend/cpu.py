@@ -210,6 +210,12 @@ def adam_update_(p, g, m, v, vhat, lr: float, beta1: float, beta2: float, epsilo
     _cpu.adam_update(p, g, m, v, vhat, lr, beta1, beta2, epsilon, t)
 
 
+def adam_update_multi_(ps, gs, ms, vs, vhats, lr: float, beta1: float, beta2: float,
+                       epsilon: float, t: int) -> None:
+    """``adam_update_`` of every entry of the lists (``vhats``: a list or None), in one call."""
+    _cpu.adam_update_multi(ps, gs, ms, vs, vhats, lr, beta1, beta2, epsilon, t)
+
+
 # ---- recurrent sequences (one kernel call per sequence) and the embedding gradient -------------
 
 RNN_CELLS = {"lstm": 0, "gru": 1}

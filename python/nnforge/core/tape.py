@@ -10,6 +10,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, List, Optional, Sequence
 
+import numpy as np
+
 from nnforge import backend
 
 from .tensor import Tensor, Variable
@@ -58,8 +60,8 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
     attach the node that ``tape.gradient`` will differentiate through."""
     t = Tensor(out)
     if _tapes and not _paused:
-        needs = tuple(_tracked(i) for i in inputs)
-        if any(needs):
+        needs = tuple([_tracked(i) for i in inputs])
+        if True in needs:
             t.node = OpRecord(tuple(inputs), backward, needs)
     return t
 
@@ -125,6 +127,12 @@ def _flatten(structure):
             out.extend(_flatten(s))
         return out
     return [structure]
+
+
+def _flat_tensor_list(structure) -> bool:
+    """Whether ``structure`` is a plain list of tensors (the usual ``sources``), which
+    ``_flatten`` and ``_pack_like`` leave as it is."""
+    return type(structure) is list and all(isinstance(s, Tensor) for s in structure)
 
 
 def _pack_like(structure, flat: list):
@@ -238,7 +246,7 @@ class GradientTape:
         seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         if len(seeds) != len(targets):
             raise ValueError("GradientTape.gradient: output_gradients must match target's structure")
-        flat_sources = _flatten(sources)
+        flat_sources = list(sources) if _flat_tensor_list(sources) else _flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise ValueError(f"GradientTape.gradient: sources must be Variables or Tensors, "
@@ -272,6 +280,8 @@ class GradientTape:
                 continue
             if seed is not None:
                 g = seed.data if isinstance(seed, Tensor) else seed
+            elif isinstance(tgt.data, (np.ndarray, np.generic)) and tgt.data.ndim == 0:
+                g = np.array(1, dtype=tgt.data.dtype)  # a scalar loss: ones_like without its wrapper
             else:
                 g = backend.of(tgt.data).xp.ones_like(tgt.data)
             k = id(tgt)
@@ -280,14 +290,15 @@ class GradientTape:
         keep = {id(s) for s in flat_sources}
         for t in reversed(order):
             node = t.node
-            k = id(t)
             if node is None:
                 continue
+            k = id(t)
             g = grads.get(k) if k in keep else grads.pop(k, None)
             if g is None:
                 continue
-            in_grads = node.backward(g, node.needs)
-            for inp, need, ig in zip(node.inputs, node.needs, in_grads):
+            needs = node.needs
+            in_grads = node.backward(g, needs)
+            for inp, need, ig in zip(node.inputs, needs, in_grads):
                 if need and ig is not None:
                     ki = id(inp)
                     prev = grads.get(ki)
@@ -305,4 +316,6 @@ class GradientTape:
             out.append(Tensor(g))
         if isinstance(sources, Tensor):
             return out[0]
+        if _flat_tensor_list(sources):
+            return out  # what _pack_like builds for a plain list of tensors
         return _pack_like(sources, out)

@@ -265,7 +265,8 @@ class Layer(KerasSaveable):
         return out
 
     def _clear_losses(self) -> None:
-        self._added_losses = []
+        if self._added_losses:  # (an empty list stays: no tracking __setattr__ per step)
+            self._added_losses = []
         for layer in self._layers:
             layer._clear_losses()
 

@@ -202,6 +202,8 @@ class Model(Trainer, Layer):
 
         if isinstance(inputs, dict):
             return {k: conv(v) for k, v in inputs.items()}
+        if not isinstance(inputs, (list, tuple)):
+            return conv(inputs)  # one array (map_structure would make the same single call)
         return map_structure(conv, inputs)
 
     # -- summaries and lookups -----------------------------------------------------------------

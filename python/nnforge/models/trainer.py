@@ -354,6 +354,8 @@ class Trainer:
             if arr.dtype == np.float64:
                 arr = arr.astype(np.float32)
             return be.asarray(arr, dtype=arr.dtype)
+        if not isinstance(y, (list, tuple, dict)):
+            return conv(y)  # one array (map_structure would make the same single call)
         return map_structure(conv, y)
 
     def _to_device(self, x, y, sample_weight):

@@ -567,6 +567,10 @@ def _axes(axis, ndim):
 
 
 def _expand_back(g, shape, axes, keepdims):
+    if isinstance(g, (np.ndarray, np.generic)) and g.ndim == 0:
+        # a scalar gradient (a full reduction's): the filled array in one call, where
+        # broadcast_to's Python set-up costs more than the fill
+        return np.full(shape, g, dtype=g.dtype)
     if not keepdims and getattr(g, "ndim", 1) > 0:  # a 0-d g broadcasts as it is
         for ax in sorted(axes):
             g = _xp(g).expand_dims(g, ax)
@@ -614,7 +618,13 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     a = data_of(x, "mean", "x")
     axes = _axes(axis, a.ndim)
     count = math.prod(int(a.shape[i]) for i in axes) if axes else 1
-    y = _float(a).mean(axis=axes, keepdims=keepdims)
+    if isinstance(a, np.ndarray) and a.dtype == np.float32 and 0 < count < (1 << 24):
+        # NumPy's mean of float32 without its Python wrapper: the same float32 sum, divided by
+        # the count in float32 (NumPy divides in float64 and rounds: the same float32, as a
+        # double rounding of a quotient is exact when the count is exact in float32)
+        y = np.add.reduce(a, axis=axes, keepdims=keepdims) / np.float32(count)
+    else:
+        y = _float(a).mean(axis=axes, keepdims=keepdims)
     return record(y, (x,), lambda g, n: (_expand_back(g / _b.max(count, 1), a.shape, axes,
                                                        keepdims),))
 

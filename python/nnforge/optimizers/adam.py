@@ -40,6 +40,27 @@ class Adam(Optimizer):
                                                slots[1].data, vhat, learning_rate, self.beta_1,
                                                self.beta_2, self.epsilon, step)
 
+    def _update_all(self, pairs, learning_rate, step) -> bool:
+        # One kernel call for every variable (the backend's multi-tensor update), when the
+        # update is Adam's own and each variable appears once, on one backend that has it.
+        if type(self).update_step is not Adam.update_step or len(pairs) < 2:
+            return False
+        be = backend.of(pairs[0][1].data)
+        multi = getattr(be, "adam_update_multi_", None)
+        if multi is None or len({id(v) for _, v in pairs}) != len(pairs):
+            return False
+        slots = self._slots
+        ss = [slots.get(id(v)) or self._ensure_slots(v) for _, v in pairs]
+        ps = [v.data for _, v in pairs]
+        if any(backend.of(p) is not be for p in ps):
+            return False
+        gs = [g for g, _ in pairs]
+        ms = [s[0].data for s in ss]
+        vs = [s[1].data for s in ss]
+        vhats = [s[2].data for s in ss] if self.amsgrad else None
+        multi(ps, gs, ms, vs, vhats, learning_rate, self.beta_1, self.beta_2, self.epsilon, step)
+        return True
+
     def get_config(self):
         config = super().get_config()
         config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

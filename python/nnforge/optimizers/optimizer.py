@@ -237,13 +237,21 @@ class Optimizer(KerasSaveable):
         step = self.iterations + 1
         slots = self._slots
         wd = self.weight_decay
-        for g, v in pairs:
+        if not wd and self._update_all(pairs, lr, step):
+            pairs_left = ()  # updated together; the loop below would do the same one by one
+        else:
+            pairs_left = pairs
+        for g, v in pairs_left:
             if wd:
                 v.data -= v.data * np.float32(wd * lr)
             s = slots.get(id(v))
             self.update_step(g, v, lr, step, s if s is not None else self._ensure_slots(v))
             if v.constraint is not None:
                 v.data[...] = v.constraint(v.data)
+        if pairs_left is not pairs:
+            for _, v in pairs:
+                if v.constraint is not None:
+                    v.data[...] = v.constraint(v.data)
         if self.use_ema:
             self._update_ema([v for _, v in pairs], first=step == 1)
         self.iterations = step
@@ -321,6 +329,13 @@ class Optimizer(KerasSaveable):
     def update_step(self, gradient, variable: Variable, learning_rate: float, step: int,
                     slots: tuple) -> None:
         raise NotImplementedError
+
+    def _update_all(self, pairs, learning_rate: float, step: int) -> bool:
+        """Update every ``(gradient, variable)`` pair at once (one kernel call for all of
+        them), with exactly the result of ``update_step`` on each in turn; False (nothing done)
+        where an optimizer has no such update or cannot use it for these pairs. Called only
+        without weight decay; constraints are applied after it."""
+        return False
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict:
