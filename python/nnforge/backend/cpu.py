@@ -104,6 +104,18 @@ def conv2d(x, w, bias, strides: Tuple[int, int], dilation: Tuple[int, int],
     return y
 
 
+def conv2d_max_pool(x, w, bias, strides, dilation, pad, conv_hw, act: int, pool, pool_strides,
+                    pool_pad, out_hw):
+    """max_pool2d(act(conv2d(x, w) + bias)) in one kernel for inference (bitwise the two calls),
+    or None where the kernel declines (an image's convolution output too large to stay in
+    cache, or too small to be worth it)."""
+    y = np.empty((x.shape[0], out_hw[0], out_hw[1], w.shape[3]), dtype=np.float32)
+    if _cpu.conv2d_max_pool_forward(x, w, bias, y, act, strides, dilation, pad, conv_hw, pool,
+                                    pool_strides, pool_pad):
+        return y
+    return None
+
+
 def conv2d_grad_input(dy, w, x_shape: Sequence[int], strides, dilation, pad):
     dx = np.empty(tuple(x_shape), dtype=np.float32)
     _cpu.conv2d_backward_input(dy, w, dx, strides, dilation, pad)

@@ -8,6 +8,7 @@ from nnforge.layers.input_layer import InputLayer
 from nnforge.layers.layer import Layer, dtype_policy_config
 from nnforge.saving.serialization import deserialize_layer, serialize_layer
 
+from .inference_fusion import conv_pool_call, fusable_conv_pool
 from .model import Model
 
 
@@ -102,8 +103,17 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
-        for layer in self._layers:
+        layers, i = self._layers, 0
+        while i < len(layers):
+            layer = layers[i]
+            # For inference, Conv2D + MaxPooling2D as one kernel (models/inference_fusion.py).
+            if not training and i + 1 < len(layers) and fusable_conv_pool(layer, layers[i + 1]):
+                y = conv_pool_call(layer, layers[i + 1], x, training)
+                if y is not None:
+                    x, i = y, i + 2
+                    continue
             x = layer(x, training=training)
+            i += 1
         return x
 
     def compute_output_shape(self, input_shape):
