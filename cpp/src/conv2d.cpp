@@ -300,6 +300,9 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
   n = n < T ? std::min<int64_t>(s.N, T) : (n + T - 1) / T * T;
   const int64_t per = (s.N + n - 1) / n;
   const int64_t img_x = s.H * s.W * s.C, img_out = p.OH * p.OW * p.C;
+  // A Winograd convolution's filter transform is done once for all chunks.
+  const bool wino = detail::winograd_applies(s) && !is_pointwise(s);
+  const std::vector<float> U = wino ? detail::winograd_filter(w, s.C, s.F) : std::vector<float>();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (n > 1 && T > 1)
   for (int64_t t = 0; t < n; ++t) {
     const int64_t n0 = t * s.N / n, n1 = (t + 1) * s.N / n;
@@ -308,7 +311,10 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
     sc.N = n1 - n0;
     Pool2DShape pc = p;
     pc.N = n1 - n0;
-    conv2d_forward(x + n0 * img_x, w, bias, act, ybuf, sc);
+    if (wino)
+      detail::winograd_conv3x3_transformed(x + n0 * img_x, U.data(), bias, act, ybuf, sc);
+    else
+      conv2d_forward(x + n0 * img_x, w, bias, act, ybuf, sc);
     max_pool2d_forward(ybuf, out + n0 * img_out, nullptr, pc);
   }
   return true;

@@ -257,10 +257,20 @@ bool winograd_applies(const Conv2DShape& s) {
          ((s.OH + 1) / 2) * ((s.OW + 1) / 2) >= kMinTiles;
 }
 
+std::vector<float> winograd_filter(const float* w, int64_t C, int64_t F) {
+  std::vector<float> U(static_cast<size_t>(16 * C * F));
+  transform_filter(w, U.data(), C, F);
+  return U;
+}
+
+void winograd_conv3x3_transformed(const float* x, const float* U, const float* bias, Act act,
+                                  float* y, const Conv2DShape& s) {
+  run(x, U, bias, act, y, s);
+}
+
 void winograd_conv3x3(const float* x, const float* w, const float* bias, Act act, float* y,
                       const Conv2DShape& s) {
-  std::vector<float> U(static_cast<size_t>(16 * s.C * s.F));
-  transform_filter(w, U.data(), s.C, s.F);
+  const std::vector<float> U = winograd_filter(w, s.C, s.F);
   run(x, U.data(), bias, act, y, s);
 }
 

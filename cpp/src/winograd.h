@@ -3,6 +3,9 @@
 // for the shapes winograd_applies() accepts. Defined in winograd.cpp.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "nnforge/common.h"
 #include "nnforge/im2col.h"
 
@@ -19,6 +22,12 @@ bool winograd_applies(const Conv2DShape& s);
 // y = act(conv(x, w) + bias) for a shape winograd_applies() accepts (bias nullable).
 void winograd_conv3x3(const float* x, const float* w, const float* bias, Act act, float* y,
                       const Conv2DShape& s);
+
+// The same in two steps, for callers that convolve several batches with one filter: the
+// filter's transform U (16 x C x F) once, then the convolution of each batch with it.
+std::vector<float> winograd_filter(const float* w, int64_t C, int64_t F);
+void winograd_conv3x3_transformed(const float* x, const float* U, const float* bias, Act act,
+                                  float* y, const Conv2DShape& s);
 
 // dx (overwritten) = the gradient of conv(x, w) with respect to x, as the convolution of dy
 // (padded by 2 - pad) with w rotated by 180 degrees and its channel axes swapped, when that
