@@ -22,6 +22,7 @@
 #include "fast_math.h"
 #include "gemm_kernels.h"
 #include "nnforge/activation.h"
+#include "rnn_kernels.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
 
@@ -40,6 +41,25 @@ const KernelSet& kernels() {
   }();
   return *ks;
 }
+
+// The fused LSTM step for this CPU (rnn_kernels.h), or null: then the portable path below.
+const detail::LstmKernels* lstm_kernels() {
+  static const detail::LstmKernels* lk = [] {
+    return std::strcmp(cpu_isa(), "avx512") == 0 ? detail::lstm_kernels_avx512() : nullptr;
+  }();
+  return lk;
+}
+
+// A 64-byte aligned float buffer (over-allocated by 16 floats).
+struct AlignedBuf {
+  std::vector<float> buf;
+  float* get(int64_t n) {
+    buf.assign(static_cast<size_t>(n + 16), 0.f);
+    float* p = buf.data();
+    while (reinterpret_cast<uintptr_t>(p) % 64) ++p;
+    return p;
+  }
+};
 
 // ---- float math: activation.cpp's formulas (fast_math.h), so both paths round alike -------
 
@@ -377,9 +397,18 @@ void rnn_forward(const RnnForwardArgs& a) {
   sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
                  GH);
 
-  // 2. The recurrent kernel, packed once.
+  // 2. The recurrent kernel, packed once (for the fused LSTM step where the CPU has one).
+  const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
   PackedB U1, U2;
-  pack_recurrent(ks, a, H, GH, U1, U2);
+  AlignedBuf fused_buf;
+  const float* fused_u = nullptr;
+  if (lk) {
+    float* p = fused_buf.get(lk->packed_size(H, H));
+    lk->pack(nullptr, 0, a.recurrent, H, p);
+    fused_u = p;
+  } else {
+    pack_recurrent(ks, a, H, GH, U1, U2);
+  }
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -403,12 +432,28 @@ void rnn_forward(const RnnForwardArgs& a) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       float* gt = a.gates + (n0 * T + t) * GH;  // row stride T*GH
       if (lstm) {
-        small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
+        if (lk) {  // gates += h_{s-1} U, the gate arithmetic, c_s and h_s in one pass
+          detail::LstmStep st;
+          st.H = H;
+          st.h = hp;
+          st.ldh = ldh;
+          st.cp = cp;
+          st.ldcp = ldh;
+          st.cn = a.c_all + (n0 * T + s) * H;
+          st.hn = a.h_all + (n0 * T + s) * H;
+          st.ldo = T * H;
+          st.gates = gt;
+          st.ldg = T * GH;
+          st.packed = fused_u;
+          lk->step(st, rows);
+        } else {
+          small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t n = n0 + r;
           float* hn = a.h_all + (n * T + s) * H;
           float* cn = a.c_all + (n * T + s) * H;
-          lstm_fwd_row(gt + r * T * GH, cp + r * ldh, cn, hn, H);
+          if (!lk) lstm_fwd_row(gt + r * T * GH, cp + r * ldh, cn, hn, H);
           if (a.mask && !a.mask[n * T + t]) {
             std::memcpy(hn, hp + r * ldh, sizeof(float) * H);
             std::memcpy(cn, cp + r * ldh, sizeof(float) * H);
@@ -461,9 +506,26 @@ void rnn_infer(const RnnForwardArgs& a) {
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
+  // LSTM with a fused step for this CPU: [W; U] and the bias packed once for it; otherwise W
+  // and U packed for the small GEMMs.
+  const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
   PackedB W, U1, U2;
-  pack_b(ks, W, D, GH, a.kernel, GH, 1);
-  pack_recurrent(ks, a, H, GH, U1, U2);
+  AlignedBuf fused_buf, fused_bias_buf;
+  const float* fused_wu = nullptr;
+  const float* fused_bias = nullptr;
+  if (lk) {
+    float* p = fused_buf.get(lk->packed_size(D + H, H));
+    lk->pack(a.kernel, D, a.recurrent, H, p);
+    fused_wu = p;
+    if (b_in) {
+      float* pb = fused_bias_buf.get(lk->bias_size(H));
+      lk->pack_bias(b_in, H, pb);
+      fused_bias = pb;
+    }
+  } else {
+    pack_b(ks, W, D, GH, a.kernel, GH, 1);
+    pack_recurrent(ks, a, H, GH, U1, U2);
+  }
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -495,8 +557,27 @@ void rnn_infer(const RnnForwardArgs& a) {
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = time_of(a, s);
-      small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
-      if (lstm) {
+      if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s and h_s in one pass
+        detail::LstmStep st;
+        st.D = D;
+        st.H = H;
+        st.x = a.x + (n0 * T + t) * D;
+        st.ldx = T * D;
+        st.h = h_cur;
+        st.ldh = H;
+        st.cp = c_cur;
+        st.ldcp = H;
+        st.cn = c_nxt;
+        st.hn = h_nxt;
+        st.ldo = H;
+        st.packed = fused_wu;
+        st.bias = fused_bias;
+        lk->step(st, rows);
+      } else {
+        small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
+      }
+      if (lk) {
+      } else if (lstm) {
         small_gemm(ks, rows, h_cur, H, U1, gt, GH, 1.f, nullptr, abuf);
         for (int64_t r = 0; r < rows; ++r)
           lstm_fwd_row(gt + r * GH, c_cur + r * H, c_nxt + r * H, h_nxt + r * H, H);

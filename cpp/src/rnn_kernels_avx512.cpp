@@ -1,0 +1,246 @@
+// Fused LSTM step on AVX-512 (compiled with -mavx512f/vl/bw/dq by CMake because of the suffix;
+// see rnn_kernels.h for the layout and the arithmetic).
+//
+// Register tile: kRows batch rows x 16 units x the 4 gates = 24 zmm accumulators, 4 zmm of packed
+// weights per k and one broadcast. After the k loop the pre-activations are still in registers:
+// the gate arithmetic runs on them and only c_s and h_s (and, in training, the activated gates)
+// are stored. exp/sigmoid/tanh are fast_math.h's approximations evaluated with FMAs and refined
+// reciprocals (see below): within 1-2 ulp of lstm_fwd_row in rnn.cpp (the portable path).
+#include <immintrin.h>
+
+// GCC 12 warns about the undefined vectors inside its own AVX-512 intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <cstdint>
+
+#include "rnn_kernels.h"
+
+namespace nnforge {
+namespace detail {
+namespace {
+
+constexpr int VL = 16;        // floats per vector: units per block
+constexpr int BW = 4 * VL;    // packed floats per k: 16 units of each of the 4 gates
+constexpr int kRows = 6;      // rows per register tile: 6 x 4 accumulators
+
+// ---- fast_math.h's functions in vectors -------------------------------------------------------
+//
+// The same approximations (clamp, Cody-Waite reduction, the degree-5 exp polynomial, tanh's odd
+// Taylor polynomial below |x| = 0.25 and (1 - e) / (1 + e) above), evaluated with FMAs and with
+// each division as a reciprocal estimate refined by one Newton step (Markstein's quotient
+// correction): about 2.5x fewer cycles than the scalar formulas' separate products and vdivps,
+// and within 1-2 ulp of them (the exp reduction and polynomial with FMA round once where the
+// scalar rounds twice; the corrected quotient is the correctly rounded one in nearly all cases).
+
+// a / b for b in [1, 2^128) (b = 1 + e, e = exp(.) >= 0): rcp14 estimate (rel. error < 2^-14),
+// q0 = a*y, q = q0 + (a - b*q0)*y. Where 1/b underflows (b > 2^126) the result is 0 or the
+// denormal quotient, against a true value below 2^-126 * a.
+inline __m512 vdiv(__m512 a, __m512 b) {
+  const __m512 y = _mm512_rcp14_ps(b);
+  const __m512 q0 = _mm512_mul_ps(a, y);
+  const __m512 r = _mm512_fnmadd_ps(b, q0, a);
+  return _mm512_fmadd_ps(r, y, q0);
+}
+
+inline __m512 vexp(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.0f), hi = _mm512_set1_ps(88.3762626647949f);
+  __m512 xc = _mm512_max_ps(x, lo);  // (x > lo ? x : lo): NaN -> lo, as the scalar
+  xc = _mm512_min_ps(xc, hi);        // (xc < hi ? xc : hi)
+  // Round to nearest even, as the scalar's (v + 1.5*2^23) - 1.5*2^23.
+  const __m512 nf = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // nf * 0.693359375 is exact (9 + 8 significant bits), so this first step is the scalar's.
+  __m512 r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fmadd_ps(nf, _mm512_set1_ps(2.12194440e-4f), r);
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
+  const __m512 y = _mm512_scalef_ps(p, nf);  // p * 2^nf, nf in [-126, 128)
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);  // NaN stays
+}
+
+inline __m512 vneg(__m512 x) {
+  return _mm512_castsi512_ps(
+      _mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
+}
+
+inline __m512 vsigmoid(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return vdiv(one, _mm512_add_ps(one, vexp(vneg(x))));
+}
+
+inline __m512 vtanh(__m512 x) {
+  const __m512 t = _mm512_abs_ps(x);
+  const __m512 x2 = _mm512_mul_ps(x, x);
+  __m512 poly = _mm512_set1_ps(-1382.0f / 155925.0f);
+  poly = _mm512_fmadd_ps(poly, x2, _mm512_set1_ps(62.0f / 2835.0f));
+  poly = _mm512_fmadd_ps(poly, x2, _mm512_set1_ps(-17.0f / 315.0f));
+  poly = _mm512_fmadd_ps(poly, x2, _mm512_set1_ps(2.0f / 15.0f));
+  poly = _mm512_fmadd_ps(poly, x2, _mm512_set1_ps(-1.0f / 3.0f));
+  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x, x2), poly, x);
+  const __m512 e = vexp(_mm512_mul_ps(_mm512_set1_ps(-2.0f), t));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  // (1 - e) / (1 + e) >= 0 with x's sign: t's quotient, then the sign bit of x or-ed in.
+  const __m512 big = vdiv(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+  const __m512 sign = _mm512_castsi512_ps(
+      _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
+  const __m512 sbig = _mm512_or_ps(big, sign);
+  __m512 y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(0.25f), _CMP_LT_OQ), sbig,
+                                  small);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
+}
+
+// ---- packing ------------------------------------------------------------------------------------
+
+inline int64_t blocks(int64_t H) { return (H + VL - 1) / VL; }
+
+int64_t packed_size(int64_t K, int64_t H) { return blocks(H) * K * BW; }
+
+void pack(const float* W, int64_t D, const float* U, int64_t H, float* out) {
+  const int64_t K = D + H, GH = 4 * H;
+  for (int64_t b = 0; b < blocks(H); ++b) {
+    float* d = out + b * K * BW;
+    for (int64_t k = 0; k < K; ++k) {
+      const float* src = k < D ? W + k * GH : U + (k - D) * GH;
+      for (int q = 0; q < 4; ++q)
+        for (int c = 0; c < VL; ++c) {
+          const int64_t j = b * VL + c;
+          d[k * BW + q * VL + c] = j < H ? src[q * H + j] : 0.f;
+        }
+    }
+  }
+}
+
+int64_t bias_size(int64_t H) { return blocks(H) * BW; }
+
+void pack_bias(const float* bias, int64_t H, float* out) {
+  for (int64_t b = 0; b < blocks(H); ++b)
+    for (int q = 0; q < 4; ++q)
+      for (int c = 0; c < VL; ++c) {
+        const int64_t j = b * VL + c;
+        out[b * BW + q * VL + c] = j < H ? bias[q * H + j] : 0.f;
+      }
+}
+
+// ---- the step -----------------------------------------------------------------------------------
+
+// Rows [r0, r0+R) x units [j0, j0+16) (m: the units < H) of one step; B: the unit block's weights.
+template <int R, bool kTrain>
+void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float* bias,
+          __mmask16 m) {
+  __m512 acc[R][4];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) acc[r][q] = _mm512_setzero_ps();
+  if (!kTrain) {
+    const float* xr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) xr[r] = s.x + (r0 + r) * s.ldx;
+    for (int64_t k = 0; k < s.D; ++k) {
+      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
+      const __m512 b2 = _mm512_load_ps(B + 2 * VL), b3 = _mm512_load_ps(B + 3 * VL);
+      B += BW;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 a = _mm512_set1_ps(xr[r][k]);
+        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
+      }
+    }
+  }
+  {
+    const float* hr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) hr[r] = s.h + (r0 + r) * s.ldh;
+    for (int64_t k = 0; k < s.H; ++k) {
+      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
+      const __m512 b2 = _mm512_load_ps(B + 2 * VL), b3 = _mm512_load_ps(B + 3 * VL);
+      B += BW;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 a = _mm512_set1_ps(hr[r][k]);
+        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
+      }
+    }
+  }
+  const int64_t H = s.H;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    __m512 z[4];
+    float* g = kTrain ? s.gates + (r0 + r) * s.ldg + j0 : nullptr;
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      if (kTrain)
+        z[q] = _mm512_add_ps(acc[r][q], _mm512_maskz_loadu_ps(m, g + q * H));
+      else if (bias)
+        z[q] = _mm512_add_ps(acc[r][q], _mm512_load_ps(bias + q * VL));
+      else
+        z[q] = acc[r][q];
+    }
+    const __m512 i = vsigmoid(z[0]), f = vsigmoid(z[1]), gg = vtanh(z[2]), o = vsigmoid(z[3]);
+    const __m512 cp = _mm512_maskz_loadu_ps(m, s.cp + (r0 + r) * s.ldcp + j0);
+    const __m512 c = _mm512_add_ps(_mm512_mul_ps(f, cp), _mm512_mul_ps(i, gg));
+    const __m512 h = _mm512_mul_ps(o, vtanh(c));
+    _mm512_mask_storeu_ps(s.cn + (r0 + r) * s.ldo + j0, m, c);
+    _mm512_mask_storeu_ps(s.hn + (r0 + r) * s.ldo + j0, m, h);
+    if (kTrain) {
+      _mm512_mask_storeu_ps(g, m, i);
+      _mm512_mask_storeu_ps(g + H, m, f);
+      _mm512_mask_storeu_ps(g + 2 * H, m, gg);
+      _mm512_mask_storeu_ps(g + 3 * H, m, o);
+    }
+  }
+}
+
+template <bool kTrain>
+void step_impl(const LstmStep& s, int64_t rows) {
+  const int64_t H = s.H, K = s.D + s.H;
+  for (int64_t b = 0; b < blocks(H); ++b) {
+    const int64_t j0 = b * VL;
+    const int64_t left = H - j0;
+    const __mmask16 m = left >= VL ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    const float* B = s.packed + b * K * BW;
+    const float* bias = s.bias ? s.bias + b * BW : nullptr;
+    int64_t r0 = 0;
+    for (; r0 + kRows <= rows; r0 += kRows) tile<kRows, kTrain>(s, r0, j0, B, bias, m);
+    switch (rows - r0) {
+      case 1: tile<1, kTrain>(s, r0, j0, B, bias, m); break;
+      case 2: tile<2, kTrain>(s, r0, j0, B, bias, m); break;
+      case 3: tile<3, kTrain>(s, r0, j0, B, bias, m); break;
+      case 4: tile<4, kTrain>(s, r0, j0, B, bias, m); break;
+      case 5: tile<5, kTrain>(s, r0, j0, B, bias, m); break;
+      default: break;
+    }
+  }
+}
+
+void step(const LstmStep& s, int64_t rows) {
+  if (s.gates)
+    step_impl<true>(s, rows);
+  else
+    step_impl<false>(s, rows);
+}
+
+static_assert(kRows == 6, "step_impl's remainder switch covers 1..kRows-1 rows");
+
+}  // namespace
+
+const LstmKernels* lstm_kernels_avx512() {
+  static const LstmKernels ks{"avx512", packed_size, pack, bias_size, pack_bias, step};
+  return &ks;
+}
+
+}  // namespace detail
+}  // namespace nnforge
