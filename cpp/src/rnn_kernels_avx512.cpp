@@ -45,8 +45,10 @@ inline __m512 vdiv(__m512 a, __m512 b) {
 
 inline __m512 vexp(__m512 x) {
   const __m512 lo = _mm512_set1_ps(-87.0f), hi = _mm512_set1_ps(88.3762626647949f);
-  __m512 xc = _mm512_max_ps(x, lo);  // (x > lo ? x : lo): NaN -> lo, as the scalar
-  xc = _mm512_min_ps(xc, hi);        // (xc < hi ? xc : hi)
+  // max/min return their second operand where either is NaN: a NaN x stays NaN through the
+  // clamp and every step below (the scalar clamps it, then puts it back at the end).
+  __m512 xc = _mm512_max_ps(lo, x);
+  xc = _mm512_min_ps(hi, xc);
   // Round to nearest even, as the scalar's (v + 1.5*2^23) - 1.5*2^23.
   const __m512 nf = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -61,8 +63,7 @@ inline __m512 vexp(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
-  const __m512 y = _mm512_scalef_ps(p, nf);  // p * 2^nf, nf in [-126, 128)
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);  // NaN stays
+  return _mm512_scalef_ps(p, nf);  // p * 2^nf, nf in [-126, 128)
 }
 
 inline __m512 vneg(__m512 x) {
@@ -70,9 +71,12 @@ inline __m512 vneg(__m512 x) {
       _mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
 }
 
+// 1 / (1 + exp(-x)): vdiv with a = 1 (q0 = y).
 inline __m512 vsigmoid(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  return vdiv(one, _mm512_add_ps(one, vexp(vneg(x))));
+  const __m512 b = _mm512_add_ps(one, vexp(vneg(x)));
+  const __m512 y = _mm512_rcp14_ps(b);
+  return _mm512_fmadd_ps(_mm512_fnmadd_ps(b, y, one), y, y);
 }
 
 inline __m512 vtanh(__m512 x) {
@@ -91,9 +95,9 @@ inline __m512 vtanh(__m512 x) {
   const __m512 sign = _mm512_castsi512_ps(
       _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
   const __m512 sbig = _mm512_or_ps(big, sign);
-  __m512 y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(0.25f), _CMP_LT_OQ), sbig,
-                                  small);
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
+  // NaN: t < 0.25 is false and the quotient is NaN.
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(0.25f), _CMP_LT_OQ), sbig,
+                              small);
 }
 
 // ---- packing ------------------------------------------------------------------------------------
