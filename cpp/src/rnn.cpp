@@ -573,6 +573,7 @@ void rnn_infer(const RnnForwardArgs& a) {
         st.packed = fused_wu;
         st.bias = fused_bias;
         lk->step(st, rows);
+
       } else {
         small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
       }
