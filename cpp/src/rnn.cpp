@@ -50,6 +50,13 @@ const detail::LstmKernels* lstm_kernels() {
   return lk;
 }
 
+const detail::GruKernels* gru_kernels() {
+  static const detail::GruKernels* gk = [] {
+    return std::strcmp(cpu_isa(), "avx512") == 0 ? detail::gru_kernels_avx512() : nullptr;
+  }();
+  return gk;
+}
+
 // A 64-byte aligned float buffer (over-allocated by 16 floats).
 struct AlignedBuf {
   std::vector<float> buf;
@@ -397,15 +404,25 @@ void rnn_forward(const RnnForwardArgs& a) {
   sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
                  GH);
 
-  // 2. The recurrent kernel, packed once (for the fused LSTM step where the CPU has one).
+  // 2. The recurrent kernel, packed once (for the fused LSTM / GRU reset_after step where the
+  // CPU has one).
   const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
+  const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
   PackedB U1, U2;
-  AlignedBuf fused_buf;
+  AlignedBuf fused_buf, fused_bias_buf;
   const float* fused_u = nullptr;
+  const float* fused_bias = nullptr;
   if (lk) {
     float* p = fused_buf.get(lk->packed_size(H, H));
     lk->pack(nullptr, 0, a.recurrent, H, p);
     fused_u = p;
+  } else if (gk) {
+    float* p = fused_buf.get(gk->packed_size(H, H));
+    gk->pack(nullptr, 0, a.recurrent, H, p);
+    fused_u = p;
+    float* pb = fused_bias_buf.get(gk->bias_size(H));
+    gk->pack_bias(a.bias, H, true, pb);
+    fused_bias = pb;
   } else {
     pack_recurrent(ks, a, H, GH, U1, U2);
   }
@@ -460,12 +477,29 @@ void rnn_forward(const RnnForwardArgs& a) {
           }
         }
       } else if (after) {
-        small_gemm(ks, rows, hp, ldh, U1, rec, GH, 0.f, b_rec, abuf);
+        if (gk) {  // h_{s-1} U + b_rec, the gate arithmetic and h_s in one pass
+          detail::GruStep st;
+          st.H = H;
+          st.h = hp;
+          st.ldh = ldh;
+          st.hn = a.h_all + (n0 * T + s) * H;
+          st.ldo = T * H;
+          st.gates = gt;
+          st.ldg = T * GH;
+          st.aux = a.aux + (n0 * T + t) * H;
+          st.ldaux = T * H;
+          st.packed = fused_u;
+          st.bias = fused_bias;
+          gk->step(st, rows);
+        } else {
+          small_gemm(ks, rows, hp, ldh, U1, rec, GH, 0.f, b_rec, abuf);
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t n = n0 + r;
           float* hn = a.h_all + (n * T + s) * H;
-          gru_after_fwd_row(gt + r * T * GH, rec + r * GH, hp + r * ldh, a.aux + (n * T + t) * H,
-                            hn, H);
+          if (!gk)
+            gru_after_fwd_row(gt + r * T * GH, rec + r * GH, hp + r * ldh,
+                              a.aux + (n * T + t) * H, hn, H);
           if (a.mask && !a.mask[n * T + t]) std::memcpy(hn, hp + r * ldh, sizeof(float) * H);
         }
       } else {  // GRU reset_after=False
@@ -506,9 +540,10 @@ void rnn_infer(const RnnForwardArgs& a) {
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
-  // LSTM with a fused step for this CPU: [W; U] and the bias packed once for it; otherwise W
-  // and U packed for the small GEMMs.
+  // LSTM / GRU reset_after with a fused step for this CPU: [W; U] and the bias packed once for
+  // it; otherwise W and U packed for the small GEMMs.
   const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
+  const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
   PackedB W, U1, U2;
   AlignedBuf fused_buf, fused_bias_buf;
   const float* fused_wu = nullptr;
@@ -522,6 +557,13 @@ void rnn_infer(const RnnForwardArgs& a) {
       lk->pack_bias(b_in, H, pb);
       fused_bias = pb;
     }
+  } else if (gk) {
+    float* p = fused_buf.get(gk->packed_size(D + H, H));
+    gk->pack(a.kernel, D, a.recurrent, H, p);
+    fused_wu = p;
+    float* pb = fused_bias_buf.get(gk->bias_size(H));
+    gk->pack_bias(a.bias, H, false, pb);
+    fused_bias = pb;
   } else {
     pack_b(ks, W, D, GH, a.kernel, GH, 1);
     pack_recurrent(ks, a, H, GH, U1, U2);
@@ -573,11 +615,24 @@ void rnn_infer(const RnnForwardArgs& a) {
         st.packed = fused_wu;
         st.bias = fused_bias;
         lk->step(st, rows);
-
+      } else if (gk) {  // the GRU's likewise
+        detail::GruStep st;
+        st.D = D;
+        st.H = H;
+        st.x = a.x + (n0 * T + t) * D;
+        st.ldx = T * D;
+        st.h = h_cur;
+        st.ldh = H;
+        st.hn = h_nxt;
+        st.ldo = H;
+        st.packed = fused_wu;
+        st.bias = fused_bias;
+        gk->step(st, rows);
       } else {
         small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
       }
-      if (lk) {
+      if (lk || gk) {
+        // the step is done
       } else if (lstm) {
         small_gemm(ks, rows, h_cur, H, U1, gt, GH, 1.f, nullptr, abuf);
         for (int64_t r = 0; r < rows; ++r)

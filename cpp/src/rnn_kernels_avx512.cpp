@@ -288,7 +288,167 @@ void step(const LstmStep& s, int64_t rows) {
 
 static_assert(kRows == 6, "step_impl's remainder switch covers 1..kRows-1 rows");
 
+// ---- GRU (reset_after) ------------------------------------------------------------------------
+
+constexpr int GW = 3 * VL;  // packed floats per k: 16 units of each of the 3 gates
+
+int64_t gru_packed_size(int64_t K, int64_t H) { return blocks(H) * K * GW; }
+
+void gru_pack(const float* W, int64_t D, const float* U, int64_t H, float* out) {
+  const int64_t K = D + H, GH = 3 * H;
+  for (int64_t b = 0; b < blocks(H); ++b) {
+    float* d = out + b * K * GW;
+    for (int64_t k = 0; k < K; ++k) {
+      const float* src = k < D ? W + k * GH : U + (k - D) * GH;
+      for (int q = 0; q < 3; ++q)
+        for (int c = 0; c < VL; ++c) {
+          const int64_t j = b * VL + c;
+          d[k * GW + q * VL + c] = j < H ? src[q * H + j] : 0.f;
+        }
+    }
+  }
+}
+
+void gru_pack_bias(const float* bias, int64_t H, bool train, float* out) {
+  for (int64_t b = 0; b < blocks(H); ++b)
+    for (int c = 0; c < VL; ++c) {
+      const int64_t j = b * VL + c;
+      float v[4] = {0.f, 0.f, 0.f, 0.f};
+      if (bias && j < H) {
+        const float* bi = bias;
+        const float* br = bias + 3 * H;
+        v[0] = train ? br[j] : bi[j] + br[j];
+        v[1] = train ? br[H + j] : bi[H + j] + br[H + j];
+        v[2] = train ? 0.f : bi[2 * H + j];
+        v[3] = br[2 * H + j];
+      }
+      for (int q = 0; q < 4; ++q) out[b * BW + q * VL + c] = v[q];
+    }
+}
+
+template <int R, bool kTrain>
+void gru_tile(const GruStep& s, int64_t r0, int64_t j0, const float* B, const float* bias,
+              __mmask16 m) {
+  __m512 acc[R][4];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) acc[r][q] = _mm512_load_ps(bias + q * VL);
+  if (!kTrain) {
+    const float* xr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) xr[r] = s.x + (r0 + r) * s.ldx;
+    for (int64_t k = 0; k < s.D; ++k) {
+      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
+      const __m512 b2 = _mm512_load_ps(B + 2 * VL);
+      B += GW;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 a = _mm512_set1_ps(xr[r][k]);
+        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+      }
+    }
+  }
+  {
+    const float* hr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) hr[r] = s.h + (r0 + r) * s.ldh;
+    for (int64_t k = 0; k < s.H; ++k) {
+      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
+      const __m512 b2 = _mm512_load_ps(B + 2 * VL);
+      B += GW;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 a = _mm512_set1_ps(hr[r][k]);
+        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        acc[r][3] = _mm512_fmadd_ps(a, b2, acc[r][3]);
+      }
+    }
+  }
+  // z, r row by row (two exps in lockstep), the candidate's pre-activation kept with z; then
+  // tanh of all R rows in lockstep and h_s = z*h_{s-1} + (1 - z)*cand.
+  const int64_t H = s.H;
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 zz[R], cand[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* g = kTrain ? s.gates + (r0 + r) * s.ldg + j0 : nullptr;
+    __m512 e[2], xh;
+    if (kTrain) {
+      e[0] = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g), acc[r][0]);
+      e[1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + H), acc[r][1]);
+      xh = _mm512_maskz_loadu_ps(m, g + 2 * H);
+      _mm512_mask_storeu_ps(s.aux + (r0 + r) * s.ldaux + j0, m, acc[r][3]);
+    } else {
+      e[0] = acc[r][0];
+      e[1] = acc[r][1];
+      xh = acc[r][2];
+    }
+    e[0] = vneg(e[0]);
+    e[1] = vneg(e[1]);
+    vexp_n<2>(e);
+#pragma GCC unroll 2
+    for (int q = 0; q < 2; ++q) {
+      const __m512 b = _mm512_add_ps(one, e[q]);
+      const __m512 y = _mm512_rcp14_ps(b);
+      e[q] = _mm512_fmadd_ps(_mm512_fnmadd_ps(b, y, one), y, y);
+    }
+    zz[r] = e[0];
+    cand[r] = _mm512_add_ps(xh, _mm512_mul_ps(e[1], acc[r][3]));
+    if (kTrain) {
+      _mm512_mask_storeu_ps(g, m, e[0]);
+      _mm512_mask_storeu_ps(g + H, m, e[1]);
+    }
+  }
+  vtanh_n<R>(cand);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const __m512 hp = _mm512_maskz_loadu_ps(m, s.h + (r0 + r) * s.ldh + j0);
+    const __m512 h = _mm512_add_ps(_mm512_mul_ps(zz[r], hp),
+                                   _mm512_mul_ps(_mm512_sub_ps(one, zz[r]), cand[r]));
+    _mm512_mask_storeu_ps(s.hn + (r0 + r) * s.ldo + j0, m, h);
+    if (kTrain) _mm512_mask_storeu_ps(s.gates + (r0 + r) * s.ldg + j0 + 2 * H, m, cand[r]);
+  }
+}
+
+template <bool kTrain>
+void gru_step_impl(const GruStep& s, int64_t rows) {
+  const int64_t H = s.H, K = s.D + s.H;
+  for (int64_t b = 0; b < blocks(H); ++b) {
+    const int64_t j0 = b * VL;
+    const int64_t left = H - j0;
+    const __mmask16 m = left >= VL ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    const float* B = s.packed + b * K * GW;
+    const float* bias = s.bias + b * BW;
+    int64_t r0 = 0;
+    for (; r0 + kRows <= rows; r0 += kRows) gru_tile<kRows, kTrain>(s, r0, j0, B, bias, m);
+    switch (rows - r0) {
+      case 1: gru_tile<1, kTrain>(s, r0, j0, B, bias, m); break;
+      case 2: gru_tile<2, kTrain>(s, r0, j0, B, bias, m); break;
+      case 3: gru_tile<3, kTrain>(s, r0, j0, B, bias, m); break;
+      case 4: gru_tile<4, kTrain>(s, r0, j0, B, bias, m); break;
+      case 5: gru_tile<5, kTrain>(s, r0, j0, B, bias, m); break;
+      default: break;
+    }
+  }
+}
+
+void gru_step(const GruStep& s, int64_t rows) {
+  if (s.gates)
+    gru_step_impl<true>(s, rows);
+  else
+    gru_step_impl<false>(s, rows);
+}
+
 }  // namespace
+
+const GruKernels* gru_kernels_avx512() {
+  static const GruKernels ks{gru_packed_size, gru_pack, bias_size, gru_pack_bias, gru_step};
+  return &ks;
+}
 
 const LstmKernels* lstm_kernels_avx512() {
   static const LstmKernels ks{"avx512", packed_size, pack, bias_size, pack_bias, step};

@@ -1,5 +1,5 @@
-"""The fused LSTM step (cpp/src/rnn_kernels_avx512.cpp, used by rnn_infer and rnn_forward where the
-CPU has AVX-512) against the portable path (NNFORGE_ISA=avx2 / generic: small GEMMs, then the
+"""The fused LSTM and GRU (reset_after) steps (cpp/src/rnn_kernels_avx512.cpp, used by rnn_infer and
+rnn_forward where the CPU has AVX-512; GRU reset_after=False always takes the portable path) against the portable path (NNFORGE_ISA=avx2 / generic: small GEMMs, then the
 scalar gate formulas) and against a float64 reference: tile edges (rows not a multiple of the
 6-row tile, units not a multiple of 16, features above and below one block), masks, initial
 states, go_backwards, the accuracy of its exp / sigmoid / tanh over the whole float range, and
@@ -23,40 +23,51 @@ import sys
 import numpy as np
 from nnforge import _cpu
 from nnforge.backend import cpu
-from nnforge.backend import cpu
 assert _cpu.cpu_isa() == sys.argv[1], _cpu.cpu_isa()
 rng = np.random.default_rng(11)
 out = {}
 cases = [(1, 1, 1, 1), (7, 4, 5, 3), (13, 5, 3, 17), (6, 3, 64, 64), (19, 4, 300, 67),
          (12, 3, 2, 16), (5, 6, 9, 33)]
-for k, (n, t, d, h) in enumerate(cases):
-    x = rng.standard_normal((n, t, d)).astype(np.float32)
-    w = (rng.standard_normal((d, 4 * h)) / np.sqrt(d)).astype(np.float32)
-    u = (rng.standard_normal((h, 4 * h)) / np.sqrt(h)).astype(np.float32)
-    b = rng.standard_normal(4 * h).astype(np.float32) if k % 2 == 0 else None
-    h0 = rng.standard_normal((n, h)).astype(np.float32) if k % 3 == 1 else None
-    c0 = rng.standard_normal((n, h)).astype(np.float32) if k % 3 == 1 else None
-    mask = rng.random((n, t)) > 0.3 if k % 2 == 1 else None
-    gb = k % 4 == 3
-    for name, v in (("x", x), ("w", w), ("u", u), ("b", b), ("h0", h0), ("c0", c0),
-                    ("mask", mask)):
-        if v is not None:
-            out[f"{k}_{name}"] = v
-    out[f"{k}_gb"] = np.array(gb)
-    inf = cpu.rnn_infer("lstm", x, w, u, b, h0, c0, mask, gb, False, want_sequence=True)
-    for name in ("y_seq", "y_last", "h_last", "c_last"):
-        out[f"{k}_infer_{name}"] = inf[name]
-    tr = cpu.rnn_sequence("lstm", x, w, u, b, h0, c0, mask, gb, False, want_sequence=True)
-    for name in ("y_seq", "y_last", "gates", "h_all", "c_all"):
-        out[f"{k}_train_{name}"] = tr[name]
-x = np.array([[[np.nan]], [[np.inf]], [[-np.inf]], [[0.5]]], np.float32)
-w = np.array([[1, -1, 2, 0.5]], np.float32)
-u = np.full((1, 4), 0.1, np.float32)
-out["nan_infer"] = cpu.rnn_infer("lstm", x, w, u, None, None, None, None, False, False)["y_last"]
-out["nan_train"] = cpu.rnn_sequence("lstm", x, w, u, None, None, None, None, False, False)["y_last"]
+for cell, ra in (("lstm", True), ("gru", True), ("gru", False)):
+    g = 4 if cell == "lstm" else 3
+    name = cell if ra else "grub"
+    for k, (n, t, d, h) in enumerate(cases):
+        p = f"{name}{k}"
+        x = rng.standard_normal((n, t, d)).astype(np.float32)
+        w = (rng.standard_normal((d, g * h)) / np.sqrt(d)).astype(np.float32)
+        u = (rng.standard_normal((h, g * h)) / np.sqrt(h)).astype(np.float32)
+        bshape = (2, g * h) if cell == "gru" and ra else (g * h,)
+        b = rng.standard_normal(bshape).astype(np.float32) if k % 2 == 0 else None
+        h0 = rng.standard_normal((n, h)).astype(np.float32) if k % 3 == 1 else None
+        c0 = rng.standard_normal((n, h)).astype(np.float32) if k % 3 == 1 and g == 4 else None
+        mask = rng.random((n, t)) > 0.3 if k % 2 == 1 else None
+        gb = k % 4 == 3
+        for a, v in (("x", x), ("w", w), ("u", u), ("b", b), ("h0", h0), ("c0", c0),
+                     ("mask", mask)):
+            if v is not None:
+                out[f"{p}_{a}"] = v
+        out[f"{p}_gb"] = np.array(gb)
+        inf = cpu.rnn_infer(cell, x, w, u, b, h0, c0, mask, gb, False, reset_after=ra,
+                            want_sequence=True)
+        for a in ("y_seq", "y_last", "h_last", "c_last"):
+            if inf[a] is not None:
+                out[f"{p}_infer_{a}"] = inf[a]
+        tr = cpu.rnn_sequence(cell, x, w, u, b, h0, c0, mask, gb, False, reset_after=ra,
+                              want_sequence=True)
+        for a in ("y_seq", "y_last", "gates", "aux", "h_all", "c_all"):
+            if tr.get(a) is not None:
+                out[f"{p}_train_{a}"] = tr[a]
+    x = np.array([[[np.nan]], [[np.inf]], [[-np.inf]], [[0.5]]], np.float32)
+    w = np.array([[1, -1, 2, 0.5][:g]], np.float32)
+    u = np.full((1, g), 0.1, np.float32)
+    out[f"{name}_nan_infer"] = cpu.rnn_infer(cell, x, w, u, None, None, None, None, False, False,
+                                             reset_after=ra)["y_last"]
+    out[f"{name}_nan_train"] = cpu.rnn_sequence(cell, x, w, u, None, None, None, None, False,
+                                                False, reset_after=ra)["y_last"]
 np.savez(sys.argv[2], **out)
 print("ok")
 """
+CELLS = [("lstm", "lstm", True), ("gru", "gru", True), ("grub", "gru", False)]
 N_CASES = 7
 
 
@@ -76,38 +87,44 @@ def by_isa(tmp_path_factory):
             for isa in ORDER[:ORDER.index(native) + 1]}
 
 
-def test_every_isa_matches_the_float64_reference(by_isa):
+@pytest.mark.parametrize("name, cell, ra", CELLS)
+def test_every_isa_matches_the_float64_reference(by_isa, name, cell, ra):
     for isa, r in by_isa.items():
         for k in range(N_CASES):
-            args = [r.get(f"{k}_{n}") for n in ("x", "w", "u", "b", "h0", "c0", "mask")]
-            ys, yl, h, c = ref_forward("lstm", *args, bool(r[f"{k}_gb"]), False)
+            p = f"{name}{k}"
+            args = [r.get(f"{p}_{n}") for n in ("x", "w", "u", "b", "h0", "c0", "mask")]
+            ys, yl, h, c = ref_forward(cell, *args, bool(r[f"{p}_gb"]), False, ra)
             for mode in ("infer", "train"):
-                np.testing.assert_allclose(r[f"{k}_{mode}_y_seq"], ys, rtol=2e-5, atol=2e-6,
-                                           err_msg=f"{isa} {mode} case {k}")
-                np.testing.assert_allclose(r[f"{k}_{mode}_y_last"], yl, rtol=2e-5, atol=2e-6,
-                                           err_msg=f"{isa} {mode} case {k}")
-            np.testing.assert_allclose(r[f"{k}_infer_h_last"], h, rtol=2e-5, atol=2e-6)
-            np.testing.assert_allclose(r[f"{k}_infer_c_last"], c, rtol=2e-5, atol=2e-6)
+                np.testing.assert_allclose(r[f"{p}_{mode}_y_seq"], ys, rtol=2e-5, atol=2e-6,
+                                           err_msg=f"{isa} {mode} {p}")
+                np.testing.assert_allclose(r[f"{p}_{mode}_y_last"], yl, rtol=2e-5, atol=2e-6,
+                                           err_msg=f"{isa} {mode} {p}")
+            np.testing.assert_allclose(r[f"{p}_infer_h_last"], h, rtol=2e-5, atol=2e-6)
+            if cell == "lstm":
+                np.testing.assert_allclose(r[f"{p}_infer_c_last"], c, rtol=2e-5, atol=2e-6)
 
 
-def test_fused_and_portable_paths_agree_to_rounding(by_isa):
+@pytest.mark.parametrize("name, cell, ra", CELLS)
+def test_fused_and_portable_paths_agree_to_rounding(by_isa, name, cell, ra):
     if "avx512" not in by_isa:
         pytest.skip("no AVX-512: only the portable path runs here")
     fused, portable = by_isa["avx512"], by_isa["avx2"]
-    for k in range(N_CASES):
-        for key in [f"{k}_infer_{n}" for n in ("y_seq", "y_last", "h_last", "c_last")] + \
-                   [f"{k}_train_{n}" for n in ("y_seq", "gates", "h_all", "c_all")]:
-            np.testing.assert_allclose(fused[key], portable[key], rtol=1e-5, atol=1e-6,
-                                       err_msg=key)
+    keys = [key for key in portable if key.startswith(name) and ("_infer_" in key or "_train_" in key)
+            and key[len(name)].isdigit()]
+    assert len(keys) >= 6 * N_CASES
+    for key in keys:
+        np.testing.assert_allclose(fused[key], portable[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-def test_nan_and_inf_propagate_alike(by_isa):
+@pytest.mark.parametrize("name, cell, ra", CELLS)
+def test_nan_and_inf_propagate_alike(by_isa, name, cell, ra):
     ref = by_isa["generic"]
     for isa, r in by_isa.items():
-        for key in ("nan_infer", "nan_train"):
+        for key in (f"{name}_nan_infer", f"{name}_nan_train"):
             np.testing.assert_array_equal(np.isnan(r[key]), np.isnan(ref[key]), err_msg=isa)
             np.testing.assert_allclose(r[key], ref[key], rtol=1e-6, atol=1e-7, err_msg=isa)
-    assert np.isnan(ref["nan_infer"][0]).all() and np.isfinite(ref["nan_infer"][1:]).all()
+    assert np.isnan(ref[f"{name}_nan_infer"][0]).all()
+    assert np.isfinite(ref[f"{name}_nan_infer"][1:]).all()
 
 
 def test_gate_functions_are_accurate_over_the_float_range():
