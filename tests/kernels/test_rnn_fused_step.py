@@ -13,6 +13,7 @@ import pytest
 
 from nnforge import _cpu
 from nnforge.backend import cpu
+from tests.helpers import at_thread_counts
 from tests.kernels.test_rnn_kernels import ref_forward
 
 ORDER = ["generic", "avx2", "avx512"]
@@ -157,3 +158,26 @@ def test_gate_functions_are_accurate_over_the_float_range():
     np.testing.assert_allclose(got["c_last"], c, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(got["h_last"], h, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(train["c_all"][:, 0], c, rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_fused_results_do_not_depend_on_thread_count(cell):
+    # 41 rows: per thread, whole 6-row tiles and a remainder tile; 67 units: a partial block
+    g = 4 if cell == "lstm" else 3
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((41, 6, 20)).astype(np.float32)
+    w = (rng.standard_normal((20, g * 67)) * 0.2).astype(np.float32)
+    u = (rng.standard_normal((67, g * 67)) * 0.2).astype(np.float32)
+    b = rng.standard_normal((g * 67,) if cell == "lstm" else (2, g * 67)).astype(np.float32)
+    mask = rng.random((41, 6)) > 0.2
+
+    def run():
+        inf = cpu.rnn_infer(cell, x, w, u, b, None, None, mask, False, False, want_sequence=True)
+        tr = cpu.rnn_sequence(cell, x, w, u, b, None, None, mask, False, False,
+                              want_sequence=True)
+        return [inf["y_seq"], inf["h_last"], tr["gates"], tr["h_all"]]
+
+    outs = at_thread_counts(run)
+    for other in outs[1:]:
+        for a, b_ in zip(outs[0], other):
+            np.testing.assert_array_equal(a, b_)
