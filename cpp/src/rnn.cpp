@@ -7,6 +7,11 @@
 // barrier per step. Gate arithmetic is vectorised (GCC target_clones: AVX-512, AVX2, baseline),
 // with the same exp/sigmoid/tanh formulas as the activation kernels (activation.cpp), so the
 // fused path rounds like the step-by-step one.
+//
+// Where the CPU has AVX-512, LSTM and GRU (reset_after) steps instead run rnn_kernels.h's fused
+// step: one register-tiled product [x_t | h] @ [W; U] (inference) or h @ U (training, after the
+// input GEMM) with the gate arithmetic applied to the tile in registers; results within 1-2 ulp
+// of the portable path here (which other CPUs, NNFORGE_ISA=avx2 and GRU reset_after=False use).
 #include "nnforge/rnn.h"
 
 #include <omp.h>
@@ -24,6 +29,7 @@
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
+#include "rnn_kernels.h"
 
 namespace nnforge {
 namespace {
@@ -40,6 +46,32 @@ const KernelSet& kernels() {
   }();
   return *ks;
 }
+
+// The fused LSTM step for this CPU (rnn_kernels.h), or null: then the portable path below.
+const detail::LstmKernels* lstm_kernels() {
+  static const detail::LstmKernels* lk = [] {
+    return std::strcmp(cpu_isa(), "avx512") == 0 ? detail::lstm_kernels_avx512() : nullptr;
+  }();
+  return lk;
+}
+
+const detail::GruKernels* gru_kernels() {
+  static const detail::GruKernels* gk = [] {
+    return std::strcmp(cpu_isa(), "avx512") == 0 ? detail::gru_kernels_avx512() : nullptr;
+  }();
+  return gk;
+}
+
+// A 64-byte aligned float buffer (over-allocated by 16 floats).
+struct AlignedBuf {
+  std::vector<float> buf;
+  float* get(int64_t n) {
+    buf.assign(static_cast<size_t>(n + 16), 0.f);
+    float* p = buf.data();
+    while (reinterpret_cast<uintptr_t>(p) % 64) ++p;
+    return p;
+  }
+};
 
 // ---- float math: activation.cpp's formulas (fast_math.h), so both paths round alike -------
 
@@ -377,9 +409,28 @@ void rnn_forward(const RnnForwardArgs& a) {
   sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
                  GH);
 
-  // 2. The recurrent kernel, packed once.
+  // 2. The recurrent kernel, packed once (for the fused LSTM / GRU reset_after step where the
+  // CPU has one).
+  const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
+  const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
   PackedB U1, U2;
-  pack_recurrent(ks, a, H, GH, U1, U2);
+  AlignedBuf fused_buf, fused_bias_buf;
+  const float* fused_u = nullptr;
+  const float* fused_bias = nullptr;
+  if (lk) {
+    float* p = fused_buf.get(lk->packed_size(H, H));
+    lk->pack(nullptr, 0, a.recurrent, H, p);
+    fused_u = p;
+  } else if (gk) {
+    float* p = fused_buf.get(gk->packed_size(H, H));
+    gk->pack(nullptr, 0, a.recurrent, H, p);
+    fused_u = p;
+    float* pb = fused_bias_buf.get(gk->bias_size(H));
+    gk->pack_bias(a.bias, H, true, pb);
+    fused_bias = pb;
+  } else {
+    pack_recurrent(ks, a, H, GH, U1, U2);
+  }
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -403,24 +454,57 @@ void rnn_forward(const RnnForwardArgs& a) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       float* gt = a.gates + (n0 * T + t) * GH;  // row stride T*GH
       if (lstm) {
-        small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
+        if (lk) {  // gates += h_{s-1} U, the gate arithmetic, c_s and h_s in one pass
+          detail::LstmStep st;
+          st.H = H;
+          st.h = hp;
+          st.ldh = ldh;
+          st.cp = cp;
+          st.ldcp = ldh;
+          st.cn = a.c_all + (n0 * T + s) * H;
+          st.hn = a.h_all + (n0 * T + s) * H;
+          st.ldo = T * H;
+          st.gates = gt;
+          st.ldg = T * GH;
+          st.packed = fused_u;
+          lk->step(st, rows);
+        } else {
+          small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t n = n0 + r;
           float* hn = a.h_all + (n * T + s) * H;
           float* cn = a.c_all + (n * T + s) * H;
-          lstm_fwd_row(gt + r * T * GH, cp + r * ldh, cn, hn, H);
+          if (!lk) lstm_fwd_row(gt + r * T * GH, cp + r * ldh, cn, hn, H);
           if (a.mask && !a.mask[n * T + t]) {
             std::memcpy(hn, hp + r * ldh, sizeof(float) * H);
             std::memcpy(cn, cp + r * ldh, sizeof(float) * H);
           }
         }
       } else if (after) {
-        small_gemm(ks, rows, hp, ldh, U1, rec, GH, 0.f, b_rec, abuf);
+        if (gk) {  // h_{s-1} U + b_rec, the gate arithmetic and h_s in one pass
+          detail::GruStep st;
+          st.H = H;
+          st.h = hp;
+          st.ldh = ldh;
+          st.hn = a.h_all + (n0 * T + s) * H;
+          st.ldo = T * H;
+          st.gates = gt;
+          st.ldg = T * GH;
+          st.aux = a.aux + (n0 * T + t) * H;
+          st.ldaux = T * H;
+          st.packed = fused_u;
+          st.bias = fused_bias;
+          gk->step(st, rows);
+        } else {
+          small_gemm(ks, rows, hp, ldh, U1, rec, GH, 0.f, b_rec, abuf);
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t n = n0 + r;
           float* hn = a.h_all + (n * T + s) * H;
-          gru_after_fwd_row(gt + r * T * GH, rec + r * GH, hp + r * ldh, a.aux + (n * T + t) * H,
-                            hn, H);
+          if (!gk)
+            gru_after_fwd_row(gt + r * T * GH, rec + r * GH, hp + r * ldh,
+                              a.aux + (n * T + t) * H, hn, H);
           if (a.mask && !a.mask[n * T + t]) std::memcpy(hn, hp + r * ldh, sizeof(float) * H);
         }
       } else {  // GRU reset_after=False
@@ -461,9 +545,34 @@ void rnn_infer(const RnnForwardArgs& a) {
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
+  // LSTM / GRU reset_after with a fused step for this CPU: [W; U] and the bias packed once for
+  // it; otherwise W and U packed for the small GEMMs.
+  const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
+  const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
   PackedB W, U1, U2;
-  pack_b(ks, W, D, GH, a.kernel, GH, 1);
-  pack_recurrent(ks, a, H, GH, U1, U2);
+  AlignedBuf fused_buf, fused_bias_buf;
+  const float* fused_wu = nullptr;
+  const float* fused_bias = nullptr;
+  if (lk) {
+    float* p = fused_buf.get(lk->packed_size(D + H, H));
+    lk->pack(a.kernel, D, a.recurrent, H, p);
+    fused_wu = p;
+    if (b_in) {
+      float* pb = fused_bias_buf.get(lk->bias_size(H));
+      lk->pack_bias(b_in, H, pb);
+      fused_bias = pb;
+    }
+  } else if (gk) {
+    float* p = fused_buf.get(gk->packed_size(D + H, H));
+    gk->pack(a.kernel, D, a.recurrent, H, p);
+    fused_wu = p;
+    float* pb = fused_bias_buf.get(gk->bias_size(H));
+    gk->pack_bias(a.bias, H, false, pb);
+    fused_bias = pb;
+  } else {
+    pack_b(ks, W, D, GH, a.kernel, GH, 1);
+    pack_recurrent(ks, a, H, GH, U1, U2);
+  }
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -495,8 +604,41 @@ void rnn_infer(const RnnForwardArgs& a) {
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = time_of(a, s);
-      small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
-      if (lstm) {
+      if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s and h_s in one pass
+        detail::LstmStep st;
+        st.D = D;
+        st.H = H;
+        st.x = a.x + (n0 * T + t) * D;
+        st.ldx = T * D;
+        st.h = h_cur;
+        st.ldh = H;
+        st.cp = c_cur;
+        st.ldcp = H;
+        st.cn = c_nxt;
+        st.hn = h_nxt;
+        st.ldo = H;
+        st.packed = fused_wu;
+        st.bias = fused_bias;
+        lk->step(st, rows);
+      } else if (gk) {  // the GRU's likewise
+        detail::GruStep st;
+        st.D = D;
+        st.H = H;
+        st.x = a.x + (n0 * T + t) * D;
+        st.ldx = T * D;
+        st.h = h_cur;
+        st.ldh = H;
+        st.hn = h_nxt;
+        st.ldo = H;
+        st.packed = fused_wu;
+        st.bias = fused_bias;
+        gk->step(st, rows);
+      } else {
+        small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
+      }
+      if (lk || gk) {
+        // the step is done
+      } else if (lstm) {
         small_gemm(ks, rows, h_cur, H, U1, gt, GH, 1.f, nullptr, abuf);
         for (int64_t r = 0; r < rows; ++r)
           lstm_fwd_row(gt + r * GH, c_cur + r * H, c_nxt + r * H, h_nxt + r * H, H);
