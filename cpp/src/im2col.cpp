@@ -29,21 +29,20 @@ inline bool threaded(int64_t work, int64_t tasks) {
   return tasks > 1 && work >= kParallelWork && get_num_threads() > 1 && !omp_in_parallel();
 }
 
-// Copies and fills of a few floats (a window row of KW*C floats when C is small: 9 for a 3x3 RGB
-// kernel): inline SSE moves, never past d + n or src + n. A plain loop here is turned by GCC into
-// a memcpy call per piece, which costs more than the copy itself at this size; the loops below
-// run to a constant bound, so they are unrolled instead.
+// Copies and fills of up to a few hundred floats (a window row of KW*C floats: 9 for a 3x3 RGB
+// kernel, 96 for 32 channels): inline SSE moves, never past d + n or src + n, as the libc call
+// costs more than the copy at these sizes. This file is compiled with
+// -fno-tree-loop-distribute-patterns (CMakeLists.txt), or GCC would turn these loops back into
+// a memcpy call per piece.
+constexpr int64_t kInlineCopy = 256;  // floats; longer rows go to memcpy / memset
+
 inline void copy_floats(float* __restrict__ d, const float* __restrict__ src, int64_t n) {
-  if (n >= 64) {
+  if (n >= kInlineCopy) {
     std::memcpy(d, src, static_cast<size_t>(n) * sizeof(float));
     return;
   }
   int64_t i = 0;
-  for (int64_t j = 0; j < 64; j += 4) {
-    if (j + 4 > n) break;
-    _mm_storeu_ps(d + j, _mm_loadu_ps(src + j));
-    i = j + 4;
-  }
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(d + i, _mm_loadu_ps(src + i));
   if (i + 2 <= n) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i),
                      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i)));
@@ -53,17 +52,13 @@ inline void copy_floats(float* __restrict__ d, const float* __restrict__ src, in
 }
 
 inline void zero_floats(float* __restrict__ d, int64_t n) {
-  if (n >= 64) {
+  if (n >= kInlineCopy) {
     std::memset(d, 0, static_cast<size_t>(n) * sizeof(float));
     return;
   }
   const __m128 z = _mm_setzero_ps();
   int64_t i = 0;
-  for (int64_t j = 0; j < 64; j += 4) {
-    if (j + 4 > n) break;
-    _mm_storeu_ps(d + j, z);
-    i = j + 4;
-  }
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(d + i, z);
   if (i + 2 <= n) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i), _mm_setzero_si128());
     i += 2;
