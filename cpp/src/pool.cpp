@@ -2,20 +2,120 @@
 //
 // Forward: one task per output row (n, oh), threaded when the whole job is large; each output
 // pixel walks only the real (non-padding) part of its window, vectorised over channels.
-// Backward: dx is zeroed and the gradient scattered image by image (one image per task), so each
-// dx element receives its contributions in a fixed order whatever the thread count; for
-// disjoint windows (stride == pool, no padding) each dx element is written once instead.
+// Backward through the window geometry: one task per dx row (n, ih); each dx element is gathered
+// once from the windows that hold it (in increasing oh, ow: the order a scatter would add them),
+// so no zeroing pass, no read-modify-write of dx in memory, and results independent of the
+// thread count. Only max_pool2d_backward without geometry still zeroes and scatters, image by
+// image.
+// The common 2x2 stride-2 unpadded case runs row kernels written per instruction set
+// (pool_kernels.h: pool_avx512.cpp, pool_avx2.cpp, the plain loops below), chosen at run time;
+// its max pooling keeps the winner's index in its window as one byte (max_pool2d_forward_local),
+// so the forward writes and the backward reads a quarter of an int32 argmax's bytes.
 #include "nnforge/pool.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "elementwise.h"
 #include "nnforge/common.h"
+#include "pool_kernels.h"
 
 namespace nnforge {
+namespace detail {
 namespace {
+
+// Plain-loop 2x2 row kernels (any x86-64; the reference the SIMD versions match bitwise).
+void gen_max_fwd(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW,
+                 int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* a = x0 + 2 * ow * C;
+    const float* b = x1 + 2 * ow * C;
+    for (int64_t c = 0; c < C; ++c) {
+      float m = a[c];
+      uint8_t k = 0;
+      if (a[C + c] > m) { m = a[C + c]; k = 1; }
+      if (b[c] > m) { m = b[c]; k = 2; }
+      if (b[C + c] > m) { m = b[C + c]; k = 3; }
+      y[ow * C + c] = m;
+      if (arg) arg[ow * C + c] = k;
+    }
+  }
+}
+
+void gen_max_bwd(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW,
+                 int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* g = dy + ow * C;
+    const uint8_t* ai = arg + ow * C;
+    float* a = dx0 + 2 * ow * C;
+    float* b = dx1 + 2 * ow * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const uint8_t k = ai[c];
+      a[c] = k == 0 ? g[c] : 0.0f;
+      a[C + c] = k == 1 ? g[c] : 0.0f;
+      b[c] = k == 2 ? g[c] : 0.0f;
+      b[C + c] = k == 3 ? g[c] : 0.0f;
+    }
+  }
+}
+
+void gen_avg_fwd(const float* x0, const float* x1, float* y, int64_t OW, int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* a = x0 + 2 * ow * C;
+    const float* b = x1 + 2 * ow * C;
+    for (int64_t c = 0; c < C; ++c) {
+      float t = 0.0f + a[c];
+      t += a[C + c];
+      t += b[c];
+      t += b[C + c];
+      y[ow * C + c] = t * 0.25f;
+    }
+  }
+}
+
+void gen_avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* g = dy + ow * C;
+    float* a = dx0 + 2 * ow * C;
+    float* b = dx1 + 2 * ow * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float v = 0.0f + g[c] * 0.25f;
+      a[c] = v;
+      a[C + c] = v;
+      b[c] = v;
+      b[C + c] = v;
+    }
+  }
+}
+
+}  // namespace
+
+const Pool2x2Kernels& pool2x2_generic() {
+  static const Pool2x2Kernels k{"generic", gen_max_fwd, gen_max_bwd, gen_avg_fwd, gen_avg_bwd};
+  return k;
+}
+
+}  // namespace detail
+
+namespace {
+
+const detail::Pool2x2Kernels& fast2x2() {
+  static const detail::Pool2x2Kernels* k = [] {
+    const char* isa = cpu_isa();
+    if (std::strcmp(isa, "avx512") == 0) return &detail::pool2x2_avx512();
+    if (std::strcmp(isa, "avx2") == 0) return &detail::pool2x2_avx2();
+    return &detail::pool2x2_generic();
+  }();
+  return *k;
+}
+
+// 2x2 windows at stride 2 with no padding, every window whole (OH <= H/2, OW <= W/2).
+inline bool is_2x2(const Pool2DShape& s) {
+  return s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.pad_top == 0 &&
+         s.pad_left == 0 && 2 * s.OH <= s.H && 2 * s.OW <= s.W;
+}
 
 constexpr int64_t kParallelWork = 1 << 16;
 
@@ -38,72 +138,93 @@ inline bool threaded(double work, int64_t tasks) {
   return tasks > 1 && work >= static_cast<double>(kParallelWork) && get_num_threads() > 1;
 }
 
-// Running max over one window element, vectorisable over channels: branch-free selects (NaN
-// never wins, as with a plain `>` test). Inlined into the cloned row functions below, so each
-// clone (AVX-512, AVX2, default) vectorises them for its ISA with no call per window element.
-inline __attribute__((always_inline)) void max_step_arg(const float* __restrict__ xp,
-                                                        float* __restrict__ yo,
-                                                        int32_t* __restrict__ ao, int32_t base,
-                                                        int64_t C) {
-  for (int64_t c = 0; c < C; ++c) {
-    const float v = xp[c];
-    const bool gt = v > yo[c];
-    yo[c] = gt ? v : yo[c];
-    ao[c] = gt ? base + static_cast<int32_t>(c) : ao[c];
-  }
-}
+// What the max forward records of each winner: nothing, its index in the image
+// ((ih*W + iw)*C + c, int32) or its index in the window ((ih - hs)*KW + (iw - ws), uint8).
+enum class ArgKind { kNone, kImage, kWindow };
 
-inline __attribute__((always_inline)) void max_step(const float* __restrict__ xp,
-                                                    float* __restrict__ yo, int64_t C) {
-  for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
-}
+template <ArgKind K>
+using ArgT = std::conditional_t<K == ArgKind::kWindow, uint8_t, int32_t>;
 
-template <bool kArg>
-inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y,
-                                                        int32_t* argmax, const Pool2DShape& s,
-                                                        int64_t n, int64_t oh) {
+// One output row (n, oh) of max pooling over any geometry: the first real element of each window
+// initialises the max (padding never wins, the argmax is always a real element), then the others
+// in row-major order replace it when strictly greater (branch-free selects, vectorised over
+// channels; inlined into the ISA clones below).
+template <ArgKind K>
+inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y, ArgT<K>* argmax,
+                                                        const Pool2DShape& s, int64_t n,
+                                                        int64_t oh) {
+  constexpr bool kArg = K != ArgKind::kNone;
   const int64_t C = s.C;
   const float* xi = x + n * s.H * s.W * C;
   for (int64_t ow = 0; ow < s.OW; ++ow) {
     float* __restrict__ yo = y + ((n * s.OH + oh) * s.OW + ow) * C;
-    int32_t* __restrict__ ao = kArg ? argmax + ((n * s.OH + oh) * s.OW + ow) * C : nullptr;
+    ArgT<K>* __restrict__ ao = kArg ? argmax + ((n * s.OH + oh) * s.OW + ow) * C : nullptr;
     const Window w = window(s, oh, ow);
     if (w.h0 >= w.h1 || w.w0 >= w.w1) {  // no real element (the bindings refuse such geometry)
       for (int64_t c = 0; c < C; ++c) yo[c] = 0.0f;
       if (kArg)
-        for (int64_t c = 0; c < C; ++c) ao[c] = -1;
+        for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<ArgT<K>>(-1);
       continue;
     }
-    // First real element initialises the max, so padding never wins and argmax is always valid.
-    const int64_t first = (w.h0 * s.W + w.w0) * C;
-    const float* __restrict__ xf = xi + first;
+    const int64_t hs = oh * s.SH - s.pad_top, ws = ow * s.SW - s.pad_left;
+    const float* __restrict__ xf = xi + (w.h0 * s.W + w.w0) * C;
     for (int64_t c = 0; c < C; ++c) yo[c] = xf[c];
-    if (kArg)
-      for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<int32_t>(first + c);
+    if (K == ArgKind::kImage) {
+      const int32_t first = static_cast<int32_t>((w.h0 * s.W + w.w0) * C);
+      for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<ArgT<K>>(first + static_cast<int32_t>(c));
+    } else if (K == ArgKind::kWindow) {
+      const auto k = static_cast<ArgT<K>>((w.h0 - hs) * s.KW + (w.w0 - ws));
+      for (int64_t c = 0; c < C; ++c) ao[c] = k;
+    }
     for (int64_t ih = w.h0; ih < w.h1; ++ih)
       for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
-        const int64_t base = (ih * s.W + iw) * C;
-        if (kArg)
-          max_step_arg(xi + base, yo, ao, static_cast<int32_t>(base), C);
-        else
-          max_step(xi + base, yo, C);
+        const float* __restrict__ xp = xi + (ih * s.W + iw) * C;
+        if (K == ArgKind::kImage) {
+          const int32_t base = static_cast<int32_t>((ih * s.W + iw) * C);
+          for (int64_t c = 0; c < C; ++c) {
+            const bool gt = xp[c] > yo[c];
+            yo[c] = gt ? xp[c] : yo[c];
+            ao[c] = gt ? static_cast<ArgT<K>>(base + static_cast<int32_t>(c)) : ao[c];
+          }
+        } else if (K == ArgKind::kWindow) {
+          const auto k = static_cast<ArgT<K>>((ih - hs) * s.KW + (iw - ws));
+          for (int64_t c = 0; c < C; ++c) {
+            const bool gt = xp[c] > yo[c];
+            yo[c] = gt ? xp[c] : yo[c];
+            ao[c] = gt ? k : ao[c];
+          }
+        } else {
+          for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+        }
       }
   }
 }
 
-// The common 2x2, stride-2, unpadded case: the four candidates of each channel compared in
-// registers, in the generic path's order (row-major within the window, strict >), so results
-// and argmax ties are identical to it.
-template <bool kArg>
-inline __attribute__((always_inline)) void max_row_2x2_impl(const float* x, float* y,
-                                                            int32_t* argmax,
-                                                            const Pool2DShape& s, int64_t n,
-                                                            int64_t oh) {
+NNF_CLONES void max_row_none(const float* x, float* y, const Pool2DShape& s, int64_t n,
+                             int64_t oh) {
+  max_row_impl<ArgKind::kNone>(x, y, nullptr, s, n, oh);
+}
+
+NNF_CLONES void max_row_image(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
+                              int64_t n, int64_t oh) {
+  max_row_impl<ArgKind::kImage>(x, y, argmax, s, n, oh);
+}
+
+NNF_CLONES void max_row_window(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s,
+                               int64_t n, int64_t oh) {
+  max_row_impl<ArgKind::kWindow>(x, y, argmax, s, n, oh);
+}
+
+// The 2x2, stride-2, unpadded case with an image-index argmax: the four candidates of each
+// channel compared in registers, in the generic path's order (row-major within the window,
+// strict >), so results and argmax ties are identical to it.
+NNF_CLONES void max_row_2x2_image(const float* x, float* y, int32_t* argmax,
+                                  const Pool2DShape& s, int64_t n, int64_t oh) {
   const int64_t C = s.C, WC = s.W * C;
   const int64_t row0 = (2 * oh) * WC;  // offset of input row 2*oh inside image n
   const float* __restrict__ xi = x + n * s.H * WC;
   float* __restrict__ yrow = y + (n * s.OH + oh) * s.OW * C;
-  int32_t* __restrict__ arow = kArg ? argmax + (n * s.OH + oh) * s.OW * C : nullptr;
+  int32_t* __restrict__ arow = argmax + (n * s.OH + oh) * s.OW * C;
   for (int64_t ow = 0; ow < s.OW; ++ow) {
     const int64_t b00 = row0 + 2 * ow * C, b01 = b00 + C, b10 = b00 + WC, b11 = b10 + C;
     const float* __restrict__ p00 = xi + b00;
@@ -111,7 +232,7 @@ inline __attribute__((always_inline)) void max_row_2x2_impl(const float* x, floa
     const float* __restrict__ p10 = xi + b10;
     const float* __restrict__ p11 = xi + b11;
     float* __restrict__ yo = yrow + ow * C;
-    int32_t* __restrict__ ao = kArg ? arow + ow * C : nullptr;
+    int32_t* __restrict__ ao = arow + ow * C;
     for (int64_t c = 0; c < C; ++c) {
       float m = p00[c];
       int32_t a = static_cast<int32_t>(b00 + c);
@@ -128,67 +249,76 @@ inline __attribute__((always_inline)) void max_row_2x2_impl(const float* x, floa
       m = gt ? v : m;
       a = gt ? static_cast<int32_t>(b11 + c) : a;
       yo[c] = m;
-      if (kArg) ao[c] = a;
+      ao[c] = a;
     }
   }
 }
 
-NNF_CLONES void max_row_2x2_arg(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
-                                int64_t n, int64_t oh) {
-  max_row_2x2_impl<true>(x, y, argmax, s, n, oh);
+// Output rows (and, per row, columns) whose windows hold input row (column) i: for
+// t = i + pad, those o with o*S <= t < o*S + K, clipped to [0, O). Empty (lo > hi) when a stride
+// larger than the window skips i.
+inline void covering(int64_t i, int64_t pad, int64_t K, int64_t S, int64_t O, int64_t& lo,
+                     int64_t& hi) {
+  const int64_t t = i + pad;
+  lo = t < K ? 0 : (t - K) / S + 1;
+  hi = std::min(O - 1, t / S);
 }
 
-NNF_CLONES void max_row_2x2_noarg(const float* x, float* y, const Pool2DShape& s, int64_t n,
-                                  int64_t oh) {
-  max_row_2x2_impl<false>(x, y, nullptr, s, n, oh);
-}
-
-NNF_CLONES void max_row_arg(const float* x, float* y, int32_t* argmax, const Pool2DShape& s,
-                            int64_t n, int64_t oh) {
-  max_row_impl<true>(x, y, argmax, s, n, oh);
-}
-
-NNF_CLONES void max_row_noarg(const float* x, float* y, const Pool2DShape& s, int64_t n,
-                              int64_t oh) {
-  max_row_impl<false>(x, y, nullptr, s, n, oh);
-}
-
-// Backward for disjoint windows (stride == pool, no padding): every dx element lies in at most
-// one window, so each is written once -- dy where argmax points at it, else 0 -- instead of
-// zeroing the image and scattering.
-NNF_CLONES void max_back_disjoint(const float* __restrict__ dyi, const int32_t* __restrict__ ai,
-                                  float* __restrict__ dxi, const Pool2DShape& s) {
+// One dx row (n, ih) of the max backward, gathered: each element adds, over the windows that hold
+// it in increasing (oh, ow), the window's dy where the argmax names it (+0 elsewhere, which never
+// changes a sum that starts at +0) -- the same additions in the same order as the scatter.
+template <class A>
+inline __attribute__((always_inline)) void max_back_row_impl(const float* dy, const A* argmax,
+                                                             float* dx, const Pool2DShape& s,
+                                                             int64_t n, int64_t ih) {
   const int64_t C = s.C;
-  const int64_t hc = std::min(s.H, s.OH * s.KH), wc = std::min(s.W, s.OW * s.KW);
-  for (int64_t ih = 0; ih < s.H; ++ih) {
-    float* __restrict__ drow = dxi + ih * s.W * C;
-    if (ih >= hc) {
-      for (int64_t i = 0; i < s.W * C; ++i) drow[i] = 0.0f;
-      continue;
-    }
-    const int64_t oh = ih / s.KH;
-    for (int64_t iw = 0; iw < wc; ++iw) {
-      const int64_t o = (oh * s.OW + iw / s.KW) * C;
-      const int32_t base = static_cast<int32_t>((ih * s.W + iw) * C);
-      float* __restrict__ d = drow + iw * C;
-      for (int64_t c = 0; c < C; ++c)
-        d[c] = ai[o + c] == base + static_cast<int32_t>(c) ? dyi[o + c] : 0.0f;
-    }
-    for (int64_t i = wc * C; i < s.W * C; ++i) drow[i] = 0.0f;
+  float* __restrict__ drow = dx + (n * s.H + ih) * s.W * C;
+  int64_t oh0, oh1;
+  covering(ih, s.pad_top, s.KH, s.SH, s.OH, oh0, oh1);
+  for (int64_t iw = 0; iw < s.W; ++iw) {
+    float* __restrict__ d = drow + iw * C;
+    for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
+    int64_t ow0, ow1;
+    covering(iw, s.pad_left, s.KW, s.SW, s.OW, ow0, ow1);
+    for (int64_t oh = oh0; oh <= oh1; ++oh)
+      for (int64_t ow = ow0; ow <= ow1; ++ow) {
+        const int64_t o = ((n * s.OH + oh) * s.OW + ow) * C;
+        const float* __restrict__ g = dy + o;
+        const A* __restrict__ a = argmax + o;
+        if constexpr (std::is_same_v<A, uint8_t>) {
+          const int32_t k = static_cast<int32_t>((ih + s.pad_top - oh * s.SH) * s.KW +
+                                                 (iw + s.pad_left - ow * s.SW));
+          for (int64_t c = 0; c < C; ++c) d[c] += static_cast<int32_t>(a[c]) == k ? g[c] : 0.0f;
+        } else {
+          const int32_t base = static_cast<int32_t>((ih * s.W + iw) * C);
+          for (int64_t c = 0; c < C; ++c)
+            d[c] += a[c] == base + static_cast<int32_t>(c) ? g[c] : 0.0f;
+        }
+      }
   }
 }
 
-void avg_row(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t oh) {
+NNF_CLONES void max_back_row_image(const float* dy, const int32_t* argmax, float* dx,
+                                   const Pool2DShape& s, int64_t n, int64_t ih) {
+  max_back_row_impl(dy, argmax, dx, s, n, ih);
+}
+
+NNF_CLONES void max_back_row_window(const float* dy, const uint8_t* argmax, float* dx,
+                                    const Pool2DShape& s, int64_t n, int64_t ih) {
+  max_back_row_impl(dy, argmax, dx, s, n, ih);
+}
+
+NNF_CLONES void avg_row(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t oh) {
   const int64_t C = s.C;
   const float* xi = x + n * s.H * s.W * C;
   for (int64_t ow = 0; ow < s.OW; ++ow) {
-    float* yo = y + ((n * s.OH + oh) * s.OW + ow) * C;
+    float* __restrict__ yo = y + ((n * s.OH + oh) * s.OW + ow) * C;
     const Window w = window(s, oh, ow);
     for (int64_t c = 0; c < C; ++c) yo[c] = 0.0f;
     if (w.h0 >= w.h1 || w.w0 >= w.w1) continue;
     for (int64_t ih = w.h0; ih < w.h1; ++ih)
       for (int64_t iw = w.w0; iw < w.w1; ++iw) {
-        const float* xp = xi + (ih * s.W + iw) * C;
+        const float* __restrict__ xp = xi + (ih * s.W + iw) * C;
         for (int64_t c = 0; c < C; ++c) yo[c] += xp[c];
       }
     const float inv = 1.0f / static_cast<float>((w.h1 - w.h0) * (w.w1 - w.w0));
@@ -196,28 +326,84 @@ void avg_row(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t 
   }
 }
 
+// One dx row (n, ih) of the average backward, gathered in increasing (oh, ow).
+NNF_CLONES void avg_back_row(const float* dy, float* dx, const Pool2DShape& s, int64_t n,
+                             int64_t ih) {
+  const int64_t C = s.C;
+  float* __restrict__ drow = dx + (n * s.H + ih) * s.W * C;
+  int64_t oh0, oh1;
+  covering(ih, s.pad_top, s.KH, s.SH, s.OH, oh0, oh1);
+  for (int64_t iw = 0; iw < s.W; ++iw) {
+    float* __restrict__ d = drow + iw * C;
+    for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
+    int64_t ow0, ow1;
+    covering(iw, s.pad_left, s.KW, s.SW, s.OW, ow0, ow1);
+    for (int64_t oh = oh0; oh <= oh1; ++oh)
+      for (int64_t ow = ow0; ow <= ow1; ++ow) {
+        const Window w = window(s, oh, ow);
+        const float inv = 1.0f / static_cast<float>((w.h1 - w.h0) * (w.w1 - w.w0));
+        const float* __restrict__ g = dy + ((n * s.OH + oh) * s.OW + ow) * C;
+        for (int64_t c = 0; c < C; ++c) d[c] += g[c] * inv;
+      }
+  }
+}
+
+// The 2x2 backward for output row (n, oh): dx rows 2*oh and 2*oh + 1 from the row kernel, zeros
+// in the columns no window covers; the task of the last output row also zeroes the input rows
+// below the last window (odd H).
+template <class Fn>
+inline void back_2x2_row(float* dx, const Pool2DShape& s, int64_t n, int64_t oh, Fn row) {
+  const int64_t WC = s.W * s.C, covered = 2 * s.OW * s.C;
+  float* d0 = dx + (n * s.H + 2 * oh) * WC;
+  float* d1 = d0 + WC;
+  row(d0, d1);
+  if (covered < WC) {
+    std::memset(d0 + covered, 0, static_cast<size_t>(WC - covered) * sizeof(float));
+    std::memset(d1 + covered, 0, static_cast<size_t>(WC - covered) * sizeof(float));
+  }
+  if (oh == s.OH - 1 && 2 * s.OH < s.H)
+    std::memset(d1 + WC, 0, static_cast<size_t>((s.H - 2 * s.OH) * WC) * sizeof(float));
+}
+
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& s) {
+  if (!argmax) return max_pool2d_forward_local(x, y, nullptr, s);
   const int64_t rows = s.N * s.OH;
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
-  // 2x2 windows at stride 2 with no padding: every window is whole (OH <= H/2, OW <= W/2).
-  const bool two = s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.pad_top == 0 &&
-                   s.pad_left == 0 && 2 * s.OH <= s.H && 2 * s.OW <= s.W;
+  const bool two = is_2x2(s);
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t n = r / s.OH, oh = r % s.OH;
-    if (two) {
-      if (argmax)
-        max_row_2x2_arg(x, y, argmax, s, n, oh);
-      else
-        max_row_2x2_noarg(x, y, s, n, oh);
-    } else if (argmax) {
-      max_row_arg(x, y, argmax, s, n, oh);
-    } else {
-      max_row_noarg(x, y, s, n, oh);
+    if (two)
+      max_row_2x2_image(x, y, argmax, s, n, oh);
+    else
+      max_row_image(x, y, argmax, s, n, oh);
+  }
+}
+
+void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s) {
+  const int64_t rows = s.N * s.OH;
+  if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
+  const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
+  if (is_2x2(s)) {
+    const auto fwd = fast2x2().max_fwd;
+    const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = r / s.OH, oh = r % s.OH;
+      const float* x0 = x + (n * s.H + 2 * oh) * WC;
+      fwd(x0, x0 + WC, y + r * OWC, argmax ? argmax + r * OWC : nullptr, s.OW, s.C);
     }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t r = 0; r < rows; ++r) {
+    if (argmax)
+      max_row_window(x, y, argmax, s, r / s.OH, r % s.OH);
+    else
+      max_row_none(x, y, s, r / s.OH, r % s.OH);
   }
 }
 
@@ -238,45 +424,76 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
   }
 }
 
-void max_pool2d_backward_disjoint(const float* dy, const int32_t* argmax, float* dx,
-                                  const Pool2DShape& s) {
-  const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
-  if (s.N <= 0 || img <= 0) return;
-  const bool par = threaded(double(s.N) * (img + out), s.N);
+// Windows per dx element, for the work estimate.
+static inline double windows_per_element(const Pool2DShape& s) {
+  return double((s.KH + s.SH - 1) / s.SH) * double((s.KW + s.SW - 1) / s.SW);
+}
+
+void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* dx,
+                                 const Pool2DShape& s) {
+  const int64_t rows = s.N * s.H;
+  if (rows <= 0 || s.W <= 0 || s.C <= 0) return;
+  const bool par = threaded(double(rows) * s.W * s.C * (1.0 + windows_per_element(s)), rows);
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t n = 0; n < s.N; ++n) max_back_disjoint(dy + n * out, argmax + n * out, dx + n * img, s);
+  for (int64_t r = 0; r < rows; ++r) max_back_row_image(dy, argmax, dx, s, r / s.H, r % s.H);
+}
+
+void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
+                                 const Pool2DShape& s) {
+  const int64_t img = s.H * s.W * s.C;
+  if (s.N <= 0 || img <= 0) return;
+  if (is_2x2(s) && s.OH > 0 && s.OW > 0) {
+    const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
+    const bool par = threaded(double(s.N) * img, rows);
+    const auto bwd = fast2x2().max_bwd;
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+    for (int64_t r = 0; r < rows; ++r)
+      back_2x2_row(dx, s, r / s.OH, r % s.OH, [&](float* d0, float* d1) {
+        bwd(dy + r * OWC, argmax + r * OWC, d0, d1, s.OW, s.C);
+      });
+    return;
+  }
+  const int64_t rows = s.N * s.H;
+  const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t r = 0; r < rows; ++r) max_back_row_window(dy, argmax, dx, s, r / s.H, r % s.H);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
   const int64_t rows = s.N * s.OH;
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
+  if (is_2x2(s)) {
+    const auto fwd = fast2x2().avg_fwd;
+    const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* x0 = x + (r / s.OH * s.H + 2 * (r % s.OH)) * WC;
+      fwd(x0, x0 + WC, y + r * OWC, s.OW, s.C);
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) avg_row(x, y, s, r / s.OH, r % s.OH);
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
-  const int64_t C = s.C, img = s.H * s.W * C, out = s.OH * s.OW * C;
+  const int64_t img = s.H * s.W * s.C;
   if (s.N <= 0 || img <= 0) return;
-  const bool par = threaded(double(s.N) * (img + double(out) * s.KH * s.KW), s.N);
+  if (is_2x2(s) && s.OH > 0 && s.OW > 0) {
+    const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
+    const bool par = threaded(double(s.N) * img, rows);
+    const auto bwd = fast2x2().avg_bwd;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t n = 0; n < s.N; ++n) {
-    float* dxi = dx + n * img;
-    std::memset(dxi, 0, static_cast<size_t>(img) * sizeof(float));
-    const float* dyi = dy + n * out;
-    for (int64_t oh = 0; oh < s.OH; ++oh)
-      for (int64_t ow = 0; ow < s.OW; ++ow) {
-        const Window w = window(s, oh, ow);
-        if (w.h0 >= w.h1 || w.w0 >= w.w1) continue;
-        const float inv = 1.0f / static_cast<float>((w.h1 - w.h0) * (w.w1 - w.w0));
-        const float* g = dyi + (oh * s.OW + ow) * C;
-        for (int64_t ih = w.h0; ih < w.h1; ++ih)
-          for (int64_t iw = w.w0; iw < w.w1; ++iw) {
-            float* d = dxi + (ih * s.W + iw) * C;
-            for (int64_t c = 0; c < C; ++c) d[c] += g[c] * inv;
-          }
-      }
+    for (int64_t r = 0; r < rows; ++r)
+      back_2x2_row(dx, s, r / s.OH, r % s.OH,
+                   [&](float* d0, float* d1) { bwd(dy + r * OWC, d0, d1, s.OW, s.C); });
+    return;
   }
+  const int64_t rows = s.N * s.H;
+  const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
+#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+  for (int64_t r = 0; r < rows; ++r) avg_back_row(dy, dx, s, r / s.H, r % s.H);
 }
 
 }  // namespace nnforge
