@@ -23,45 +23,83 @@
 #include "pool_kernels.h"
 
 namespace nnforge {
+
+// Channels per block of the int32 window indices kept while comparing: a uint8 select next to
+// float compares does not vectorise, an int32 one does; the block is narrowed to bytes after.
+constexpr int64_t kIdxBlock = 64;
+
 namespace detail {
 namespace {
 
-// Plain-loop 2x2 row kernels (any x86-64; the reference the SIMD versions match bitwise).
-void gen_max_fwd(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW,
-                 int64_t C) {
+// Plain-loop 2x2 row kernels: the portable fallback (compiled, like the other loops here, for
+// AVX-512, AVX2 and baseline x86-64 by NNF_CLONES) and the reference the intrinsics versions
+// match bitwise.
+template <bool kArg>
+inline __attribute__((always_inline)) void gen_max_fwd_impl(const float* x0, const float* x1,
+                                                            float* y, uint8_t* arg, int64_t OW,
+                                                            int64_t C) {
+  float kb[kIdxBlock];  // window index as float: a float select vectorises with the compare
   for (int64_t ow = 0; ow < OW; ++ow) {
-    const float* a = x0 + 2 * ow * C;
-    const float* b = x1 + 2 * ow * C;
-    for (int64_t c = 0; c < C; ++c) {
-      float m = a[c];
-      uint8_t k = 0;
-      if (a[C + c] > m) { m = a[C + c]; k = 1; }
-      if (b[c] > m) { m = b[c]; k = 2; }
-      if (b[C + c] > m) { m = b[C + c]; k = 3; }
-      y[ow * C + c] = m;
-      if (arg) arg[ow * C + c] = k;
+    for (int64_t c0 = 0; c0 < C; c0 += kIdxBlock) {
+      const int64_t cn = std::min(kIdxBlock, C - c0);
+      const float* __restrict__ a = x0 + 2 * ow * C + c0;
+      const float* __restrict__ b = x1 + 2 * ow * C + c0;
+      float* __restrict__ yo = y + ow * C + c0;
+      for (int64_t c = 0; c < cn; ++c) {  // branch-free selects
+        float m = a[c], k = 0.0f;
+        float v = a[C + c];
+        bool gt = v > m;
+        m = gt ? v : m;
+        k = gt ? 1.0f : k;
+        v = b[c];
+        gt = v > m;
+        m = gt ? v : m;
+        k = gt ? 2.0f : k;
+        v = b[C + c];
+        gt = v > m;
+        m = gt ? v : m;
+        k = gt ? 3.0f : k;
+        yo[c] = m;
+        kb[c] = k;
+      }
+      if (kArg) {
+        uint8_t* __restrict__ ao = arg + ow * C + c0;
+        for (int64_t c = 0; c < cn; ++c) ao[c] = static_cast<uint8_t>(static_cast<int32_t>(kb[c]));
+      }
     }
   }
 }
 
-void gen_max_bwd(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW,
-                 int64_t C) {
+NNF_CLONES void gen_max_fwd(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW,
+                            int64_t C) {
+  if (arg)
+    gen_max_fwd_impl<true>(x0, x1, y, arg, OW, C);
+  else
+    gen_max_fwd_impl<false>(x0, x1, y, nullptr, OW, C);
+}
+
+NNF_CLONES void gen_max_bwd(const float* dy, const uint8_t* arg, float* dx0, float* dx1,
+                            int64_t OW, int64_t C) {
+  int32_t kb[kIdxBlock];  // window indices widened per block: int32 selects vectorise, bytes not
   for (int64_t ow = 0; ow < OW; ++ow) {
-    const float* g = dy + ow * C;
-    const uint8_t* ai = arg + ow * C;
-    float* a = dx0 + 2 * ow * C;
-    float* b = dx1 + 2 * ow * C;
-    for (int64_t c = 0; c < C; ++c) {
-      const uint8_t k = ai[c];
-      a[c] = k == 0 ? g[c] : 0.0f;
-      a[C + c] = k == 1 ? g[c] : 0.0f;
-      b[c] = k == 2 ? g[c] : 0.0f;
-      b[C + c] = k == 3 ? g[c] : 0.0f;
+    for (int64_t c0 = 0; c0 < C; c0 += kIdxBlock) {
+      const int64_t cn = std::min(kIdxBlock, C - c0);
+      const float* __restrict__ g = dy + ow * C + c0;
+      const uint8_t* __restrict__ ai = arg + ow * C + c0;
+      float* __restrict__ a = dx0 + 2 * ow * C + c0;
+      float* __restrict__ b = dx1 + 2 * ow * C + c0;
+      for (int64_t c = 0; c < cn; ++c) kb[c] = ai[c];
+      for (int64_t c = 0; c < cn; ++c) {
+        a[c] = kb[c] == 0 ? g[c] : 0.0f;
+        a[C + c] = kb[c] == 1 ? g[c] : 0.0f;
+        b[c] = kb[c] == 2 ? g[c] : 0.0f;
+        b[C + c] = kb[c] == 3 ? g[c] : 0.0f;
+      }
     }
   }
 }
 
-void gen_avg_fwd(const float* x0, const float* x1, float* y, int64_t OW, int64_t C) {
+NNF_CLONES void gen_avg_fwd(const float* x0, const float* x1, float* y, int64_t OW, int64_t C) {
   for (int64_t ow = 0; ow < OW; ++ow) {
     const float* a = x0 + 2 * ow * C;
     const float* b = x1 + 2 * ow * C;
@@ -75,7 +113,7 @@ void gen_avg_fwd(const float* x0, const float* x1, float* y, int64_t OW, int64_t
   }
 }
 
-void gen_avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
+NNF_CLONES void gen_avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
   for (int64_t ow = 0; ow < OW; ++ow) {
     const float* g = dy + ow * C;
     float* a = dx0 + 2 * ow * C;
@@ -168,13 +206,36 @@ inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y
     }
     const int64_t hs = oh * s.SH - s.pad_top, ws = ow * s.SW - s.pad_left;
     const float* __restrict__ xf = xi + (w.h0 * s.W + w.w0) * C;
+    if (K == ArgKind::kWindow) {
+      // int32 indices per block of channels (an int32 select vectorises with the float compare,
+      // a byte one does not), narrowed to the uint8 argmax once per window.
+      const int32_t k0 = static_cast<int32_t>((w.h0 - hs) * s.KW + (w.w0 - ws));
+      int32_t kb[kIdxBlock];
+      for (int64_t c0 = 0; c0 < C; c0 += kIdxBlock) {
+        const int64_t cn = std::min(kIdxBlock, C - c0);
+        float* __restrict__ yb = yo + c0;
+        for (int64_t c = 0; c < cn; ++c) {
+          yb[c] = xf[c0 + c];
+          kb[c] = k0;
+        }
+        for (int64_t ih = w.h0; ih < w.h1; ++ih)
+          for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
+            const float* __restrict__ xp = xi + (ih * s.W + iw) * C + c0;
+            const int32_t k = static_cast<int32_t>((ih - hs) * s.KW + (iw - ws));
+            for (int64_t c = 0; c < cn; ++c) {
+              const bool gt = xp[c] > yb[c];
+              yb[c] = gt ? xp[c] : yb[c];
+              kb[c] = gt ? k : kb[c];
+            }
+          }
+        for (int64_t c = 0; c < cn; ++c) ao[c0 + c] = static_cast<ArgT<K>>(kb[c]);
+      }
+      continue;
+    }
     for (int64_t c = 0; c < C; ++c) yo[c] = xf[c];
     if (K == ArgKind::kImage) {
       const int32_t first = static_cast<int32_t>((w.h0 * s.W + w.w0) * C);
       for (int64_t c = 0; c < C; ++c) ao[c] = static_cast<ArgT<K>>(first + static_cast<int32_t>(c));
-    } else if (K == ArgKind::kWindow) {
-      const auto k = static_cast<ArgT<K>>((w.h0 - hs) * s.KW + (w.w0 - ws));
-      for (int64_t c = 0; c < C; ++c) ao[c] = k;
     }
     for (int64_t ih = w.h0; ih < w.h1; ++ih)
       for (int64_t iw = (ih == w.h0 ? w.w0 + 1 : w.w0); iw < w.w1; ++iw) {
@@ -185,13 +246,6 @@ inline __attribute__((always_inline)) void max_row_impl(const float* x, float* y
             const bool gt = xp[c] > yo[c];
             yo[c] = gt ? xp[c] : yo[c];
             ao[c] = gt ? static_cast<ArgT<K>>(base + static_cast<int32_t>(c)) : ao[c];
-          }
-        } else if (K == ArgKind::kWindow) {
-          const auto k = static_cast<ArgT<K>>((ih - hs) * s.KW + (iw - ws));
-          for (int64_t c = 0; c < C; ++c) {
-            const bool gt = xp[c] > yo[c];
-            yo[c] = gt ? xp[c] : yo[c];
-            ao[c] = gt ? k : ao[c];
           }
         } else {
           for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "pool_kernels.h"
 
@@ -14,51 +15,82 @@ inline __mmask16 tail_mask(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// Full vectors take plain loads and stores: a masked access that splits a cache line (NumPy's
+// large arrays start 16 bytes into a line) is several times slower than a plain one.
+template <bool kTail>
+inline __m512 load(const float* p, __mmask16 m) {
+  return kTail ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+}
+
+template <bool kTail>
+inline void store(float* p, __mmask16 m, __m512 v) {
+  if (kTail)
+    _mm512_mask_storeu_ps(p, m, v);
+  else
+    _mm512_storeu_ps(p, v);
+}
+
+// Runs body<false>(c, mask) over the full 16-channel vectors of [0, C), then body<true> once
+// over the last C % 16 channels.
+template <class Body>
+inline void over_channels(int64_t C, Body body) {
+  const int64_t full = C / 16 * 16;
+  int64_t c = 0;
+  for (; c < full; c += 16) body(std::false_type{}, c, static_cast<__mmask16>(0xFFFF));
+  if (c < C) body(std::true_type{}, c, tail_mask(C - c));
+}
+
 void max_fwd(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW, int64_t C) {
   const __m128i one = _mm_set1_epi8(1), two = _mm_set1_epi8(2), three = _mm_set1_epi8(3);
   for (int64_t ow = 0; ow < OW; ++ow) {
     const float* a = x0 + 2 * ow * C;
     const float* b = x1 + 2 * ow * C;
     float* yo = y + ow * C;
-    for (int64_t c = 0; c < C; c += 16) {
-      const __mmask16 m = tail_mask(C - c);
-      __m512 mx = _mm512_maskz_loadu_ps(m, a + c);
-      __m512 v = _mm512_maskz_loadu_ps(m, a + C + c);
+    uint8_t* ao = arg ? arg + ow * C : nullptr;
+    over_channels(C, [&](auto tail, int64_t c, __mmask16 m) {
+      constexpr bool kT = decltype(tail)::value;
+      __m512 mx = load<kT>(a + c, m);
+      __m512 v = load<kT>(a + C + c, m);
       const __mmask16 k1 = _mm512_cmp_ps_mask(v, mx, _CMP_GT_OQ);
       mx = _mm512_mask_mov_ps(mx, k1, v);
-      v = _mm512_maskz_loadu_ps(m, b + c);
+      v = load<kT>(b + c, m);
       const __mmask16 k2 = _mm512_cmp_ps_mask(v, mx, _CMP_GT_OQ);
       mx = _mm512_mask_mov_ps(mx, k2, v);
-      v = _mm512_maskz_loadu_ps(m, b + C + c);
+      v = load<kT>(b + C + c, m);
       const __mmask16 k3 = _mm512_cmp_ps_mask(v, mx, _CMP_GT_OQ);
       mx = _mm512_mask_mov_ps(mx, k3, v);
-      _mm512_mask_storeu_ps(yo + c, m, mx);
-      if (arg) {
+      store<kT>(yo + c, m, mx);
+      if (ao) {
         __m128i idx = _mm_maskz_mov_epi8(k1, one);
         idx = _mm_mask_mov_epi8(idx, k2, two);
         idx = _mm_mask_mov_epi8(idx, k3, three);
-        _mm_mask_storeu_epi8(arg + ow * C + c, m, idx);
+        if (kT)
+          _mm_mask_storeu_epi8(ao + c, m, idx);
+        else
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(ao + c), idx);
       }
-    }
+    });
   }
 }
 
 void max_bwd(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW, int64_t C) {
-  const __m128i one = _mm_set1_epi8(1), two = _mm_set1_epi8(2), three = _mm_set1_epi8(3);
+  const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1), two = _mm_set1_epi8(2),
+                three = _mm_set1_epi8(3);
   for (int64_t ow = 0; ow < OW; ++ow) {
     const float* g = dy + ow * C;
     const uint8_t* ai = arg + ow * C;
     float* a = dx0 + 2 * ow * C;
     float* b = dx1 + 2 * ow * C;
-    for (int64_t c = 0; c < C; c += 16) {
-      const __mmask16 m = tail_mask(C - c);
-      const __m512 v = _mm512_maskz_loadu_ps(m, g + c);
-      const __m128i idx = _mm_maskz_loadu_epi8(m, ai + c);
-      _mm512_mask_storeu_ps(a + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, _mm_setzero_si128()), v));
-      _mm512_mask_storeu_ps(a + C + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, one), v));
-      _mm512_mask_storeu_ps(b + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, two), v));
-      _mm512_mask_storeu_ps(b + C + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, three), v));
-    }
+    over_channels(C, [&](auto tail, int64_t c, __mmask16 m) {
+      constexpr bool kT = decltype(tail)::value;
+      const __m512 v = load<kT>(g + c, m);
+      const __m128i idx = kT ? _mm_maskz_loadu_epi8(m, ai + c)
+                             : _mm_loadu_si128(reinterpret_cast<const __m128i*>(ai + c));
+      store<kT>(a + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, zero), v));
+      store<kT>(a + C + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, one), v));
+      store<kT>(b + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, two), v));
+      store<kT>(b + C + c, m, _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(idx, three), v));
+    });
   }
 }
 
@@ -68,14 +100,14 @@ void avg_fwd(const float* x0, const float* x1, float* y, int64_t OW, int64_t C) 
     const float* a = x0 + 2 * ow * C;
     const float* b = x1 + 2 * ow * C;
     float* yo = y + ow * C;
-    for (int64_t c = 0; c < C; c += 16) {
-      const __mmask16 m = tail_mask(C - c);
-      __m512 s = _mm512_add_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, a + c));
-      s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, a + C + c));
-      s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, b + c));
-      s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, b + C + c));
-      _mm512_mask_storeu_ps(yo + c, m, _mm512_mul_ps(s, quarter));
-    }
+    over_channels(C, [&](auto tail, int64_t c, __mmask16 m) {
+      constexpr bool kT = decltype(tail)::value;
+      __m512 s = _mm512_add_ps(_mm512_setzero_ps(), load<kT>(a + c, m));
+      s = _mm512_add_ps(s, load<kT>(a + C + c, m));
+      s = _mm512_add_ps(s, load<kT>(b + c, m));
+      s = _mm512_add_ps(s, load<kT>(b + C + c, m));
+      store<kT>(yo + c, m, _mm512_mul_ps(s, quarter));
+    });
   }
 }
 
@@ -85,15 +117,14 @@ void avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
     const float* g = dy + ow * C;
     float* a = dx0 + 2 * ow * C;
     float* b = dx1 + 2 * ow * C;
-    for (int64_t c = 0; c < C; c += 16) {
-      const __mmask16 m = tail_mask(C - c);
-      const __m512 v = _mm512_add_ps(_mm512_setzero_ps(),
-                                     _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + c), quarter));
-      _mm512_mask_storeu_ps(a + c, m, v);
-      _mm512_mask_storeu_ps(a + C + c, m, v);
-      _mm512_mask_storeu_ps(b + c, m, v);
-      _mm512_mask_storeu_ps(b + C + c, m, v);
-    }
+    over_channels(C, [&](auto tail, int64_t c, __mmask16 m) {
+      constexpr bool kT = decltype(tail)::value;
+      const __m512 v = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(load<kT>(g + c, m), quarter));
+      store<kT>(a + c, m, v);
+      store<kT>(a + C + c, m, v);
+      store<kT>(b + c, m, v);
+      store<kT>(b + C + c, m, v);
+    });
   }
 }
 
