@@ -21,6 +21,7 @@
 #include "elementwise.h"
 #include "nnforge/common.h"
 #include "pool_kernels.h"
+#include "pool_simd.h"
 
 namespace nnforge {
 
@@ -129,11 +130,6 @@ NNF_CLONES void gen_avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW,
 }
 
 }  // namespace
-
-const Pool2x2Kernels& pool2x2_generic() {
-  static const Pool2x2Kernels k{"generic", gen_max_fwd, gen_max_bwd, gen_avg_fwd, gen_avg_bwd};
-  return k;
-}
 
 }  // namespace detail
 
@@ -308,15 +304,8 @@ NNF_CLONES void max_row_2x2_image(const float* x, float* y, int32_t* argmax,
   }
 }
 
-// Output rows (and, per row, columns) whose windows hold input row (column) i: for
-// t = i + pad, those o with o*S <= t < o*S + K, clipped to [0, O). Empty (lo > hi) when a stride
-// larger than the window skips i.
-inline void covering(int64_t i, int64_t pad, int64_t K, int64_t S, int64_t O, int64_t& lo,
-                     int64_t& hi) {
-  const int64_t t = i + pad;
-  lo = t < K ? 0 : (t - K) / S + 1;
-  hi = std::min(O - 1, t / S);
-}
+using detail::pool_simd::Cover;
+using detail::pool_simd::covering;
 
 // One dx row (n, ih) of the max backward, gathered: each element adds, over the windows that hold
 // it in increasing (oh, ow), the window's dy where the argmax names it (+0 elsewhere, which never
@@ -329,11 +318,12 @@ inline __attribute__((always_inline)) void max_back_row_impl(const float* dy, co
   float* __restrict__ drow = dx + (n * s.H + ih) * s.W * C;
   int64_t oh0, oh1;
   covering(ih, s.pad_top, s.KH, s.SH, s.OH, oh0, oh1);
+  Cover cw(s.pad_left, s.KW, s.SW, s.OW);
   for (int64_t iw = 0; iw < s.W; ++iw) {
     float* __restrict__ d = drow + iw * C;
     for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
-    int64_t ow0, ow1;
-    covering(iw, s.pad_left, s.KW, s.SW, s.OW, ow0, ow1);
+    cw.next(iw);
+    const int64_t ow0 = cw.lo, ow1 = cw.hi;
     for (int64_t oh = oh0; oh <= oh1; ++oh)
       for (int64_t ow = ow0; ow <= ow1; ++ow) {
         const int64_t o = ((n * s.OH + oh) * s.OW + ow) * C;
@@ -387,11 +377,12 @@ NNF_CLONES void avg_back_row(const float* dy, float* dx, const Pool2DShape& s, i
   float* __restrict__ drow = dx + (n * s.H + ih) * s.W * C;
   int64_t oh0, oh1;
   covering(ih, s.pad_top, s.KH, s.SH, s.OH, oh0, oh1);
+  Cover cw(s.pad_left, s.KW, s.SW, s.OW);
   for (int64_t iw = 0; iw < s.W; ++iw) {
     float* __restrict__ d = drow + iw * C;
     for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
-    int64_t ow0, ow1;
-    covering(iw, s.pad_left, s.KW, s.SW, s.OW, ow0, ow1);
+    cw.next(iw);
+    const int64_t ow0 = cw.lo, ow1 = cw.hi;
     for (int64_t oh = oh0; oh <= oh1; ++oh)
       for (int64_t ow = ow0; ow <= ow1; ++ow) {
         const Window w = window(s, oh, ow);
@@ -419,7 +410,24 @@ inline void back_2x2_row(float* dx, const Pool2DShape& s, int64_t n, int64_t oh,
     std::memset(d1 + WC, 0, static_cast<size_t>((s.H - 2 * s.OH) * WC) * sizeof(float));
 }
 
+void gen_max_fwd_any(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s, int64_t n,
+                     int64_t oh) {
+  if (argmax)
+    max_row_window(x, y, argmax, s, n, oh);
+  else
+    max_row_none(x, y, s, n, oh);
+}
+
 }  // namespace
+
+namespace detail {
+const Pool2x2Kernels& pool2x2_generic() {
+  static const Pool2x2Kernels k{"generic",       gen_max_fwd,         gen_max_bwd,
+                                gen_avg_fwd,     gen_avg_bwd,         gen_max_fwd_any,
+                                max_back_row_window, avg_row,         avg_back_row};
+  return k;
+}
+}  // namespace detail
 
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& s) {
   if (!argmax) return max_pool2d_forward_local(x, y, nullptr, s);
@@ -452,13 +460,9 @@ void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const P
     }
     return;
   }
+  const auto fwd = fast2x2().max_fwd_any;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) {
-    if (argmax)
-      max_row_window(x, y, argmax, s, r / s.OH, r % s.OH);
-    else
-      max_row_none(x, y, s, r / s.OH, r % s.OH);
-  }
+  for (int64_t r = 0; r < rows; ++r) fwd(x, y, argmax, s, r / s.OH, r % s.OH);
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const Pool2DShape& s) {
@@ -509,8 +513,9 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
   }
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
+  const auto bwd = fast2x2().max_bwd_any;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) max_back_row_window(dy, argmax, dx, s, r / s.H, r % s.H);
+  for (int64_t r = 0; r < rows; ++r) bwd(dy, argmax, dx, s, r / s.H, r % s.H);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
@@ -527,8 +532,9 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
     }
     return;
   }
+  const auto fwd = fast2x2().avg_fwd_any;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) avg_row(x, y, s, r / s.OH, r % s.OH);
+  for (int64_t r = 0; r < rows; ++r) fwd(x, y, s, r / s.OH, r % s.OH);
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
@@ -546,8 +552,9 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
   }
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
+  const auto bwd = fast2x2().avg_bwd_any;
 #pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) avg_back_row(dy, dx, s, r / s.H, r % s.H);
+  for (int64_t r = 0; r < rows; ++r) bwd(dy, dx, s, r / s.H, r % s.H);
 }
 
 }  // namespace nnforge

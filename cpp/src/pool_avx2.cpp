@@ -1,11 +1,12 @@
-// AVX2 row kernels of 2x2 stride-2 pooling (see pool_kernels.h): 8 channels a vector, masked
-// loads/stores (vmaskmov) for the last C % 8 channels, the window index packed to bytes.
+// AVX2 pooling row kernels (see pool_kernels.h): 8 channels a vector, masked loads/stores
+// (vmaskmov) for the last C % 8 channels, the window index packed to bytes.
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
 
 #include "pool_kernels.h"
+#include "pool_simd.h"
 
 namespace nnforge {
 namespace detail {
@@ -38,6 +39,37 @@ inline __m256i load_idx(const uint8_t* p, int64_t n) {
   std::memcpy(tmp, p, static_cast<size_t>(n));
   return _mm256_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
 }
+
+// pool_simd.h's vector ops (window indices as int32 lanes, packed to bytes in memory).
+struct V {
+  using reg = __m256;
+  using mask = __m256;
+  using idx = __m256i;
+  static constexpr int VL = 8;
+  static reg load(const float* p, int64_t n) {
+    return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(n));
+  }
+  static void store(float* p, int64_t n, reg v) {
+    if (n == 8)
+      _mm256_storeu_ps(p, v);
+    else
+      _mm256_maskstore_ps(p, tail_mask(n), v);
+  }
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg set1(float f) { return _mm256_set1_ps(f); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static mask gt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static reg sel(mask m, reg a, reg b) { return _mm256_blendv_ps(b, a, m); }
+  static reg keep(mask m, reg v) { return _mm256_and_ps(m, v); }
+  static idx iset(int k) { return _mm256_set1_epi32(k); }
+  static idx isel(mask m, int k, idx i) {
+    return _mm256_blendv_epi8(i, iset(k), _mm256_castps_si256(m));
+  }
+  static idx iload(const uint8_t* p, int64_t n) { return load_idx(p, n); }
+  static void istore(uint8_t* p, int64_t n, idx i) { store_idx(p, i, n); }
+  static mask ieq(idx i, int k) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(i, iset(k))); }
+};
 
 template <bool kTail>
 inline __m256 load(const float* p, __m256i m) {
@@ -162,10 +194,37 @@ void avg_bwd(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
   }
 }
 
+
+// The general-geometry kernels of pool_simd.h over whole arrays.
+void max_fwd_any(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s, int64_t n,
+                 int64_t oh) {
+  const float* xi = x + n * s.H * s.W * s.C;
+  const int64_t o = (n * s.OH + oh) * s.OW * s.C;
+  if (argmax)
+    pool_simd::max_fwd_row<V, true>(xi, y + o, argmax + o, s, oh);
+  else
+    pool_simd::max_fwd_row<V, false>(xi, y + o, nullptr, s, oh);
+}
+
+void max_bwd_any(const float* dy, const uint8_t* argmax, float* dx, const Pool2DShape& s,
+                 int64_t n, int64_t ih) {
+  const int64_t o = n * s.OH * s.OW * s.C;
+  pool_simd::max_bwd_row<V>(dy + o, argmax + o, dx + (n * s.H + ih) * s.W * s.C, s, ih);
+}
+
+void avg_fwd_any(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t oh) {
+  pool_simd::avg_fwd_row<V>(x + n * s.H * s.W * s.C, y + (n * s.OH + oh) * s.OW * s.C, s, oh);
+}
+
+void avg_bwd_any(const float* dy, float* dx, const Pool2DShape& s, int64_t n, int64_t ih) {
+  pool_simd::avg_bwd_row<V>(dy + n * s.OH * s.OW * s.C, dx + (n * s.H + ih) * s.W * s.C, s, ih);
+}
+
 }  // namespace
 
 const Pool2x2Kernels& pool2x2_avx2() {
-  static const Pool2x2Kernels k{"avx2", max_fwd, max_bwd, avg_fwd, avg_bwd};
+  static const Pool2x2Kernels k{"avx2",      max_fwd,     max_bwd,     avg_fwd,    avg_bwd,
+                                max_fwd_any, max_bwd_any, avg_fwd_any, avg_bwd_any};
   return k;
 }
 

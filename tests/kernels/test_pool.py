@@ -285,31 +285,38 @@ import sys, numpy as np
 from nnforge import _cpu
 rng = np.random.default_rng(5)
 out = {}
-for (H, W, C) in [(30, 30, 32), (13, 13, 64), (9, 7, 3), (6, 6, 19), (5, 8, 1)]:
+# (H, W, C, pool, strides, pad, out_hw): 2x2 stride 2 (the row kernels) and general windows
+# (overlapping, padded, stride > pool), with channel counts that leave vector tails.
+cases = [(30, 30, 32, (2, 2), (2, 2), (0, 0), (15, 15)), (13, 13, 64, (2, 2), (2, 2), (0, 0), (6, 6)),
+         (9, 7, 3, (2, 2), (2, 2), (0, 0), (4, 3)), (6, 6, 19, (2, 2), (2, 2), (0, 0), (3, 3)),
+         (5, 8, 1, (2, 2), (2, 2), (0, 0), (2, 4)), (11, 10, 19, (3, 3), (2, 2), (1, 0), (6, 5)),
+         (7, 7, 33, (3, 3), (1, 1), (1, 1), (7, 7)), (9, 9, 8, (2, 3), (3, 2), (0, 1), (3, 5)),
+         (8, 8, 17, (16, 16), (1, 1), (7, 7), (8, 8))]
+for (H, W, C, pool, st, pad, ohw) in cases:
     x = rng.integers(-3, 4, (3, H, W, C)).astype(np.float32)
     x[0, 0, 0, 0] = np.nan
     x[1] = rng.standard_normal((H, W, C))
-    y = np.empty((3, H // 2, W // 2, C), np.float32)
+    y = np.empty((3, *ohw, C), np.float32)
     am = np.empty(y.shape, np.uint8)
-    _cpu.max_pool2d_forward(x, y, am, (2, 2), (2, 2), (0, 0))
+    _cpu.max_pool2d_forward(x, y, am, pool, st, pad)
     y2 = np.empty_like(y)
-    _cpu.max_pool2d_forward(x, y2, None, (2, 2), (2, 2), (0, 0))
+    _cpu.max_pool2d_forward(x, y2, None, pool, st, pad)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dx = np.empty_like(x)
-    _cpu.max_pool2d_backward(dy, am, dx, (2, 2), (2, 2), (0, 0))
+    _cpu.max_pool2d_backward(dy, am, dx, pool, st, pad)
     ya = np.empty_like(y)
-    _cpu.avg_pool2d_forward(x, ya, (2, 2), (2, 2), (0, 0))
+    _cpu.avg_pool2d_forward(x, ya, pool, st, pad)
     dxa = np.empty_like(x)
-    _cpu.avg_pool2d_backward(dy, dxa, (2, 2), (2, 2), (0, 0))
+    _cpu.avg_pool2d_backward(dy, dxa, pool, st, pad)
     for k, v in dict(y=y, am=am, y2=y2, dx=dx, ya=ya, dxa=dxa).items():
-        out[f"{H}_{W}_{C}_{k}"] = v
+        out[f"{H}_{W}_{C}_{pool}_{k}"] = v
 np.savez(sys.argv[1], **out)
 """
 
 
-def test_2x2_kernels_bitwise_equal_across_isas(tmp_path):
+def test_pool_kernels_bitwise_equal_across_isas(tmp_path):
     # The AVX-512, AVX2 and plain-loop row kernels (NNFORGE_ISA, read once per process) must give
-    # the same bits, NaN and ties included.
+    # the same bits, NaN and ties included, and match the reference.
     import os
     import subprocess
     import sys
@@ -382,3 +389,23 @@ def test_uint8_argmax_errors():
     _cpu.max_pool2d_backward(np.ones((1, 9, 9, 2), np.float32), np.full((1, 9, 9, 2), 250, np.uint8),
                              dx, (3, 3), (2, 2), (0, 0))
     np.testing.assert_array_equal(dx, 0)
+
+
+LOWER_ISA_CASES = CASES + [(2, 11, 10, 19, (3, 3), (2, 2), "same"),
+                           (2, 7, 7, 33, (3, 3), (1, 1), "same"),
+                           (1, 8, 8, 17, (16, 16), (1, 1), "same"),
+                           (3, 30, 30, 32, (2, 2), (2, 2), "valid")]
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_pool_vs_reference_lower_isa(isa):
+    # The reference checks with the kernels of a lower instruction set (one fresh process per
+    # set: NNFORGE_ISA is read once).
+    import os
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, %r); from tests.kernels.test_pool import run_all, "
+            "LOWER_ISA_CASES\nfor case in LOWER_ISA_CASES: run_all(*case)"
+            % os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = {**os.environ, "NNFORGE_ISA": isa}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
