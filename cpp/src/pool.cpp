@@ -393,6 +393,11 @@ NNF_CLONES void avg_back_row(const float* dy, float* dx, const Pool2DShape& s, i
   }
 }
 
+// A short run of zeros (a column or row no window covers) without a libc call per row.
+NNF_CLONES void zero_span(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.0f;
+}
+
 // The 2x2 backward for output row (n, oh): dx rows 2*oh and 2*oh + 1 from the row kernel, zeros
 // in the columns no window covers; the task of the last output row also zeroes the input rows
 // below the last window (odd H).
@@ -403,11 +408,11 @@ inline void back_2x2_row(float* dx, const Pool2DShape& s, int64_t n, int64_t oh,
   float* d1 = d0 + WC;
   row(d0, d1);
   if (covered < WC) {
-    std::memset(d0 + covered, 0, static_cast<size_t>(WC - covered) * sizeof(float));
-    std::memset(d1 + covered, 0, static_cast<size_t>(WC - covered) * sizeof(float));
+    zero_span(d0 + covered, WC - covered);
+    zero_span(d1 + covered, WC - covered);
   }
   if (oh == s.OH - 1 && 2 * s.OH < s.H)
-    std::memset(d1 + WC, 0, static_cast<size_t>((s.H - 2 * s.OH) * WC) * sizeof(float));
+    zero_span(d1 + WC, (s.H - 2 * s.OH) * WC);
 }
 
 void gen_max_fwd_any(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s, int64_t n,
