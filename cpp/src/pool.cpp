@@ -2,15 +2,18 @@
 //
 // Forward: one task per output row (n, oh), threaded when the whole job is large; each output
 // pixel walks only the real (non-padding) part of its window, vectorised over channels.
-// Backward through the window geometry: one task per dx row (n, ih); each dx element is gathered
-// once from the windows that hold it (in increasing oh, ow: the order a scatter would add them),
-// so no zeroing pass, no read-modify-write of dx in memory, and results independent of the
-// thread count. Only max_pool2d_backward without geometry still zeroes and scatters, image by
-// image.
-// The common 2x2 stride-2 unpadded case runs row kernels written per instruction set
-// (pool_kernels.h: pool_avx512.cpp, pool_avx2.cpp, the plain loops below), chosen at run time;
-// its max pooling keeps the winner's index in its window as one byte (max_pool2d_forward_local),
-// so the forward writes and the backward reads a quarter of an int32 argmax's bytes.
+// Backward through the window geometry: one task per dx row (n, ih) (per output row for 2x2);
+// each dx element is gathered once from the windows that hold it (in increasing oh, ow: the order
+// a scatter would add them), so no zeroing pass, dx reaches memory once, and results do not
+// depend on the thread count. max_pool2d_backward without geometry still zeroes and scatters,
+// image by image; with an int32 argmax and disjoint windows it writes each image in one pass.
+// Max pooling's compact argmax keeps the winner's index in its window as one byte
+// (max_pool2d_forward_local): the forward writes and the backward reads a quarter of an int32
+// argmax's bytes.
+// Row kernels per instruction set (pool_kernels.h), chosen at run time from cpu_isa(): the 2x2
+// stride-2 unpadded case in pool_avx512.cpp / pool_avx2.cpp, every other geometry (uint8 argmax
+// or none, and average pooling) in pool_simd.h instantiated there; the loops below are the
+// portable fallback (and what the int32-argmax paths always run), bitwise equal to them.
 #include "nnforge/pool.h"
 
 #include <algorithm>
