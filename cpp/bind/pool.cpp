@@ -1,7 +1,9 @@
 // Bindings: max_pool2d_forward/backward, avg_pool2d_forward/backward (docs/KERNELS.md).
 // Geometry: pool, strides >= 1; pad >= 0; OH, OW >= 1 when N > 0; and every window must hold at
 // least one real element (padding never wins a max and is never averaged, so an all-padding
-// window has no value). argmax indices are scanned before max_pool2d_backward scatters with them.
+// window has no value). argmax is int32 (index in the image) or uint8 (index in the window, for
+// windows of at most 256 elements). With the geometry, max_pool2d_backward only compares argmax
+// values; without it (int32 only) they are scanned before the kernel scatters with them.
 #include "nnforge/pool.h"
 
 #include <pybind11/numpy.h>
@@ -35,6 +37,30 @@ nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const
                      std::string(yn) + " " + shape_str(y), pool, strides, pad);
 }
 
+bool is_u8(const py::array& a) { return a.dtype().is(py::dtype::of<uint8_t>()); }
+
+// argmax: int32 or uint8, 4-D, C-contiguous (and aligned), optionally writeable.
+void check_argmax(const std::string& fn, const py::array& a, bool writeable) {
+  if (is_u8(a)) {
+    if (!(a.flags() & py::array::c_style)) fail(fn, "argument 'argmax' must be C-contiguous");
+    if (writeable && !a.writeable()) fail(fn, "argument 'argmax' must be writeable");
+    if (a.ndim() != 4) fail(fn, "argument 'argmax' must be 4-D, got shape " + shape_str(a));
+    return;
+  }
+  if (!a.dtype().is(py::dtype::of<int32_t>()))
+    fail(fn, "argument 'argmax' must have dtype int32 (index in the image) or uint8 (index in "
+             "the window), got " + std::string(py::str(a.dtype())));
+  check_i32(fn, "argmax", a, 4, writeable);
+  check_aligned(fn, "argmax", a, alignof(int32_t));
+}
+
+void check_window_fits_u8(const std::string& fn, const nnforge::Pool2DShape& s) {
+  if (s.KH * s.KW > 256)
+    fail(fn, "a uint8 argmax holds windows of at most 256 elements, pool (" +
+                 std::to_string(s.KH) + ", " + std::to_string(s.KW) + ") has " +
+                 std::to_string(s.KH * s.KW) + "; use an int32 argmax");
+}
+
 }  // namespace
 
 void bind_pool(py::module_& m) {
@@ -48,28 +74,36 @@ void bind_pool(py::module_& m) {
         check_f32(fn, "y", y, 4, true);
         const auto s = make_shape(fn, x, y, "x", "y", pool, strides, pad);
         no_overlap(fn, "y", y, "x", x);
-        int32_t* pa = nullptr;
         py::array a;
         if (!ao.is_none()) {
           a = arr(fn, "argmax", ao);
-          check_i32(fn, "argmax", a, 4, true);
-          check_aligned(fn, "argmax", a, alignof(int32_t));
+          check_argmax(fn, a, true);
           check_same_shape(fn, "y", y, "argmax", a);
-          if (s.H * s.W * s.C > std::numeric_limits<int32_t>::max())
+          if (is_u8(a)) {
+            check_window_fits_u8(fn, s);
+          } else if (s.H * s.W * s.C > std::numeric_limits<int32_t>::max()) {
             fail(fn, "H*W*C = " + std::to_string(s.H * s.W * s.C) +
                          " does not fit the int32 argmax: x " + shape_str(x));
+          }
           no_overlap(fn, "argmax", a, "x", x);
           no_overlap(fn, "argmax", a, "y", y);
-          pa = static_cast<int32_t*>(a.mutable_data());
         }
         const float* px = fptr(x);
         float* py_ = fmut(y);
+        if (!ao.is_none() && is_u8(a)) {
+          uint8_t* pa = static_cast<uint8_t*>(a.mutable_data());
+          py::gil_scoped_release nogil;
+          nnforge::max_pool2d_forward_local(px, py_, pa, s);
+          return;
+        }
+        int32_t* pa = ao.is_none() ? nullptr : static_cast<int32_t*>(a.mutable_data());
         py::gil_scoped_release nogil;
         nnforge::max_pool2d_forward(px, py_, pa, s);
       },
       py::arg("x"), py::arg("y"), py::arg("argmax"), py::arg("pool"), py::arg("strides"),
       py::arg("pad"),
-      "Max pooling NHWC; argmax (int32, or None) gets (ih*W + iw)*C + c of each winner.");
+      "Max pooling NHWC. argmax (or None) gets each winner's index: int32 (ih*W + iw)*C + c in\n"
+      "its image, or uint8 (ih - hs)*KW + (iw - ws) in its window (pool of <= 256 elements).");
 
   m.def(
       "max_pool2d_backward",
@@ -78,27 +112,33 @@ void bind_pool(py::module_& m) {
         const std::string fn = "max_pool2d_backward";
         py::array dy = arr(fn, "dy", dyo), a = arr(fn, "argmax", ao), dx = arr(fn, "dx", dxo);
         check_f32(fn, "dy", dy, 4, false);
-        check_i32(fn, "argmax", a, 4, false);
-        check_aligned(fn, "argmax", a, alignof(int32_t));
+        check_argmax(fn, a, false);
         check_f32(fn, "dx", dx, 4, true);
         check_same_shape(fn, "dy", dy, "argmax", a);
         if (!pool.is_none()) {
-          // Geometry given: checked as for the forward (dx plays x, dy plays y); disjoint
-          // windows take the write-once path, which never addresses memory through argmax.
+          // Geometry given: checked as for the forward (dx plays x, dy plays y); each dx element
+          // is gathered from the windows that hold it, argmax values only compared.
           const auto s = make_shape(fn, dx, dy, "dx", "dy", pool, strides, pad);
           no_overlap(fn, "dx", dx, "dy", dy);
           no_overlap(fn, "dx", dx, "argmax", a);
-          if (s.SH == s.KH && s.SW == s.KW && s.pad_top == 0 && s.pad_left == 0) {
-            const float* pdy = fptr(dy);
-            const int32_t* pa = static_cast<const int32_t*>(a.data());
-            float* pdx = fmut(dx);
+          const float* pdy = fptr(dy);
+          float* pdx = fmut(dx);
+          if (is_u8(a)) {
+            check_window_fits_u8(fn, s);
+            const uint8_t* pa = static_cast<const uint8_t*>(a.data());
             py::gil_scoped_release nogil;
-            nnforge::max_pool2d_backward_disjoint(pdy, pa, pdx, s);
-            return;
+            nnforge::max_pool2d_backward_windows(pdy, pa, pdx, s);
+          } else {
+            const int32_t* pa = static_cast<const int32_t*>(a.data());
+            py::gil_scoped_release nogil;
+            nnforge::max_pool2d_backward_windows(pdy, pa, pdx, s);
           }
-        } else if (!strides.is_none() || !pad.is_none()) {
-          fail(fn, "strides and pad are only meaningful together with pool");
+          return;
         }
+        if (!strides.is_none() || !pad.is_none())
+          fail(fn, "strides and pad are only meaningful together with pool");
+        if (is_u8(a))
+          fail(fn, "a uint8 argmax (index in the window) needs the forward's pool, strides and pad");
         const std::string desc =
             "dy " + shape_str(dy) + ", argmax " + shape_str(a) + ", dx " + shape_str(dx);
         if (dy.shape(0) != dx.shape(0)) fail(fn, "batch sizes differ: " + desc);
@@ -127,8 +167,8 @@ void bind_pool(py::module_& m) {
       py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool") = py::none(),
       py::arg("strides") = py::none(), py::arg("pad") = py::none(),
       "dx (overwritten) = zeros with dy scattered (accumulated) to the argmax positions. With\n"
-      "the forward's pool, strides and pad, disjoint windows (strides == pool, no padding) write\n"
-      "each dx element once: dy where argmax points at it, else 0.");
+      "the forward's pool, strides and pad (required for a uint8 argmax), each dx element is\n"
+      "written once, gathered from the windows that hold it (the same sums).");
 
   m.def(
       "avg_pool2d_forward",

@@ -16,6 +16,18 @@ def geometry(H, W, pool, strides, padding):
     return (oh, ow), (pt, pl)
 
 
+def window_to_image(am8, x_shape, pool, strides, pad):
+    """uint8 window indices k -> int32 image indices (ih*W + iw)*C + c, ih = oh*SH - pt + k // KW."""
+    _, _, W, C = x_shape
+    N, OH, OW, _ = am8.shape
+    k = am8.astype(np.int64)
+    oh = np.arange(OH)[None, :, None, None]
+    ow = np.arange(OW)[None, None, :, None]
+    ih = oh * strides[0] - pad[0] + k // pool[1]
+    iw = ow * strides[1] - pad[1] + k % pool[1]
+    return (ih * W + iw) * C + np.arange(C)
+
+
 def run_all(N, H, W, C, pool, strides, padding, rng=RNG):
     x = rng.standard_normal((N, H, W, C)).astype(np.float32)
     out_hw, pad = geometry(H, W, pool, strides, padding)
@@ -37,6 +49,17 @@ def run_all(N, H, W, C, pool, strides, padding, rng=RNG):
     dx_g = np.full(x.shape, np.nan, np.float32)
     _cpu.max_pool2d_backward(dy, am, dx_g, pool, strides, pad)
     np.testing.assert_array_equal(dx_g, dx)
+
+    # uint8 argmax (index in the window): same y, the same winners, the same dx
+    if pool[0] * pool[1] <= 256:
+        y8 = np.full(y.shape, np.nan, np.float32)
+        am8 = np.full(y.shape, 77, np.uint8)
+        _cpu.max_pool2d_forward(x, y8, am8, pool, strides, pad)
+        np.testing.assert_array_equal(y8, y)
+        np.testing.assert_array_equal(window_to_image(am8, x.shape, pool, strides, pad), am_ref)
+        dx8 = np.full(x.shape, np.nan, np.float32)
+        _cpu.max_pool2d_backward(dy, am8, dx8, pool, strides, pad)
+        np.testing.assert_array_equal(dx8, dx)
 
     ya = np.full(y.shape, np.nan, np.float32)
     _cpu.avg_pool2d_forward(x, ya, pool, strides, pad)
@@ -214,3 +237,175 @@ def test_max_pool_backward_geometry_errors():
     dx = np.full(x.shape, np.nan, np.float32)
     _cpu.max_pool2d_backward(np.ones_like(dy), bad, dx, (2, 2), (2, 2), (0, 0))
     np.testing.assert_array_equal(dx, 0)
+
+
+# ---- uint8 argmax, 2x2 row kernels per instruction set --------------------------------------
+
+
+@pytest.mark.parametrize("C", [1, 3, 8, 16, 19, 32, 64])
+@pytest.mark.parametrize("H,W", [(4, 4), (13, 13), (6, 9), (7, 2)])
+def test_2x2_uint8_paths_vs_reference(H, W, C):
+    # integer input: many ties, which the first element of the window must win
+    x = RNG.integers(-2, 3, (2, H, W, C)).astype(np.float32)
+    out_hw, pad = geometry(H, W, (2, 2), (2, 2), "valid")
+    y_ref, am_ref = ref.max_pool2d(x, (2, 2), (2, 2), pad, out_hw)
+    y = np.full((2, *out_hw, C), np.nan, np.float32)
+    am = np.full(y.shape, 99, np.uint8)
+    _cpu.max_pool2d_forward(x, y, am, (2, 2), (2, 2), pad)
+    np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+    assert am.max() <= 3
+    np.testing.assert_array_equal(window_to_image(am, x.shape, (2, 2), (2, 2), pad), am_ref)
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(dy, am, dx, (2, 2), (2, 2), pad)
+    np.testing.assert_array_equal(dx, ref.max_pool2d_grad(dy, am_ref, x.shape).astype(np.float32))
+    dxa = np.full(x.shape, np.nan, np.float32)
+    _cpu.avg_pool2d_backward(dy, dxa, (2, 2), (2, 2), pad)
+    np.testing.assert_array_equal(
+        dxa, ref.avg_pool2d_grad(dy, x.shape, (2, 2), (2, 2), pad).astype(np.float32))
+
+
+def test_max_pool_nan_and_ties_keep_first():
+    # NaN never replaces the running max (strict >); a NaN first element stays the max.
+    x = np.zeros((1, 2, 4, 2), np.float32)
+    x[0, :, 0:2, 0] = [[np.nan, 5.0], [7.0, 7.0]]   # NaN first: stays, index 0
+    x[0, :, 0:2, 1] = [[1.0, np.nan], [3.0, 3.0]]   # NaN skipped, first 3 wins (index 2)
+    x[0, :, 2:4, 0] = [[2.0, 2.0], [2.0, 2.0]]      # all equal: index 0
+    x[0, :, 2:4, 1] = [[-1.0, -2.0], [-1.0, -0.5]]  # last wins
+    for dtype, want in ((np.uint8, [[0, 2], [0, 3]]), (np.int32, [[0, 9], [4, 15]])):
+        y = np.empty((1, 1, 2, 2), np.float32)
+        am = np.empty(y.shape, dtype)
+        _cpu.max_pool2d_forward(x, y, am, (2, 2), (2, 2), (0, 0))
+        np.testing.assert_array_equal(y[0, 0], [[np.nan, 3.0], [2.0, -0.5]])
+        np.testing.assert_array_equal(am[0, 0], want)
+
+
+ISA_SCRIPT = """
+import sys, numpy as np
+from nnforge import _cpu
+rng = np.random.default_rng(5)
+out = {}
+# (H, W, C, pool, strides, pad, out_hw): 2x2 stride 2 (the row kernels) and general windows
+# (overlapping, padded, stride > pool), with channel counts that leave vector tails.
+cases = [(30, 30, 32, (2, 2), (2, 2), (0, 0), (15, 15)), (13, 13, 64, (2, 2), (2, 2), (0, 0), (6, 6)),
+         (9, 7, 3, (2, 2), (2, 2), (0, 0), (4, 3)), (6, 6, 19, (2, 2), (2, 2), (0, 0), (3, 3)),
+         (5, 8, 1, (2, 2), (2, 2), (0, 0), (2, 4)), (11, 10, 19, (3, 3), (2, 2), (1, 0), (6, 5)),
+         (7, 7, 33, (3, 3), (1, 1), (1, 1), (7, 7)), (9, 9, 8, (2, 3), (3, 2), (0, 1), (3, 5)),
+         (8, 8, 17, (16, 16), (1, 1), (7, 7), (8, 8))]
+for (H, W, C, pool, st, pad, ohw) in cases:
+    x = rng.integers(-3, 4, (3, H, W, C)).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    x[1] = rng.standard_normal((H, W, C))
+    y = np.empty((3, *ohw, C), np.float32)
+    am = np.empty(y.shape, np.uint8)
+    _cpu.max_pool2d_forward(x, y, am, pool, st, pad)
+    y2 = np.empty_like(y)
+    _cpu.max_pool2d_forward(x, y2, None, pool, st, pad)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.empty_like(x)
+    _cpu.max_pool2d_backward(dy, am, dx, pool, st, pad)
+    ya = np.empty_like(y)
+    _cpu.avg_pool2d_forward(x, ya, pool, st, pad)
+    dxa = np.empty_like(x)
+    _cpu.avg_pool2d_backward(dy, dxa, pool, st, pad)
+    for k, v in dict(y=y, am=am, y2=y2, dx=dx, ya=ya, dxa=dxa).items():
+        out[f"{H}_{W}_{C}_{pool}_{k}"] = v
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_pool_kernels_bitwise_equal_across_isas(tmp_path):
+    # The AVX-512, AVX2 and plain-loop row kernels (NNFORGE_ISA, read once per process) must give
+    # the same bits, NaN and ties included, and match the reference.
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "isa.py"
+    script.write_text(ISA_SCRIPT)
+    results = {}
+    for isa in ("generic", "avx2", "avx512"):
+        f = tmp_path / f"{isa}.npz"
+        env = {**os.environ, "NNFORGE_ISA": isa}
+        subprocess.run([sys.executable, str(script), str(f)], env=env, check=True, timeout=120)
+        results[isa] = np.load(f)
+    base = results["generic"]
+    for isa in ("avx2", "avx512"):  # an ISA the CPU lacks falls back: still must match
+        for k in base.files:
+            a, b = base[k], results[isa][k]
+            assert a.dtype == b.dtype and a.shape == b.shape, k
+            assert a.tobytes() == b.tobytes(), (isa, k)
+
+
+def test_uint8_paths_thread_count_independent():
+    x = RNG.standard_normal((8, 30, 30, 32)).astype(np.float32)
+    x2 = RNG.standard_normal((8, 33, 31, 8)).astype(np.float32)
+    out_hw2, pad2 = geometry(33, 31, (3, 3), (2, 2), "same")
+
+    def step():
+        res = []
+        for xx, pool, st, pad, ohw in ((x, (2, 2), (2, 2), (0, 0), (15, 15)),
+                                       (x2, (3, 3), (2, 2), pad2, out_hw2)):
+            y = np.empty((8, *ohw, xx.shape[3]), np.float32)
+            am = np.empty(y.shape, np.uint8)
+            _cpu.max_pool2d_forward(xx, y, am, pool, st, pad)
+            dy = np.cos(y)
+            dx = np.empty_like(xx)
+            _cpu.max_pool2d_backward(dy, am, dx, pool, st, pad)
+            ya = np.empty_like(y)
+            _cpu.avg_pool2d_forward(xx, ya, pool, st, pad)
+            dxa = np.empty_like(xx)
+            _cpu.avg_pool2d_backward(dy, dxa, pool, st, pad)
+            res += [y, am, dx, ya, dxa]
+        return res
+
+    res = at_thread_counts(step, (1, 2, 3))
+    for other in res[1:]:
+        for a, b in zip(res[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_uint8_argmax_errors():
+    x = RNG.standard_normal((1, 20, 20, 2)).astype(np.float32)
+    y = np.empty((1, 1, 1, 2), np.float32)
+    with pytest.raises(ValueError, match="at most 256"):
+        _cpu.max_pool2d_forward(x, y, np.empty(y.shape, np.uint8), (17, 17), (17, 17), (0, 0))
+    _cpu.max_pool2d_forward(x, y, np.empty(y.shape, np.int32), (17, 17), (17, 17), (0, 0))
+    with pytest.raises(ValueError, match="at most 256"):
+        _cpu.max_pool2d_backward(y, np.zeros(y.shape, np.uint8), np.empty_like(x), (17, 17),
+                                 (17, 17), (0, 0))
+    dy = np.ones((1, 10, 10, 2), np.float32)
+    with pytest.raises(ValueError, match="uint8 argmax.*pool"):
+        _cpu.max_pool2d_backward(dy, np.zeros(dy.shape, np.uint8), np.empty_like(x))
+    with pytest.raises(ValueError, match="int32.*uint8"):
+        _cpu.max_pool2d_forward(x, dy, np.empty(dy.shape, np.int16), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _cpu.max_pool2d_forward(x, dy, np.empty((1, 10, 20, 2), np.uint8)[:, :, ::2], (2, 2),
+                                (2, 2), (0, 0))
+    # garbage window indices are only compared: never an out-of-bounds write
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(dy, np.full(dy.shape, 200, np.uint8), dx, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(dx, 0)
+    dx = np.full(x.shape, np.nan, np.float32)
+    _cpu.max_pool2d_backward(np.ones((1, 9, 9, 2), np.float32), np.full((1, 9, 9, 2), 250, np.uint8),
+                             dx, (3, 3), (2, 2), (0, 0))
+    np.testing.assert_array_equal(dx, 0)
+
+
+LOWER_ISA_CASES = CASES + [(2, 11, 10, 19, (3, 3), (2, 2), "same"),
+                           (2, 7, 7, 33, (3, 3), (1, 1), "same"),
+                           (1, 8, 8, 17, (16, 16), (1, 1), "same"),
+                           (3, 30, 30, 32, (2, 2), (2, 2), "valid")]
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_pool_vs_reference_lower_isa(isa):
+    # The reference checks with the kernels of a lower instruction set (one fresh process per
+    # set: NNFORGE_ISA is read once).
+    import os
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, %r); from tests.kernels.test_pool import run_all, "
+            "LOWER_ISA_CASES\nfor case in LOWER_ISA_CASES: run_all(*case)"
+            % os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = {**os.environ, "NNFORGE_ISA": isa}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)

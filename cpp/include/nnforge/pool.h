@@ -16,17 +16,26 @@ struct Pool2DShape {
 };
 
 // argmax (N, OH, OW, C) nullable: index (ih*W + iw)*C + c of the winner inside its image.
+// The winner is the first maximum in row-major window order (strict >: NaN never replaces it).
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DShape& s);
+// The same with a compact argmax (N, OH, OW, C), nullable: the winner's index inside its window,
+// (ih - hs)*KW + (iw - ws) for the window starting at (hs, ws) = (oh*SH - pad_top,
+// ow*SW - pad_left); needs KH*KW <= 256. A quarter of the int32 argmax's memory traffic.
+void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s);
 // dx overwritten: zero, then dy scattered (accumulated) to the argmax positions.
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const Pool2DShape& s);
-// The same for disjoint windows (SH == KH, SW == KW, no padding) and an argmax computed by
-// max_pool2d_forward with this shape: dx(p) = dy(o) if argmax(o) == p for the window o holding p,
-// else 0 (also 0 outside every window). Each dx element is written once; argmax is only
-// compared, never used as an address, so any argmax content is memory-safe.
-void max_pool2d_backward_disjoint(const float* dy, const int32_t* argmax, float* dx,
-                                  const Pool2DShape& s);
+// The same through the window geometry, for an argmax computed by max_pool2d_forward (int32) or
+// max_pool2d_forward_local (uint8) with this shape: each dx element is gathered once from the
+// windows that hold it, dx(p) = sum over those windows o (in increasing oh, then ow) of dy(o)
+// where argmax(o) names p -- bitwise the scatter's result -- and 0 where no window holds p.
+// argmax is only compared, never used as an address, so any argmax content is memory-safe.
+void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* dx,
+                                 const Pool2DShape& s);
+void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
+                                 const Pool2DShape& s);
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s);
-// dx overwritten.
+// dx overwritten; each element gathered once: 0 + the sum, in increasing (oh, ow), of
+// dy(o) * (1 / real elements of window o) over the windows o that hold it.
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s);
 
 }  // namespace nnforge

@@ -150,16 +150,20 @@ def col2im(cols, x_shape, kernel, strides, dilation, pad, out_hw):
 # ---- pooling ---------------------------------------------------------------------------------
 
 def max_pool2d(x, pool, strides, pad, out_hw, need_argmax: bool):
+    """y and, if need_argmax, the winners for max_pool2d_grad: uint8 indices inside each window
+    (a quarter of int32's memory traffic) when the window has at most 256 elements, else int32
+    indices inside the image."""
     n, _, _, c = x.shape
     y = np.empty((n, out_hw[0], out_hw[1], c), dtype=np.float32)
-    argmax = np.empty(y.shape, dtype=np.int32) if need_argmax else None
+    arg_dtype = np.uint8 if pool[0] * pool[1] <= 256 else np.int32
+    argmax = np.empty(y.shape, dtype=arg_dtype) if need_argmax else None
     _cpu.max_pool2d_forward(x, y, argmax, pool, strides, pad)
     return y, argmax
 
 
 def max_pool2d_grad(dy, argmax, x_shape, pool=None, strides=None, pad=None):
-    """dx from dy and the forward's argmax; with the forward's geometry, disjoint windows take
-    the kernel's write-once path."""
+    """dx from dy and the forward's argmax; with the forward's geometry (required for a uint8
+    argmax) each dx element is written once, gathered from the windows that hold it."""
     dx = np.empty(tuple(x_shape), dtype=np.float32)
     _cpu.max_pool2d_backward(dy, argmax, dx, pool, strides, pad)
     return dx
