@@ -1,13 +1,13 @@
-"""Sequential's inference fusion (models/inference_fusion.py): Conv2D + MaxPooling2D run as one
-kernel for inference, with results bitwise those of the layers one by one; anything else runs
-layer by layer."""
+"""Sequential's layer fusion (models/inference_fusion.py): Conv2D + MaxPooling2D run as one
+kernel for inference and as one tape node in training, with outputs bitwise those of the layers
+one by one and the same gradients; anything else runs layer by layer."""
 import numpy as np
 import pytest
 
 import nnforge as keras
 from nnforge import layers
 from nnforge.backend import cpu as cpu_backend
-from nnforge.models import sequential as sequential_module
+from nnforge.models import inference_fusion, sequential as sequential_module
 from nnforge.ops import fused
 
 
@@ -61,20 +61,56 @@ def test_predict_is_bitwise_the_layers(conv_kwargs, pool_kwargs, fused_calls):
     assert fused_calls and all(fused_calls)
 
 
-def test_training_and_recording_run_layer_by_layer(fused_calls):
+def grads_of(model, x, y, fuse, monkeypatch):
+    """Loss and gradients of one step, with the fusion on or off."""
+    monkeypatch.setattr(sequential_module, "fusable_conv_pool",
+                        inference_fusion.fusable_conv_pool if fuse else lambda a, b: False)
+    loss_fn = keras.losses.CategoricalCrossentropy()
+    with keras.GradientTape() as tape:
+        out = model(x, training=True)
+        loss = loss_fn(y, out)
+    return np.asarray(out), tape.gradient(loss, model.trainable_weights)
+
+
+@pytest.mark.parametrize("activation", ["relu", None])
+def test_training_gradients_are_the_layers(activation, fused_calls, monkeypatch):
+    model = make({"activation": activation}, {})
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 17, 17, 3)).astype("float32")
+    x[0, :4] = -5.0  # windows whose relu output is all zero (their gradient must vanish)
+    y = np.eye(5, dtype="float32")[np.arange(8) % 5]
+    out_f, g_f = grads_of(model, x, y, True, monkeypatch)
+    out_u, g_u = grads_of(model, x, y, False, monkeypatch)
+    np.testing.assert_array_equal(out_f, out_u)
+    for w, a, b in zip(model.trainable_weights, g_f, g_u):
+        if w is model.layers[0].bias:  # a first layer's bias gradient: summed in another order
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_fit_uses_the_fused_node_and_trains(fused_calls):
     model = make({"activation": "relu"}, {})
     model.compile(optimizer="adam", loss="categorical_crossentropy")
-    x = np.random.default_rng(1).standard_normal((8, 17, 17, 3)).astype("float32")
-    y = np.eye(5, dtype="float32")[np.arange(8) % 5]
-    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
-    assert not fused_calls
-    with keras.GradientTape() as tape:  # training=None under a tape: gradients must flow
-        loss = keras.ops.sum(model(x))
-    grads = tape.gradient(loss, model.trainable_weights)
-    assert all(g is not None for g in grads)
-    assert not any(fused_calls)
-    model.evaluate(x, y, verbose=0)  # inference: fused
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 17, 17, 3)).astype("float32")
+    y = np.eye(5, dtype="float32")[np.arange(64) % 5]
+    hist = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert not fused_calls  # training never calls the inference kernel
+    model.evaluate(x, y, verbose=0)  # inference: the fused kernel
     assert fused_calls and all(fused_calls)
+
+
+def test_sigmoid_pair_trains_layer_by_layer(monkeypatch):
+    # the relu mask trick does not hold for sigmoid: while recording, the two ops run
+    model = make({"activation": "sigmoid"}, {})
+    x = np.random.default_rng(3).standard_normal((4, 17, 17, 3)).astype("float32")
+    y = np.eye(5, dtype="float32")[np.arange(4) % 5]
+    _, g_f = grads_of(model, x, y, True, monkeypatch)
+    _, g_u = grads_of(model, x, y, False, monkeypatch)
+    for a, b in zip(g_f, g_u):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_pairs_it_leaves_alone(fused_calls):
@@ -110,10 +146,15 @@ def test_op_equals_the_two_ops_and_records_like_them():
     want = keras.ops.max_pool(keras.ops.conv(x, w, bias=b, activation="relu"), 2)
     got = fused.conv_max_pool(x, w, bias=b, activation="relu", pool_size=2)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-    xv = keras.Variable(x)
-    with keras.GradientTape() as tape:  # recording: the two ops, so the gradient exists
-        y = keras.ops.sum(fused.conv_max_pool(xv, w, bias=b, activation="relu"))
-    assert tape.gradient(y, xv) is not None
+    xv, wv, bv = keras.Variable(x), keras.Variable(w), keras.Variable(b)
+    grads = []
+    for op in (fused.conv_max_pool, lambda *a, **k: keras.ops.max_pool(
+            keras.ops.conv(*a, bias=k["bias"], activation=k["activation"]), 2)):
+        with keras.GradientTape() as tape:  # recording: one fused node vs the two ops
+            y = keras.ops.sum(keras.ops.square(op(xv, wv, bias=bv, activation="relu")))
+        grads.append(tape.gradient(y, [xv, wv, bv]))
+    for a, b_ in zip(*grads):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b_))
 
 
 def test_sequential_module_uses_the_fusion():

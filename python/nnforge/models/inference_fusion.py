@@ -1,17 +1,18 @@
-"""Inference fusion for Sequential models.
+"""Layer fusion for Sequential models.
 
-A ``Conv2D`` directly followed by a ``MaxPooling2D``, called for inference (``training`` false,
-no GradientTape recording) on concrete arrays, runs as one kernel
-(``ops.fused.conv_max_pool``): the convolution's output is pooled while it is in the cache and
-never written to memory whole. The result is bitwise what the two layers return one after the
-other; any pair or call outside the cases below runs layer by layer, as before.
+A ``Conv2D`` directly followed by a ``MaxPooling2D``, called on concrete arrays, runs as one op
+(``ops.fused.conv_max_pool``). For inference it is one kernel: the convolution's output is
+pooled while it is in the cache and never written to memory whole. In training (linear or relu
+activation) it is one tape node whose backward skips the separate activation gradient and keeps
+no convolution output. The outputs are bitwise what the two layers return one after the other,
+and so are the gradients (a first layer's bias gradient is summed in another order); any pair
+or call outside the cases below runs layer by layer, as before.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 from nnforge.core.tensor import KerasTensor
-from nnforge.core.tape import is_recording
 from nnforge.layers.conv2d import Conv2D
 from nnforge.layers.layer import Layer, _input_mask
 from nnforge.layers.pooling import MaxPooling2D
@@ -33,10 +34,10 @@ def fusable_conv_pool(conv: Layer, pool: Layer) -> bool:
             conv.data_format == "channels_last" and pool.data_format == "channels_last")
 
 
-def conv_pool_call(conv: Conv2D, pool: MaxPooling2D, x, training) -> Optional[object]:
-    """``pool(conv(x))`` for inference through the fused kernel, or None where the layers must
-    run one by one (training, a recording tape, a symbolic or masked input)."""
-    if training or is_recording() or isinstance(x, KerasTensor) or _input_mask(x) is not None:
+def conv_pool_call(conv: Conv2D, pool: MaxPooling2D, x) -> Optional[object]:
+    """``pool(conv(x))`` through the fused op, or None where the layers must run one by one
+    (a symbolic or masked input)."""
+    if isinstance(x, KerasTensor) or _input_mask(x) is not None:
         return None
     conv._check_call_input(x, conv.kernel.shape[-2])
     return conv_max_pool(x, conv.kernel, conv.strides, conv.padding, conv.dilation_rate,

@@ -106,9 +106,9 @@ class Sequential(Model):
         layers, i = self._layers, 0
         while i < len(layers):
             layer = layers[i]
-            # For inference, Conv2D + MaxPooling2D as one kernel (models/inference_fusion.py).
-            if not training and i + 1 < len(layers) and fusable_conv_pool(layer, layers[i + 1]):
-                y = conv_pool_call(layer, layers[i + 1], x, training)
+            # Conv2D + MaxPooling2D as one op (models/inference_fusion.py).
+            if i + 1 < len(layers) and fusable_conv_pool(layer, layers[i + 1]):
+                y = conv_pool_call(layer, layers[i + 1], x)
                 if y is not None:
                     x, i = y, i + 2
                     continue
