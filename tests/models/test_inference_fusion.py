@@ -132,6 +132,28 @@ def test_pairs_it_leaves_alone(fused_calls):
     assert not any(fused_calls)
 
 
+def test_a_layer_observed_through_its_call_runs_alone(fused_calls):
+    # explain/ and int8 calibration set `call` on the instance to see a layer's output
+    model = make({"activation": "relu"}, {})
+    x = np.random.default_rng(6).standard_normal((3, 17, 17, 3)).astype("float32")
+    conv = model.layers[2]
+    seen = []
+    original = conv.call
+
+    def watching(inputs, *args, **kwargs):
+        out = original(inputs, *args, **kwargs)
+        seen.append(tuple(out.shape))
+        return out
+
+    object.__setattr__(conv, "call", watching)
+    try:
+        model.predict(x, verbose=0)
+    finally:
+        object.__delattr__(conv, "call")
+    assert seen == [(3, 5, 5, 32)]
+    assert fused_calls == [True]  # the first pair still fused
+
+
 def test_wrong_input_channels_name_the_layer():
     model = make({"activation": "relu"}, {})
     with pytest.raises(ValueError, match=model.layers[0].name):

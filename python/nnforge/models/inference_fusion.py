@@ -20,9 +20,11 @@ from nnforge.ops.fused import conv_max_pool
 
 
 def _plain(layer: Layer, cls) -> bool:
-    """``layer`` is exactly ``cls`` (no subclass overriding ``call``), built, float32, without
-    an activity regularizer or an input spec of its own."""
-    return (type(layer) is cls and layer.built and layer.activity_regularizer is None and
+    """``layer`` is exactly ``cls`` (no subclass overriding ``call``) with no ``call`` of its own
+    (explain/ and quantization calibration observe a layer by setting one on the instance),
+    built, float32, without an activity regularizer or an input spec of its own."""
+    return (type(layer) is cls and "call" not in layer.__dict__ and layer.built and
+            layer.activity_regularizer is None and
             layer.__dict__.get("input_spec") is None and
             layer.dtype == "float32")
 
