@@ -60,7 +60,9 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
     attach the node that ``tape.gradient`` will differentiate through."""
     t = Tensor(out)
     if _tapes and not _paused:
-        needs = tuple([_tracked(i) for i in inputs])
+        # (an input computed on the tape, the usual case, answers without a call)
+        needs = tuple([(i.node is not None or _tracked(i)) if isinstance(i, Tensor) else False
+                       for i in inputs])
         if True in needs:
             t.node = OpRecord(tuple(inputs), backward, needs)
     return t
