@@ -322,7 +322,9 @@ def softmax(x, axis: int = -1) -> Tensor:
     >>> ops.softmax([[0.0, 0.0]]).numpy()
     array([[0.5, 0.5]], dtype=float32)
     """
-    a = float_data(x, "softmax", "x")
+    a = _host_f32(x)
+    if a is None:
+        a = float_data(x, "softmax", "x")
     be = _be(a)
     if a.ndim == 0:
         raise ValueError("softmax: input must be at least 1-D")
