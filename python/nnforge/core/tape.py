@@ -60,7 +60,9 @@ def record(out, inputs: Sequence[Any], backward: Callable) -> Tensor:
     attach the node that ``tape.gradient`` will differentiate through."""
     t = Tensor(out)
     if _tapes and not _paused:
-        needs = tuple([_tracked(i) for i in inputs])
+        # (an input computed on the tape, the usual case, answers without a call)
+        needs = tuple([(i.node is not None or _tracked(i)) if isinstance(i, Tensor) else False
+                       for i in inputs])
         if True in needs:
             t.node = OpRecord(tuple(inputs), backward, needs)
     return t
@@ -246,33 +248,38 @@ class GradientTape:
         seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         if len(seeds) != len(targets):
             raise ValueError("GradientTape.gradient: output_gradients must match target's structure")
-        flat_sources = list(sources) if _flat_tensor_list(sources) else _flatten(sources)
-        for s in flat_sources:
-            if not isinstance(s, Tensor):
-                raise ValueError(f"GradientTape.gradient: sources must be Variables or Tensors, "
-                                 f"got {type(s).__name__}")
+        plain_list = _flat_tensor_list(sources)
+        flat_sources = list(sources) if plain_list else _flatten(sources)
+        if not plain_list:
+            for s in flat_sources:
+                if not isinstance(s, Tensor):
+                    raise ValueError(f"GradientTape.gradient: sources must be Variables or "
+                                     f"Tensors, got {type(s).__name__}")
 
         # Post-order DFS from the targets: every tensor comes after its inputs.
         order: List[Tensor] = []
         visited = set()
+        seen, append = visited.add, order.append
         for tgt in targets:
             if not isinstance(tgt, Tensor):
                 continue
             stack = [(tgt, False)]
+            pop, push = stack.pop, stack.append
             while stack:
-                t, done = stack.pop()
+                t, done = pop()
                 if done:
-                    order.append(t)
+                    append(t)
                     continue
-                if id(t) in visited:
+                k = id(t)
+                if k in visited:
                     continue
-                visited.add(id(t))
-                stack.append((t, True))
+                seen(k)
+                push((t, True))
                 node = t.node
                 if node is not None:
                     for inp, need in zip(node.inputs, node.needs):
                         if need and id(inp) not in visited:
-                            stack.append((inp, False))
+                            push((inp, False))
 
         grads: dict = {}
         for tgt, seed in zip(targets, seeds):
@@ -316,6 +323,6 @@ class GradientTape:
             out.append(Tensor(g))
         if isinstance(sources, Tensor):
             return out[0]
-        if _flat_tensor_list(sources):
+        if plain_list:
             return out  # what _pack_like builds for a plain list of tensors
         return _pack_like(sources, out)

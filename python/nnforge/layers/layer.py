@@ -325,6 +325,14 @@ class Layer(KerasSaveable):
         self.built = True
 
     def __call__(self, inputs, *args, **kwargs):
+        if not args and (isinstance(inputs, Tensor) or type(inputs) is np.ndarray):
+            # The eager hot path (one concrete tensor, flags such as training=True): nothing
+            # symbolic can be among the arguments.
+            for v in kwargs.values():
+                if v is not None and v is not True and v is not False:
+                    break
+            else:
+                return self._eager_call(inputs, args, kwargs)
         if isinstance(inputs, KerasTensor) or (
                 (args or isinstance(inputs, (list, tuple, dict)) or
                  any(not isinstance(v, (bool, type(None))) for v in kwargs.values()))

@@ -63,6 +63,32 @@ def _be(a):
     return backend.of(a)
 
 
+# Geometry of convolutions and poolings (standardized strides, pads, output size), by the
+# shapes and the arguments as given: it depends on nothing else, so a training step validates
+# and computes it once per layer. Only valid arguments are stored (errors are raised anew).
+_GEOMETRY: dict = {}
+_GEOMETRY_MAX = 1024
+_F32 = np.dtype(np.float32)
+
+
+def _remember(key, geometry) -> None:
+    if len(_GEOMETRY) >= _GEOMETRY_MAX:
+        _GEOMETRY.clear()
+    try:
+        _GEOMETRY[key] = geometry
+    except TypeError:  # an unhashable argument (a list)
+        pass
+
+
+def _host_f32(t):
+    """The array behind ``t`` when it is already a float32 C-contiguous NumPy array (what
+    ``float_data`` would return unchanged), else None."""
+    a = t.data if isinstance(t, Tensor) else t
+    if type(a) is np.ndarray and a.dtype is _F32 and a.flags.c_contiguous:
+        return a
+    return None
+
+
 # ---- matmul and dense ----------------------------------------------------------------------------
 
 def matmul(x1, x2) -> Tensor:
@@ -153,17 +179,22 @@ def dense(x, kernel, bias=None, activation=None) -> Tensor:
     fused, after = fused_activation(activation)
     if after is not None:
         return after(dense(x, kernel, bias))
-    k = float_data(kernel, "dense", "kernel")
-    xd = data_of(x, "dense", "inputs")
+    # The hot path: float32 C-contiguous NumPy operands are used as they are (what float_data
+    # would return), without the conversions' checks.
+    k = _host_f32(kernel)
+    xd = _host_f32(x) if k is not None else None
+    b = _host_f32(bias) if xd is not None and bias is not None else None
+    if xd is None or (b is None and bias is not None) or xd.ndim == 0:
+        k = float_data(kernel, "dense", "kernel")
+        xd = data_of(x, "dense", "inputs")
+        _dense_check(xd, k)
+        xd = float_data(xd, "dense", "inputs", like=k)
+        b = float_data(bias, "dense", "bias", like=k) if bias is not None else None
+    else:
+        _dense_check(xd, k)
     be = _be(k)
-    if xd.shape[-1] != k.shape[0]:
-        raise ValueError(f"dense: the last axis of the input has size {xd.shape[-1]} but the "
-                         f"kernel expects {k.shape[0]} (input shape {tuple(xd.shape)}, kernel "
-                         f"shape {tuple(k.shape)})")
-    xd = float_data(xd, "dense", "inputs", like=k)
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, k.shape[0])
-    b = float_data(bias, "dense", "bias", like=k) if bias is not None else None
     softmax_out = fused == "softmax"
     code = 0 if softmax_out else _FUSED_CODES[fused]
     y2 = be.matmul(x2, k, bias=b, act=code)
@@ -189,6 +220,13 @@ def dense(x, kernel, bias=None, activation=None) -> Tensor:
         out._keras_logits = z
         return out
     return z
+
+
+def _dense_check(xd, k) -> None:
+    if xd.shape[-1] != k.shape[0]:
+        raise ValueError(f"dense: the last axis of the input has size {xd.shape[-1]} but the "
+                         f"kernel expects {k.shape[0]} (input shape {tuple(xd.shape)}, kernel "
+                         f"shape {tuple(k.shape)})")
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -284,7 +322,9 @@ def softmax(x, axis: int = -1) -> Tensor:
     >>> ops.softmax([[0.0, 0.0]]).numpy()
     array([[0.5, 0.5]], dtype=float32)
     """
-    a = float_data(x, "softmax", "x")
+    a = _host_f32(x)
+    if a is None:
+        a = float_data(x, "softmax", "x")
     be = _be(a)
     if a.ndim == 0:
         raise ValueError("softmax: input must be at least 1-D")
@@ -580,6 +620,18 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         return after(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
     if fused == "softmax":
         return softmax(conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias))
+    w = _host_f32(kernel)
+    if w is not None and w.ndim == 4:  # the hot path: geometry cached by shapes and arguments
+        x = _host_f32(inputs)
+        b = _host_f32(bias) if bias is not None else None
+        if x is not None and (b is not None or bias is None):
+            try:
+                geo = _GEOMETRY.get(("conv", x.shape, w.shape, strides, type(strides), padding,
+                                     dilation_rate, type(dilation_rate), data_format))
+            except TypeError:  # an unhashable argument (a list): the plain path
+                geo = None
+            if geo is not None:
+                return _conv2d(inputs, kernel, bias, x, w, b, _FUSED_CODES[fused], *geo)
     if np.ndim(kernel) == 5:  # 3-D: a sum of 2-D convolutions (ops/conv_nd.py)
         from .conv_nd import conv3d
         return conv3d(inputs, kernel, strides, padding, dilation_rate, bias, fused)
@@ -600,15 +652,24 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         raise ValueError(f"conv: the input has {x.shape[3]} channels but the kernel expects "
                          f"{w.shape[2]} (input shape {tuple(x.shape)}, kernel shape "
                          f"{tuple(w.shape)})")
-    padding = standardize_padding(padding, where="conv")
+    padding_ = standardize_padding(padding, where="conv")
     s = standardize_tuple(strides, 2, "strides", "conv")
     d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
-    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], padding, "conv", "height")
-    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], padding, "conv", "width")
-    be = _be(w)
+    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], padding_, "conv", "height")
+    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], padding_, "conv", "width")
+    geo = (s, d, (pt, pl), (oh, ow))
+    _remember(("conv", tuple(x.shape), tuple(w.shape), strides, type(strides), padding,
+               dilation_rate, type(dilation_rate), data_format), geo)
     b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
-    code = _FUSED_CODES[fused]
-    y = be.conv2d(x, w, b, s, d, (pt, pl), (oh, ow), code)
+    return _conv2d(inputs, kernel, bias, x, w, b, _FUSED_CODES[fused], *geo)
+
+
+def _conv2d(inputs, kernel, bias, x, w, b, code, s, d, pad, out_hw) -> Tensor:
+    """The 2-D convolution of ``conv`` on validated arrays (``x``, ``w``, ``b``: float32,
+    C-contiguous, one backend) and its geometry, recorded against ``inputs``, ``kernel``,
+    ``bias``."""
+    be = _be(w)
+    y = be.conv2d(x, w, b, s, d, pad, out_hw, code)
     xshape, wshape = x.shape, w.shape
 
     def backward(g, needs):
@@ -618,11 +679,11 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         fused = bool(code) and not needs[0]
         if code and not fused:
             dz = be.activation_grad(y, dz, code)
-        gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
+        gx = be.conv2d_grad_input(dz, w, xshape, s, d, pad) if needs[0] else None
         gw = gb = None
         if needs[1] or (len(needs) > 2 and needs[2]):
             gw, gb = be.conv2d_grad_filter(
-                x, dz, wshape, s, d, (pt, pl), b is not None,
+                x, dz, wshape, s, d, pad, b is not None,
                 out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
                 out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
                           if b is not None and needs[2] else None),
@@ -665,10 +726,24 @@ def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
     >>> ops.max_pool(np.ones((1, 4, 4, 2)), 2).shape
     (1, 2, 2, 2)
     """
-    if len(getattr(inputs, "shape", np.shape(inputs))) != 4:  # 1-D, 3-D: ops/conv_nd.py
-        from .conv_nd import pool_nd
-        return pool_nd("max", inputs, pool_size, strides, padding, data_format)
-    x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding, data_format)
+    x = _host_f32(inputs)
+    geo = None
+    if x is not None and x.ndim == 4:  # the hot path: geometry cached by shapes and arguments
+        try:
+            geo = _GEOMETRY.get(("max_pool", x.shape, pool_size, type(pool_size), strides,
+                                 type(strides), padding, data_format))
+        except TypeError:  # an unhashable argument (a list): the plain path
+            pass
+    if geo is not None:
+        p, s, pad, out = geo
+    else:
+        if len(getattr(inputs, "shape", np.shape(inputs))) != 4:  # 1-D, 3-D: ops/conv_nd.py
+            from .conv_nd import pool_nd
+            return pool_nd("max", inputs, pool_size, strides, padding, data_format)
+        x, p, s, pad, out = _pool_setup("max_pool", inputs, pool_size, strides, padding,
+                                        data_format)
+        _remember(("max_pool", tuple(x.shape), pool_size, type(pool_size), strides,
+                   type(strides), padding, data_format), (p, s, pad, out))
     be = _be(x)
     y, arg = be.max_pool2d(x, p, s, pad, out, is_recording())
     xshape = x.shape
