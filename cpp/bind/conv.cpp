@@ -38,6 +38,57 @@ nnforge::Conv2DShape check_cols(const std::string& fn, const char* xname, const 
 
 }  // namespace
 
+namespace {
+
+// The checks conv2d_forward and conv2d_max_pool_forward share: x and w float32 4-D, the output
+// `outn` (its batch and channels against x and w; its spatial size is each binding's own), the
+// activation, the geometry and the optional bias (F,). `extra` adds to the message's description.
+struct ForwardArgs {
+  py::array x, w, out, b;
+  const float* pb = nullptr;
+  nnforge::Act act = nnforge::Act::Linear;
+  Pair st, dil, pd;
+  std::string desc;
+};
+
+ForwardArgs forward_args(const std::string& fn, py::object xo, py::object wo, py::object bo,
+                         py::object outo, const std::string& outn, int64_t act,
+                         py::object strides, py::object dilation, py::object pad,
+                         const std::string& extra) {
+  ForwardArgs f;
+  f.x = arr(fn, "x", xo);
+  f.w = arr(fn, "w", wo);
+  f.out = arr(fn, outn.c_str(), outo);
+  check_f32(fn, "x", f.x, 4, false);
+  check_f32(fn, "w", f.w, 4, false);
+  check_f32(fn, outn.c_str(), f.out, 4, true);
+  f.act = act_code(fn, act);
+  f.st = pair_arg(fn, "strides", strides, 1);
+  f.dil = pair_arg(fn, "dilation", dilation, 1);
+  f.pd = pair_arg(fn, "pad", pad, 0);
+  f.desc = "x " + shape_str(f.x) + ", w " + shape_str(f.w) + ", " + outn + " " +
+           shape_str(f.out) + extra + ", " + geom_desc(f.st, f.dil, f.pd);
+  if (f.out.shape(0) != f.x.shape(0))
+    fail(fn, "batch sizes of 'x' and '" + outn + "' differ: " + f.desc);
+  if (f.w.shape(2) != f.x.shape(3))
+    fail(fn, "'w' input channels (w.shape[2]) must equal x.shape[3]: " + f.desc);
+  if (f.out.shape(3) != f.w.shape(3))
+    fail(fn, "'" + outn + "' channels (" + outn +
+                 ".shape[3]) must equal the filters w.shape[3]: " + f.desc);
+  if (!bo.is_none()) {
+    f.b = arr(fn, "bias", bo);
+    check_f32(fn, "bias", f.b, 1, false);
+    if (f.b.shape(0) != f.w.shape(3))
+      fail(fn, "argument 'bias' " + shape_str(f.b) + " must have shape (F,) with F = " +
+                   std::to_string(f.w.shape(3)) + ": " + f.desc);
+    f.pb = fptr(f.b);
+    no_overlap(fn, outn.c_str(), f.out, "bias", f.b);
+  }
+  return f;
+}
+
+}  // namespace
+
 void bind_conv(py::module_& m) {
   m.def(
       "im2col",
@@ -85,39 +136,18 @@ void bind_conv(py::module_& m) {
       [](py::object xo, py::object wo, py::object bo, py::object yo, int64_t act,
          py::object strides, py::object dilation, py::object pad) {
         const std::string fn = "conv2d_forward";
-        py::array x = arr(fn, "x", xo), w = arr(fn, "w", wo), y = arr(fn, "y", yo);
-        check_f32(fn, "x", x, 4, false);
-        check_f32(fn, "w", w, 4, false);
-        check_f32(fn, "y", y, 4, true);
-        const nnforge::Act a = act_code(fn, act);
-        const Pair st = pair_arg(fn, "strides", strides, 1);
-        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
-        const Pair pd = pair_arg(fn, "pad", pad, 0);
-        const std::string desc = "x " + shape_str(x) + ", w " + shape_str(w) + ", y " +
-                                 shape_str(y) + ", " + geom_desc(st, dil, pd);
-        if (y.shape(0) != x.shape(0)) fail(fn, "batch sizes of 'x' and 'y' differ: " + desc);
-        if (w.shape(2) != x.shape(3))
-          fail(fn, "'w' input channels (w.shape[2]) must equal x.shape[3]: " + desc);
-        if (y.shape(3) != w.shape(3))
-          fail(fn, "'y' channels (y.shape[3]) must equal the filters w.shape[3]: " + desc);
-        const float* pb = nullptr;
-        py::array b;
-        if (!bo.is_none()) {
-          b = arr(fn, "bias", bo);
-          check_f32(fn, "bias", b, 1, false);
-          if (b.shape(0) != w.shape(3))
-            fail(fn, "argument 'bias' " + shape_str(b) + " must have shape (F,) with F = " +
-                         std::to_string(w.shape(3)) + ": " + desc);
-          pb = fptr(b);
-          no_overlap(fn, "y", y, "bias", b);
-        }
+        ForwardArgs f =
+            forward_args(fn, xo, wo, bo, yo, "y", act, strides, dilation, pad, "");
+        const py::array &x = f.x, &w = f.w;
+        py::array& y = f.out;
         const auto s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
-                                  w.shape(1), w.shape(3), st, dil, pd, y.shape(1), y.shape(2),
-                                  desc);
+                                  w.shape(1), w.shape(3), f.st, f.dil, f.pd, y.shape(1),
+                                  y.shape(2), f.desc);
         no_overlap(fn, "y", y, "x", x);
         no_overlap(fn, "y", y, "w", w);
-        const float *px = fptr(x), *pw = fptr(w);
+        const float *px = fptr(x), *pw = fptr(w), *pb = f.pb;
         float* py_ = fmut(y);
+        const nnforge::Act a = f.act;
         py::gil_scoped_release nogil;
         nnforge::conv2d_forward(px, pw, pb, a, py_, s);
       },
@@ -131,44 +161,25 @@ void bind_conv(py::module_& m) {
          py::object strides, py::object dilation, py::object pad, py::object conv_hw,
          py::object pool, py::object pool_strides, py::object pool_pad) {
         const std::string fn = "conv2d_max_pool_forward";
-        py::array x = arr(fn, "x", xo), w = arr(fn, "w", wo), out = arr(fn, "out", outo);
-        check_f32(fn, "x", x, 4, false);
-        check_f32(fn, "w", w, 4, false);
-        check_f32(fn, "out", out, 4, true);
-        const nnforge::Act a = act_code(fn, act);
-        const Pair st = pair_arg(fn, "strides", strides, 1);
-        const Pair dil = pair_arg(fn, "dilation", dilation, 1);
-        const Pair pd = pair_arg(fn, "pad", pad, 0);
         const Pair chw = pair_arg(fn, "conv_hw", conv_hw, 1);
-        const std::string desc = "x " + shape_str(x) + ", w " + shape_str(w) + ", out " +
-                                 shape_str(out) + ", conv output (" + std::to_string(chw[0]) +
-                                 ", " + std::to_string(chw[1]) + "), " + geom_desc(st, dil, pd);
-        if (out.shape(0) != x.shape(0)) fail(fn, "batch sizes of 'x' and 'out' differ: " + desc);
-        if (w.shape(2) != x.shape(3))
-          fail(fn, "'w' input channels (w.shape[2]) must equal x.shape[3]: " + desc);
-        if (out.shape(3) != w.shape(3))
-          fail(fn, "'out' channels (out.shape[3]) must equal the filters w.shape[3]: " + desc);
-        const float* pb = nullptr;
-        py::array b;
-        if (!bo.is_none()) {
-          b = arr(fn, "bias", bo);
-          check_f32(fn, "bias", b, 1, false);
-          if (b.shape(0) != w.shape(3))
-            fail(fn, "argument 'bias' " + shape_str(b) + " must have shape (F,) with F = " +
-                         std::to_string(w.shape(3)) + ": " + desc);
-          pb = fptr(b);
-          no_overlap(fn, "out", out, "bias", b);
-        }
+        ForwardArgs f =
+            forward_args(fn, xo, wo, bo, outo, "out", act, strides, dilation, pad,
+                         ", conv output (" + std::to_string(chw[0]) + ", " +
+                             std::to_string(chw[1]) + ")");
+        const py::array &x = f.x, &w = f.w;
+        py::array& out = f.out;
         const auto s = conv2d_shape(fn, x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0),
-                                  w.shape(1), w.shape(3), st, dil, pd, chw[0], chw[1], desc);
+                                  w.shape(1), w.shape(3), f.st, f.dil, f.pd, chw[0], chw[1],
+                                  f.desc);
         const int64_t ys[4] = {x.shape(0), chw[0], chw[1], w.shape(3)};
         const int64_t os[4] = {out.shape(0), out.shape(1), out.shape(2), out.shape(3)};
         const auto ps = pool2d_args(fn, ys, os, "conv output", "out " + shape_str(out), pool,
                                     pool_strides, pool_pad);
         no_overlap(fn, "out", out, "x", x);
         no_overlap(fn, "out", out, "w", w);
-        const float *px = fptr(x), *pw = fptr(w);
+        const float *px = fptr(x), *pw = fptr(w), *pb = f.pb;
         float* po = fmut(out);
+        const nnforge::Act a = f.act;
         py::gil_scoped_release nogil;
         return nnforge::conv2d_max_pool_forward(px, pw, pb, a, po, s, ps);
       },
