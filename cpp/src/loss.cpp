@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "nnforge/common.h"
 
@@ -31,14 +32,24 @@ inline float row_max(const float* z, int64_t C) {
   return m;
 }
 
+// This thread's buffer for one row's exp(z - max) (computed once, used by the loss and the
+// gradient), grown on demand and kept.
+double* row_exps(int64_t C) {
+  thread_local std::vector<double> buf;
+  if (static_cast<int64_t>(buf.size()) < C) buf.resize(static_cast<size_t>(C));
+  return buf.data();
+}
+
 // Categorical cross-entropy for one row.
 void cce_row(const float* t, const float* p, float* loss, float* g, int64_t C, bool from_logits,
              float scale) {
   if (from_logits) {
     const float m = row_max(p, C);
+    double* e = row_exps(C);
     double s = 0.0, st = 0.0, tz = 0.0;
     for (int64_t j = 0; j < C; ++j) {
-      s += std::exp(static_cast<double>(p[j] - m));
+      e[j] = std::exp(static_cast<double>(p[j] - m));
+      s += e[j];
       st += t[j];
       tz += static_cast<double>(t[j]) * (p[j] - m);
     }
@@ -47,7 +58,7 @@ void cce_row(const float* t, const float* p, float* loss, float* g, int64_t C, b
     if (g) {
       const double inv = 1.0 / s;
       for (int64_t j = 0; j < C; ++j) {
-        const double sm = std::exp(static_cast<double>(p[j] - m)) * inv;
+        const double sm = e[j] * inv;
         g[j] = static_cast<float>(scale * (sm * st - t[j]));
       }
     }
@@ -82,13 +93,17 @@ void scce_row(int64_t label, const float* p, float* loss, float* g, int64_t C, b
               float scale) {
   if (from_logits) {
     const float m = row_max(p, C);
+    double* e = row_exps(C);
     double s = 0.0;
-    for (int64_t j = 0; j < C; ++j) s += std::exp(static_cast<double>(p[j] - m));
+    for (int64_t j = 0; j < C; ++j) {
+      e[j] = std::exp(static_cast<double>(p[j] - m));
+      s += e[j];
+    }
     *loss = static_cast<float>(std::log(s) - static_cast<double>(p[label] - m));
     if (g) {
       const double inv = 1.0 / s;
       for (int64_t j = 0; j < C; ++j) {
-        const double sm = std::exp(static_cast<double>(p[j] - m)) * inv;
+        const double sm = e[j] * inv;
         g[j] = static_cast<float>(scale * (sm - (j == label ? 1.0 : 0.0)));
       }
     }
