@@ -18,6 +18,7 @@ _MPI_ENV_VARS = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PM
                  "PMIX_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS")
 
 _state: dict = {"comm": None, "local_rank": 0, "local_size": 1, "initialized": False}
+_ABORT_GRACE_S = 0.5  # abort(): time for the launcher to forward the last output first
 
 
 def launched_with_mpi(environ: Optional[Mapping[str, str]] = None) -> bool:
@@ -113,6 +114,10 @@ def abort(code: int = 1) -> None:
     sys.stderr.flush()
     sys.stdout.flush()
     if comm is not None:
+        if comm.Get_size() > 1:
+            # MPI_Abort races with mpiexec forwarding this process's last output (the reason
+            # the job ends): a moment for the launcher to read it first.
+            time.sleep(_ABORT_GRACE_S)
         comm.Abort(code)
     os._exit(code)
 
