@@ -85,8 +85,9 @@ void for_row_chunks(const Conv2DShape& s, Fn fn) {
   for (int64_t r0 = 0; r0 < R; r0 += cr) fn(cols, r0, std::min(R, r0 + cr));
 }
 
-// How `units` (output rows or images) of `unit_bytes` cols each are cut into tiles: tile t holds
-// units [t*units/n, (t+1)*units/n) of n tiles. About tile_bytes() of cols per tile, at least one
+// How `units` (output rows or images) of `unit_bytes` scratch each (im2col rows, or a fused
+// chunk's convolution output) are cut into tiles: tile t holds units [t*units/n,
+// (t+1)*units/n) of n tiles. About tile_bytes() of scratch per tile, at least one
 // tile per thread where there are enough units (a multiple of the thread count where that costs
 // nothing), and every tile's sgemm (M = its rows, N = F, K) at least kMinTileMNK: far from
 // sgemm's tiny path, whose arithmetic differs, so the tiling never shows in the result.
@@ -294,14 +295,12 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
   // on the chunk (their results do not depend on how the batch is cut): bitwise the same as
   // conv2d_forward followed by max_pool2d_forward.
   const int T = get_num_threads();
-  const int64_t bytes = img_y * static_cast<int64_t>(sizeof(float));
-  int64_t n = (s.N + std::max<int64_t>(1, tile_bytes() / bytes) - 1) /
-              std::max<int64_t>(1, tile_bytes() / bytes);
-  n = n < T ? std::min<int64_t>(s.N, T) : (n + T - 1) / T * T;
-  const int64_t per = (s.N + n - 1) / n;
+  const int64_t n = tile_count(s.N, img_y * static_cast<int64_t>(sizeof(float)),
+                               img_y * s.KH * s.KW * s.C, T);
+  const int64_t per = (s.N + n - 1) / n;  // images in the largest chunk
   const int64_t img_x = s.H * s.W * s.C, img_out = p.OH * p.OW * p.C;
   // A Winograd convolution's filter transform is done once for all chunks.
-  const bool wino = detail::winograd_applies(s) && !is_pointwise(s);
+  const bool wino = detail::winograd_applies(s);
   const std::vector<float> U = wino ? detail::winograd_filter(w, s.C, s.F) : std::vector<float>();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (n > 1 && T > 1)
   for (int64_t t = 0; t < n; ++t) {

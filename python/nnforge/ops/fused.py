@@ -7,13 +7,12 @@ not fuse, a backend without the kernel).
 """
 from __future__ import annotations
 
-from nnforge.core.tape import gradient_buffer, is_recording, record
+from nnforge.core.tape import is_recording, record
 from nnforge.core.tensor import Tensor
-from nnforge.utils.argument_validation import (conv_output_length, standardize_padding,
-                                               standardize_tuple)
 
 from ._util import float_data
-from .nn import _FUSED_CODES, _be, conv, fused_activation, max_pool
+from .nn import (_FUSED_CODES, _be, _conv2d_geometry, _conv2d_grads, _pool_geometry, conv,
+                 fused_activation, max_pool)
 
 
 def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_rate=1, bias=None,
@@ -60,45 +59,28 @@ def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_ra
     if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2] or \
             not hasattr(be, "conv2d_max_pool"):
         return unfused()  # the ops' own errors, or the backend's unfused kernels
-    pad_mode = standardize_padding(padding, where="conv")
-    s = standardize_tuple(strides, 2, "strides", "conv")
-    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
-    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], pad_mode, "conv", "height")
-    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], pad_mode, "conv", "width")
-    p = standardize_tuple(pool_size, 2, "pool_size", "max_pool")
-    ps = standardize_tuple(pool_strides if pool_strides is not None else p, 2, "strides",
-                           "max_pool")
-    pool_mode = standardize_padding(pool_padding, where="max_pool")
+    s, d, pad, (oh, ow) = _conv2d_geometry(x.shape, w.shape, strides, padding, dilation_rate)
     if min(oh, ow) < 1:
         return unfused()
-    ph, ppt = conv_output_length(oh, p[0], ps[0], 1, pool_mode, "max_pool", "height")
-    pw, ppl = conv_output_length(ow, p[1], ps[1], 1, pool_mode, "max_pool", "width")
+    p, ps, ppad, (ph, pw) = _pool_geometry("max_pool", (oh, ow), pool_size, pool_strides,
+                                           pool_padding)
     if min(ph, pw) < 1:
         return unfused()
     b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
     code = _FUSED_CODES[fused]
     if not recording:
-        y = be.conv2d_max_pool(x, w, b, s, d, (pt, pl), (oh, ow), code, p, ps, (ppt, ppl),
-                               (ph, pw))
+        y = be.conv2d_max_pool(x, w, b, s, d, pad, (oh, ow), code, p, ps, ppad, (ph, pw))
         return unfused() if y is None else Tensor(y)
-    y = be.conv2d(x, w, b, s, d, (pt, pl), (oh, ow), code)
-    out, arg = be.max_pool2d(y, p, ps, (ppt, ppl), (ph, pw), True)
-    xshape, wshape, yshape = x.shape, w.shape, y.shape
+    y = be.conv2d(x, w, b, s, d, pad, (oh, ow), code)
+    out, arg = be.max_pool2d(y, p, ps, ppad, (ph, pw), True)
+    yshape = y.shape
     del y  # the backward needs the pooled output and the argmax only
 
     def backward(g, needs):
         g = be.asarray(g)
         if code:  # relu: its derivative at every window's winner is (pooled value > 0)
             g = be.activation_grad(out, g, code)
-        dz = be.max_pool2d_grad(g, arg, yshape, p, ps, (ppt, ppl))
-        gx = be.conv2d_grad_input(dz, w, xshape, s, d, (pt, pl)) if needs[0] else None
-        gw = gb = None
-        if needs[1] or (len(needs) > 2 and needs[2]):
-            gw, gb = be.conv2d_grad_filter(
-                x, dz, wshape, s, d, (pt, pl), b is not None,
-                out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
-                out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
-                          if b is not None and needs[2] else None))
-        return (gx, gw, gb) if b is not None else (gx, gw)
+        dz = be.max_pool2d_grad(g, arg, yshape, p, ps, ppad)
+        return _conv2d_grads(be, dz, needs, x, w, b, kernel, bias, s, d, pad)
 
     return record(out, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)

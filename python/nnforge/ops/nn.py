@@ -652,16 +652,38 @@ def conv(inputs, kernel, strides=1, padding: str = "valid", data_format=None,
         raise ValueError(f"conv: the input has {x.shape[3]} channels but the kernel expects "
                          f"{w.shape[2]} (input shape {tuple(x.shape)}, kernel shape "
                          f"{tuple(w.shape)})")
-    padding_ = standardize_padding(padding, where="conv")
-    s = standardize_tuple(strides, 2, "strides", "conv")
-    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
-    oh, pt = conv_output_length(x.shape[1], w.shape[0], s[0], d[0], padding_, "conv", "height")
-    ow, pl = conv_output_length(x.shape[2], w.shape[1], s[1], d[1], padding_, "conv", "width")
-    geo = (s, d, (pt, pl), (oh, ow))
+    geo = _conv2d_geometry(x.shape, w.shape, strides, padding, dilation_rate)
     _remember(("conv", tuple(x.shape), tuple(w.shape), strides, type(strides), padding,
                dilation_rate, type(dilation_rate), data_format), geo)
     b = float_data(bias, "conv", "bias", like=w) if bias is not None else None
     return _conv2d(inputs, kernel, bias, x, w, b, _FUSED_CODES[fused], *geo)
+
+
+def _conv2d_geometry(x_shape, w_shape, strides, padding, dilation_rate) -> tuple:
+    """``conv``'s checked strides, dilation, (top, left) padding and output size for an NHWC
+    input of ``x_shape`` and a kernel of ``w_shape``."""
+    padding_ = standardize_padding(padding, where="conv")
+    s = standardize_tuple(strides, 2, "strides", "conv")
+    d = standardize_tuple(dilation_rate, 2, "dilation_rate", "conv")
+    oh, pt = conv_output_length(x_shape[1], w_shape[0], s[0], d[0], padding_, "conv", "height")
+    ow, pl = conv_output_length(x_shape[2], w_shape[1], s[1], d[1], padding_, "conv", "width")
+    return s, d, (pt, pl), (oh, ow)
+
+
+def _conv2d_grads(be, dz, needs, x, w, b, kernel, bias, s, d, pad, y=None, act: int = 0):
+    """The gradients a 2-D convolution's tape node returns, from the gradient ``dz`` of its
+    pre-activation output (or of its output, with ``act`` and the output ``y`` fused into the
+    filter gradient): ``(gx, gw, gb)``, or ``(gx, gw)`` without a bias; None where not needed."""
+    gx = be.conv2d_grad_input(dz, w, x.shape, s, d, pad) if needs[0] else None
+    gw = gb = None
+    if needs[1] or (len(needs) > 2 and needs[2]):
+        gw, gb = be.conv2d_grad_filter(
+            x, dz, w.shape, s, d, pad, b is not None,
+            out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
+            out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
+                      if b is not None and needs[2] else None),
+            y=y, act=act)
+    return (gx, gw, gb) if b is not None else (gx, gw)
 
 
 def _conv2d(inputs, kernel, bias, x, w, b, code, s, d, pad, out_hw) -> Tensor:
@@ -670,7 +692,6 @@ def _conv2d(inputs, kernel, bias, x, w, b, code, s, d, pad, out_hw) -> Tensor:
     ``bias``."""
     be = _be(w)
     y = be.conv2d(x, w, b, s, d, pad, out_hw, code)
-    xshape, wshape = x.shape, w.shape
 
     def backward(g, needs):
         dz = be.asarray(g)
@@ -679,16 +700,8 @@ def _conv2d(inputs, kernel, bias, x, w, b, code, s, d, pad, out_hw) -> Tensor:
         fused = bool(code) and not needs[0]
         if code and not fused:
             dz = be.activation_grad(y, dz, code)
-        gx = be.conv2d_grad_input(dz, w, xshape, s, d, pad) if needs[0] else None
-        gw = gb = None
-        if needs[1] or (len(needs) > 2 and needs[2]):
-            gw, gb = be.conv2d_grad_filter(
-                x, dz, wshape, s, d, pad, b is not None,
-                out=gradient_buffer(kernel, w.shape, w.dtype, be) if needs[1] else None,
-                out_bias=(gradient_buffer(bias, b.shape, b.dtype, be)
-                          if b is not None and needs[2] else None),
-                y=y if fused else None, act=code if fused else 0)
-        return (gx, gw, gb) if b is not None else (gx, gw)
+        return _conv2d_grads(be, dz, needs, x, w, b, kernel, bias, s, d, pad,
+                             y=y if fused else None, act=code if fused else 0)
 
     return record(y, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)
 
@@ -698,12 +711,18 @@ def _pool_setup(fn, inputs, pool_size, strides, padding, data_format):
     x = float_data(inputs, fn, "inputs")
     if x.ndim != 4:
         raise ValueError(f"{fn}: expected a 4-D NHWC input, got shape {tuple(x.shape)}")
+    return (x,) + _pool_geometry(fn, x.shape[1:3], pool_size, strides, padding)
+
+
+def _pool_geometry(fn, hw, pool_size, strides, padding) -> tuple:
+    """A 2-D pooling's checked window, strides, (top, left) padding and output size over an
+    input of spatial size ``hw``."""
     p = standardize_tuple(pool_size, 2, "pool_size", fn)
     s = standardize_tuple(strides if strides is not None else p, 2, "strides", fn)
     padding = standardize_padding(padding, where=fn)
-    oh, pt = conv_output_length(x.shape[1], p[0], s[0], 1, padding, fn, "height")
-    ow, pl = conv_output_length(x.shape[2], p[1], s[1], 1, padding, fn, "width")
-    return x, p, s, (pt, pl), (oh, ow)
+    oh, pt = conv_output_length(hw[0], p[0], s[0], 1, padding, fn, "height")
+    ow, pl = conv_output_length(hw[1], p[1], s[1], 1, padding, fn, "width")
+    return p, s, (pt, pl), (oh, ow)
 
 
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid",
