@@ -159,7 +159,7 @@ void bind_conv(py::module_& m) {
       "conv2d_max_pool_forward",
       [](py::object xo, py::object wo, py::object bo, py::object outo, int64_t act,
          py::object strides, py::object dilation, py::object pad, py::object conv_hw,
-         py::object pool, py::object pool_strides, py::object pool_pad) {
+         py::object pool, py::object pool_strides, py::object pool_pad, py::object argo) {
         const std::string fn = "conv2d_max_pool_forward";
         const Pair chw = pair_arg(fn, "conv_hw", conv_hw, 1);
         ForwardArgs f =
@@ -177,18 +177,34 @@ void bind_conv(py::module_& m) {
                                     pool_strides, pool_pad);
         no_overlap(fn, "out", out, "x", x);
         no_overlap(fn, "out", out, "w", w);
+        uint8_t* parg = nullptr;
+        if (!argo.is_none()) {  // the winners for a training step's backward
+          py::array am = arr(fn, "argmax", argo);
+          check_argmax(fn, am, true);
+          if (!is_u8(am))
+            fail(fn, "argument 'argmax' must have dtype uint8 (index in the window), got " +
+                         std::string(py::str(am.dtype())));
+          check_same_shape(fn, "out", out, "argmax", am);
+          check_window_fits_u8(fn, ps);
+          no_overlap(fn, "argmax", am, "x", x);
+          no_overlap(fn, "argmax", am, "w", w);
+          no_overlap(fn, "argmax", am, "out", out);
+          parg = static_cast<uint8_t*>(am.mutable_data());
+        }
         const float *px = fptr(x), *pw = fptr(w), *pb = f.pb;
         float* po = fmut(out);
         const nnforge::Act a = f.act;
         py::gil_scoped_release nogil;
-        return nnforge::conv2d_max_pool_forward(px, pw, pb, a, po, s, ps);
+        return nnforge::conv2d_max_pool_forward(px, pw, pb, a, po, parg, s, ps);
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("out"), py::arg("act"),
       py::arg("strides"), py::arg("dilation"), py::arg("pad"), py::arg("conv_hw"),
       py::arg("pool"), py::arg("pool_strides"), py::arg("pool_pad"),
-      "out = max_pool2d(act(conv2d(x, w) + bias)) for inference, NHWC, bitwise as the two calls; "
-      "conv_hw is the convolution's output size. Returns False (out untouched) where one image's "
-      "convolution output is too large to stay in the cache.");
+      py::arg("argmax") = py::none(),
+      "out = max_pool2d(act(conv2d(x, w) + bias)), NHWC, bitwise as the two calls; conv_hw is "
+      "the convolution's output size. argmax (uint8, out's shape, or None) gets each winner's "
+      "index in its window, as max_pool2d_forward's uint8 argmax. Returns False (out and argmax "
+      "untouched) where one image's convolution output is too large to stay in the cache.");
   m.def(
       "conv2d_backward_input",
       [](py::object dyo, py::object wo, py::object dxo, py::object strides, py::object dilation,

@@ -22,11 +22,6 @@ using namespace nnforge_bind;
 
 namespace {
 
-void check_aligned(const std::string& fn, const char* name, const py::array& a, size_t align) {
-  if (reinterpret_cast<uintptr_t>(a.data()) % align != 0)
-    fail(fn, std::string("argument '") + name + "' is not aligned for its dtype");
-}
-
 // x-like (N,H,W,C) and y-like (N,OH,OW,C) arrays with the pooling geometry (bind/geometry.h).
 nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const py::array& y,
                                 const char* xn, const char* yn, const py::object& pool,
@@ -35,30 +30,6 @@ nnforge::Pool2DShape make_shape(const std::string& fn, const py::array& x, const
   const int64_t ys[4] = {y.shape(0), y.shape(1), y.shape(2), y.shape(3)};
   return pool2d_args(fn, xs, ys, std::string(xn) + " " + shape_str(x),
                      std::string(yn) + " " + shape_str(y), pool, strides, pad);
-}
-
-bool is_u8(const py::array& a) { return a.dtype().is(py::dtype::of<uint8_t>()); }
-
-// argmax: int32 or uint8, 4-D, C-contiguous (and aligned), optionally writeable.
-void check_argmax(const std::string& fn, const py::array& a, bool writeable) {
-  if (is_u8(a)) {
-    if (!(a.flags() & py::array::c_style)) fail(fn, "argument 'argmax' must be C-contiguous");
-    if (writeable && !a.writeable()) fail(fn, "argument 'argmax' must be writeable");
-    if (a.ndim() != 4) fail(fn, "argument 'argmax' must be 4-D, got shape " + shape_str(a));
-    return;
-  }
-  if (!a.dtype().is(py::dtype::of<int32_t>()))
-    fail(fn, "argument 'argmax' must have dtype int32 (index in the image) or uint8 (index in "
-             "the window), got " + std::string(py::str(a.dtype())));
-  check_i32(fn, "argmax", a, 4, writeable);
-  check_aligned(fn, "argmax", a, alignof(int32_t));
-}
-
-void check_window_fits_u8(const std::string& fn, const nnforge::Pool2DShape& s) {
-  if (s.KH * s.KW > 256)
-    fail(fn, "a uint8 argmax holds windows of at most 256 elements, pool (" +
-                 std::to_string(s.KH) + ", " + std::to_string(s.KW) + ") has " +
-                 std::to_string(s.KH * s.KW) + "; use an int32 argmax");
 }
 
 }  // namespace

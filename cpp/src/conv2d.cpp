@@ -283,7 +283,8 @@ void conv2d_backward_filter_act(const float* x, const float* y, const float* dy,
 }
 
 bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, Act act,
-                             float* out, const Conv2DShape& s, const Pool2DShape& p) {
+                             float* out, uint8_t* argmax, const Conv2DShape& s,
+                             const Pool2DShape& p) {
   const int64_t img_y = s.OH * s.OW * s.F;  // floats of one image's convolution output
   // Not for images so small that one image's GEMM (OH*OW x F x K) would take sgemm's tiny
   // path, whose arithmetic differs: the chunk's result would not be the batch's.
@@ -314,7 +315,10 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
       detail::winograd_conv3x3_transformed(x + n0 * img_x, U.data(), bias, act, ybuf, sc);
     else
       conv2d_forward(x + n0 * img_x, w, bias, act, ybuf, sc);
-    max_pool2d_forward(ybuf, out + n0 * img_out, nullptr, pc);
+    if (argmax)
+      max_pool2d_forward_local(ybuf, out + n0 * img_out, argmax + n0 * img_out, pc);
+    else
+      max_pool2d_forward(ybuf, out + n0 * img_out, nullptr, pc);
   }
   return true;
 }

@@ -45,12 +45,15 @@ void conv2d_backward_filter_act(const float* x, const float* y, const float* dy,
                                 float* dw, float* db, const Conv2DShape& s);
 
 struct Pool2DShape;
-// out = max_pool2d(conv2d_forward(x, w, bias, act)) for inference, bitwise the same as the two
-// kernels one after the other, without the convolution's output ever leaving the cache: p is the
-// pooling's shape over the convolution's output (p.H, p.W, p.C = s.OH, s.OW, s.F). Returns false
-// (out untouched) where one image's convolution output is too large to stay in the cache.
+// out = max_pool2d(conv2d_forward(x, w, bias, act)), bitwise the same as the two kernels one
+// after the other, without the convolution's output ever leaving the cache: p is the pooling's
+// shape over the convolution's output (p.H, p.W, p.C = s.OH, s.OW, s.F). argmax (nullable, the
+// shape of out) gets max_pool2d_forward_local's uint8 window index of each winner, for a training
+// step's backward (needs p.KH * p.KW <= 256). Returns false (out and argmax untouched) where one
+// image's convolution output is too large to stay in the cache.
 bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, Act act,
-                             float* out, const Conv2DShape& s, const Pool2DShape& p);
+                             float* out, uint8_t* argmax, const Conv2DShape& s,
+                             const Pool2DShape& p);
 
 // 3x3 stride-1 convolutions with enough channels run conv2d_forward and conv2d_backward_input
 // through Winograd's F(2x2, 3x3) (cpp/src/winograd.h); set_winograd(false) sends them through

@@ -105,14 +105,16 @@ def conv2d(x, w, bias, strides: Tuple[int, int], dilation: Tuple[int, int],
 
 
 def conv2d_max_pool(x, w, bias, strides, dilation, pad, conv_hw, act: int, pool, pool_strides,
-                    pool_pad, out_hw):
-    """max_pool2d(act(conv2d(x, w) + bias)) in one kernel for inference (bitwise the two calls),
-    or None where the kernel declines (an image's convolution output too large to stay in
-    cache, or too small to be worth it)."""
+                    pool_pad, out_hw, need_argmax: bool = False):
+    """max_pool2d(act(conv2d(x, w) + bias)) in one kernel (bitwise the two calls), or None where
+    the kernel declines (an image's convolution output too large to stay in cache, or too small
+    to be worth it). With need_argmax, ``(y, argmax)``: max_pool2d's uint8 winners, for
+    max_pool2d_grad (windows of at most 256 elements)."""
     y = np.empty((x.shape[0], out_hw[0], out_hw[1], w.shape[3]), dtype=np.float32)
+    arg = np.empty(y.shape, dtype=np.uint8) if need_argmax else None
     if _cpu.conv2d_max_pool_forward(x, w, bias, y, act, strides, dilation, pad, conv_hw, pool,
-                                    pool_strides, pool_pad):
-        return y
+                                    pool_strides, pool_pad, arg):
+        return (y, arg) if need_argmax else y
     return None
 
 

@@ -20,9 +20,9 @@ def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_ra
                   pool_padding: str = "valid") -> Tensor:
     """``max_pool(conv(inputs, kernel, ...), pool_size, ...)`` for 2-D NHWC inputs.
 
-    For inference the convolution's output is pooled while it is still in the cache: it is never
-    written to memory whole. While a GradientTape records (linear or relu activation), the pair
-    is one tape node whose backward needs neither the convolution's output nor a separate
+    The convolution's output is pooled while it is still in the cache: it is never written to
+    memory whole. While a GradientTape records (linear or relu activation), the pooling's
+    winners are kept too, and the pair is one tape node whose backward needs neither the convolution's output nor a separate
     activation gradient: a window's winner is positive exactly when the pooled value is, so
     relu's derivative is applied to the pooled gradient (a quarter of the elements for 2x2
     windows) before the pooling's backward. The gradients are those of the two ops (the same
@@ -71,10 +71,13 @@ def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_ra
     if not recording:
         y = be.conv2d_max_pool(x, w, b, s, d, pad, (oh, ow), code, p, ps, ppad, (ph, pw))
         return unfused() if y is None else Tensor(y)
-    y = be.conv2d(x, w, b, s, d, pad, (oh, ow), code)
-    out, arg = be.max_pool2d(y, p, ps, ppad, (ph, pw), True)
-    yshape = y.shape
-    del y  # the backward needs the pooled output and the argmax only
+    yshape = (x.shape[0], oh, ow, w.shape[3])
+    pair = be.conv2d_max_pool(x, w, b, s, d, pad, (oh, ow), code, p, ps, ppad, (ph, pw),
+                              need_argmax=True) if p[0] * p[1] <= 256 else None
+    if pair is None:  # the kernel declined: the two kernels, the convolution's output dropped
+        pair = be.max_pool2d(be.conv2d(x, w, b, s, d, pad, (oh, ow), code), p, ps, ppad,
+                             (ph, pw), True)
+    out, arg = pair  # the backward needs the pooled output and the argmax only
 
     def backward(g, needs):
         g = be.asarray(g)
