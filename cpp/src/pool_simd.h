@@ -1,8 +1,8 @@
 // Private to the pooling files (pool_avx512.cpp, pool_avx2.cpp; pool.cpp uses its geometry
-// helpers): the row kernels of pooling
-// over any window geometry, written once over a vector-ops type V that each file defines for its
-// ISA in its anonymous namespace (so every instantiation stays in the file compiled with that
-// ISA's flags). V provides:
+// helpers): pool_kernels.h's row kernels (2x2 stride 2 and any window geometry), written once
+// over a vector-ops type V that each file defines for its ISA in its anonymous namespace (so
+// every instantiation stays in the file compiled with that ISA's flags; kernels<V>(name) is the
+// table of them). V provides:
 //   reg, mask, idx       float vector, lane mask, VL window indices (bytes 0..255)
 //   VL                   lanes
 //   load(p, n) / store(p, n, v)        the first n <= VL lanes (plain access when n == VL; lanes
@@ -13,14 +13,18 @@
 //   iset(k)              all lanes k;  isel(m, k, i): m ? k : i
 //   iload(p, n) / istore(p, n, i)      n bytes; lanes >= n of iload match no index
 //   ieq(i, k)            i == k lane-wise
+//   tail_t, tail(n)      the lanes [0, n < VL) prepared once (the mask) for the overloads
+//                        load / store / iload / istore(p, tail_t, ...) of a row's last vector
 // Every kernel does the scalar loops' arithmetic in the same order (pool.cpp), so results are
 // bitwise the same as theirs on every ISA.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "nnforge/pool.h"
+#include "pool_kernels.h"
 
 namespace nnforge {
 namespace detail {
@@ -164,6 +168,134 @@ void avg_bwd_row(const float* dyi, float* drow, const Pool2DShape& s, int64_t ih
     const float* g = dyi + (oh * s.OW + ow) * s.C;
     return [=](int64_t c, int64_t n) { return V::mul(V::load(g + c, n), inv); };
   });
+}
+
+// ---- 2x2 windows, stride 2, no padding (pool_kernels.h's max_fwd .. avg_bwd) -------------------
+
+// body(c, n) over the channels [0, C) a vector at a time: n is V::VL as a compile-time constant
+// for the full vectors (V's plain loads and stores, no mask), then V::tail(C % VL), its mask
+// made once, for the last one.
+template <class V, class Body>
+inline void over_channels(int64_t C, Body body) {
+  int64_t c = 0;
+  for (; c + V::VL <= C; c += V::VL) body(c, std::integral_constant<int64_t, V::VL>{});
+  if (c < C) body(c, V::tail(C - c));
+}
+
+template <class V>
+void max_fwd_2x2(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW,
+                 int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* a = x0 + 2 * ow * C;
+    const float* b = x1 + 2 * ow * C;
+    float* yo = y + ow * C;
+    uint8_t* ao = arg ? arg + ow * C : nullptr;
+    over_channels<V>(C, [&](int64_t c, auto n) {
+      typename V::reg mx = V::load(a + c, n);
+      typename V::reg v = V::load(a + C + c, n);
+      const typename V::mask k1 = V::gt(v, mx);
+      mx = V::sel(k1, v, mx);
+      v = V::load(b + c, n);
+      const typename V::mask k2 = V::gt(v, mx);
+      mx = V::sel(k2, v, mx);
+      v = V::load(b + C + c, n);
+      const typename V::mask k3 = V::gt(v, mx);
+      mx = V::sel(k3, v, mx);
+      V::store(yo + c, n, mx);
+      if (ao) V::istore(ao + c, n, V::isel(k3, 3, V::isel(k2, 2, V::isel(k1, 1, V::iset(0)))));
+    });
+  }
+}
+
+template <class V>
+void max_bwd_2x2(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW,
+                 int64_t C) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* g = dy + ow * C;
+    const uint8_t* ai = arg + ow * C;
+    float* a = dx0 + 2 * ow * C;
+    float* b = dx1 + 2 * ow * C;
+    over_channels<V>(C, [&](int64_t c, auto n) {
+      const typename V::reg v = V::load(g + c, n);
+      const typename V::idx k = V::iload(ai + c, n);
+      V::store(a + c, n, V::keep(V::ieq(k, 0), v));
+      V::store(a + C + c, n, V::keep(V::ieq(k, 1), v));
+      V::store(b + c, n, V::keep(V::ieq(k, 2), v));
+      V::store(b + C + c, n, V::keep(V::ieq(k, 3), v));
+    });
+  }
+}
+
+template <class V>
+void avg_fwd_2x2(const float* x0, const float* x1, float* y, int64_t OW, int64_t C) {
+  const typename V::reg quarter = V::set1(0.25f);
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* a = x0 + 2 * ow * C;
+    const float* b = x1 + 2 * ow * C;
+    float* yo = y + ow * C;
+    over_channels<V>(C, [&](int64_t c, auto n) {
+      typename V::reg acc = V::add(V::zero(), V::load(a + c, n));
+      acc = V::add(acc, V::load(a + C + c, n));
+      acc = V::add(acc, V::load(b + c, n));
+      acc = V::add(acc, V::load(b + C + c, n));
+      V::store(yo + c, n, V::mul(acc, quarter));
+    });
+  }
+}
+
+template <class V>
+void avg_bwd_2x2(const float* dy, float* dx0, float* dx1, int64_t OW, int64_t C) {
+  const typename V::reg quarter = V::set1(0.25f);
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const float* g = dy + ow * C;
+    float* a = dx0 + 2 * ow * C;
+    float* b = dx1 + 2 * ow * C;
+    over_channels<V>(C, [&](int64_t c, auto n) {
+      const typename V::reg v = V::add(V::zero(), V::mul(V::load(g + c, n), quarter));
+      V::store(a + c, n, v);
+      V::store(a + C + c, n, v);
+      V::store(b + c, n, v);
+      V::store(b + C + c, n, v);
+    });
+  }
+}
+
+// ---- any geometry, over whole arrays (pool_kernels.h's *_any) ----------------------------------
+
+template <class V>
+void max_fwd_any(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s, int64_t n,
+                 int64_t oh) {
+  const float* xi = x + n * s.H * s.W * s.C;
+  const int64_t o = (n * s.OH + oh) * s.OW * s.C;
+  if (argmax)
+    max_fwd_row<V, true>(xi, y + o, argmax + o, s, oh);
+  else
+    max_fwd_row<V, false>(xi, y + o, nullptr, s, oh);
+}
+
+template <class V>
+void max_bwd_any(const float* dy, const uint8_t* argmax, float* dx, const Pool2DShape& s,
+                 int64_t n, int64_t ih) {
+  const int64_t o = n * s.OH * s.OW * s.C;
+  max_bwd_row<V>(dy + o, argmax + o, dx + (n * s.H + ih) * s.W * s.C, s, ih);
+}
+
+template <class V>
+void avg_fwd_any(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t oh) {
+  avg_fwd_row<V>(x + n * s.H * s.W * s.C, y + (n * s.OH + oh) * s.OW * s.C, s, oh);
+}
+
+template <class V>
+void avg_bwd_any(const float* dy, float* dx, const Pool2DShape& s, int64_t n, int64_t ih) {
+  avg_bwd_row<V>(dy + n * s.OH * s.OW * s.C, dx + (n * s.H + ih) * s.W * s.C, s, ih);
+}
+
+// The table of V's kernels, for pool2x2_<isa>().
+template <class V>
+Pool2x2Kernels kernels(const char* name) {
+  return Pool2x2Kernels{name,           max_fwd_2x2<V>, max_bwd_2x2<V>, avg_fwd_2x2<V>,
+                        avg_bwd_2x2<V>, max_fwd_any<V>, max_bwd_any<V>, avg_fwd_any<V>,
+                        avg_bwd_any<V>};
 }
 
 }  // namespace pool_simd
