@@ -9,9 +9,10 @@
 // fused path rounds like the step-by-step one.
 //
 // Where the CPU has AVX-512, LSTM and GRU (reset_after) steps instead run rnn_kernels.h's fused
-// step: one register-tiled product [x_t | h] @ [W; U] (inference) or h @ U (training, after the
-// input GEMM) with the gate arithmetic applied to the tile in registers; results within 1-2 ulp
-// of the portable path here (which other CPUs, NNFORGE_ISA=avx2 and GRU reset_after=False use).
+// step: one register-tiled product [x_t | h] @ [W; U] (LSTM; GRU inference) or h @ U (GRU
+// training, after the input GEMM) with the gate arithmetic applied to the tile in registers;
+// results within 1-2 ulp of the portable path here (which other CPUs, NNFORGE_ISA=avx2 and GRU
+// reset_after=False use).
 #include "nnforge/rnn.h"
 
 #include <omp.h>
@@ -405,22 +406,31 @@ void rnn_forward(const RnnForwardArgs& a) {
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
-  // 1. Input projections of every step: one GEMM over N*T rows, input bias fused.
-  sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
-                 GH);
-
-  // 2. The recurrent kernel, packed once (for the fused LSTM / GRU reset_after step where the
-  // CPU has one).
   const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
   const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
+
+  // 1. Input projections of every step: one GEMM over N*T rows, input bias fused. The fused
+  // LSTM step instead computes [x_t | h_{s-1}] @ [W; U] + b itself (as inference does): the
+  // pre-activations never go through memory, and the step's product has K = D + H.
+  if (!lk)
+    sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear,
+                   a.gates, GH);
+
+  // 2. The recurrent kernel (with the fused LSTM step: [W; U] and the bias), packed once (for
+  // the fused LSTM / GRU reset_after step where the CPU has one).
   PackedB U1, U2;
   AlignedBuf fused_buf, fused_bias_buf;
   const float* fused_u = nullptr;
   const float* fused_bias = nullptr;
   if (lk) {
-    float* p = fused_buf.get(lk->packed_size(H, H));
-    lk->pack(nullptr, 0, a.recurrent, H, p);
+    float* p = fused_buf.get(lk->packed_size(D + H, H));
+    lk->pack(a.kernel, D, a.recurrent, H, p);
     fused_u = p;
+    if (b_in) {
+      float* pb = fused_bias_buf.get(lk->bias_size(H));
+      lk->pack_bias(b_in, H, pb);
+      fused_bias = pb;
+    }
   } else if (gk) {
     float* p = fused_buf.get(gk->packed_size(H, H));
     gk->pack(nullptr, 0, a.recurrent, H, p);
@@ -454,9 +464,12 @@ void rnn_forward(const RnnForwardArgs& a) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       float* gt = a.gates + (n0 * T + t) * GH;  // row stride T*GH
       if (lstm) {
-        if (lk) {  // gates += h_{s-1} U, the gate arithmetic, c_s and h_s in one pass
+        if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s, h_s in one pass
           detail::LstmStep st;
+          st.D = D;
           st.H = H;
+          st.x = a.x + (n0 * T + t) * D;
+          st.ldx = T * D;
           st.h = hp;
           st.ldh = ldh;
           st.cp = cp;
@@ -467,6 +480,7 @@ void rnn_forward(const RnnForwardArgs& a) {
           st.gates = gt;
           st.ldg = T * GH;
           st.packed = fused_u;
+          st.bias = fused_bias;
           lk->step(st, rows);
         } else {
           small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);

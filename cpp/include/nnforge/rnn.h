@@ -14,6 +14,7 @@
 //
 // Forward (one call for the whole sequence):
 //   1. gates[(n,t), :] = x[n,t] @ W + b_in            one sgemm over N*T rows, bias fused
+//      (the fused AVX-512 LSTM step computes b + [x_t | h_{s-1}] @ [W; U] in 2. instead)
 //   2. per step, per row block: gates += h_{s-1} @ U   (GRU: a separate recurrent product),
 //      then the gate arithmetic, all inside the kernel; OpenMP over batch rows (rows are
 //      independent through the whole sequence, so no barrier per step).
