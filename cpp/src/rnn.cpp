@@ -737,10 +737,13 @@ void rnn_backward(const RnnBackwardArgs& b) {
   }
 
   // dZ: input-side pre-activation gradients by time (N, T, GH); dZr: GRU reset_after's
-  // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU.
+  // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU, row stride ldp.
+  // LSTM: dW and dU share dZ, so the rows of Hp are [x_t | h_{s-1}] (ldp = D + H) and one GEMM
+  // gives [dW; dU] = XH^T dZ (one pass over dZ instead of two; per element the same k-sum).
   float* dZ = tl_dz.get(static_cast<size_t>(NT * GH));
   float* dZr = after ? tl_dzr.get(static_cast<size_t>(NT * GH)) : nullptr;
-  float* Hp = tl_hprev.get(static_cast<size_t>(NT * H));
+  const int64_t ldp = lstm ? D + H : H, hoff = lstm ? D : 0;
+  float* Hp = tl_hprev.get(static_cast<size_t>(NT * ldp));
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -782,7 +785,8 @@ void rnn_backward(const RnnBackwardArgs& b) {
       // dy_last at the last step, and the carry of later masked outputs).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n = n0 + r;
-        std::memcpy(Hp + (n * T + t) * H, hp + r * ldh, sizeof(float) * H);
+        std::memcpy(Hp + (n * T + t) * ldp + hoff, hp + r * ldh, sizeof(float) * H);
+        if (lstm) std::memcpy(Hp + (n * T + t) * ldp, a.x + (n * T + t) * D, sizeof(float) * D);
         float* dy = tmp + r * H;
         std::memcpy(dy, carry + r * H, sizeof(float) * H);
         if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
@@ -859,13 +863,18 @@ void rnn_backward(const RnnBackwardArgs& b) {
   if (!lstm && b.dc0) std::fill(b.dc0, b.dc0 + N * H, 0.f);
 
   // Weight and input gradients over all steps at once.
-  sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
-  if (b.dx) sgemm(false, true, NT, D, GH, 1.f, dZ, GH, a.kernel, GH, 0.f, b.dx, D);  // dZ W^T
-  if (lstm) {
-    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
-  } else if (after) {
-    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZr, GH, 0.f, b.drecurrent, GH);
+  if (lstm) {  // [dW; dU] = [X | Hp]^T dZ
+    float* dwu = tl_work.get(static_cast<size_t>(ldp * GH));
+    sgemm(true, false, ldp, GH, NT, 1.f, Hp, ldp, dZ, GH, 0.f, dwu, GH);
+    std::memcpy(b.dkernel, dwu, sizeof(float) * D * GH);
+    std::memcpy(b.drecurrent, dwu + D * GH, sizeof(float) * H * GH);
   } else {
+    sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
+  }
+  if (b.dx) sgemm(false, true, NT, D, GH, 1.f, dZ, GH, a.kernel, GH, 0.f, b.dx, D);  // dZ W^T
+  if (after) {
+    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZr, GH, 0.f, b.drecurrent, GH);
+  } else if (!lstm) {
     sgemm(true, false, H, 2 * H, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
     sgemm(true, false, H, H, NT, 1.f, a.aux, H, dZ + 2 * H, GH, 0.f, b.drecurrent + 2 * H, GH);
   }
