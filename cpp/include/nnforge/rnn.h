@@ -81,6 +81,11 @@ void rnn_forward(const RnnForwardArgs& a);
 void rnn_infer(const RnnForwardArgs& a);
 void rnn_backward(const RnnBackwardArgs& a);
 
+// Embedding lookup: out[i] = table[ids[i]] for i < n (rows of dim floats); ids must be in
+// [0, rows). Threads split i when the copy is large enough to pay for them.
+void embedding_gather(const float* table, int64_t rows, int64_t dim, const int64_t* ids,
+                      int64_t n, float* out);
+
 // Embedding gradient: dtable (rows, dim) = 0, then dtable[ids[i]] += dy[i] for i < n (in order
 // of i for each row, so the result is deterministic). ids must be in [0, rows).
 void embedding_backward(const int64_t* ids, int64_t n, const float* dy, int64_t dim,
