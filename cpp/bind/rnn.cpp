@@ -117,6 +117,33 @@ void bind_rnn(py::module_& m) {
       "Backward through time of rnn_forward: dx, dkernel, drecurrent_kernel, dbias, dh0, dc0.");
 
   m.def(
+      "embedding_gather",
+      [](const py::object& ids, const py::object& table, const py::object& out) {
+        const std::string fn = "embedding_gather";
+        py::array ia = arr(fn, "ids", ids), ta = arr(fn, "table", table), oa = arr(fn, "out", out);
+        check_i64(fn, "ids", ia, 1);
+        check_f32(fn, "table", ta, 2, false);
+        check_f32(fn, "out", oa, 2, true);
+        const int64_t n = ia.shape(0), rows = ta.shape(0), dim = ta.shape(1);
+        if (oa.shape(0) != n || oa.shape(1) != dim)
+          fail(fn, "argument 'out' must have shape " + rnn_shape_str({n, dim}) + " for ids " +
+                       shape_str(ia) + " and table " + shape_str(ta) + ", got " + shape_str(oa));
+        no_overlap(fn, "out", oa, "table", ta);
+        no_overlap(fn, "out", oa, "ids", ia);
+        const int64_t* p = static_cast<const int64_t*>(ia.data());
+        for (int64_t i = 0; i < n; ++i)
+          if (p[i] < 0 || p[i] >= rows)
+            fail(fn, "ids must be in [0, " + std::to_string(rows) + "), got " +
+                         std::to_string(p[i]) + " at position " + std::to_string(i));
+        const float* pt = fptr(ta);
+        float* po = fmut(oa);
+        py::gil_scoped_release nogil;
+        nnforge::embedding_gather(pt, rows, dim, p, n, po);
+      },
+      py::arg("ids"), py::arg("table"), py::arg("out"),
+      "out[i] = table[ids[i]] (ids int64 (n,), table (rows, dim), out (n, dim)).");
+
+  m.def(
       "embedding_backward",
       [](const py::object& ids, const py::object& dy, const py::object& dtable) {
         const std::string fn = "embedding_backward";

@@ -9,9 +9,10 @@
 // fused path rounds like the step-by-step one.
 //
 // Where the CPU has AVX-512, LSTM and GRU (reset_after) steps instead run rnn_kernels.h's fused
-// step: one register-tiled product [x_t | h] @ [W; U] (inference) or h @ U (training, after the
-// input GEMM) with the gate arithmetic applied to the tile in registers; results within 1-2 ulp
-// of the portable path here (which other CPUs, NNFORGE_ISA=avx2 and GRU reset_after=False use).
+// step: one register-tiled product [x_t | h] @ [W; U] (LSTM; GRU inference) or h @ U (GRU
+// training, after the input GEMM) with the gate arithmetic applied to the tile in registers;
+// results within 1-2 ulp of the portable path here (which other CPUs, NNFORGE_ISA=avx2 and GRU
+// reset_after=False use).
 #include "nnforge/rnn.h"
 
 #include <omp.h>
@@ -389,6 +390,44 @@ void write_outputs(const RnnForwardArgs& a, const Geo& g, int64_t n0, int64_t n1
   }
 }
 
+// The backward reads and writes every row of its chunk at each step, one row of each saved
+// sequence per batch row (100 KiB apart for T = 100, G*H = 256): 16 rows x (4 gate segments, c,
+// h, x, dz, h_{s-1}) are far more streams than the hardware prefetchers follow, so each step
+// waited on memory. The loop instead prefetches, kPrefetchSteps ahead, the lines step s will
+// touch: its saved gates, states, input and aux rows, and (for writing) its dz and Hp rows.
+constexpr int64_t kPrefetchSteps = 2;
+
+inline void prefetch_lines(const void* p, int64_t bytes, bool write) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t o = 0; o < bytes; o += 64) {
+    if (write) __builtin_prefetch(c + o, 1, 3);
+    else __builtin_prefetch(c + o, 0, 3);
+  }
+}
+
+void prefetch_backward_step(const RnnForwardArgs& a, const RnnBackwardArgs& b, const Geo& g,
+                            int64_t n0, int64_t rows, int64_t s, const float* dZ,
+                            const float* dZr, const float* Hp, int64_t ldp) {
+  const int64_t T = g.T, D = g.D, H = g.H, GH = g.GH;
+  const int64_t t = time_of(a, s);
+  const int64_t f = sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t n = n0 + r, nt = n * T + t, ns = n * T + s;
+    prefetch_lines(a.gates + nt * GH, GH * f, false);
+    prefetch_lines(dZ + nt * GH, GH * f, true);
+    if (dZr) prefetch_lines(dZr + nt * GH, GH * f, true);
+    prefetch_lines(Hp + nt * ldp, ldp * f, true);
+    if (ldp > H) prefetch_lines(a.x + nt * D, D * f, false);
+    if (a.c_all) {
+      prefetch_lines(a.c_all + ns * H, H * f, false);
+      if (s) prefetch_lines(a.c_all + (ns - 1) * H, H * f, false);
+    }
+    if (s) prefetch_lines(a.h_all + (ns - 1) * H, H * f, false);
+    if (a.aux) prefetch_lines(a.aux + nt * H, H * f, false);
+    if (b.dy_seq) prefetch_lines(b.dy_seq + ns * H, H * f, false);
+  }
+}
+
 }  // namespace
 
 // =================================================================================================
@@ -405,22 +444,31 @@ void rnn_forward(const RnnForwardArgs& a) {
   const float* b_in = a.bias;
   const float* b_rec = after && a.bias ? a.bias + GH : nullptr;
 
-  // 1. Input projections of every step: one GEMM over N*T rows, input bias fused.
-  sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear, a.gates,
-                 GH);
-
-  // 2. The recurrent kernel, packed once (for the fused LSTM / GRU reset_after step where the
-  // CPU has one).
   const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
   const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
+
+  // 1. Input projections of every step: one GEMM over N*T rows, input bias fused. The fused
+  // LSTM step instead computes [x_t | h_{s-1}] @ [W; U] + b itself (as inference does): the
+  // pre-activations never go through memory, and the step's product has K = D + H.
+  if (!lk)
+    sgemm_bias_act(false, false, N * T, GH, D, a.x, D, a.kernel, GH, b_in, Act::Linear,
+                   a.gates, GH);
+
+  // 2. The recurrent kernel (with the fused LSTM step: [W; U] and the bias), packed once (for
+  // the fused LSTM / GRU reset_after step where the CPU has one).
   PackedB U1, U2;
   AlignedBuf fused_buf, fused_bias_buf;
   const float* fused_u = nullptr;
   const float* fused_bias = nullptr;
   if (lk) {
-    float* p = fused_buf.get(lk->packed_size(H, H));
-    lk->pack(nullptr, 0, a.recurrent, H, p);
+    float* p = fused_buf.get(lk->packed_size(D + H, H));
+    lk->pack(a.kernel, D, a.recurrent, H, p);
     fused_u = p;
+    if (b_in) {
+      float* pb = fused_bias_buf.get(lk->bias_size(H));
+      lk->pack_bias(b_in, H, pb);
+      fused_bias = pb;
+    }
   } else if (gk) {
     float* p = fused_buf.get(gk->packed_size(H, H));
     gk->pack(nullptr, 0, a.recurrent, H, p);
@@ -454,9 +502,12 @@ void rnn_forward(const RnnForwardArgs& a) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       float* gt = a.gates + (n0 * T + t) * GH;  // row stride T*GH
       if (lstm) {
-        if (lk) {  // gates += h_{s-1} U, the gate arithmetic, c_s and h_s in one pass
+        if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s, h_s in one pass
           detail::LstmStep st;
+          st.D = D;
           st.H = H;
+          st.x = a.x + (n0 * T + t) * D;
+          st.ldx = T * D;
           st.h = hp;
           st.ldh = ldh;
           st.cp = cp;
@@ -467,6 +518,7 @@ void rnn_forward(const RnnForwardArgs& a) {
           st.gates = gt;
           st.ldg = T * GH;
           st.packed = fused_u;
+          st.bias = fused_bias;
           lk->step(st, rows);
         } else {
           small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
@@ -723,10 +775,13 @@ void rnn_backward(const RnnBackwardArgs& b) {
   }
 
   // dZ: input-side pre-activation gradients by time (N, T, GH); dZr: GRU reset_after's
-  // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU.
+  // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU, row stride ldp.
+  // LSTM: dW and dU share dZ, so the rows of Hp are [x_t | h_{s-1}] (ldp = D + H) and one GEMM
+  // gives [dW; dU] = XH^T dZ (one pass over dZ instead of two; per element the same k-sum).
   float* dZ = tl_dz.get(static_cast<size_t>(NT * GH));
   float* dZr = after ? tl_dzr.get(static_cast<size_t>(NT * GH)) : nullptr;
-  float* Hp = tl_hprev.get(static_cast<size_t>(NT * H));
+  const int64_t ldp = lstm ? D + H : H, hoff = lstm ? D : 0;
+  float* Hp = tl_hprev.get(static_cast<size_t>(NT * ldp));
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -758,6 +813,8 @@ void rnn_backward(const RnnBackwardArgs& b) {
     }
     for (int64_t s = T - 1; s >= 0; --s) {
       const int64_t t = time_of(a, s);
+      if (s >= kPrefetchSteps) prefetch_backward_step(a, b, g, n0, rows, s - kPrefetchSteps, dZ, dZr,
+                                                      Hp, ldp);
       const float* hp = s ? a.h_all + n0 * T * H + (s - 1) * H : (a.h0 ? a.h0 + n0 * H : zeros);
       const int64_t ldh = s ? T * H : H;
       const float* cp = nullptr;
@@ -768,7 +825,8 @@ void rnn_backward(const RnnBackwardArgs& b) {
       // dy_last at the last step, and the carry of later masked outputs).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n = n0 + r;
-        std::memcpy(Hp + (n * T + t) * H, hp + r * ldh, sizeof(float) * H);
+        std::memcpy(Hp + (n * T + t) * ldp + hoff, hp + r * ldh, sizeof(float) * H);
+        if (lstm) std::memcpy(Hp + (n * T + t) * ldp, a.x + (n * T + t) * D, sizeof(float) * D);
         float* dy = tmp + r * H;
         std::memcpy(dy, carry + r * H, sizeof(float) * H);
         if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
@@ -845,13 +903,18 @@ void rnn_backward(const RnnBackwardArgs& b) {
   if (!lstm && b.dc0) std::fill(b.dc0, b.dc0 + N * H, 0.f);
 
   // Weight and input gradients over all steps at once.
-  sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
-  if (b.dx) sgemm(false, true, NT, D, GH, 1.f, dZ, GH, a.kernel, GH, 0.f, b.dx, D);  // dZ W^T
-  if (lstm) {
-    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
-  } else if (after) {
-    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZr, GH, 0.f, b.drecurrent, GH);
+  if (lstm) {  // [dW; dU] = [X | Hp]^T dZ
+    float* dwu = tl_work.get(static_cast<size_t>(ldp * GH));
+    sgemm(true, false, ldp, GH, NT, 1.f, Hp, ldp, dZ, GH, 0.f, dwu, GH);
+    std::memcpy(b.dkernel, dwu, sizeof(float) * D * GH);
+    std::memcpy(b.drecurrent, dwu + D * GH, sizeof(float) * H * GH);
   } else {
+    sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
+  }
+  if (b.dx) sgemm(false, true, NT, D, GH, 1.f, dZ, GH, a.kernel, GH, 0.f, b.dx, D);  // dZ W^T
+  if (after) {
+    sgemm(true, false, H, GH, NT, 1.f, Hp, H, dZr, GH, 0.f, b.drecurrent, GH);
+  } else if (!lstm) {
     sgemm(true, false, H, 2 * H, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
     sgemm(true, false, H, H, NT, 1.f, a.aux, H, dZ + 2 * H, GH, 0.f, b.drecurrent + 2 * H, GH);
   }
@@ -862,8 +925,20 @@ void rnn_backward(const RnnBackwardArgs& b) {
 }
 
 // =================================================================================================
-// Embedding gradient
+// Embedding lookup and gradient
 // =================================================================================================
+
+void embedding_gather(const float* table, int64_t rows, int64_t dim, const int64_t* ids,
+                      int64_t n, float* out) {
+  (void)rows;
+  if (n <= 0 || dim <= 0) return;
+  // A row copy per id: the 800 KB of the text bench's batch (3200 ids x 64) in two threads;
+  // below 64K floats one thread (a parallel region costs more than the copy).
+  const int nt = n * dim >= (1 << 16) && !omp_in_parallel() ? get_num_threads() : 1;
+  const size_t bytes = sizeof(float) * static_cast<size_t>(dim);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t i = 0; i < n; ++i) std::memcpy(out + i * dim, table + ids[i] * dim, bytes);
+}
 
 void embedding_backward(const int64_t* ids, int64_t n, const float* dy, int64_t dim,
                         float* dtable, int64_t rows) {

@@ -3,8 +3,8 @@
 // portable path (small GEMM on the GEMM's micro-kernels, then the gate arithmetic row by row).
 //
 // One fused step, for `rows` batch rows and all H units:
-//   z = [x_t | h_{s-1}] @ [W; U]      (K = D + H, the k-sum in increasing k: x part, then h part)
-//   z += bias (inference) or z += gates_in (training: x_t @ W + b computed ahead in one GEMM)
+//   z = bias + [x_t | h_{s-1}] @ [W; U]  (K = D + H, the k-sum in increasing k: x part, then h
+//   part), or, with D = 0, z = h_{s-1} @ U + gates_in (x_t @ W + b computed ahead in one GEMM)
 //   i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of z's four column groups
 //   c_s = f*c_{s-1} + i*g;  h_s = o*tanh(c_s)
 // with the same float formulas as the portable path (fast_math.h, no FMA contraction outside the
@@ -22,8 +22,8 @@ namespace nnforge {
 namespace detail {
 
 struct LstmStep {
-  int64_t D = 0, H = 0;             // D = 0 in training mode (x_t @ W is in gates_in)
-  const float* x = nullptr;         // rows x D, row stride ldx (inference)
+  int64_t D = 0, H = 0;             // D = 0: x_t @ W + b is in gates_in
+  const float* x = nullptr;         // rows x D, row stride ldx (D > 0)
   int64_t ldx = 0;
   const float* h = nullptr;         // h_{s-1}: rows x H, row stride ldh
   int64_t ldh = 0;
@@ -32,10 +32,10 @@ struct LstmStep {
   float* cn = nullptr;              // c_s, h_s: rows x H, row stride ldo
   float* hn = nullptr;
   int64_t ldo = 0;
-  float* gates = nullptr;           // training: rows x 4H, row stride ldg: in pre-activations
-  int64_t ldg = 0;                  // x_t W + b, out activations (i, f, g, o); null: inference
+  float* gates = nullptr;           // training: rows x 4H, row stride ldg: out activations
+  int64_t ldg = 0;                  // (i, f, g, o), in (D = 0) x_t W + b; null: inference
   const float* packed = nullptr;    // lstm_pack's layout (64-byte aligned)
-  const float* bias = nullptr;      // inference: lstm_pack_bias's layout, or null (no bias)
+  const float* bias = nullptr;      // D > 0: lstm_pack_bias's layout, or null (no bias)
 };
 
 struct LstmKernels {

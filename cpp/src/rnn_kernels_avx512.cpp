@@ -182,17 +182,19 @@ void pack_bias(const float* bias, int64_t H, float* out) {
 // ---- the step -----------------------------------------------------------------------------------
 
 // Rows [r0, r0+R) x units [j0, j0+16) (m: the units < H) of one step; B: the unit block's weights.
-template <int R, bool kTrain>
+// kX: the x part is in the step (s.D > 0; the sums start from the bias); otherwise (training with
+// D = 0) the gates hold the pre-activations x_t W + b. kTrain: the activated gates are stored.
+template <int R, bool kTrain, bool kX>
 void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float* bias,
           __mmask16 m) {
-  // Inference starts the sums from the bias (one add fewer per gate than adding it after).
+  // With the x part, the sums start from the bias (one add fewer per gate than adding it after).
   __m512 acc[R][4];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q)
-      acc[r][q] = !kTrain && bias ? _mm512_load_ps(bias + q * VL) : _mm512_setzero_ps();
-  if (!kTrain) {
+      acc[r][q] = kX && bias ? _mm512_load_ps(bias + q * VL) : _mm512_setzero_ps();
+  if (kX) {
     const float* xr[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) xr[r] = s.x + (r0 + r) * s.ldx;
@@ -238,7 +240,7 @@ void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float
     float* g = kTrain ? s.gates + (r0 + r) * s.ldg + j0 : nullptr;
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q)
-      z[q] = kTrain ? _mm512_add_ps(acc[r][q], _mm512_maskz_loadu_ps(m, g + q * H)) : acc[r][q];
+      z[q] = kX ? acc[r][q] : _mm512_add_ps(acc[r][q], _mm512_maskz_loadu_ps(m, g + q * H));
     lstm_gates(z);
     const __m512 cp = _mm512_maskz_loadu_ps(m, s.cp + (r0 + r) * s.ldcp + j0);
     c[r] = _mm512_add_ps(_mm512_mul_ps(z[1], cp), _mm512_mul_ps(z[0], z[2]));
@@ -257,7 +259,7 @@ void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float
     _mm512_mask_storeu_ps(s.hn + (r0 + r) * s.ldo + j0, m, _mm512_mul_ps(o[r], c[r]));
 }
 
-template <bool kTrain>
+template <bool kTrain, bool kX>
 void step_impl(const LstmStep& s, int64_t rows) {
   const int64_t H = s.H, K = s.D + s.H;
   for (int64_t b = 0; b < blocks(H); ++b) {
@@ -267,23 +269,25 @@ void step_impl(const LstmStep& s, int64_t rows) {
     const float* B = s.packed + b * K * BW;
     const float* bias = s.bias ? s.bias + b * BW : nullptr;
     int64_t r0 = 0;
-    for (; r0 + kRows <= rows; r0 += kRows) tile<kRows, kTrain>(s, r0, j0, B, bias, m);
+    for (; r0 + kRows <= rows; r0 += kRows) tile<kRows, kTrain, kX>(s, r0, j0, B, bias, m);
     switch (rows - r0) {
-      case 1: tile<1, kTrain>(s, r0, j0, B, bias, m); break;
-      case 2: tile<2, kTrain>(s, r0, j0, B, bias, m); break;
-      case 3: tile<3, kTrain>(s, r0, j0, B, bias, m); break;
-      case 4: tile<4, kTrain>(s, r0, j0, B, bias, m); break;
-      case 5: tile<5, kTrain>(s, r0, j0, B, bias, m); break;
+      case 1: tile<1, kTrain, kX>(s, r0, j0, B, bias, m); break;
+      case 2: tile<2, kTrain, kX>(s, r0, j0, B, bias, m); break;
+      case 3: tile<3, kTrain, kX>(s, r0, j0, B, bias, m); break;
+      case 4: tile<4, kTrain, kX>(s, r0, j0, B, bias, m); break;
+      case 5: tile<5, kTrain, kX>(s, r0, j0, B, bias, m); break;
       default: break;
     }
   }
 }
 
 void step(const LstmStep& s, int64_t rows) {
-  if (s.gates)
-    step_impl<true>(s, rows);
+  if (!s.gates)
+    step_impl<false, true>(s, rows);
+  else if (s.D > 0)
+    step_impl<true, true>(s, rows);
   else
-    step_impl<false>(s, rows);
+    step_impl<true, false>(s, rows);
 }
 
 static_assert(kRows == 6, "step_impl's remainder switch covers 1..kRows-1 rows");

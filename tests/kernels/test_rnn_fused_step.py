@@ -114,7 +114,11 @@ def test_fused_and_portable_paths_agree_to_rounding(by_isa, name, cell, ra):
             and key[len(name)].isdigit()]
     assert len(keys) >= 6 * N_CASES
     for key in keys:
-        np.testing.assert_allclose(fused[key], portable[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        # The LSTM's fused training step sums b + [x | h] @ [W; U] in one k-chain where the
+        # portable path adds (x W + b) from a GEMM to h U: the saved gates (activations of sums
+        # of up to 367 terms, case 4) may differ by a few 1e-7 of those terms' scale.
+        atol = 4e-6 if key.endswith("_train_gates") else 1e-6
+        np.testing.assert_allclose(fused[key], portable[key], rtol=1e-5, atol=atol, err_msg=key)
 
 
 @pytest.mark.parametrize("name, cell, ra", CELLS)

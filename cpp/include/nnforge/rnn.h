@@ -14,6 +14,7 @@
 //
 // Forward (one call for the whole sequence):
 //   1. gates[(n,t), :] = x[n,t] @ W + b_in            one sgemm over N*T rows, bias fused
+//      (the fused AVX-512 LSTM step computes b + [x_t | h_{s-1}] @ [W; U] in 2. instead)
 //   2. per step, per row block: gates += h_{s-1} @ U   (GRU: a separate recurrent product),
 //      then the gate arithmetic, all inside the kernel; OpenMP over batch rows (rows are
 //      independent through the whole sequence, so no barrier per step).
@@ -79,6 +80,11 @@ void rnn_forward(const RnnForwardArgs& a);
 // input projection is summed per step instead of in one GEMM over N*T rows).
 void rnn_infer(const RnnForwardArgs& a);
 void rnn_backward(const RnnBackwardArgs& a);
+
+// Embedding lookup: out[i] = table[ids[i]] for i < n (rows of dim floats); ids must be in
+// [0, rows). Threads split i when the copy is large enough to pay for them.
+void embedding_gather(const float* table, int64_t rows, int64_t dim, const int64_t* ids,
+                      int64_t n, float* out);
 
 // Embedding gradient: dtable (rows, dim) = 0, then dtable[ids[i]] += dy[i] for i < n (in order
 // of i for each row, so the result is deterministic). ids must be in [0, rows).

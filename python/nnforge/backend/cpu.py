@@ -310,6 +310,16 @@ def rnn_sequence_grad(cell: str, x, kernel, recurrent_kernel, bias, h0, c0, mask
     return dx, dk, du, db, dh0, dc0
 
 
+def embedding_gather(table, ids):
+    """Rows of ``table`` (rows, dim) at int64 ``ids`` (any shape, each in [0, rows)), shaped
+    ``ids.shape + (dim,)``: ``table[ids]`` as one copy kernel (no NumPy fancy-index pass)."""
+    dim = table.shape[1]
+    out = np.empty(tuple(ids.shape) + (dim,), np.float32)
+    _cpu.embedding_gather(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1),
+                          np.ascontiguousarray(table, dtype=np.float32), out.reshape(-1, dim))
+    return out
+
+
 def embedding_grad(ids, dy, rows: int, out=None):
     """Gradient of a row gather: (rows, dim) zeros with ``dy[i]`` added into row ``ids[i]``
     (repeated ids accumulate). ids: int64 (n,); dy: float32 (n, dim)."""

@@ -1007,9 +1007,11 @@ def embedding_lookup(table, ids) -> Tensor:
     if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
         raise ValueError(f"embedding_lookup: ids must be in [0, {t.shape[0]}), got values in "
                          f"[{int(i.min())}, {int(i.max())}]")
-    y = t[i]
-
     be = _be(t)
+    if t.ndim == 2 and t.dtype == np.float32 and hasattr(be, "embedding_gather"):
+        y = be.embedding_gather(t, i)  # one row-copy kernel
+    else:
+        y = t[i]
 
     def backward(g, needs):
         if hasattr(be, "embedding_grad"):  # one scatter-add kernel into the rows used
