@@ -145,7 +145,9 @@ void filter_grad_grouped(const float* x, const float* y, const float* dy, Act ac
   }
   std::vector<float> part(static_cast<size_t>(G * K * F));
   std::vector<float> partb(db ? static_cast<size_t>(p.nchunks * F) : 0);
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
+  // Groups go to whichever thread asks next (on shared cores a running thread takes the
+  // groups of a descheduled one); a group's sum does not depend on the thread that forms it.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(get_num_threads())
   for (int64_t g = 0; g < G; ++g) {
     const int64_t c0 = g * p.nchunks / G, c1 = (g + 1) * p.nchunks / G;
     float* acc = part.data() + g * K * F;

@@ -170,6 +170,12 @@ inline Window window(const Pool2DShape& s, int64_t oh, int64_t ow) {
   return w;
 }
 
+// Threaded loops hand out their tasks (rows or images) kTaskChunk at a time to whichever thread
+// asks next (schedule(dynamic)): on cores shared with other programs, a thread that runs takes
+// the tasks of one the system has descheduled, instead of waiting for it at the loop's end.
+// Each task's arithmetic is its own, so results do not depend on which thread runs it.
+constexpr int kTaskChunk = 4;
+
 // work is a double: KH*KW may be large and the product is only a size estimate.
 inline bool threaded(double work, int64_t tasks) {
   return tasks > 1 && work >= static_cast<double>(kParallelWork) && get_num_threads() > 1;
@@ -468,7 +474,7 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DS
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
   const bool two = is_2x2(s);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t n = r / s.OH, oh = r % s.OH;
     if (two)
@@ -485,7 +491,7 @@ void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const P
   if (is_2x2(s)) {
     const auto fwd = fast2x2().max_fwd;
     const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = r / s.OH, oh = r % s.OH;
       const float* x0 = x + (n * s.H + 2 * oh) * WC;
@@ -494,7 +500,7 @@ void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const P
     return;
   }
   const auto fwd = fast2x2().max_fwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) fwd(x, y, argmax, s, r / s.OH, r % s.OH);
 }
 
@@ -502,7 +508,7 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
   const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
   if (s.N <= 0 || img <= 0) return;
   const bool par = threaded(double(s.N) * (img + out), s.N);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t n = 0; n < s.N; ++n) {
     float* dxi = dx + n * img;
     const float* dyi = dy + n * out;
@@ -527,13 +533,13 @@ void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* 
   if (s.SH == s.KH && s.SW == s.KW && s.pad_top == 0 && s.pad_left == 0) {
     const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
     const bool par = threaded(double(s.N) * (img + out), s.N);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
     for (int64_t n = 0; n < s.N; ++n)
       max_back_disjoint(dy + n * out, argmax + n * out, dx + n * img, s);
     return;
   }
   const bool par = threaded(double(rows) * s.W * s.C * (1.0 + windows_per_element(s)), rows);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) max_back_row_image(dy, argmax, dx, s, r / s.H, r % s.H);
 }
 
@@ -545,7 +551,7 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
     const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
     const bool par = threaded(double(s.N) * img, rows);
     const auto bwd = fast2x2().max_bwd;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
     for (int64_t r = 0; r < rows; ++r)
       back_2x2_row(dx, s, r / s.OH, r % s.OH, [&](float* d0, float* d1) {
         bwd(dy + r * OWC, argmax + r * OWC, d0, d1, s.OW, s.C);
@@ -555,7 +561,7 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
   const auto bwd = fast2x2().max_bwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) bwd(dy, argmax, dx, s, r / s.H, r % s.H);
 }
 
@@ -566,7 +572,7 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
   if (is_2x2(s)) {
     const auto fwd = fast2x2().avg_fwd;
     const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
     for (int64_t r = 0; r < rows; ++r) {
       const float* x0 = x + (r / s.OH * s.H + 2 * (r % s.OH)) * WC;
       fwd(x0, x0 + WC, y + r * OWC, s.OW, s.C);
@@ -574,7 +580,7 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
     return;
   }
   const auto fwd = fast2x2().avg_fwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) fwd(x, y, s, r / s.OH, r % s.OH);
 }
 
@@ -585,7 +591,7 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
     const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
     const bool par = threaded(double(s.N) * img, rows);
     const auto bwd = fast2x2().avg_bwd;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
     for (int64_t r = 0; r < rows; ++r)
       back_2x2_row(dx, s, r / s.OH, r % s.OH,
                    [&](float* d0, float* d1) { bwd(dy + r * OWC, d0, d1, s.OW, s.C); });
@@ -594,7 +600,7 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
   const auto bwd = fast2x2().avg_bwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
+#pragma omp parallel for schedule(dynamic, kTaskChunk) if (par) num_threads(get_num_threads())
   for (int64_t r = 0; r < rows; ++r) bwd(dy, dx, s, r / s.H, r % s.H);
 }
 
