@@ -17,6 +17,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "nnforge/common.h"
@@ -184,18 +185,27 @@ struct Pool {
 Pool* g_pool = nullptr;
 std::once_flag g_pool_once;
 
+// Marks this thread as running chunks while it lives (get_num_threads() is 1 meanwhile).
+struct InChunk {
+  bool outer = tl_in_chunk;
+  InChunk() { tl_in_chunk = true; }
+  ~InChunk() { tl_in_chunk = outer; }
+};
+
 // Claims and runs chunks of generation g until none is left (or the job is no longer g).
-void work_on(Pool& pool, uint64_t s) {
+// noexcept: an exception escaping a chunk ends the process, as one escaping an OpenMP region
+// does (a job left half done could not be waited for).
+void work_on(Pool& pool, uint64_t s) noexcept {
   const uint64_t g = s >> 32;
   const uint32_t n = pool.n.load(std::memory_order_relaxed);  // g's, or the claim fails
   while ((s >> 32) == g && static_cast<uint32_t>(s) < n) {
     if (!pool.state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
                                           std::memory_order_acquire))
       continue;
-    const bool outer = tl_in_chunk;
-    tl_in_chunk = true;
-    pool.fn(pool.ctx, static_cast<int64_t>(static_cast<uint32_t>(s)));
-    tl_in_chunk = outer;
+    {
+      InChunk in_chunk;
+      pool.fn(pool.ctx, static_cast<int64_t>(static_cast<uint32_t>(s)));
+    }
     if (pool.done.fetch_add(1, std::memory_order_seq_cst) + 1 == n &&
         pool.caller_sleeping.load(std::memory_order_seq_cst))
       futex_wake_all(&pool.done);
@@ -204,6 +214,7 @@ void work_on(Pool& pool, uint64_t s) {
 }
 
 void worker_main(Pool* pool, int index) {
+  pthread_setname_np(pthread_self(), "nnforge-pool");  // as top and gdb show it
   uint32_t seen = 0;
   for (;;) {
     uint32_t w;
@@ -229,16 +240,18 @@ void run_chunks(int64_t n, int threads, ChunkFn fn, void* ctx) {
   Pool& pool = *g_pool;
   std::unique_lock<std::mutex> lock(pool.busy, std::try_to_lock);
   if (!lock.owns_lock() || n >= kNoChunks) {  // another thread's job runs: no waiting for it
-    const bool outer = tl_in_chunk;
-    tl_in_chunk = true;
+    InChunk in_chunk;
     for (int64_t c = 0; c < n; ++c) fn(ctx, c);
-    tl_in_chunk = outer;
     return;
   }
   threads = static_cast<int>(std::min<int64_t>(threads, n));
   while (pool.workers < threads - 1) {
+    try {
+      std::thread(worker_main, &pool, pool.workers + 1).detach();
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the caller and the workers there are do it all
+    }
     ++pool.workers;
-    std::thread(worker_main, &pool, pool.workers).detach();
   }
   const uint64_t g = (pool.state.load(std::memory_order_relaxed) >> 32) + 1;
   pool.state.store(g << 32 | kNoChunks, std::memory_order_seq_cst);
