@@ -5,13 +5,25 @@
 Users train beside other work (a data loader, a notebook, a second job). Each measurement runs
 `seed_workloads.py FRAMEWORK cnn_train` (seed CNN, batch 32, one epoch over N CIFAR-shaped
 images) in its own process while `--load` processes spin in pure Python on the same cores.
-Three programs alternate in every round and the median of the rounds is reported:
+Three programs alternate in every round (the order rotates from round to round) and the median
+of the rounds is reported:
 
-- nnforge: as installed, default settings (idle kernel threads wait passively:
-  python/nnforge/_thread_policy.py);
+- nnforge: as installed, default settings (the kernels' loops run on nnforge's chunk pool,
+  cpp/src/thread_pool.h, whose idle workers sleep; the OpenMP loops left, int8 and recurrent
+  kernels, wait passively: python/nnforge/_thread_policy.py);
 - nnforge-spin: the same with GNU OpenMP's own default wait (GOMP_SPINCOUNT=300000, what
-  nnforge did before it chose a policy), for comparison;
+  nnforge did before it chose a policy). The seed CNN's kernels no longer use OpenMP, so this
+  row now differs from the first only by chance: it shows how far apart two runs of one
+  program land;
 - torch: a plain PyTorch loop (needs the peers venv from ../shared/peers/setup.sh).
+
+Where the scheduler puts the busy processes matters as much as the code, and a run mostly keeps
+the placement it starts with. On two cores with two busy processes: both busy processes on one
+core and nnforge's threads on the other (nnforge gets a whole core: about 0.7x its quiet speed),
+or one busy process beside each of nnforge's threads (each gets half a core: at best about
+0.5x, since the serial Python part of a step then runs at half speed too; measured 0.45x with
+the busy processes pinned one per core). Single runs therefore spread widely (0.4x to 0.75x);
+take several rounds.
 
 Printed: samples/s per program and load, each program's loaded / quiet ratio, and nnforge's
 ratio to torch under the same load. The targets (issue 16): under load nnforge keeps >= 0.5x its
@@ -78,8 +90,12 @@ def main() -> None:
             b.start()
         time.sleep(0.5)
         try:
+            names = list(programs)
             for r in range(args.rounds):
-                for name, (python, fw, env) in programs.items():
+                # The order rotates from round to round: a program starts where the previous
+                # one left the busy processes, so no program always follows the same one.
+                for name in names[r % len(names):] + names[:r % len(names)]:
+                    python, fw, env = programs[name]
                     v = run_once(python, fw, mnist, args.images, env)
                     results[(name, n)].append(v)
                     print(f"  load {n} round {r + 1} {name:13s} {v:8.0f} samples/s", flush=True)

@@ -21,6 +21,7 @@
 #include "elementwise.h"
 #include "fast_math.h"
 #include "nnforge/common.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -205,21 +206,21 @@ void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
   if (cols < kLanes) {
     const int64_t rb = std::max<int64_t>(1, kBlock / cols);  // rows per block
     const int64_t nb = (rows + rb - 1) / rb;
-#pragma omp parallel for schedule(static) if (par && nb > 1) num_threads(get_num_threads())
-    for (int64_t b = 0; b < nb; ++b)
+    detail::parallel_for(0, nb, par && nb > 1 ? get_num_threads() : 1, [&](int64_t b) {
       softmax_rows_narrow(x, y, b * rb, std::min(rows, (b + 1) * rb), cols);
+    });
     return;
   }
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) softmax_row(x + r * cols, y + r * cols, cols);
+  detail::parallel_for(0, rows, par ? get_num_threads() : 1,
+                       [&](int64_t r) { softmax_row(x + r * cols, y + r * cols, cols); });
 }
 
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return;
   const bool par = rows > 1 && rows * cols >= kParallelCheap && get_num_threads() > 1;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r)
+  detail::parallel_for(0, rows, par ? get_num_threads() : 1, [&](int64_t r) {
     softmax_bwd_row(y + r * cols, dy + r * cols, dx + r * cols, cols);
+  });
 }
 
 void bias_add(float* y, const float* bias, int64_t rows, int64_t cols) {
@@ -230,8 +231,9 @@ void bias_add(float* y, const float* bias, int64_t rows, int64_t cols) {
   }
   const int64_t rb = std::max<int64_t>(1, kBlock / cols);
   const int64_t nb = (rows + rb - 1) / rb;
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t b = 0; b < nb; ++b) bias_add_rows(y, bias, b * rb, std::min(rows, (b + 1) * rb), cols);
+  detail::parallel_for(0, nb, get_num_threads(), [&](int64_t b) {
+    bias_add_rows(y, bias, b * rb, std::min(rows, (b + 1) * rb), cols);
+  });
 }
 
 void bias_grad(const float* dy, float* db, int64_t rows, int64_t cols) {
@@ -246,9 +248,9 @@ void bias_grad(const float* dy, float* db, int64_t rows, int64_t cols) {
   const int64_t nb = (rows + rb - 1) / rb;
   std::vector<float> part(static_cast<size_t>(nb * cols));
   const bool par = rows * cols >= kParallelCheap && get_num_threads() > 1;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t b = 0; b < nb; ++b)
+  detail::parallel_for(0, nb, par ? get_num_threads() : 1, [&](int64_t b) {
     col_sums(dy, part.data() + b * cols, b * rb, std::min(rows, (b + 1) * rb), cols);
+  });
   std::memcpy(db, part.data(), static_cast<size_t>(cols) * sizeof(float));
   for (int64_t b = 1; b < nb; ++b) add_into(db, part.data() + b * cols, cols);
 }

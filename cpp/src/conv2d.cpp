@@ -30,6 +30,7 @@
 #include <omp.h>
 
 #include "im2col_rows.h"
+#include "thread_pool.h"
 #include "winograd.h"
 #include "nnforge/activation.h"
 #include "nnforge/common.h"
@@ -145,8 +146,9 @@ void filter_grad_grouped(const float* x, const float* y, const float* dy, Act ac
   }
   std::vector<float> part(static_cast<size_t>(G * K * F));
   std::vector<float> partb(db ? static_cast<size_t>(p.nchunks * F) : 0);
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t g = 0; g < G; ++g) {
+  // Groups go to whichever thread asks next (thread_pool.h: on shared cores a running thread
+  // takes the groups of a descheduled one); a group's sum does not depend on who forms it.
+  detail::parallel_chunks(G, get_num_threads(), [&](int64_t g) {
     const int64_t c0 = g * p.nchunks / G, c1 = (g + 1) * p.nchunks / G;
     float* acc = part.data() + g * K * F;
     for (int64_t c = c0; c < c1; ++c) {
@@ -162,7 +164,7 @@ void filter_grad_grouped(const float* x, const float* y, const float* dy, Act ac
       detail::im2col_rows(x, cols, s, r0, r1);
       sgemm(true, false, K, F, m, 1.0f, cols, K, dz, F, c == c0 ? 0.0f : 1.0f, acc, F);
     }
-  }
+  });
   sum_in_order(dw, part.data(), K * F, G);
   if (db) sum_in_order(db, partb.data(), F, p.nchunks);
 }
@@ -193,14 +195,13 @@ void conv2d_forward(const float* x, const float* w, const float* bias, Act act, 
   const int64_t row_bytes = s.OW * K * static_cast<int64_t>(sizeof(float));
   const int64_t ntiles = tile_count(R, row_bytes, s.OW * K * F, T);
   const int64_t per = (R + ntiles - 1) / ntiles;  // rows in the largest tile
-#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
-  for (int64_t t = 0; t < ntiles; ++t) {
+  detail::parallel_chunks(ntiles, T, [&](int64_t t) {
     const int64_t r0 = t * R / ntiles, r1 = (t + 1) * R / ntiles;
     float* cols = scratch(per * s.OW * K);
     detail::im2col_rows(x, cols, s, r0, r1);
     sgemm_bias_act(false, false, (r1 - r0) * s.OW, F, K, cols, K, w, F, bias, act,
                    y + r0 * s.OW * F, F);
-  }
+  });
 }
 
 void conv2d_backward_input(const float* dy, const float* w, float* dx, const Conv2DShape& s) {
@@ -223,15 +224,14 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
     const int T = get_num_threads();
     const int64_t ntiles = tile_count(s.N, img_bytes, s.OH * s.OW * K * F, T);
     const int64_t per = (s.N + ntiles - 1) / ntiles;  // images in the largest tile
-#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (ntiles > 1 && T > 1)
-    for (int64_t t = 0; t < ntiles; ++t) {
+    detail::parallel_chunks(ntiles, T, [&](int64_t t) {
       const int64_t n0 = t * s.N / ntiles, n1 = (t + 1) * s.N / ntiles;
       const int64_t m = (n1 - n0) * s.OH * s.OW;
       float* cols = scratch(per * s.OH * s.OW * K);
       sgemm(false, true, m, K, F, 1.0f, dy + n0 * s.OH * s.OW * F, F, w, F, 0.0f, cols, K);
       std::memset(dx + n0 * img, 0, static_cast<size_t>((n1 - n0) * img) * sizeof(float));
       detail::col2im_rows_acc(cols, dx, s, n0 * s.OH, n1 * s.OH);
-    }
+    });
     return;
   }
   std::memset(dx, 0, static_cast<size_t>(s.N * img) * sizeof(float));
@@ -303,8 +303,7 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
   // A Winograd convolution's filter transform is done once for all chunks.
   const bool wino = detail::winograd_applies(s);
   const std::vector<float> U = wino ? detail::winograd_filter(w, s.C, s.F) : std::vector<float>();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (n > 1 && T > 1)
-  for (int64_t t = 0; t < n; ++t) {
+  detail::parallel_chunks(n, T, [&](int64_t t) {
     const int64_t n0 = t * s.N / n, n1 = (t + 1) * s.N / n;
     float* ybuf = scratch<2>(per * img_y);
     Conv2DShape sc = s;
@@ -319,7 +318,7 @@ bool conv2d_max_pool_forward(const float* x, const float* w, const float* bias, 
       max_pool2d_forward_local(ybuf, out + n0 * img_out, argmax + n0 * img_out, pc);
     else
       max_pool2d_forward(ybuf, out + n0 * img_out, nullptr, pc);
-  }
+  });
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "nnforge/common.h"
+#include "thread_pool.h"
 
 // NNF_CLONES: compile a span function for AVX-512, AVX2 and baseline x86-64 (GCC target_clones,
 // chosen at load time) so that GCC vectorises it for the CPU it runs on. Off under ASan and on
@@ -31,11 +32,10 @@ void for_blocks(int64_t n, int64_t threshold, Fn fn) {
     return;
   }
   const int64_t nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) num_threads(get_num_threads())
-  for (int64_t b = 0; b < nb; ++b) {
+  detail::parallel_for(0, nb, get_num_threads(), [&](int64_t b) {
     const int64_t o = b * kBlock;
     fn(o, std::min(kBlock, n - o));
-  }
+  });
 }
 
 }  // namespace detail

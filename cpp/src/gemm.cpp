@@ -13,17 +13,19 @@
 // The micro-kernel applies alpha/beta and, on the last K slice, bias + activation to the
 // accumulators before its single store of the tile (gemm_kernels.h): no second pass over C.
 //
-// Threads: a tm x tn grid of single-thread rectangles, each thread packing its own panels (no
-// barriers, nothing shared between cores; the grid is chosen by a cost model). Threads used to
-// share each packed B block, one barrier per block: as fast on a quiet host, but 15-20% slower
-// whenever the host placed the two vCPUs apart (measured on 288x5408x64: 372 vs 435 GFLOP/s).
+// Threads: a tm x tn grid of single-thread rectangles, each packing its own panels (no
+// barriers, nothing shared between cores; the grid is chosen by a cost model). The rectangles
+// are chunks of the thread pool (thread_pool.h): whichever thread runs takes the next one, so
+// on shared cores a rectangle never waits for a worker the system has not scheduled yet.
+// Threads used to share each packed B block, one barrier per block: as fast on a quiet host,
+// but 15-20% slower whenever the host placed the two vCPUs apart (measured on 288x5408x64:
+// 372 vs 435 GFLOP/s).
 // K is never split, and each element's arithmetic (its FMA chain over k, K slices, epilogue)
 // does not depend on the split, so results are bitwise identical for any thread count.
 // Problems under kParallelFlops run on the calling thread (no fork/join); tiny ones
-// (M*N*K <= kSmallDirectMNK) skip packing altogether. Packing buffers are thread_local,
-// 64-byte aligned and grow-only: no allocation per call once warm.
-#include <omp.h>
-
+// (M*N*K <= kSmallDirectMNK) skip packing altogether. Packing buffers are thread_local (one
+// pair per rectangle, owned by the calling thread), 64-byte aligned and grow-only: no
+// allocation per call once warm.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "gemm_kernels.h"
+#include "thread_pool.h"
 #include "nnforge/gemm.h"
 
 namespace nnforge {
@@ -309,7 +312,7 @@ void gemm_impl(const Problem& p) {
   if (2.0 * mnk < kParallelFlops) T = 1;
   // Called from inside a parallel region (e.g. a kernel parallel over images calling sgemm per
   // image): stay on this thread rather than nest.
-  if (T > 1 && omp_in_parallel()) T = 1;
+  if (T > 1 && in_parallel_section()) T = 1;
   const int MR = ks.MR, NR = ks.NV * ks.VL;
   const int64_t pm = (p.M + MR - 1) / MR, pn = (p.N + NR - 1) / NR;
   T = static_cast<int>(std::min<int64_t>(T, pm * pn));
@@ -344,22 +347,16 @@ void gemm_impl(const Problem& p) {
     abufs[t] = tl_thread_a[t].get(abuf_floats(ks, p.K));
     bbufs[t] = tl_thread_b[t].get(bbuf_floats(ks, p.K));
   }
-#pragma omp parallel num_threads(T)
-  {
-    const int t = omp_get_thread_num();
-    if (omp_get_num_threads() != T) {
-      // The runtime gave us fewer threads than asked (thread limit, nesting): the split
-      // assumes exactly T, so thread 0 does it all (same arithmetic, same result).
-      if (t == 0) run_block(p, ks, 0, p.M, 0, p.N, bbufs[0], abufs[0]);
-    } else {
-      const int ti = t / tn, tj = t % tn;
-      const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
-      const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
-      const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
-      const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
-      if (r0 < r1 && c0 < c1) run_block(p, ks, r0, r1, c0, c1, bbufs[t], abufs[t]);
-    }
-  }
+  // One chunk per rectangle (thread_pool.h): a thread that runs takes the rectangle of one the
+  // system has not scheduled, and nobody waits for a thread that has no rectangle left.
+  parallel_chunks(T, T, [&](int64_t t) {
+    const int64_t ti = t / tn, tj = t % tn;
+    const int64_t r0 = std::min<int64_t>(p.M, pm * ti / tm * MR);
+    const int64_t r1 = std::min<int64_t>(p.M, pm * (ti + 1) / tm * MR);
+    const int64_t c0 = std::min<int64_t>(p.N, pn * tj / tn * NR);
+    const int64_t c1 = std::min<int64_t>(p.N, pn * (tj + 1) / tn * NR);
+    if (r0 < r1 && c0 < c1) run_block(p, ks, r0, r1, c0, c1, bbufs[t], abufs[t]);
+  });
 }
 
 }  // namespace

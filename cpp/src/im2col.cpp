@@ -18,6 +18,7 @@
 #include "im2col_rows.h"
 #include "nnforge/common.h"
 #include "nnforge/im2col.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -142,9 +143,9 @@ void im2col_rows(const float* x, float* cols, const Conv2DShape& s, int64_t r0, 
   const int64_t K = s.KH * s.KW * s.C;
   if (K == 0) return;
   const bool par = threaded((r1 - r0) * s.OW * K, r1 - r0);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = r0; r < r1; ++r)
+  detail::parallel_for(r0, r1, par ? get_num_threads() : 1, [&](int64_t r) {
     im2col_one_row(x, cols + (r - r0) * s.OW * K, s, r / s.OH, r % s.OH);
+  });
 }
 
 void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t r0, int64_t r1) {
@@ -153,17 +154,16 @@ void col2im_rows_acc(const float* cols, float* dx, const Conv2DShape& s, int64_t
   const int64_t tasks = (n_last - n_first + 1) * s.H;
   const int64_t K = s.KH * s.KW * s.C;
   const bool par = threaded((r1 - r0) * s.OW * K, tasks);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t t = 0; t < tasks; ++t) {
+  detail::parallel_for(0, tasks, par ? get_num_threads() : 1, [&](int64_t t) {
     const int64_t n = n_first + t / s.H, ih = t % s.H;
     const int64_t oa = std::max<int64_t>(r0 - n * s.OH, 0);
     const int64_t ob = std::min<int64_t>(r1 - n * s.OH, s.OH);
     // Input rows this image's output rows [oa, ob) can touch.
     const int64_t lo = oa * s.SH - s.pad_top;
     const int64_t hi = (ob - 1) * s.SH - s.pad_top + (s.KH - 1) * s.DH;
-    if (ih < lo || ih > hi) continue;
+    if (ih < lo || ih > hi) return;
     col2im_one_row(cols, dx, s, n, ih, oa, ob, r0);
-  }
+  });
 }
 
 }  // namespace detail

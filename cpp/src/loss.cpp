@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nnforge/common.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -132,27 +133,26 @@ void categorical_crossentropy(const float* y_true, const float* y_pred, float* l
     for (int64_t i = 0; i < N; ++i) losses[i] = 0.0f;
     return;
   }
-#pragma omp parallel for schedule(static) if (threaded(N, C)) num_threads(get_num_threads())
-  for (int64_t i = 0; i < N; ++i)
+  detail::parallel_for(0, N, threaded(N, C) ? get_num_threads() : 1, [&](int64_t i) {
     cce_row(y_true + i * C, y_pred + i * C, losses + i, grad ? grad + i * C : nullptr, C,
             from_logits, scale);
+  });
 }
 
 void sparse_categorical_crossentropy(const int64_t* labels, const float* y_pred, float* losses,
                                      float* grad, int64_t N, int64_t C, bool from_logits,
                                      float scale) {
   if (N <= 0 || C <= 0) return;  // C == 0 with N > 0 has no valid label (refused by bindings)
-#pragma omp parallel for schedule(static) if (threaded(N, C)) num_threads(get_num_threads())
-  for (int64_t i = 0; i < N; ++i) {
+  detail::parallel_for(0, N, threaded(N, C) ? get_num_threads() : 1, [&](int64_t i) {
     const int64_t l = labels[i];
     if (l < 0 || l >= C) {  // unreachable through the bindings; never read out of bounds
       losses[i] = NAN;
       if (grad)
         for (int64_t j = 0; j < C; ++j) grad[i * C + j] = NAN;
-      continue;
+      return;
     }
     scce_row(l, y_pred + i * C, losses + i, grad ? grad + i * C : nullptr, C, from_logits, scale);
-  }
+  });
 }
 
 void binary_crossentropy(const float* y_true, const float* y_pred, float* losses, float* grad,
@@ -164,8 +164,7 @@ void binary_crossentropy(const float* y_true, const float* y_pred, float* losses
   }
   const double invD = 1.0 / static_cast<double>(D);
   const float gs = static_cast<float>(scale * invD);
-#pragma omp parallel for schedule(static) if (threaded(N, D)) num_threads(get_num_threads())
-  for (int64_t i = 0; i < N; ++i) {
+  detail::parallel_for(0, N, threaded(N, D) ? get_num_threads() : 1, [&](int64_t i) {
     const float* t = y_true + i * D;
     const float* z = y_pred + i * D;
     float* g = grad ? grad + i * D : nullptr;
@@ -192,7 +191,7 @@ void binary_crossentropy(const float* y_true, const float* y_pred, float* losses
       }
     }
     losses[i] = static_cast<float>(l * invD);
-  }
+  });
 }
 
 void mean_squared_error(const float* y_true, const float* y_pred, float* losses, float* grad,
@@ -204,8 +203,7 @@ void mean_squared_error(const float* y_true, const float* y_pred, float* losses,
   }
   const float invD = static_cast<float>(1.0 / static_cast<double>(D));
   const float gs = static_cast<float>(2.0 * scale / static_cast<double>(D));
-#pragma omp parallel for schedule(static) if (threaded(N, D)) num_threads(get_num_threads())
-  for (int64_t i = 0; i < N; ++i) {
+  detail::parallel_for(0, N, threaded(N, D) ? get_num_threads() : 1, [&](int64_t i) {
     const float* t = y_true + i * D;
     const float* p = y_pred + i * D;
     float s = 0.0f;
@@ -218,7 +216,7 @@ void mean_squared_error(const float* y_true, const float* y_pred, float* losses,
       float* g = grad + i * D;
       for (int64_t j = 0; j < D; ++j) g[j] = gs * (p[j] - t[j]);
     }
-  }
+  });
 }
 
 }  // namespace nnforge

@@ -13,6 +13,7 @@
 
 #include "elementwise.h"
 #include "nnforge/common.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -36,12 +37,12 @@ void for_thread_pieces(int64_t n, Fn fn) {
     return;
   }
   const int64_t per = ((n + T - 1) / T + 15) / 16 * 16;
-#pragma omp parallel for schedule(static, 1) num_threads(T)
-  for (int t = 0; t < T; ++t) {
-    const int64_t o = std::min<int64_t>(n, int64_t(t) * per);
+  // One chunk per piece (thread_pool.h): a running thread takes a descheduled one's piece.
+  detail::parallel_chunks(T, T, [&](int64_t t) {
+    const int64_t o = std::min<int64_t>(n, t * per);
     const int64_t c = std::min<int64_t>(per, n - o);
     if (c > 0) fn(o, c);
-  }
+  });
 }
 
 // Adam's first moment of a weight whose gradient stays zero (an MNIST border pixel's row of the

@@ -25,6 +25,7 @@
 #include "nnforge/common.h"
 #include "pool_kernels.h"
 #include "pool_simd.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 
@@ -168,6 +169,26 @@ inline Window window(const Pool2DShape& s, int64_t oh, int64_t ow) {
   w.w0 = std::max<int64_t>(ws, 0);
   w.w1 = std::min<int64_t>(ws + s.KW, s.W);
   return w;
+}
+
+// Threaded loops hand out their tasks (rows or images) kTaskChunk at a time to whichever thread
+// asks next (thread_pool.h): on cores shared with other programs, a thread that runs takes the
+// tasks of one the system has descheduled, and never waits for it to arrive. Each task's
+// arithmetic is its own, so results do not depend on which thread runs it.
+constexpr int64_t kTaskChunk = 4;
+
+// f(t) for the tasks t in [0, tasks): on the pool's threads when par, else in order here.
+template <class F>
+void for_tasks(int64_t tasks, bool par, F&& f) {
+  if (!par) {
+    for (int64_t t = 0; t < tasks; ++t) f(t);
+    return;
+  }
+  detail::parallel_chunks((tasks + kTaskChunk - 1) / kTaskChunk, get_num_threads(),
+                          [&](int64_t c) {
+                            const int64_t t1 = std::min(tasks, (c + 1) * kTaskChunk);
+                            for (int64_t t = c * kTaskChunk; t < t1; ++t) f(t);
+                          });
 }
 
 // work is a double: KH*KW may be large and the product is only a size estimate.
@@ -468,14 +489,13 @@ void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2DS
   if (rows <= 0 || s.OW <= 0 || s.C <= 0) return;
   const bool par = threaded(double(rows) * s.OW * s.C * s.KH * s.KW, rows);
   const bool two = is_2x2(s);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) {
+  for_tasks(rows, par, [&](int64_t r) {
     const int64_t n = r / s.OH, oh = r % s.OH;
     if (two)
       max_row_2x2_image(x, y, argmax, s, n, oh);
     else
       max_row_image(x, y, argmax, s, n, oh);
-  }
+  });
 }
 
 void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s) {
@@ -485,25 +505,22 @@ void max_pool2d_forward_local(const float* x, float* y, uint8_t* argmax, const P
   if (is_2x2(s)) {
     const auto fwd = fast2x2().max_fwd;
     const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-    for (int64_t r = 0; r < rows; ++r) {
+    for_tasks(rows, par, [&](int64_t r) {
       const int64_t n = r / s.OH, oh = r % s.OH;
       const float* x0 = x + (n * s.H + 2 * oh) * WC;
       fwd(x0, x0 + WC, y + r * OWC, argmax ? argmax + r * OWC : nullptr, s.OW, s.C);
-    }
+    });
     return;
   }
   const auto fwd = fast2x2().max_fwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) fwd(x, y, argmax, s, r / s.OH, r % s.OH);
+  for_tasks(rows, par, [&](int64_t r) { fwd(x, y, argmax, s, r / s.OH, r % s.OH); });
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const Pool2DShape& s) {
   const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
   if (s.N <= 0 || img <= 0) return;
   const bool par = threaded(double(s.N) * (img + out), s.N);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t n = 0; n < s.N; ++n) {
+  for_tasks(s.N, par, [&](int64_t n) {
     float* dxi = dx + n * img;
     const float* dyi = dy + n * out;
     const int32_t* ai = argmax + n * out;
@@ -512,7 +529,7 @@ void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, cons
       const int64_t a = ai[k];
       if (a >= 0 && a < img) dxi[a] += dyi[k];
     }
-  }
+  });
 }
 
 // Windows per dx element, for the work estimate.
@@ -527,14 +544,13 @@ void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* 
   if (s.SH == s.KH && s.SW == s.KW && s.pad_top == 0 && s.pad_left == 0) {
     const int64_t img = s.H * s.W * s.C, out = s.OH * s.OW * s.C;
     const bool par = threaded(double(s.N) * (img + out), s.N);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-    for (int64_t n = 0; n < s.N; ++n)
+    for_tasks(s.N, par, [&](int64_t n) {
       max_back_disjoint(dy + n * out, argmax + n * out, dx + n * img, s);
+    });
     return;
   }
   const bool par = threaded(double(rows) * s.W * s.C * (1.0 + windows_per_element(s)), rows);
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) max_back_row_image(dy, argmax, dx, s, r / s.H, r % s.H);
+  for_tasks(rows, par, [&](int64_t r) { max_back_row_image(dy, argmax, dx, s, r / s.H, r % s.H); });
 }
 
 void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
@@ -545,18 +561,17 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
     const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
     const bool par = threaded(double(s.N) * img, rows);
     const auto bwd = fast2x2().max_bwd;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-    for (int64_t r = 0; r < rows; ++r)
+    for_tasks(rows, par, [&](int64_t r) {
       back_2x2_row(dx, s, r / s.OH, r % s.OH, [&](float* d0, float* d1) {
         bwd(dy + r * OWC, argmax + r * OWC, d0, d1, s.OW, s.C);
       });
+    });
     return;
   }
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
   const auto bwd = fast2x2().max_bwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) bwd(dy, argmax, dx, s, r / s.H, r % s.H);
+  for_tasks(rows, par, [&](int64_t r) { bwd(dy, argmax, dx, s, r / s.H, r % s.H); });
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
@@ -566,16 +581,14 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {
   if (is_2x2(s)) {
     const auto fwd = fast2x2().avg_fwd;
     const int64_t WC = s.W * s.C, OWC = s.OW * s.C;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-    for (int64_t r = 0; r < rows; ++r) {
+    for_tasks(rows, par, [&](int64_t r) {
       const float* x0 = x + (r / s.OH * s.H + 2 * (r % s.OH)) * WC;
       fwd(x0, x0 + WC, y + r * OWC, s.OW, s.C);
-    }
+    });
     return;
   }
   const auto fwd = fast2x2().avg_fwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) fwd(x, y, s, r / s.OH, r % s.OH);
+  for_tasks(rows, par, [&](int64_t r) { fwd(x, y, s, r / s.OH, r % s.OH); });
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
@@ -585,17 +598,16 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2DShape& s) {
     const int64_t rows = s.N * s.OH, OWC = s.OW * s.C;
     const bool par = threaded(double(s.N) * img, rows);
     const auto bwd = fast2x2().avg_bwd;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-    for (int64_t r = 0; r < rows; ++r)
+    for_tasks(rows, par, [&](int64_t r) {
       back_2x2_row(dx, s, r / s.OH, r % s.OH,
                    [&](float* d0, float* d1) { bwd(dy + r * OWC, d0, d1, s.OW, s.C); });
+    });
     return;
   }
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
   const auto bwd = fast2x2().avg_bwd_any;
-#pragma omp parallel for schedule(static) if (par) num_threads(get_num_threads())
-  for (int64_t r = 0; r < rows; ++r) bwd(dy, dx, s, r / s.H, r % s.H);
+  for_tasks(rows, par, [&](int64_t r) { bwd(dy, dx, s, r / s.H, r % s.H); });
 }
 
 }  // namespace nnforge

@@ -1,15 +1,27 @@
-// Thread count, run-time instruction-set detection and the per-core cache sizes.
+// Thread count, the chunk pool (thread_pool.h), run-time instruction-set detection and the
+// per-core cache sizes.
 #include <cpuid.h>
+#include <immintrin.h>
+#include <linux/futex.h>
 #include <omp.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "nnforge/common.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -134,6 +146,137 @@ const CacheSizes& cpu_cache_sizes() {
   return c;
 }
 
+namespace detail {
+thread_local bool tl_in_chunk = false;
+
+namespace {
+
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+}
+void futex_wake_all(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
+}
+
+constexpr uint32_t kNoChunks = 0xffffffffu;  // claim counter of a job being set up
+// The caller's wait for claimed chunks: spin this many pause instructions (a few microseconds,
+// about as long as a futex wake-up costs), then sleep.
+constexpr int kCallerSpin = 256;
+
+// One job at a time (the caller holds `busy`). state = generation << 32 | next unclaimed chunk:
+// a claim is a compare-exchange on both, so a worker holding an old generation can never take a
+// chunk of a newer job. A job's fields are written while its state says kNoChunks and are not
+// rewritten before every chunk of it has completed, so whoever claims a chunk reads its job.
+struct Pool {
+  std::mutex busy;
+  std::atomic<uint64_t> state{kNoChunks};
+  std::atomic<uint32_t> wake{0};  // futex word idle workers sleep on: bumped for every job
+  std::atomic<uint32_t> done{0};  // chunks of the current job completed (the caller's futex word)
+  std::atomic<uint32_t> caller_sleeping{0};
+  ChunkFn fn = nullptr;
+  void* ctx = nullptr;
+  std::atomic<uint32_t> n{0};
+  std::atomic<int> threads{0};  // participants: the caller (0) and workers 1 .. threads-1
+  int workers = 0;  // started so far (touched by the caller only, under busy)
+};
+
+Pool* g_pool = nullptr;
+std::once_flag g_pool_once;
+
+// Marks this thread as running chunks while it lives (get_num_threads() is 1 meanwhile).
+struct InChunk {
+  bool outer = tl_in_chunk;
+  InChunk() { tl_in_chunk = true; }
+  ~InChunk() { tl_in_chunk = outer; }
+};
+
+// Claims and runs chunks of generation g until none is left (or the job is no longer g).
+// noexcept: an exception escaping a chunk ends the process, as one escaping an OpenMP region
+// does (a job left half done could not be waited for).
+void work_on(Pool& pool, uint64_t s) noexcept {
+  const uint64_t g = s >> 32;
+  const uint32_t n = pool.n.load(std::memory_order_relaxed);  // g's, or the claim fails
+  while ((s >> 32) == g && static_cast<uint32_t>(s) < n) {
+    if (!pool.state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                          std::memory_order_acquire))
+      continue;
+    {
+      InChunk in_chunk;
+      pool.fn(pool.ctx, static_cast<int64_t>(static_cast<uint32_t>(s)));
+    }
+    if (pool.done.fetch_add(1, std::memory_order_seq_cst) + 1 == n &&
+        pool.caller_sleeping.load(std::memory_order_seq_cst))
+      futex_wake_all(&pool.done);
+    s = pool.state.load(std::memory_order_acquire);
+  }
+}
+
+void worker_main(Pool* pool, int index) {
+  pthread_setname_np(pthread_self(), "nnforge-pool");  // as top and gdb show it
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t w;
+    while ((w = pool->wake.load(std::memory_order_acquire)) == seen) futex_wait(&pool->wake, seen);
+    seen = w;
+    const uint64_t s = pool->state.load(std::memory_order_acquire);
+    if (index < pool->threads.load(std::memory_order_relaxed)) work_on(*pool, s);
+  }
+}
+
+// A forked child has none of the parent's workers: it starts a pool of its own.
+void pool_after_fork() { g_pool = new Pool; }
+
+}  // namespace
+
+bool in_parallel_section() { return tl_in_chunk || omp_in_parallel(); }
+
+void run_chunks(int64_t n, int threads, ChunkFn fn, void* ctx) {
+  std::call_once(g_pool_once, [] {
+    g_pool = new Pool;  // never destroyed: workers may still sleep on it at exit
+    pthread_atfork(nullptr, nullptr, pool_after_fork);
+  });
+  Pool& pool = *g_pool;
+  std::unique_lock<std::mutex> lock(pool.busy, std::try_to_lock);
+  if (!lock.owns_lock() || n >= kNoChunks) {  // another thread's job runs: no waiting for it
+    InChunk in_chunk;
+    for (int64_t c = 0; c < n; ++c) fn(ctx, c);
+    return;
+  }
+  threads = static_cast<int>(std::min<int64_t>(threads, n));
+  while (pool.workers < threads - 1) {
+    try {
+      std::thread(worker_main, &pool, pool.workers + 1).detach();
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the caller and the workers there are do it all
+    }
+    ++pool.workers;
+  }
+  const uint64_t g = (pool.state.load(std::memory_order_relaxed) >> 32) + 1;
+  pool.state.store(g << 32 | kNoChunks, std::memory_order_seq_cst);
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
+  pool.threads.store(threads, std::memory_order_relaxed);
+  pool.done.store(0, std::memory_order_relaxed);
+  pool.state.store(g << 32, std::memory_order_release);
+  pool.wake.fetch_add(1, std::memory_order_release);
+  futex_wake_all(&pool.wake);
+  work_on(pool, g << 32);
+  const uint32_t total = static_cast<uint32_t>(n);
+  for (int i = 0; i < kCallerSpin && pool.done.load(std::memory_order_acquire) != total; ++i)
+    _mm_pause();
+  uint32_t d;
+  if ((d = pool.done.load(std::memory_order_acquire)) != total) {
+    pool.caller_sleeping.store(1, std::memory_order_seq_cst);
+    while ((d = pool.done.load(std::memory_order_seq_cst)) != total) futex_wait(&pool.done, d);
+    pool.caller_sleeping.store(0, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace detail
+
 // Default thread count: the cores this process may use, or fewer when OMP_NUM_THREADS says so.
 static int default_threads() {
   int n = affinity_cores();
@@ -146,6 +289,7 @@ static int default_threads() {
 }
 
 int get_num_threads() {
+  if (detail::tl_in_chunk) return 1;  // kernels called from a pool chunk stay on its thread
   int n = g_threads.load(std::memory_order_relaxed);
   if (n <= 0) {
     n = default_threads();

@@ -30,6 +30,7 @@
 
 #include "nnforge/activation.h"
 #include "nnforge/gemm.h"
+#include "thread_pool.h"
 
 namespace nnforge {
 namespace {
@@ -200,8 +201,7 @@ void run(const float* x, const float* U, const float* bias, Act act, float* y,
   const int64_t per = (tiles + nblocks - 1) / nblocks;  // tiles in the largest block
   const bool relu = act == Act::ReLU;
   const int64_t min_rows = kTinyMNK / (C * F) + 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (nblocks > 1 && T > 1)
-  for (int64_t b = 0; b < nblocks; ++b) {
+  detail::parallel_chunks(nblocks, nblocks > 1 && T > 1 ? T : 1, [&](int64_t b) {
     const int64_t p0 = b * tiles / nblocks, p1 = (b + 1) * tiles / nblocks, P = p1 - p0;
     // The GEMMs run on Pg >= P rows (zero rows below the block's tiles, products discarded) so
     // that they never take sgemm's tiny path, whose arithmetic differs: a tile's result is then
@@ -244,7 +244,7 @@ void run(const float* x, const float* U, const float* bias, Act act, float* y,
         for (int k = 0; k < 4; ++k)
           if (out[k] != sink) activation_forward(act, out[k], out[k], F);
     }
-  }
+  });
 }
 
 }  // namespace
