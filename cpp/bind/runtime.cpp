@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "src/contention.h"
 #include "nnforge/common.h"
 #include "nnforge/gemm.h"
 
@@ -52,29 +51,4 @@ void bind_runtime(py::module_& m) {
       },
       "The sgemm blocking chosen at run time: micro-tile MR x NR, K block KC, N block NC (from\n"
       "the L2 size), M chunk MC.");
-  m.def(
-      "parse_loadavg_runnable",
-      [](const std::string& text) { return nnforge::detail::parse_loadavg_runnable(text.c_str()); },
-      py::arg("text"),
-      "The runnable-thread count in /proc/loadavg's text (the fourth field's numerator); -1 if "
-      "the text has no such field.");
-  m.def(
-      "others_runnable",
-      [](int own) {
-        py::gil_scoped_release nogil;
-        return nnforge::detail::others_runnable(own);
-      },
-      py::arg("own"),
-      "Other programs' runnable threads, averaged over recent samples of /proc/loadavg (sampled\n"
-      "at most every 2 ms), with `own` of this process's threads running; -1 if unreadable.\n"
-      "The kernels' thread pool spins for work only while this leaves its cores free.");
-  m.def(
-      "cores_contended",
-      [](int own, int threads) {
-        py::gil_scoped_release nogil;
-        return nnforge::detail::cores_contended(own, threads);
-      },
-      py::arg("own"), py::arg("threads"),
-      "Whether other programs' runnable threads (others_runnable(own)) take cores that `threads`\n"
-      "of this process would use.");
 }
