@@ -79,7 +79,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "max_pool2d_backward",
       [](py::object dyo, py::object ao, py::object dxo, py::object pool, py::object strides,
-         py::object pad) {
+         py::object pad, py::object reluo) {
         const std::string fn = "max_pool2d_backward";
         py::array dy = arr(fn, "dy", dyo), a = arr(fn, "argmax", ao), dx = arr(fn, "dx", dxo);
         check_f32(fn, "dy", dy, 4, false);
@@ -94,7 +94,18 @@ void bind_pool(py::module_& m) {
           no_overlap(fn, "dx", dx, "argmax", a);
           const float* pdy = fptr(dy);
           float* pdx = fmut(dx);
-          if (is_u8(a)) {
+          if (!reluo.is_none()) {  // relu's gradient on the pooled output, folded in
+            if (!is_u8(a)) fail(fn, "relu_y needs a uint8 argmax (index in the window)");
+            py::array ry = arr(fn, "relu_y", reluo);
+            check_f32(fn, "relu_y", ry, 4, false);
+            check_same_shape(fn, "dy", dy, "relu_y", ry);
+            no_overlap(fn, "dx", dx, "relu_y", ry);
+            check_window_fits_u8(fn, s);
+            const uint8_t* pa = static_cast<const uint8_t*>(a.data());
+            const float* pry = fptr(ry);
+            py::gil_scoped_release nogil;
+            nnforge::max_pool2d_backward_windows_relu(pdy, pa, pry, pdx, s);
+          } else if (is_u8(a)) {
             check_window_fits_u8(fn, s);
             const uint8_t* pa = static_cast<const uint8_t*>(a.data());
             py::gil_scoped_release nogil;
@@ -108,6 +119,7 @@ void bind_pool(py::module_& m) {
         }
         if (!strides.is_none() || !pad.is_none())
           fail(fn, "strides and pad are only meaningful together with pool");
+        if (!reluo.is_none()) fail(fn, "relu_y needs the forward's pool, strides and pad");
         if (is_u8(a))
           fail(fn, "a uint8 argmax (index in the window) needs the forward's pool, strides and pad");
         const std::string desc =
@@ -137,9 +149,12 @@ void bind_pool(py::module_& m) {
       },
       py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool") = py::none(),
       py::arg("strides") = py::none(), py::arg("pad") = py::none(),
+      py::arg("relu_y") = py::none(),
       "dx (overwritten) = zeros with dy scattered (accumulated) to the argmax positions. With\n"
       "the forward's pool, strides and pad (required for a uint8 argmax), each dx element is\n"
-      "written once, gathered from the windows that hold it (the same sums).");
+      "written once, gathered from the windows that hold it (the same sums). relu_y (float32,\n"
+      "dy's shape; uint8 argmax only): the pooled output of a relu layer; a window's dy counts\n"
+      "only where it is > 0 (relu's gradient folded in, bitwise the two passes).");
 
   m.def(
       "avg_pool2d_forward",

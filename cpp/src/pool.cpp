@@ -83,8 +83,10 @@ NNF_CLONES void gen_max_fwd(const float* x0, const float* x1, float* y, uint8_t*
     gen_max_fwd_impl<false>(x0, x1, y, nullptr, OW, C);
 }
 
-NNF_CLONES void gen_max_bwd(const float* dy, const uint8_t* arg, float* dx0, float* dx1,
-                            int64_t OW, int64_t C) {
+// gate (nullable): a window whose gate (relu's pooled output) is not > 0 takes index -1, which
+// names no element: its dy reaches none.
+NNF_CLONES void gen_max_bwd(const float* dy, const uint8_t* arg, const float* gate, float* dx0,
+                            float* dx1, int64_t OW, int64_t C) {
   int32_t kb[kIdxBlock];  // window indices widened per block: int32 selects vectorise, bytes not
   for (int64_t ow = 0; ow < OW; ++ow) {
     for (int64_t c0 = 0; c0 < C; c0 += kIdxBlock) {
@@ -93,7 +95,12 @@ NNF_CLONES void gen_max_bwd(const float* dy, const uint8_t* arg, float* dx0, flo
       const uint8_t* __restrict__ ai = arg + ow * C + c0;
       float* __restrict__ a = dx0 + 2 * ow * C + c0;
       float* __restrict__ b = dx1 + 2 * ow * C + c0;
-      for (int64_t c = 0; c < cn; ++c) kb[c] = ai[c];
+      if (gate) {
+        const float* __restrict__ gt = gate + ow * C + c0;
+        for (int64_t c = 0; c < cn; ++c) kb[c] = gt[c] > 0.0f ? ai[c] : -1;
+      } else {
+        for (int64_t c = 0; c < cn; ++c) kb[c] = ai[c];
+      }
       for (int64_t c = 0; c < cn; ++c) {
         a[c] = kb[c] == 0 ? g[c] : 0.0f;
         a[C + c] = kb[c] == 1 ? g[c] : 0.0f;
@@ -336,8 +343,9 @@ using detail::pool_simd::covering;
 // changes a sum that starts at +0) -- the same additions in the same order as the scatter.
 template <class A>
 inline __attribute__((always_inline)) void max_back_row_impl(const float* dy, const A* argmax,
-                                                             float* dx, const Pool2DShape& s,
-                                                             int64_t n, int64_t ih) {
+                                                             const float* gate, float* dx,
+                                                             const Pool2DShape& s, int64_t n,
+                                                             int64_t ih) {
   const int64_t C = s.C;
   float* __restrict__ drow = dx + (n * s.H + ih) * s.W * C;
   int64_t oh0, oh1;
@@ -356,7 +364,14 @@ inline __attribute__((always_inline)) void max_back_row_impl(const float* dy, co
         if constexpr (std::is_same_v<A, uint8_t>) {
           const int32_t k = static_cast<int32_t>((ih + s.pad_top - oh * s.SH) * s.KW +
                                                  (iw + s.pad_left - ow * s.SW));
-          for (int64_t c = 0; c < C; ++c) d[c] += static_cast<int32_t>(a[c]) == k ? g[c] : 0.0f;
+          if (gate) {  // relu's gradient: dy only where the pooled output is > 0
+            const float* __restrict__ gt = gate + o;
+            for (int64_t c = 0; c < C; ++c)
+              d[c] += static_cast<int32_t>(a[c]) == k && gt[c] > 0.0f ? g[c] : 0.0f;
+          } else {
+            for (int64_t c = 0; c < C; ++c)
+              d[c] += static_cast<int32_t>(a[c]) == k ? g[c] : 0.0f;
+          }
         } else {
           const int32_t base = static_cast<int32_t>((ih * s.W + iw) * C);
           for (int64_t c = 0; c < C; ++c)
@@ -368,12 +383,12 @@ inline __attribute__((always_inline)) void max_back_row_impl(const float* dy, co
 
 NNF_CLONES void max_back_row_image(const float* dy, const int32_t* argmax, float* dx,
                                    const Pool2DShape& s, int64_t n, int64_t ih) {
-  max_back_row_impl(dy, argmax, dx, s, n, ih);
+  max_back_row_impl(dy, argmax, nullptr, dx, s, n, ih);
 }
 
-NNF_CLONES void max_back_row_window(const float* dy, const uint8_t* argmax, float* dx,
-                                    const Pool2DShape& s, int64_t n, int64_t ih) {
-  max_back_row_impl(dy, argmax, dx, s, n, ih);
+NNF_CLONES void max_back_row_window(const float* dy, const uint8_t* argmax, const float* gate,
+                                    float* dx, const Pool2DShape& s, int64_t n, int64_t ih) {
+  max_back_row_impl(dy, argmax, gate, dx, s, n, ih);
 }
 
 // The int32 backward for disjoint windows (stride == pool, no padding), one image: every dx
@@ -553,8 +568,9 @@ void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* 
   for_tasks(rows, par, [&](int64_t r) { max_back_row_image(dy, argmax, dx, s, r / s.H, r % s.H); });
 }
 
-void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
-                                 const Pool2DShape& s) {
+namespace {
+void max_backward_u8(const float* dy, const uint8_t* argmax, const float* gate, float* dx,
+                     const Pool2DShape& s) {
   const int64_t img = s.H * s.W * s.C;
   if (s.N <= 0 || img <= 0) return;
   if (is_2x2(s) && s.OH > 0 && s.OW > 0) {
@@ -563,7 +579,7 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
     const auto bwd = fast2x2().max_bwd;
     for_tasks(rows, par, [&](int64_t r) {
       back_2x2_row(dx, s, r / s.OH, r % s.OH, [&](float* d0, float* d1) {
-        bwd(dy + r * OWC, argmax + r * OWC, d0, d1, s.OW, s.C);
+        bwd(dy + r * OWC, argmax + r * OWC, gate ? gate + r * OWC : nullptr, d0, d1, s.OW, s.C);
       });
     });
     return;
@@ -571,7 +587,18 @@ void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* 
   const int64_t rows = s.N * s.H;
   const bool par = threaded(double(s.N) * img * (1.0 + windows_per_element(s)), rows);
   const auto bwd = fast2x2().max_bwd_any;
-  for_tasks(rows, par, [&](int64_t r) { bwd(dy, argmax, dx, s, r / s.H, r % s.H); });
+  for_tasks(rows, par, [&](int64_t r) { bwd(dy, argmax, gate, dx, s, r / s.H, r % s.H); });
+}
+}  // namespace
+
+void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
+                                 const Pool2DShape& s) {
+  max_backward_u8(dy, argmax, nullptr, dx, s);
+}
+
+void max_pool2d_backward_windows_relu(const float* dy, const uint8_t* argmax,
+                                      const float* relu_y, float* dx, const Pool2DShape& s) {
+  max_backward_u8(dy, argmax, relu_y, dx, s);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s) {

@@ -22,9 +22,10 @@ struct Pool2x2Kernels {
   // values wins; NaN never replaces the running max). arg (nullable): the winner's index in its
   // window, 0 (top left), 1 (top right), 2 (bottom left), 3 (bottom right).
   void (*max_fwd)(const float* x0, const float* x1, float* y, uint8_t* arg, int64_t OW, int64_t C);
-  // dx rows 2*oh, 2*oh + 1, columns [0, 2*OW): dy where arg names the element, else 0.
-  void (*max_bwd)(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW,
-                  int64_t C);
+  // dx rows 2*oh, 2*oh + 1, columns [0, 2*OW): dy where arg names the element, else 0. gate
+  // (nullable, dy's layout): dy only where gate > 0 (relu's gradient on the pooled output).
+  void (*max_bwd)(const float* dy, const uint8_t* arg, const float* gate, float* dx0, float* dx1,
+                  int64_t OW, int64_t C);
   // y = ((((0 + x00) + x01) + x10) + x11) * 0.25
   void (*avg_fwd)(const float* x0, const float* x1, float* y, int64_t OW, int64_t C);
   // dx = 0 + dy * 0.25 on all four elements of each window (columns [0, 2*OW)).
@@ -34,8 +35,8 @@ struct Pool2x2Kernels {
   // argmax, avg_pool2d_forward / _backward), one row each; argmax nullable in max_fwd_any.
   void (*max_fwd_any)(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s, int64_t n,
                       int64_t oh);
-  void (*max_bwd_any)(const float* dy, const uint8_t* argmax, float* dx, const Pool2DShape& s,
-                      int64_t n, int64_t ih);
+  void (*max_bwd_any)(const float* dy, const uint8_t* argmax, const float* gate, float* dx,
+                      const Pool2DShape& s, int64_t n, int64_t ih);
   void (*avg_fwd_any)(const float* x, float* y, const Pool2DShape& s, int64_t n, int64_t oh);
   void (*avg_bwd_any)(const float* dy, float* dx, const Pool2DShape& s, int64_t n, int64_t ih);
 };

@@ -122,17 +122,26 @@ inline void gather_row(float* drow, const Pool2DShape& s, int64_t ih, PerWindow 
   }
 }
 
+// dy's vector at p, or with a gate (relu's pooled output at the same place) dy where gate > 0.
+template <class V, bool kGate, class N>
+inline typename V::reg gated(const float* p, const float* gate, N n) {
+  const typename V::reg v = V::load(p, n);
+  return kGate ? V::keep(V::gt(V::load(gate, n), V::zero()), v) : v;
+}
+
 // Max pooling backward, dx row ih of one image: the dy of each window that holds the element and
-// whose argmax names it (+0 from the others, which never changes a sum that starts at +0).
-template <class V>
-void max_bwd_row(const float* dyi, const uint8_t* ai, float* drow, const Pool2DShape& s,
-                 int64_t ih) {
+// whose argmax names it (+0 from the others, which never changes a sum that starts at +0); with
+// kGate, dy only where gi (the image's pooled relu output) is > 0.
+template <class V, bool kGate>
+void max_bwd_row(const float* dyi, const uint8_t* ai, const float* gi, float* drow,
+                 const Pool2DShape& s, int64_t ih) {
   gather_row<V>(drow, s, ih, [&](int64_t oh, int64_t ow, int64_t iw) {
     const int64_t o = (oh * s.OW + ow) * s.C;
     const int k = static_cast<int>((ih + s.pad_top - oh * s.SH) * s.KW +
                                    (iw + s.pad_left - ow * s.SW));
     return [=](int64_t c, int64_t n) {
-      return V::keep(V::ieq(V::iload(ai + o + c, n), k), V::load(dyi + o + c, n));
+      return V::keep(V::ieq(V::iload(ai + o + c, n), k),
+                     gated<V, kGate>(dyi + o + c, kGate ? gi + o + c : nullptr, n));
     };
   });
 }
@@ -207,16 +216,17 @@ void max_fwd_2x2(const float* x0, const float* x1, float* y, uint8_t* arg, int64
   }
 }
 
-template <class V>
-void max_bwd_2x2(const float* dy, const uint8_t* arg, float* dx0, float* dx1, int64_t OW,
-                 int64_t C) {
+template <class V, bool kGate>
+void max_bwd_2x2_impl(const float* dy, const uint8_t* arg, const float* gate, float* dx0,
+                      float* dx1, int64_t OW, int64_t C) {
   for (int64_t ow = 0; ow < OW; ++ow) {
     const float* g = dy + ow * C;
+    const float* gt = kGate ? gate + ow * C : nullptr;
     const uint8_t* ai = arg + ow * C;
     float* a = dx0 + 2 * ow * C;
     float* b = dx1 + 2 * ow * C;
     over_channels<V>(C, [&](int64_t c, auto n) {
-      const typename V::reg v = V::load(g + c, n);
+      const typename V::reg v = gated<V, kGate>(g + c, kGate ? gt + c : nullptr, n);
       const typename V::idx k = V::iload(ai + c, n);
       V::store(a + c, n, V::keep(V::ieq(k, 0), v));
       V::store(a + C + c, n, V::keep(V::ieq(k, 1), v));
@@ -224,6 +234,15 @@ void max_bwd_2x2(const float* dy, const uint8_t* arg, float* dx0, float* dx1, in
       V::store(b + C + c, n, V::keep(V::ieq(k, 3), v));
     });
   }
+}
+
+template <class V>
+void max_bwd_2x2(const float* dy, const uint8_t* arg, const float* gate, float* dx0, float* dx1,
+                 int64_t OW, int64_t C) {
+  if (gate)
+    max_bwd_2x2_impl<V, true>(dy, arg, gate, dx0, dx1, OW, C);
+  else
+    max_bwd_2x2_impl<V, false>(dy, arg, nullptr, dx0, dx1, OW, C);
 }
 
 template <class V>
@@ -274,10 +293,14 @@ void max_fwd_any(const float* x, float* y, uint8_t* argmax, const Pool2DShape& s
 }
 
 template <class V>
-void max_bwd_any(const float* dy, const uint8_t* argmax, float* dx, const Pool2DShape& s,
-                 int64_t n, int64_t ih) {
+void max_bwd_any(const float* dy, const uint8_t* argmax, const float* gate, float* dx,
+                 const Pool2DShape& s, int64_t n, int64_t ih) {
   const int64_t o = n * s.OH * s.OW * s.C;
-  max_bwd_row<V>(dy + o, argmax + o, dx + (n * s.H + ih) * s.W * s.C, s, ih);
+  float* drow = dx + (n * s.H + ih) * s.W * s.C;
+  if (gate)
+    max_bwd_row<V, true>(dy + o, argmax + o, gate + o, drow, s, ih);
+  else
+    max_bwd_row<V, false>(dy + o, argmax + o, nullptr, drow, s, ih);
 }
 
 template <class V>

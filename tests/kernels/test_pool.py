@@ -304,11 +304,15 @@ for (H, W, C, pool, st, pad, ohw) in cases:
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dx = np.empty_like(x)
     _cpu.max_pool2d_backward(dy, am, dx, pool, st, pad)
+    gate = np.maximum(y, 0)  # a relu layer's pooled output: zeros, ties, NaN where y is
+    gate[2, 0] = -0.0
+    dxr = np.empty_like(x)
+    _cpu.max_pool2d_backward(dy, am, dxr, pool, st, pad, gate)
     ya = np.empty_like(y)
     _cpu.avg_pool2d_forward(x, ya, pool, st, pad)
     dxa = np.empty_like(x)
     _cpu.avg_pool2d_backward(dy, dxa, pool, st, pad)
-    for k, v in dict(y=y, am=am, y2=y2, dx=dx, ya=ya, dxa=dxa).items():
+    for k, v in dict(y=y, am=am, y2=y2, dx=dx, dxr=dxr, ya=ya, dxa=dxa).items():
         out[f"{H}_{W}_{C}_{pool}_{k}"] = v
 np.savez(sys.argv[1], **out)
 """
@@ -409,3 +413,55 @@ def test_pool_vs_reference_lower_isa(isa):
             % os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     env = {**os.environ, "NNFORGE_ISA": isa}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
+
+
+@pytest.mark.parametrize("H, W, C, pool, st, pad, ohw", [
+    (30, 30, 32, (2, 2), (2, 2), (0, 0), (15, 15)),  # the seed CNN's (2x2 row kernels)
+    (9, 7, 19, (2, 2), (2, 2), (0, 0), (4, 3)),      # unpooled last row/column, vector tail
+    (11, 10, 19, (3, 3), (2, 2), (1, 0), (6, 5)),    # overlapping, padded windows
+    (9, 9, 8, (2, 3), (3, 2), (0, 1), (3, 5)),       # stride > pool
+])
+def test_relu_gate_is_the_activation_gradient_then_the_pool(H, W, C, pool, st, pad, ohw):
+    # relu_y folds relu's gradient in: bitwise max_pool2d_backward of (relu_y > 0 ? dy : 0)
+    rng = np.random.default_rng(H * W + C)
+    x = rng.standard_normal((4, H, W, C)).astype(np.float32)
+    x[0, :3] = -1.0  # windows whose relu output is zero
+    x[1, 1, 1, :5] = np.nan
+    y = np.empty((4, *ohw, C), np.float32)
+    am = np.empty(y.shape, np.uint8)
+    _cpu.max_pool2d_forward(x, y, am, pool, st, pad)
+    relu_y = np.maximum(y, np.float32(0))
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    gated = np.empty_like(dy)
+    _cpu.activation_backward(relu_y, dy, gated, 1)
+    want = np.empty_like(x)
+    _cpu.max_pool2d_backward(gated, am, want, pool, st, pad)
+    got = at_thread_counts(lambda: _run_gated(dy, am, relu_y, x.shape, pool, st, pad), (1, 2, 3))
+    for g in got:
+        assert g.tobytes() == want.tobytes()
+
+
+def _run_gated(dy, am, relu_y, x_shape, pool, st, pad):
+    dx = np.full(x_shape, 7.0, np.float32)
+    _cpu.max_pool2d_backward(dy, am, dx, pool, st, pad, relu_y)
+    return dx
+
+
+def test_relu_gate_errors():
+    x = np.ones((2, 4, 4, 3), np.float32)
+    dy = np.ones((2, 2, 2, 3), np.float32)
+    dx = np.empty_like(x)
+    u8 = np.zeros(dy.shape, np.uint8)
+    geo = ((2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match="uint8"):  # int32 argmax
+        _cpu.max_pool2d_backward(dy, np.zeros(dy.shape, np.int32), dx, *geo, dy)
+    with pytest.raises(ValueError, match="pool"):  # no geometry
+        _cpu.max_pool2d_backward(dy, np.zeros(dy.shape, np.int32), dx, None, None, None, dy)
+    with pytest.raises(ValueError, match="relu_y"):  # not dy's shape
+        _cpu.max_pool2d_backward(dy, u8, dx, *geo, np.ones((2, 2, 1, 3), np.float32))
+    with pytest.raises(ValueError, match="relu_y"):  # not float32
+        _cpu.max_pool2d_backward(dy, u8, dx, *geo, dy.astype(np.float64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _cpu.max_pool2d_backward(dy, u8, dx, *geo, x[:, :2, :2])
+    with pytest.raises(ValueError, match="share memory"):  # written over while read
+        _cpu.max_pool2d_backward(dy, u8, x, *geo, x.reshape(-1)[:24].reshape(dy.shape))

@@ -33,6 +33,12 @@ void max_pool2d_backward_windows(const float* dy, const int32_t* argmax, float* 
                                  const Pool2DShape& s);
 void max_pool2d_backward_windows(const float* dy, const uint8_t* argmax, float* dx,
                                  const Pool2DShape& s);
+// The same with relu's gradient folded in (uint8 argmax): each window's dy counts only where
+// relu_y, the pooled output (N, OH, OW, C) of a relu layer, is > 0 -- bitwise this function on
+// (relu_y > 0 ? dy : 0), the activation's gradient, without that pass. A pooled value is the
+// window's winner, which is positive exactly when its relu passed a gradient.
+void max_pool2d_backward_windows_relu(const float* dy, const uint8_t* argmax,
+                                      const float* relu_y, float* dx, const Pool2DShape& s);
 void avg_pool2d_forward(const float* x, float* y, const Pool2DShape& s);
 // dx overwritten; each element gathered once: 0 + the sum, in increasing (oh, ow), of
 // dy(o) * (1 / real elements of window o) over the windows o that hold it.

@@ -163,11 +163,13 @@ def max_pool2d(x, pool, strides, pad, out_hw, need_argmax: bool):
     return y, argmax
 
 
-def max_pool2d_grad(dy, argmax, x_shape, pool=None, strides=None, pad=None):
+def max_pool2d_grad(dy, argmax, x_shape, pool=None, strides=None, pad=None, relu_y=None):
     """dx from dy and the forward's argmax; with the forward's geometry (required for a uint8
-    argmax) each dx element is written once, gathered from the windows that hold it."""
+    argmax) each dx element is written once, gathered from the windows that hold it. relu_y
+    (uint8 argmax only): the pooled output of a relu layer, whose gradient is folded in (dy
+    counts only where relu_y > 0)."""
     dx = np.empty(tuple(x_shape), dtype=np.float32)
-    _cpu.max_pool2d_backward(dy, argmax, dx, pool, strides, pad)
+    _cpu.max_pool2d_backward(dy, argmax, dx, pool, strides, pad, relu_y)
     return dx
 
 

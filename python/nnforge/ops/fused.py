@@ -7,6 +7,8 @@ not fuse, a backend without the kernel).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from nnforge.core.tape import is_recording, record
 from nnforge.core.tensor import Tensor
 
@@ -25,7 +27,7 @@ def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_ra
     winners are kept too, and the pair is one tape node whose backward needs neither the convolution's output nor a separate
     activation gradient: a window's winner is positive exactly when the pooled value is, so
     relu's derivative is applied to the pooled gradient (a quarter of the elements for 2x2
-    windows) before the pooling's backward. The gradients are those of the two ops (the same
+    windows) inside the pooling's backward kernel. The gradients are those of the two ops (the same
     values; the bias gradient of a first layer is summed in another order).
 
     Args:
@@ -81,9 +83,14 @@ def conv_max_pool(inputs, kernel, strides=1, padding: str = "valid", dilation_ra
 
     def backward(g, needs):
         g = be.asarray(g)
-        if code:  # relu: its derivative at every window's winner is (pooled value > 0)
-            g = be.activation_grad(out, g, code)
-        dz = be.max_pool2d_grad(g, arg, yshape, p, ps, ppad)
+        if code and arg.dtype == np.uint8:
+            # relu: its derivative at every window's winner is (pooled value > 0), applied
+            # inside the pooling's backward
+            dz = be.max_pool2d_grad(g, arg, yshape, p, ps, ppad, relu_y=out)
+        else:
+            if code:
+                g = be.activation_grad(out, g, code)
+            dz = be.max_pool2d_grad(g, arg, yshape, p, ps, ppad)
         return _conv2d_grads(be, dz, needs, x, w, b, kernel, bias, s, d, pad)
 
     return record(out, (inputs, kernel, bias) if b is not None else (inputs, kernel), backward)
