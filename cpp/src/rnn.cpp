@@ -944,18 +944,18 @@ void embedding_backward(const int64_t* ids, int64_t n, const float* dy, int64_t 
                         float* dtable, int64_t rows) {
   if (rows <= 0 || dim <= 0) return;
   const int64_t total = rows * dim;
-  const int nt = total >= (1 << 16) ? get_num_threads() : 1;
-  // Each thread zeroes a slice of the table, then adds the ids whose row it owns (row % nt), in
-  // order of i: deterministic, no atomics.
+  const int nt = total >= (1 << 16) && !omp_in_parallel() ? get_num_threads() : 1;
+  // Each thread owns a contiguous range of rows: it zeroes them, then adds the ids that fall in
+  // its range, in order of i (deterministic, whatever the thread count; no atomics, no barrier,
+  // and every line a thread writes is one it zeroed, in its own cache).
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int got = omp_get_num_threads(), me = omp_get_thread_num();
-    const int64_t lo = total * me / got, hi = total * (me + 1) / got;
-    std::fill(dtable + lo, dtable + hi, 0.f);
-#pragma omp barrier
+    const int64_t lo = rows * me / got, hi = rows * (me + 1) / got;
+    std::fill(dtable + lo * dim, dtable + hi * dim, 0.f);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t row = ids[i];
-      if (row % got != me) continue;
+      if (row < lo || row >= hi) continue;
       acc_row(dtable + row * dim, dy + i * dim, dim);
     }
   }
