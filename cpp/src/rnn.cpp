@@ -800,6 +800,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
     float* tmp = dhn + rh;
     float* zeros = tmp + rh;
     float* abuf = zeros + rh;
+    const bool simple = !a.mask && !b.dy_seq;  // no carry, dy only at the last step
     std::fill(zeros, zeros + rh, 0.f);
     std::fill(carry, carry + rh, 0.f);
     for (int64_t r = 0; r < rows; ++r) {
@@ -821,24 +822,38 @@ void rnn_backward(const RnnBackwardArgs& b) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       const float* gt = a.gates + (n0 * T + t) * GH;
       float* dzt = dZ + (n0 * T + t) * GH;  // row stride T*GH
-      // Gradient reaching h_new at this step: the state's (dh) plus the output's (dy_seq,
-      // dy_last at the last step, and the carry of later masked outputs).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n = n0 + r;
         std::memcpy(Hp + (n * T + t) * ldp + hoff, hp + r * ldh, sizeof(float) * H);
         if (lstm) std::memcpy(Hp + (n * T + t) * ldp, a.x + (n * T + t) * D, sizeof(float) * D);
-        float* dy = tmp + r * H;
-        std::memcpy(dy, carry + r * H, sizeof(float) * H);
-        if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
-        if (b.dy_last && s == T - 1) acc_row(dy, b.dy_last + n * H, H);
-        const bool m = !a.mask || a.mask[n * T + t];
-        if (m) {
-          add_rows(dhn + r * H, dh + r * H, dy, H);
-          std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+      }
+      // Gradient reaching h_new at this step (dhs): the state's (dh) plus the output's (dy_seq,
+      // dy_last at the last step, and the carry of later masked outputs). Without a mask or an
+      // output sequence that is dh itself but at the last step.
+      const float* dhs = dhn;
+      if (simple) {
+        if (s == T - 1 && b.dy_last) {
+          for (int64_t r = 0; r < rows; ++r)
+            add_rows(dhn + r * H, dh + r * H, b.dy_last + (n0 + r) * H, H);
         } else {
-          std::memcpy(dhn + r * H, zeros, sizeof(float) * H);
-          if (a.zero_output_for_mask) std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
-          else std::memcpy(carry + r * H, dy, sizeof(float) * H);
+          dhs = dh;
+        }
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t n = n0 + r;
+          float* dy = tmp + r * H;
+          std::memcpy(dy, carry + r * H, sizeof(float) * H);
+          if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
+          if (b.dy_last && s == T - 1) acc_row(dy, b.dy_last + n * H, H);
+          const bool m = !a.mask || a.mask[n * T + t];
+          if (m) {
+            add_rows(dhn + r * H, dh + r * H, dy, H);
+            std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+          } else {
+            std::memcpy(dhn + r * H, zeros, sizeof(float) * H);
+            if (a.zero_output_for_mask) std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+            else std::memcpy(carry + r * H, dy, sizeof(float) * H);
+          }
         }
       }
       if (lstm) {
@@ -848,7 +863,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(dzt + r * T * GH, dzt + r * T * GH + GH, 0.f);
             continue;
           }
-          lstm_bwd_row(gt + r * T * GH, cp + r * ldh, a.c_all + (n * T + s) * H, dhn + r * H,
+          lstm_bwd_row(gt + r * T * GH, cp + r * ldh, a.c_all + (n * T + s) * H, dhs + r * H,
                        dc + r * H, dzt + r * T * GH, H);
         }
         small_gemm(ks, rows, dzt, T * GH, UT1, tmp, H, 0.f, nullptr, abuf);
@@ -862,7 +877,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(tmp + r * H, tmp + (r + 1) * H, 0.f);
             continue;
           }
-          gru_after_bwd_row(gt + r * T * GH, a.aux + (n * T + t) * H, hp + r * ldh, dhn + r * H,
+          gru_after_bwd_row(gt + r * T * GH, a.aux + (n * T + t) * H, hp + r * ldh, dhs + r * H,
                             dzt + r * T * GH, dzr + r * T * GH, tmp + r * H, H);
         }
         small_gemm(ks, rows, dzr, T * GH, UT1, tmp, H, 1.f, nullptr, abuf);
@@ -873,7 +888,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(dzt + r * T * GH, dzt + r * T * GH + GH, 0.f);
             continue;
           }
-          gru_before_bwd_h(gt + r * T * GH, hp + r * ldh, dhn + r * H, dzt + r * T * GH, H);
+          gru_before_bwd_h(gt + r * T * GH, hp + r * ldh, dhs + r * H, dzt + r * T * GH, H);
         }
         // d(r * h_prev) = d(cand pre-activation) @ U_h^T  (into dc, free for the GRU)
         small_gemm(ks, rows, dzt + 2 * H, T * GH, UT2, dc, H, 0.f, nullptr, abuf);
@@ -883,15 +898,20 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(tmp + r * H, tmp + (r + 1) * H, 0.f);
             continue;
           }
-          gru_before_bwd_r(gt + r * T * GH, hp + r * ldh, dhn + r * H, dc + r * H,
+          gru_before_bwd_r(gt + r * T * GH, hp + r * ldh, dhs + r * H, dc + r * H,
                            dzt + r * T * GH, tmp + r * H, H);
         }
         small_gemm(ks, rows, dzt, T * GH, UT1, tmp, H, 1.f, nullptr, abuf);
       }
       // New dh: the recurrent gradient on unmasked rows; carried through on masked ones.
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t n = n0 + r;
-        if (!a.mask || a.mask[n * T + t]) std::memcpy(dh + r * H, tmp + r * H, sizeof(float) * H);
+      if (simple) {
+        std::swap(dh, tmp);
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t n = n0 + r;
+          if (!a.mask || a.mask[n * T + t])
+            std::memcpy(dh + r * H, tmp + r * H, sizeof(float) * H);
+        }
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
