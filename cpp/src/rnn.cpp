@@ -776,11 +776,13 @@ void rnn_backward(const RnnBackwardArgs& b) {
 
   // dZ: input-side pre-activation gradients by time (N, T, GH); dZr: GRU reset_after's
   // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU, row stride ldp.
-  // LSTM: dW and dU share dZ, so the rows of Hp are [x_t | h_{s-1}] (ldp = D + H) and one GEMM
-  // gives [dW; dU] = XH^T dZ (one pass over dZ instead of two; per element the same k-sum).
+  // LSTM: dW, dU and db share dZ, so the rows of Hp are [x_t | h_{s-1} (| 1 with a bias)]
+  // (ldp = D + H (+ 1)) and one GEMM gives [dW; dU; db] = XH^T dZ (one pass over dZ instead of
+  // three; per element of dW and dU the same k-sum as apart).
   float* dZ = tl_dz.get(static_cast<size_t>(NT * GH));
   float* dZr = after ? tl_dzr.get(static_cast<size_t>(NT * GH)) : nullptr;
-  const int64_t ldp = lstm ? D + H : H, hoff = lstm ? D : 0;
+  const bool ones = lstm && b.dbias;
+  const int64_t ldp = lstm ? D + H + (ones ? 1 : 0) : H, hoff = lstm ? D : 0;
   float* Hp = tl_hprev.get(static_cast<size_t>(NT * ldp));
 
   const int nt = rnn_threads(N);
@@ -826,6 +828,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
         const int64_t n = n0 + r;
         std::memcpy(Hp + (n * T + t) * ldp + hoff, hp + r * ldh, sizeof(float) * H);
         if (lstm) std::memcpy(Hp + (n * T + t) * ldp, a.x + (n * T + t) * D, sizeof(float) * D);
+        if (ones) Hp[(n * T + t) * ldp + D + H] = 1.f;
       }
       // Gradient reaching h_new at this step (dhs): the state's (dh) plus the output's (dy_seq,
       // dy_last at the last step, and the carry of later masked outputs). Without a mask or an
@@ -923,11 +926,12 @@ void rnn_backward(const RnnBackwardArgs& b) {
   if (!lstm && b.dc0) std::fill(b.dc0, b.dc0 + N * H, 0.f);
 
   // Weight and input gradients over all steps at once.
-  if (lstm) {  // [dW; dU] = [X | Hp]^T dZ
+  if (lstm) {  // [dW; dU (; db)] = [X | Hp (| 1)]^T dZ
     float* dwu = tl_work.get(static_cast<size_t>(ldp * GH));
     sgemm(true, false, ldp, GH, NT, 1.f, Hp, ldp, dZ, GH, 0.f, dwu, GH);
     std::memcpy(b.dkernel, dwu, sizeof(float) * D * GH);
     std::memcpy(b.drecurrent, dwu + D * GH, sizeof(float) * H * GH);
+    if (ones) std::memcpy(b.dbias, dwu + (D + H) * GH, sizeof(float) * GH);
   } else {
     sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
   }
@@ -938,7 +942,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
     sgemm(true, false, H, 2 * H, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
     sgemm(true, false, H, H, NT, 1.f, a.aux, H, dZ + 2 * H, GH, 0.f, b.drecurrent + 2 * H, GH);
   }
-  if (b.dbias) {
+  if (b.dbias && !lstm) {
     bias_grad(dZ, b.dbias, NT, GH);
     if (after) bias_grad(dZr, b.dbias + GH, NT, GH);
   }
