@@ -776,11 +776,13 @@ void rnn_backward(const RnnBackwardArgs& b) {
 
   // dZ: input-side pre-activation gradients by time (N, T, GH); dZr: GRU reset_after's
   // recurrent-side ones; Hp: h_{s-1} by time (N, T, H), the left operand of dU, row stride ldp.
-  // LSTM: dW and dU share dZ, so the rows of Hp are [x_t | h_{s-1}] (ldp = D + H) and one GEMM
-  // gives [dW; dU] = XH^T dZ (one pass over dZ instead of two; per element the same k-sum).
+  // LSTM: dW, dU and db share dZ, so the rows of Hp are [x_t | h_{s-1} (| 1 with a bias)]
+  // (ldp = D + H (+ 1)) and one GEMM gives [dW; dU; db] = XH^T dZ (one pass over dZ instead of
+  // three; per element of dW and dU the same k-sum as apart).
   float* dZ = tl_dz.get(static_cast<size_t>(NT * GH));
   float* dZr = after ? tl_dzr.get(static_cast<size_t>(NT * GH)) : nullptr;
-  const int64_t ldp = lstm ? D + H : H, hoff = lstm ? D : 0;
+  const bool ones = lstm && b.dbias;
+  const int64_t ldp = lstm ? D + H + (ones ? 1 : 0) : H, hoff = lstm ? D : 0;
   float* Hp = tl_hprev.get(static_cast<size_t>(NT * ldp));
 
   const int nt = rnn_threads(N);
@@ -800,6 +802,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
     float* tmp = dhn + rh;
     float* zeros = tmp + rh;
     float* abuf = zeros + rh;
+    const bool simple = !a.mask && !b.dy_seq;  // no carry, dy only at the last step
     std::fill(zeros, zeros + rh, 0.f);
     std::fill(carry, carry + rh, 0.f);
     for (int64_t r = 0; r < rows; ++r) {
@@ -821,24 +824,39 @@ void rnn_backward(const RnnBackwardArgs& b) {
       if (lstm) cp = s ? a.c_all + n0 * T * H + (s - 1) * H : (a.c0 ? a.c0 + n0 * H : zeros);
       const float* gt = a.gates + (n0 * T + t) * GH;
       float* dzt = dZ + (n0 * T + t) * GH;  // row stride T*GH
-      // Gradient reaching h_new at this step: the state's (dh) plus the output's (dy_seq,
-      // dy_last at the last step, and the carry of later masked outputs).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n = n0 + r;
         std::memcpy(Hp + (n * T + t) * ldp + hoff, hp + r * ldh, sizeof(float) * H);
         if (lstm) std::memcpy(Hp + (n * T + t) * ldp, a.x + (n * T + t) * D, sizeof(float) * D);
-        float* dy = tmp + r * H;
-        std::memcpy(dy, carry + r * H, sizeof(float) * H);
-        if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
-        if (b.dy_last && s == T - 1) acc_row(dy, b.dy_last + n * H, H);
-        const bool m = !a.mask || a.mask[n * T + t];
-        if (m) {
-          add_rows(dhn + r * H, dh + r * H, dy, H);
-          std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+        if (ones) Hp[(n * T + t) * ldp + D + H] = 1.f;
+      }
+      // Gradient reaching h_new at this step (dhs): the state's (dh) plus the output's (dy_seq,
+      // dy_last at the last step, and the carry of later masked outputs). Without a mask or an
+      // output sequence that is dh itself but at the last step.
+      const float* dhs = dhn;
+      if (simple) {
+        if (s == T - 1 && b.dy_last) {
+          for (int64_t r = 0; r < rows; ++r)
+            add_rows(dhn + r * H, dh + r * H, b.dy_last + (n0 + r) * H, H);
         } else {
-          std::memcpy(dhn + r * H, zeros, sizeof(float) * H);
-          if (a.zero_output_for_mask) std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
-          else std::memcpy(carry + r * H, dy, sizeof(float) * H);
+          dhs = dh;
+        }
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t n = n0 + r;
+          float* dy = tmp + r * H;
+          std::memcpy(dy, carry + r * H, sizeof(float) * H);
+          if (b.dy_seq) acc_row(dy, b.dy_seq + (n * T + s) * H, H);
+          if (b.dy_last && s == T - 1) acc_row(dy, b.dy_last + n * H, H);
+          const bool m = !a.mask || a.mask[n * T + t];
+          if (m) {
+            add_rows(dhn + r * H, dh + r * H, dy, H);
+            std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+          } else {
+            std::memcpy(dhn + r * H, zeros, sizeof(float) * H);
+            if (a.zero_output_for_mask) std::fill(carry + r * H, carry + (r + 1) * H, 0.f);
+            else std::memcpy(carry + r * H, dy, sizeof(float) * H);
+          }
         }
       }
       if (lstm) {
@@ -848,7 +866,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(dzt + r * T * GH, dzt + r * T * GH + GH, 0.f);
             continue;
           }
-          lstm_bwd_row(gt + r * T * GH, cp + r * ldh, a.c_all + (n * T + s) * H, dhn + r * H,
+          lstm_bwd_row(gt + r * T * GH, cp + r * ldh, a.c_all + (n * T + s) * H, dhs + r * H,
                        dc + r * H, dzt + r * T * GH, H);
         }
         small_gemm(ks, rows, dzt, T * GH, UT1, tmp, H, 0.f, nullptr, abuf);
@@ -862,7 +880,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(tmp + r * H, tmp + (r + 1) * H, 0.f);
             continue;
           }
-          gru_after_bwd_row(gt + r * T * GH, a.aux + (n * T + t) * H, hp + r * ldh, dhn + r * H,
+          gru_after_bwd_row(gt + r * T * GH, a.aux + (n * T + t) * H, hp + r * ldh, dhs + r * H,
                             dzt + r * T * GH, dzr + r * T * GH, tmp + r * H, H);
         }
         small_gemm(ks, rows, dzr, T * GH, UT1, tmp, H, 1.f, nullptr, abuf);
@@ -873,7 +891,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(dzt + r * T * GH, dzt + r * T * GH + GH, 0.f);
             continue;
           }
-          gru_before_bwd_h(gt + r * T * GH, hp + r * ldh, dhn + r * H, dzt + r * T * GH, H);
+          gru_before_bwd_h(gt + r * T * GH, hp + r * ldh, dhs + r * H, dzt + r * T * GH, H);
         }
         // d(r * h_prev) = d(cand pre-activation) @ U_h^T  (into dc, free for the GRU)
         small_gemm(ks, rows, dzt + 2 * H, T * GH, UT2, dc, H, 0.f, nullptr, abuf);
@@ -883,15 +901,20 @@ void rnn_backward(const RnnBackwardArgs& b) {
             std::fill(tmp + r * H, tmp + (r + 1) * H, 0.f);
             continue;
           }
-          gru_before_bwd_r(gt + r * T * GH, hp + r * ldh, dhn + r * H, dc + r * H,
+          gru_before_bwd_r(gt + r * T * GH, hp + r * ldh, dhs + r * H, dc + r * H,
                            dzt + r * T * GH, tmp + r * H, H);
         }
         small_gemm(ks, rows, dzt, T * GH, UT1, tmp, H, 1.f, nullptr, abuf);
       }
       // New dh: the recurrent gradient on unmasked rows; carried through on masked ones.
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t n = n0 + r;
-        if (!a.mask || a.mask[n * T + t]) std::memcpy(dh + r * H, tmp + r * H, sizeof(float) * H);
+      if (simple) {
+        std::swap(dh, tmp);
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t n = n0 + r;
+          if (!a.mask || a.mask[n * T + t])
+            std::memcpy(dh + r * H, tmp + r * H, sizeof(float) * H);
+        }
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
@@ -903,11 +926,12 @@ void rnn_backward(const RnnBackwardArgs& b) {
   if (!lstm && b.dc0) std::fill(b.dc0, b.dc0 + N * H, 0.f);
 
   // Weight and input gradients over all steps at once.
-  if (lstm) {  // [dW; dU] = [X | Hp]^T dZ
+  if (lstm) {  // [dW; dU (; db)] = [X | Hp (| 1)]^T dZ
     float* dwu = tl_work.get(static_cast<size_t>(ldp * GH));
     sgemm(true, false, ldp, GH, NT, 1.f, Hp, ldp, dZ, GH, 0.f, dwu, GH);
     std::memcpy(b.dkernel, dwu, sizeof(float) * D * GH);
     std::memcpy(b.drecurrent, dwu + D * GH, sizeof(float) * H * GH);
+    if (ones) std::memcpy(b.dbias, dwu + (D + H) * GH, sizeof(float) * GH);
   } else {
     sgemm(true, false, D, GH, NT, 1.f, a.x, D, dZ, GH, 0.f, b.dkernel, GH);  // dW = X^T dZ
   }
@@ -918,7 +942,7 @@ void rnn_backward(const RnnBackwardArgs& b) {
     sgemm(true, false, H, 2 * H, NT, 1.f, Hp, H, dZ, GH, 0.f, b.drecurrent, GH);
     sgemm(true, false, H, H, NT, 1.f, a.aux, H, dZ + 2 * H, GH, 0.f, b.drecurrent + 2 * H, GH);
   }
-  if (b.dbias) {
+  if (b.dbias && !lstm) {
     bias_grad(dZ, b.dbias, NT, GH);
     if (after) bias_grad(dZr, b.dbias + GH, NT, GH);
   }
@@ -944,18 +968,18 @@ void embedding_backward(const int64_t* ids, int64_t n, const float* dy, int64_t 
                         float* dtable, int64_t rows) {
   if (rows <= 0 || dim <= 0) return;
   const int64_t total = rows * dim;
-  const int nt = total >= (1 << 16) ? get_num_threads() : 1;
-  // Each thread zeroes a slice of the table, then adds the ids whose row it owns (row % nt), in
-  // order of i: deterministic, no atomics.
+  const int nt = total >= (1 << 16) && !omp_in_parallel() ? get_num_threads() : 1;
+  // Each thread owns a contiguous range of rows: it zeroes them, then adds the ids that fall in
+  // its range, in order of i (deterministic, whatever the thread count; no atomics, no barrier,
+  // and every line a thread writes is one it zeroed, in its own cache).
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int got = omp_get_num_threads(), me = omp_get_thread_num();
-    const int64_t lo = total * me / got, hi = total * (me + 1) / got;
-    std::fill(dtable + lo, dtable + hi, 0.f);
-#pragma omp barrier
+    const int64_t lo = rows * me / got, hi = rows * (me + 1) / got;
+    std::fill(dtable + lo * dim, dtable + hi * dim, 0.f);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t row = ids[i];
-      if (row % got != me) continue;
+      if (row < lo || row >= hi) continue;
       acc_row(dtable + row * dim, dy + i * dim, dim);
     }
   }

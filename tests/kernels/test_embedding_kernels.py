@@ -1,6 +1,8 @@
 """The embedding row gather (nnforge._cpu.embedding_gather, used by ops.embedding_lookup on the
 CPU) against NumPy's fancy indexing: shapes of ids, repeated and boundary ids, empty batches,
-the thread split, and the argument checks."""
+the thread split, and the argument checks; the scatter-add of its gradient
+(nnforge._cpu.embedding_backward; checked against np.add.at in test_rnn_kernels.py) for
+independence of the thread count."""
 import numpy as np
 import pytest
 
@@ -55,3 +57,24 @@ def test_gather_binding_refuses_bad_arguments():
         _cpu.embedding_gather(np.array([1], np.int64), table.astype(np.float64), out)
     with pytest.raises(ValueError, match="share memory"):
         _cpu.embedding_gather(np.array([1], np.int64), table, table[:1])
+
+
+def test_embedding_backward_does_not_depend_on_thread_count():
+    # rows split among threads by range: ids at the range edges and many repeats of one row
+    rows, dim = 4099, 17
+    ids = rng.integers(0, rows, 20000)
+    ids[:5000] = rows // 2
+    ids[5000:5100] = rows // 3
+    dy = rng.standard_normal((ids.size, dim)).astype(np.float32)
+
+    def scatter():
+        out = np.full((rows, dim), np.nan, np.float32)
+        _cpu.embedding_backward(ids.astype(np.int64), dy, out)
+        return [out]
+
+    outs = at_thread_counts(scatter, counts=(1, 2, 3, 4))
+    expected = np.zeros((rows, dim), np.float64)
+    np.add.at(expected, ids, dy.astype(np.float64))
+    np.testing.assert_allclose(outs[0][0], expected, rtol=1e-4, atol=1e-3)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0][0], other[0])
