@@ -19,7 +19,8 @@
 //      then the gate arithmetic, all inside the kernel; OpenMP over batch rows (rows are
 //      independent through the whole sequence, so no barrier per step).
 // Backward (one call): the per-step recurrence of dh (and dc) inside the kernel, then dx, dW,
-// dU and db as single GEMMs / column sums over all steps.
+// dU and db as single GEMMs / column sums over all steps (LSTM: [dW; dU; db] as one GEMM over
+// rows [x_t | h_{s-1} | 1] that the recurrence saves beside each other).
 //
 // Results do not depend on the number of threads (rows are split, never a reduction).
 #pragma once
