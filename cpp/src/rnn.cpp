@@ -329,6 +329,13 @@ void for_row_chunks(int64_t N, int nt, Fn body) {
   }
 }
 
+// A fused step's common fields (rnn_kernels.h's StepIO).
+detail::StepIO step_io(int64_t D, int64_t H, const float* x, int64_t ldx, const float* h,
+                       int64_t ldh, float* hn, int64_t ldo, float* gates, int64_t ldg,
+                       const float* packed, const float* bias) {
+  return detail::StepIO{D, H, x, ldx, h, ldh, hn, ldo, gates, ldg, packed, bias};
+}
+
 struct Geo {
   int64_t N, T, D, H, G, GH;
 };
@@ -503,22 +510,12 @@ void rnn_forward(const RnnForwardArgs& a) {
       float* gt = a.gates + (n0 * T + t) * GH;  // row stride T*GH
       if (lstm) {
         if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s, h_s in one pass
-          detail::LstmStep st;
-          st.D = D;
-          st.H = H;
-          st.x = a.x + (n0 * T + t) * D;
-          st.ldx = T * D;
-          st.h = hp;
-          st.ldh = ldh;
+          detail::LstmStep st(step_io(D, H, a.x + (n0 * T + t) * D, T * D, hp, ldh,
+                                      a.h_all + (n0 * T + s) * H, T * H, gt, T * GH, fused_u,
+                                      fused_bias));
           st.cp = cp;
           st.ldcp = ldh;
           st.cn = a.c_all + (n0 * T + s) * H;
-          st.hn = a.h_all + (n0 * T + s) * H;
-          st.ldo = T * H;
-          st.gates = gt;
-          st.ldg = T * GH;
-          st.packed = fused_u;
-          st.bias = fused_bias;
           lk->step(st, rows);
         } else {
           small_gemm(ks, rows, hp, ldh, U1, gt, T * GH, 1.f, nullptr, abuf);
@@ -535,18 +532,10 @@ void rnn_forward(const RnnForwardArgs& a) {
         }
       } else if (after) {
         if (gk) {  // h_{s-1} U + b_rec, the gate arithmetic and h_s in one pass
-          detail::GruStep st;
-          st.H = H;
-          st.h = hp;
-          st.ldh = ldh;
-          st.hn = a.h_all + (n0 * T + s) * H;
-          st.ldo = T * H;
-          st.gates = gt;
-          st.ldg = T * GH;
+          detail::GruStep st(step_io(0, H, nullptr, 0, hp, ldh, a.h_all + (n0 * T + s) * H,
+                                     T * H, gt, T * GH, fused_u, fused_bias));
           st.aux = a.aux + (n0 * T + t) * H;
           st.ldaux = T * H;
-          st.packed = fused_u;
-          st.bias = fused_bias;
           gk->step(st, rows);
         } else {
           small_gemm(ks, rows, hp, ldh, U1, rec, GH, 0.f, b_rec, abuf);
@@ -656,35 +645,16 @@ void rnn_infer(const RnnForwardArgs& a) {
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = time_of(a, s);
+      const detail::StepIO io = step_io(D, H, a.x + (n0 * T + t) * D, T * D, h_cur, H, h_nxt, H,
+                                        nullptr, 0, fused_wu, fused_bias);
       if (lk) {  // [x_t | h_{s-1}] @ [W; U] + b, the gate arithmetic, c_s and h_s in one pass
-        detail::LstmStep st;
-        st.D = D;
-        st.H = H;
-        st.x = a.x + (n0 * T + t) * D;
-        st.ldx = T * D;
-        st.h = h_cur;
-        st.ldh = H;
+        detail::LstmStep st(io);
         st.cp = c_cur;
         st.ldcp = H;
         st.cn = c_nxt;
-        st.hn = h_nxt;
-        st.ldo = H;
-        st.packed = fused_wu;
-        st.bias = fused_bias;
         lk->step(st, rows);
       } else if (gk) {  // the GRU's likewise
-        detail::GruStep st;
-        st.D = D;
-        st.H = H;
-        st.x = a.x + (n0 * T + t) * D;
-        st.ldx = T * D;
-        st.h = h_cur;
-        st.ldh = H;
-        st.hn = h_nxt;
-        st.ldo = H;
-        st.packed = fused_wu;
-        st.bias = fused_bias;
-        gk->step(st, rows);
+        gk->step(detail::GruStep(io), rows);
       } else {
         small_gemm(ks, rows, a.x + (n0 * T + t) * D, T * D, W, gt, GH, 0.f, b_in, abuf);
       }

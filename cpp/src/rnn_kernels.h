@@ -21,21 +21,29 @@
 namespace nnforge {
 namespace detail {
 
-struct LstmStep {
-  int64_t D = 0, H = 0;             // D = 0: x_t @ W + b is in gates_in
+// The fields every fused step takes (LstmStep, GruStep add their own).
+struct StepIO {
+  int64_t D = 0, H = 0;             // D = 0: x_t @ W + b is in the gates (training)
   const float* x = nullptr;         // rows x D, row stride ldx (D > 0)
   int64_t ldx = 0;
   const float* h = nullptr;         // h_{s-1}: rows x H, row stride ldh
   int64_t ldh = 0;
+  float* hn = nullptr;              // h_s: rows x H, row stride ldo
+  int64_t ldo = 0;
+  float* gates = nullptr;           // training: the step's gates, row stride ldg (each cell's
+  int64_t ldg = 0;                  // struct says what goes in and out); null: inference
+  const float* packed = nullptr;    // the cell's pack layout (64-byte aligned)
+  const float* bias = nullptr;      // the cell's pack_bias layout
+};
+
+struct LstmStep : StepIO {
+  LstmStep() = default;
+  explicit LstmStep(const StepIO& io) : StepIO(io) {}
+  // gates: rows x 4H, out the activations (i, f, g, o); in (D = 0) x_t W + b. bias (D > 0):
+  // lstm_pack_bias's layout, or null (no bias).
   const float* cp = nullptr;        // c_{s-1}: rows x H, row stride ldcp
   int64_t ldcp = 0;
-  float* cn = nullptr;              // c_s, h_s: rows x H, row stride ldo
-  float* hn = nullptr;
-  int64_t ldo = 0;
-  float* gates = nullptr;           // training: rows x 4H, row stride ldg: out activations
-  int64_t ldg = 0;                  // (i, f, g, o), in (D = 0) x_t W + b; null: inference
-  const float* packed = nullptr;    // lstm_pack's layout (64-byte aligned)
-  const float* bias = nullptr;      // D > 0: lstm_pack_bias's layout, or null (no bias)
+  float* cn = nullptr;              // c_s: rows x H, row stride ldo
 };
 
 struct LstmKernels {
@@ -57,20 +65,13 @@ struct LstmKernels {
 // gates z, r, h of row k of [W; U] (zero padded past H). Packed bias: per block 4 x 16 floats,
 // the initial sums of (zr_z, zr_r, xh, hh): inference (b_in + b_rec for z and r, b_in_h,
 // b_rec_h); training (b_rec_z, b_rec_r, 0, b_rec_h).
-struct GruStep {
-  int64_t D = 0, H = 0;             // D = 0 in training mode (x_t @ W + b_in is in gates_in)
-  const float* x = nullptr;         // rows x D, row stride ldx (inference)
-  int64_t ldx = 0;
-  const float* h = nullptr;         // h_{s-1}: rows x H, row stride ldh
-  int64_t ldh = 0;
-  float* hn = nullptr;              // h_s: rows x H, row stride ldo
-  int64_t ldo = 0;
-  float* gates = nullptr;           // training: rows x 3H, row stride ldg: in x_t W + b_in,
-  int64_t ldg = 0;                  // out activations (z, r, cand); null: inference
+struct GruStep : StepIO {
+  GruStep() = default;
+  explicit GruStep(const StepIO& io) : StepIO(io) {}
+  // D = 0 in training mode (x_t @ W + b_in is in the gates). gates: rows x 3H, in x_t W + b_in,
+  // out the activations (z, r, cand). bias: gru_pack_bias's layout (never null).
   float* aux = nullptr;             // training: rows x H, row stride ldaux: hh
   int64_t ldaux = 0;
-  const float* packed = nullptr;    // gru_pack's layout (64-byte aligned)
-  const float* bias = nullptr;      // gru_pack_bias's layout (never null)
 };
 
 struct GruKernels {

@@ -181,6 +181,33 @@ void pack_bias(const float* bias, int64_t H, float* out) {
 
 // ---- the step -----------------------------------------------------------------------------------
 
+// acc[r][Q_q] += a[r][k] * B[k][q] for k in [0, K): R rows of a (row r at a + r*lda) against the
+// packed 16-wide columns q of each k (Wk floats per k; the cell's gates, in the order of Q), each
+// accumulator's terms added in increasing k. Returns B past its K rows.
+template <int R, int Wk, int... Q>
+inline __attribute__((always_inline)) const float* accumulate(__m512 (&acc)[R][4], const float* a,
+                                                              int64_t lda, int64_t K,
+                                                              const float* B) {
+  constexpr int G = sizeof...(Q);
+  constexpr int dst[G] = {Q...};
+  const float* ar[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) ar[r] = a + r * lda;
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 b[G];
+#pragma GCC unroll 4
+    for (int q = 0; q < G; ++q) b[q] = _mm512_load_ps(B + q * VL);
+    B += Wk;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = _mm512_set1_ps(ar[r][k]);
+#pragma GCC unroll 4
+      for (int q = 0; q < G; ++q) acc[r][dst[q]] = _mm512_fmadd_ps(v, b[q], acc[r][dst[q]]);
+    }
+  }
+  return B;
+}
+
 // Rows [r0, r0+R) x units [j0, j0+16) (m: the units < H) of one step; B: the unit block's weights.
 // kX: the x part is in the step (s.D > 0; the sums start from the bias); otherwise (training with
 // D = 0) the gates hold the pre-activations x_t W + b. kTrain: the activated gates are stored.
@@ -194,42 +221,8 @@ void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q)
       acc[r][q] = kX && bias ? _mm512_load_ps(bias + q * VL) : _mm512_setzero_ps();
-  if (kX) {
-    const float* xr[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) xr[r] = s.x + (r0 + r) * s.ldx;
-    for (int64_t k = 0; k < s.D; ++k) {
-      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
-      const __m512 b2 = _mm512_load_ps(B + 2 * VL), b3 = _mm512_load_ps(B + 3 * VL);
-      B += BW;
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(xr[r][k]);
-        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
-        acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
-      }
-    }
-  }
-  {
-    const float* hr[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) hr[r] = s.h + (r0 + r) * s.ldh;
-    for (int64_t k = 0; k < s.H; ++k) {
-      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
-      const __m512 b2 = _mm512_load_ps(B + 2 * VL), b3 = _mm512_load_ps(B + 3 * VL);
-      B += BW;
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(hr[r][k]);
-        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
-        acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
-      }
-    }
-  }
+  if (kX) B = accumulate<R, BW, 0, 1, 2, 3>(acc, s.x + r0 * s.ldx, s.ldx, s.D, B);
+  accumulate<R, BW, 0, 1, 2, 3>(acc, s.h + r0 * s.ldh, s.ldh, s.H, B);
   // The gates row by row (four exps in lockstep), c_s stored and kept with o; then tanh(c_s)
   // of all R rows in lockstep and h_s = o * tanh(c_s).
   const int64_t H = s.H;
@@ -338,40 +331,9 @@ void gru_tile(const GruStep& s, int64_t r0, int64_t j0, const float* B, const fl
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) acc[r][q] = _mm512_load_ps(bias + q * VL);
-  if (!kTrain) {
-    const float* xr[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) xr[r] = s.x + (r0 + r) * s.ldx;
-    for (int64_t k = 0; k < s.D; ++k) {
-      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
-      const __m512 b2 = _mm512_load_ps(B + 2 * VL);
-      B += GW;
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(xr[r][k]);
-        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
-      }
-    }
-  }
-  {
-    const float* hr[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) hr[r] = s.h + (r0 + r) * s.ldh;
-    for (int64_t k = 0; k < s.H; ++k) {
-      const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + VL);
-      const __m512 b2 = _mm512_load_ps(B + 2 * VL);
-      B += GW;
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(hr[r][k]);
-        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        acc[r][3] = _mm512_fmadd_ps(a, b2, acc[r][3]);
-      }
-    }
-  }
+  // x_t's part into (zr_z, zr_r, xh), h's into (zr_z, zr_r, hh)
+  if (!kTrain) B = accumulate<R, GW, 0, 1, 2>(acc, s.x + r0 * s.ldx, s.ldx, s.D, B);
+  accumulate<R, GW, 0, 1, 3>(acc, s.h + r0 * s.ldh, s.ldh, s.H, B);
   // z, r row by row (two exps in lockstep), the candidate's pre-activation kept with z; then
   // tanh of all R rows in lockstep and h_s = z*h_{s-1} + (1 - z)*cand.
   const int64_t H = s.H;
