@@ -13,7 +13,6 @@ import numpy as np
 from nnforge import _cpu
 from tests.helpers import at_thread_counts
 
-ROOT = Path(__file__).resolve().parents[2]
 RNG = np.random.default_rng(16)
 
 
@@ -85,7 +84,12 @@ def test_concurrent_callers_get_their_own_results():
 
 
 def run_script(code: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python") + os.pathsep + str(ROOT))
+    # The child imports the nnforge this process imported (installed, or a source tree with
+    # its built modules), wherever that is.
+    import nnforge
+    pkg_parent = str(Path(nnforge.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=pkg_parent + (os.pathsep + path if path else ""))
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, timeout=300,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
