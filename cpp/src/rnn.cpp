@@ -74,6 +74,38 @@ struct AlignedBuf {
   }
 };
 
+// A fused step's weights and bias, packed once per call for the kernels of this CPU (lk for an
+// LSTM, gk for a GRU with reset_after; both null: no fused step, wu stays null). The step takes
+// x_t itself ([W; U], K = D + H) except in the GRU's training forward, whose gates already hold
+// x_t W + b_in (U alone, the training bias layout).
+struct FusedWeights {
+  AlignedBuf wbuf, bbuf;
+  const float* wu = nullptr;
+  const float* bias = nullptr;
+  FusedWeights(const detail::LstmKernels* lk, const detail::GruKernels* gk,
+               const RnnForwardArgs& a, bool train) {
+    const int64_t D = a.D, H = a.H;
+    if (lk) {
+      float* p = wbuf.get(lk->packed_size(D + H, H));
+      lk->pack(a.kernel, D, a.recurrent, H, p);
+      wu = p;
+      if (a.bias) {
+        float* pb = bbuf.get(lk->bias_size(H));
+        lk->pack_bias(a.bias, H, pb);
+        bias = pb;
+      }
+    } else if (gk) {
+      const int64_t Dx = train ? 0 : D;
+      float* p = wbuf.get(gk->packed_size(Dx + H, H));
+      gk->pack(train ? nullptr : a.kernel, Dx, a.recurrent, H, p);
+      wu = p;
+      float* pb = bbuf.get(gk->bias_size(H));
+      gk->pack_bias(a.bias, H, train, pb);
+      bias = pb;
+    }
+  }
+};
+
 // ---- float math: activation.cpp's formulas (fast_math.h), so both paths round alike -------
 
 using detail::fast_exp;
@@ -464,28 +496,10 @@ void rnn_forward(const RnnForwardArgs& a) {
   // 2. The recurrent kernel (with the fused LSTM step: [W; U] and the bias), packed once (for
   // the fused LSTM / GRU reset_after step where the CPU has one).
   PackedB U1, U2;
-  AlignedBuf fused_buf, fused_bias_buf;
-  const float* fused_u = nullptr;
-  const float* fused_bias = nullptr;
-  if (lk) {
-    float* p = fused_buf.get(lk->packed_size(D + H, H));
-    lk->pack(a.kernel, D, a.recurrent, H, p);
-    fused_u = p;
-    if (b_in) {
-      float* pb = fused_bias_buf.get(lk->bias_size(H));
-      lk->pack_bias(b_in, H, pb);
-      fused_bias = pb;
-    }
-  } else if (gk) {
-    float* p = fused_buf.get(gk->packed_size(H, H));
-    gk->pack(nullptr, 0, a.recurrent, H, p);
-    fused_u = p;
-    float* pb = fused_bias_buf.get(gk->bias_size(H));
-    gk->pack_bias(a.bias, H, true, pb);
-    fused_bias = pb;
-  } else {
-    pack_recurrent(ks, a, H, GH, U1, U2);
-  }
+  const FusedWeights fw(lk, gk, a, true);
+  const float* fused_u = fw.wu;
+  const float* fused_bias = fw.bias;
+  if (!lk && !gk) pack_recurrent(ks, a, H, GH, U1, U2);
 
   const int nt = rnn_threads(N);
   const int64_t rows_max = (N + nt - 1) / nt;
@@ -591,26 +605,10 @@ void rnn_infer(const RnnForwardArgs& a) {
   const detail::LstmKernels* lk = lstm ? lstm_kernels() : nullptr;
   const detail::GruKernels* gk = after ? gru_kernels() : nullptr;
   PackedB W, U1, U2;
-  AlignedBuf fused_buf, fused_bias_buf;
-  const float* fused_wu = nullptr;
-  const float* fused_bias = nullptr;
-  if (lk) {
-    float* p = fused_buf.get(lk->packed_size(D + H, H));
-    lk->pack(a.kernel, D, a.recurrent, H, p);
-    fused_wu = p;
-    if (b_in) {
-      float* pb = fused_bias_buf.get(lk->bias_size(H));
-      lk->pack_bias(b_in, H, pb);
-      fused_bias = pb;
-    }
-  } else if (gk) {
-    float* p = fused_buf.get(gk->packed_size(D + H, H));
-    gk->pack(a.kernel, D, a.recurrent, H, p);
-    fused_wu = p;
-    float* pb = fused_bias_buf.get(gk->bias_size(H));
-    gk->pack_bias(a.bias, H, false, pb);
-    fused_bias = pb;
-  } else {
+  const FusedWeights fw(lk, gk, a, false);
+  const float* fused_wu = fw.wu;
+  const float* fused_bias = fw.bias;
+  if (!lk && !gk) {
     pack_b(ks, W, D, GH, a.kernel, GH, 1);
     pack_recurrent(ks, a, H, GH, U1, U2);
   }

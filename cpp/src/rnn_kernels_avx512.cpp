@@ -13,6 +13,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "rnn_kernels.h"
 
@@ -151,18 +152,23 @@ inline void lstm_gates(__m512 (&z)[4]) {
 
 inline int64_t blocks(int64_t H) { return (H + VL - 1) / VL; }
 
-int64_t packed_size(int64_t K, int64_t H) { return blocks(H) * K * BW; }
+// [W; U] of a cell with G gates (W: D x G*H, U: H x G*H, row stride G*H; D may be 0), per
+// 16-unit block: for each k, the block's 16 columns of each gate in turn (G*16 floats, zero past
+// H). LSTM: G = 4 (rnn_kernels.h's layout); GRU: G = 3.
+template <int G>
+int64_t packed_gates_size(int64_t K, int64_t H) { return blocks(H) * K * G * VL; }
 
-void pack(const float* W, int64_t D, const float* U, int64_t H, float* out) {
-  const int64_t K = D + H, GH = 4 * H;
+template <int G>
+void pack_gates(const float* W, int64_t D, const float* U, int64_t H, float* out) {
+  const int64_t K = D + H, GH = G * H, Wk = G * VL;
   for (int64_t b = 0; b < blocks(H); ++b) {
-    float* d = out + b * K * BW;
+    float* d = out + b * K * Wk;
     for (int64_t k = 0; k < K; ++k) {
       const float* src = k < D ? W + k * GH : U + (k - D) * GH;
-      for (int q = 0; q < 4; ++q)
+      for (int q = 0; q < G; ++q)
         for (int c = 0; c < VL; ++c) {
           const int64_t j = b * VL + c;
-          d[k * BW + q * VL + c] = j < H ? src[q * H + j] : 0.f;
+          d[k * Wk + q * VL + c] = j < H ? src[q * H + j] : 0.f;
         }
     }
   }
@@ -252,26 +258,37 @@ void tile(const LstmStep& s, int64_t r0, int64_t j0, const float* B, const float
     _mm512_mask_storeu_ps(s.hn + (r0 + r) * s.ldo + j0, m, _mm512_mul_ps(o[r], c[r]));
 }
 
-template <bool kTrain, bool kX>
-void step_impl(const LstmStep& s, int64_t rows) {
-  const int64_t H = s.H, K = s.D + s.H;
+// A step's register tiles: tile(R, r0, b, j0, m) for each 16-unit block b (units j0 = 16*b,
+// mask m of those < H), block by block so its packed weights stay in L1, over rows [0, rows) in
+// tiles of kRows rows and one of the remaining 1..kRows-1 (R: std::integral_constant<int, .>).
+template <class Tile>
+inline void over_tiles(int64_t H, int64_t rows, Tile tile) {
   for (int64_t b = 0; b < blocks(H); ++b) {
     const int64_t j0 = b * VL;
     const int64_t left = H - j0;
     const __mmask16 m = left >= VL ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
-    const float* B = s.packed + b * K * BW;
-    const float* bias = s.bias ? s.bias + b * BW : nullptr;
     int64_t r0 = 0;
-    for (; r0 + kRows <= rows; r0 += kRows) tile<kRows, kTrain, kX>(s, r0, j0, B, bias, m);
+    for (; r0 + kRows <= rows; r0 += kRows) tile(std::integral_constant<int, kRows>{}, r0, b, j0, m);
     switch (rows - r0) {
-      case 1: tile<1, kTrain, kX>(s, r0, j0, B, bias, m); break;
-      case 2: tile<2, kTrain, kX>(s, r0, j0, B, bias, m); break;
-      case 3: tile<3, kTrain, kX>(s, r0, j0, B, bias, m); break;
-      case 4: tile<4, kTrain, kX>(s, r0, j0, B, bias, m); break;
-      case 5: tile<5, kTrain, kX>(s, r0, j0, B, bias, m); break;
+      case 1: tile(std::integral_constant<int, 1>{}, r0, b, j0, m); break;
+      case 2: tile(std::integral_constant<int, 2>{}, r0, b, j0, m); break;
+      case 3: tile(std::integral_constant<int, 3>{}, r0, b, j0, m); break;
+      case 4: tile(std::integral_constant<int, 4>{}, r0, b, j0, m); break;
+      case 5: tile(std::integral_constant<int, 5>{}, r0, b, j0, m); break;
       default: break;
     }
   }
+}
+
+static_assert(kRows == 6, "over_tiles' remainder switch covers 1..kRows-1 rows");
+
+template <bool kTrain, bool kX>
+void step_impl(const LstmStep& s, int64_t rows) {
+  const int64_t K = s.D + s.H;
+  over_tiles(s.H, rows, [&](auto R, int64_t r0, int64_t b, int64_t j0, __mmask16 m) {
+    tile<decltype(R)::value, kTrain, kX>(s, r0, j0, s.packed + b * K * BW,
+                                          s.bias ? s.bias + b * BW : nullptr, m);
+  });
 }
 
 void step(const LstmStep& s, int64_t rows) {
@@ -283,28 +300,11 @@ void step(const LstmStep& s, int64_t rows) {
     step_impl<true, false>(s, rows);
 }
 
-static_assert(kRows == 6, "step_impl's remainder switch covers 1..kRows-1 rows");
 
 // ---- GRU (reset_after) ------------------------------------------------------------------------
 
 constexpr int GW = 3 * VL;  // packed floats per k: 16 units of each of the 3 gates
 
-int64_t gru_packed_size(int64_t K, int64_t H) { return blocks(H) * K * GW; }
-
-void gru_pack(const float* W, int64_t D, const float* U, int64_t H, float* out) {
-  const int64_t K = D + H, GH = 3 * H;
-  for (int64_t b = 0; b < blocks(H); ++b) {
-    float* d = out + b * K * GW;
-    for (int64_t k = 0; k < K; ++k) {
-      const float* src = k < D ? W + k * GH : U + (k - D) * GH;
-      for (int q = 0; q < 3; ++q)
-        for (int c = 0; c < VL; ++c) {
-          const int64_t j = b * VL + c;
-          d[k * GW + q * VL + c] = j < H ? src[q * H + j] : 0.f;
-        }
-    }
-  }
-}
 
 void gru_pack_bias(const float* bias, int64_t H, bool train, float* out) {
   for (int64_t b = 0; b < blocks(H); ++b)
@@ -382,24 +382,10 @@ void gru_tile(const GruStep& s, int64_t r0, int64_t j0, const float* B, const fl
 
 template <bool kTrain>
 void gru_step_impl(const GruStep& s, int64_t rows) {
-  const int64_t H = s.H, K = s.D + s.H;
-  for (int64_t b = 0; b < blocks(H); ++b) {
-    const int64_t j0 = b * VL;
-    const int64_t left = H - j0;
-    const __mmask16 m = left >= VL ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
-    const float* B = s.packed + b * K * GW;
-    const float* bias = s.bias + b * BW;
-    int64_t r0 = 0;
-    for (; r0 + kRows <= rows; r0 += kRows) gru_tile<kRows, kTrain>(s, r0, j0, B, bias, m);
-    switch (rows - r0) {
-      case 1: gru_tile<1, kTrain>(s, r0, j0, B, bias, m); break;
-      case 2: gru_tile<2, kTrain>(s, r0, j0, B, bias, m); break;
-      case 3: gru_tile<3, kTrain>(s, r0, j0, B, bias, m); break;
-      case 4: gru_tile<4, kTrain>(s, r0, j0, B, bias, m); break;
-      case 5: gru_tile<5, kTrain>(s, r0, j0, B, bias, m); break;
-      default: break;
-    }
-  }
+  const int64_t K = s.D + s.H;
+  over_tiles(s.H, rows, [&](auto R, int64_t r0, int64_t b, int64_t j0, __mmask16 m) {
+    gru_tile<decltype(R)::value, kTrain>(s, r0, j0, s.packed + b * K * GW, s.bias + b * BW, m);
+  });
 }
 
 void gru_step(const GruStep& s, int64_t rows) {
@@ -412,12 +398,14 @@ void gru_step(const GruStep& s, int64_t rows) {
 }  // namespace
 
 const GruKernels* gru_kernels_avx512() {
-  static const GruKernels ks{gru_packed_size, gru_pack, bias_size, gru_pack_bias, gru_step};
+  static const GruKernels ks{packed_gates_size<3>, pack_gates<3>, bias_size, gru_pack_bias,
+                             gru_step};
   return &ks;
 }
 
 const LstmKernels* lstm_kernels_avx512() {
-  static const LstmKernels ks{"avx512", packed_size, pack, bias_size, pack_bias, step};
+  static const LstmKernels ks{"avx512", packed_gates_size<4>, pack_gates<4>, bias_size, pack_bias,
+                              step};
   return &ks;
 }
 
