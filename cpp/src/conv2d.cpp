@@ -27,8 +27,6 @@
 #include <memory>
 #include <vector>
 
-#include <omp.h>
-
 #include "im2col_rows.h"
 #include "thread_pool.h"
 #include "winograd.h"
